@@ -1,0 +1,39 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app.api.deps import State
+from app.api.problems import Problem
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive (it answers); says nothing about its dependencies."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "the database is unreachable"}})
+async def readyz(app_state: State) -> dict[str, str]:
+    """Ready to serve: the database answers within two seconds."""
+    try:
+        async with asyncio.timeout(2):
+            async with app_state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise Problem(
+            503, "Not ready", f"database: {type(exc).__name__}", headers={"Retry-After": "5"}
+        ) from None
+    return {"status": "ready"}
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,31 @@
+"""The transactional outbox: events are rows written in the transaction of the change itself.
+
+The relay (services/relay) publishes them; because the row commits or rolls back with the change,
+nothing is published that was not committed and nothing committed is lost.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import OutboxEvent
+from app.events.contract import CloudEvent
+
+NOTIFY_CHANNEL = "outbox"
+
+
+async def record(session: AsyncSession, event: CloudEvent) -> OutboxEvent:
+    """Add ``event`` to the outbox of the session's transaction and wake the relay on commit."""
+    row = OutboxEvent(
+        event_id=event.id,
+        topic=event.topic.name,
+        key=event.subject,
+        event_type=event.type.value,
+        payload=event.model_dump(mode="json"),
+    )
+    session.add(row)
+    if session.bind.dialect.name == "postgresql":
+        # NOTIFY is transactional: listeners hear it only if and when this transaction commits.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return row

@@ -1,0 +1,53 @@
+"""The API process: ``uvicorn --factory app.main:create_app`` (settings from the environment)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from app.api import auth, health, problems, tasks
+from app.api.deps import AppState
+from app.db.session import create_engine, session_factory
+from app.observability.http import HttpMetrics, ObservabilityMiddleware
+from app.observability.logs import configure as configure_logs
+from app.security import LoginThrottle
+from app.settings import ApiSettings, load
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """Build the API; without ``settings`` they are read (and validated) from the environment."""
+    if settings is None:
+        settings = load(ApiSettings)
+        configure_logs(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.todo = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            throttle=LoginThrottle(window_seconds=settings.login_window_seconds),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="todo-platform",
+        version="1.0.0",
+        summary="Multi-user tasks with due dates, recurrence and reminders",
+        lifespan=lifespan,
+    )
+    registry = CollectorRegistry()
+    app.state.registry = registry
+    app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
+    problems.install(app)
+    app.include_router(auth.router)
+    app.include_router(tasks.router)
+    app.include_router(health.router)
+    return app

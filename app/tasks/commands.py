@@ -1,0 +1,292 @@
+"""Every change to a task, each in the caller's transaction together with its outbox events.
+
+Callers (the API routes, the recurring and notifier services) open the transaction and commit;
+these functions validate, change rows, and record the events, so a change and its events commit
+or roll back together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.problems import invalid, not_found
+from app.api.schemas import ReminderIn, TaskCreate, TaskUpdate
+from app.db.models import Reminder, Task, TaskRecurrence
+from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
+from app.events import outbox
+from app.events.contract import (
+    CloudEvent,
+    EventType,
+    ReminderData,
+    ReminderScheduledData,
+    TaskDeletedData,
+)
+from app.tasks.snapshots import task_data
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _build_reminders(
+    reminders: Sequence[ReminderIn], due_date: datetime | None, field: str = "reminders"
+) -> list[Reminder]:
+    built = []
+    for position, reminder in enumerate(reminders):
+        if reminder.before is not None:
+            if due_date is None:
+                raise invalid(f"{field}[{position}].before", "a relative reminder needs a due_date")
+            built.append(
+                Reminder(
+                    offset_seconds=int(reminder.before.total_seconds()),
+                    remind_at=due_date - reminder.before,
+                )
+            )
+        else:
+            assert reminder.at is not None  # ReminderIn guarantees exactly one of the two
+            built.append(Reminder(offset_seconds=None, remind_at=reminder.at))
+    return built
+
+
+def _refresh_reminder_sent(task: Task) -> None:
+    active = [r for r in task.reminders if r.cancelled_at is None]
+    task.reminder_sent = bool(active) and all(r.sent_at is not None for r in active)
+
+
+def _start_series(task: Task, rule: RecurrenceRule) -> TaskRecurrence:
+    if task.due_date is None:
+        raise invalid("recurrence", "a recurring task needs a due_date to start its series")
+    try:
+        check_series(rule, task.due_date, task.timezone)
+    except RecurrenceError as exc:
+        raise invalid("recurrence", f"{exc.field.removeprefix('recurrence.')}: {exc}") from None
+    series = TaskRecurrence(
+        id=uuid.uuid4(),
+        owner_id=task.owner_id,
+        rule=rule.to_dict(),
+        timezone=task.timezone,
+        series_start=task.due_date,
+        next_due_date=task.due_date,
+        last_created_at=_now(),
+    )
+    task.series_id = series.id
+    task.occurrence_index = 0
+    task.recurrence = rule.to_dict()
+    return series
+
+
+async def _record(
+    session: AsyncSession, event_type: EventType, task: Task, traceparent: str | None
+) -> None:
+    await outbox.record(
+        session,
+        CloudEvent.of(event_type, task_data(task), subject=task.id, traceparent=traceparent),
+    )
+
+
+async def _record_reminders_scheduled(
+    session: AsyncSession, task: Task, traceparent: str | None
+) -> None:
+    pending = [r for r in task.reminders if r.sent_at is None and r.cancelled_at is None]
+    if not pending:
+        return
+    data = ReminderScheduledData(
+        task_id=task.id,
+        owner_id=task.owner_id,
+        reminders=[
+            ReminderData(id=r.id, remind_at=r.remind_at, offset_seconds=r.offset_seconds)
+            for r in pending
+        ],
+    )
+    await outbox.record(
+        session,
+        CloudEvent.of(
+            EventType.REMINDER_SCHEDULED, data, subject=task.id, traceparent=traceparent
+        ),
+    )
+
+
+async def create_task(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    body: TaskCreate,
+    *,
+    traceparent: str | None = None,
+) -> Task:
+    now = _now()
+    task = Task(
+        id=uuid.uuid4(),
+        owner_id=owner_id,
+        title=body.title,
+        description=body.description,
+        priority=body.priority,
+        tags=body.tags,
+        due_date=body.due_date,
+        timezone=body.timezone,
+        created_at=now,
+        updated_at=now,
+        reminders=_build_reminders(body.reminders, body.due_date),
+    )
+    if body.recurrence is not None:
+        # The series row first: the task references it.
+        session.add(_start_series(task, body.recurrence))
+        await session.flush()
+    for reminder in task.reminders:
+        reminder.id = uuid.uuid4()
+    session.add(task)
+    await session.flush()
+    await _record(session, EventType.TASK_CREATED, task, traceparent)
+    await _record_reminders_scheduled(session, task, traceparent)
+    return task
+
+
+async def get_task(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+    """The caller's task; another user's task is indistinguishable from a missing one."""
+    task = await session.scalar(select(Task).where(Task.id == task_id, Task.owner_id == owner_id))
+    if task is None:
+        raise not_found()
+    return task
+
+
+def _require(value: object, field: str) -> None:
+    if value is None:
+        raise invalid(field, "must not be null")
+
+
+async def update_task(
+    session: AsyncSession,
+    task: Task,
+    body: TaskUpdate,
+    *,
+    traceparent: str | None = None,
+) -> Task:
+    given = body.model_fields_set
+    for field in ("title", "description", "priority", "tags", "timezone"):
+        if field in given:
+            value = getattr(body, field)
+            _require(value, field)
+            setattr(task, field, value)
+
+    reminders_moved = False
+    if "due_date" in given and body.due_date != task.due_date:
+        task.due_date = body.due_date
+        reminders_moved = _move_relative_reminders(task, replacing="reminders" in given)
+    if "reminders" in given:
+        _replace_reminders(task, body.reminders or [])
+        reminders_moved = True
+    if "recurrence" in given:
+        await _change_recurrence(session, task, body.recurrence)
+    elif "timezone" in given and task.series_id is not None:
+        series = await session.get(TaskRecurrence, task.series_id)
+        if series is not None:
+            series.timezone = task.timezone
+
+    _refresh_reminder_sent(task)
+    task.updated_at = _now()
+    await session.flush()
+    await _record(session, EventType.TASK_UPDATED, task, traceparent)
+    if reminders_moved:
+        await _record_reminders_scheduled(session, task, traceparent)
+    return task
+
+
+def _move_relative_reminders(task: Task, *, replacing: bool) -> bool:
+    """Relative reminders follow the due date; returns whether any pending one moved."""
+    moved = False
+    for reminder in task.reminders:
+        if reminder.offset_seconds is None or reminder.sent_at or reminder.cancelled_at:
+            continue
+        if task.due_date is None:
+            if not replacing:
+                raise invalid(
+                    "due_date", "the task has reminders relative to its due date; remove them first"
+                )
+            continue
+        reminder.remind_at = task.due_date - timedelta(seconds=reminder.offset_seconds)
+        moved = True
+    return moved
+
+
+def _replace_reminders(task: Task, reminders: Sequence[ReminderIn]) -> None:
+    # Reminders already sent stay as history; the pending ones are replaced by the new set.
+    kept = [r for r in task.reminders if r.sent_at is not None]
+    fresh = _build_reminders(reminders, task.due_date)
+    for reminder in fresh:
+        reminder.id = uuid.uuid4()
+    task.reminders = kept + fresh
+
+
+async def _change_recurrence(
+    session: AsyncSession, task: Task, rule: RecurrenceRule | None
+) -> None:
+    if task.series_id is not None:
+        await session.execute(
+            update(TaskRecurrence).where(TaskRecurrence.id == task.series_id).values(active=False)
+        )
+    if rule is None:
+        task.recurrence = None
+        return
+    # A new rule starts a new series anchored on this task's due date.
+    session.add(_start_series(task, rule))
+    await session.flush()
+
+
+async def complete_task(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    *,
+    traceparent: str | None = None,
+) -> Task:
+    """Mark the task completed once; a retry returns it unchanged and records no second event."""
+    now = _now()
+    # The conditional UPDATE is the idempotency guard: of two concurrent calls, one wins.
+    claimed = await session.scalar(
+        update(Task)
+        .where(Task.id == task_id, Task.owner_id == owner_id, Task.completed.is_(False))
+        .values(completed=True, completed_at=now, updated_at=now, version=Task.version + 1)
+        .returning(Task.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed is not None:
+        await session.execute(
+            update(Reminder)
+            .where(
+                Reminder.task_id == task_id,
+                Reminder.sent_at.is_(None),
+                Reminder.cancelled_at.is_(None),
+            )
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    task = await session.scalar(
+        select(Task)
+        .where(Task.id == task_id, Task.owner_id == owner_id)
+        .execution_options(populate_existing=True)
+    )
+    if task is None:
+        raise not_found()
+    if claimed is not None:
+        await session.refresh(task, ["reminders"])
+        await _record(session, EventType.TASK_COMPLETED, task, traceparent)
+    return task
+
+
+async def delete_task(
+    session: AsyncSession, task: Task, *, traceparent: str | None = None
+) -> None:
+    if task.series_id is not None and not task.completed:
+        # Deleting the open occurrence of a series ends the series.
+        await session.execute(
+            update(TaskRecurrence).where(TaskRecurrence.id == task.series_id).values(active=False)
+        )
+    data = TaskDeletedData(id=task.id, owner_id=task.owner_id, series_id=task.series_id)
+    await session.delete(task)
+    await outbox.record(
+        session, CloudEvent.of(EventType.TASK_DELETED, data, subject=task.id, traceparent=traceparent)
+    )

@@ -1,0 +1,302 @@
+"""A throwaway PostgreSQL server for tests and local runs, from Debian's ``postgresql`` package.
+
+``initdb`` into a temporary directory, then ``postgres`` in the foreground (no ``pg_ctl``
+daemon, so the process is ours to stop), listening on 127.0.0.1 only, on a free port, with its
+unix socket inside the temporary directory. Durability is switched off (fsync, full page
+writes, synchronous commit): it is a test database and speed matters more than crash safety.
+Trust authentication on loopback is acceptable for the same reason: it holds no real data and
+is gone when the run ends.
+
+initdb refuses to run as root, so as root both initdb and the server run as the ``postgres``
+system user that the Debian package creates; as anyone else they run as that user.
+
+Run by hand: ``python -m devtools.postgres`` prints a DATABASE_URL and serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
+
+from devtools.process import (
+    LOOPBACK,
+    ComponentError,
+    ManagedProcess,
+    free_port,
+    interrupt_on_sigterm,
+    make_temp_dir,
+    remove_tree,
+    run_as_user,
+    run_tool,
+    serve_until_interrupted,
+    wait_until,
+)
+
+COMPONENT: Final = "postgres"
+SUPERUSER: Final = "postgres"
+STOP_TIMEOUT_S: Final = 30.0
+# PostgreSQL's identifier limit is 63 bytes; lower case keeps names free of quoting surprises.
+_DATABASE_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
+_SERVER_SETTINGS: Final = {
+    "listen_addresses": LOOPBACK,
+    "max_connections": "200",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    # JIT compilation costs more than it saves on the small queries tests run.
+    "jit": "off",
+    "log_line_prefix": "%m [%p] %q%u@%d ",
+    "log_timezone": "UTC",
+    "timezone": "UTC",
+}
+
+
+def find_bindir() -> Path:
+    """The directory holding ``initdb`` and ``postgres``: $PG_BINDIR, Debian's newest, or PATH."""
+    override = os.environ.get("PG_BINDIR")
+    if override:
+        bindir = Path(override)
+        if not (bindir / "initdb").is_file():
+            raise ComponentError(COMPONENT, f"PG_BINDIR={override} holds no initdb")
+        return bindir
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0,
+    )
+    if debian:
+        return debian[-1].parent
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).parent
+    raise ComponentError(
+        COMPONENT,
+        "initdb not found: install the Debian package `postgresql` or set PG_BINDIR",
+    )
+
+
+def check_database_name(name: str) -> str:
+    """``name`` if it is a valid database name here, else a ValueError saying what is wrong."""
+    if not _DATABASE_NAME.match(name):
+        raise ValueError(
+            f"database name {name!r} is invalid: use 1-63 lower-case letters, digits or "
+            "underscores, starting with a letter or underscore"
+        )
+    return name
+
+
+class PostgresServer:
+    """One PostgreSQL server in a temporary directory; stop/start keeps its data.
+
+    ``close()`` (or leaving the ``with`` block) stops it and deletes the data directory. The
+    server log goes to ``log_dir/postgres.log`` when ``log_dir`` is given (so it outlives the
+    server, for debugging), else into the temporary directory.
+    """
+
+    host: str
+    port: int
+    user: str
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        log_dir: Path | None = None,
+        bindir: Path | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.host = LOOPBACK
+        self.port = port if port is not None else free_port()
+        self.user = SUPERUSER
+        self.startup_timeout = startup_timeout
+        self._bindir = bindir
+        self._log_dir = log_dir
+        self._root: Path | None = None
+        self.process: ManagedProcess | None = None
+
+    @property
+    def log_path(self) -> Path | None:
+        """The server log, once the server was first started."""
+        return self.process.log_path if self.process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is up."""
+        return self.process is not None and self.process.running
+
+    def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
+        """A connection URL for ``database``; ``driver="postgresql"`` gives a libpq/asyncpg one."""
+        return f"{driver}://{self.user}@{self.host}:{self.port}/{check_database_name(database)}"
+
+    def start(self) -> None:
+        """Start the server (initialising its data directory the first time) and wait for it."""
+        if self.process is None:
+            self.process = self._initialise()
+        self.process.start()
+        wait_until(
+            self._accepts_connections,
+            component=COMPONENT,
+            what=f"accepting connections on {self.host}:{self.port}",
+            timeout=self.startup_timeout,
+            process=self.process,
+        )
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open sessions are ended); the data stays."""
+        if self.process is not None:
+            self.process.stop(STOP_TIMEOUT_S)
+
+    def close(self) -> None:
+        """Stop the server and delete its data directory."""
+        self.stop()
+        if self._root is not None:
+            remove_tree(self._root)
+            self._root = None
+        self.process = None
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create a fresh, empty database; its name (a unique one when ``name`` is None)."""
+        name = check_database_name(name if name is not None else f"test_{uuid.uuid4().hex[:16]}")
+        self._psql(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, disconnecting its sessions; a missing database is fine."""
+        self._psql(f'DROP DATABASE IF EXISTS "{check_database_name(name)}" WITH (FORCE)')
+
+    def _initialise(self) -> ManagedProcess:
+        bindir = self._bindir if self._bindir is not None else find_bindir()
+        self._bindir = bindir
+        owner = run_as_user()
+        root = make_temp_dir("todo-postgres-", owner=owner)
+        self._root = root
+        log_dir = self._log_dir if self._log_dir is not None else root
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / "postgres.log"
+        log_path.write_bytes(b"")
+        data = root / "data"
+        run_tool(
+            COMPONENT,
+            [
+                str(bindir / "initdb"),
+                f"--pgdata={data}",
+                f"--username={SUPERUSER}",
+                "--auth=trust",
+                "--encoding=UTF8",
+                # C collation: byte order, the same order SQLite (the local default) sorts in.
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            log_path=log_path,
+            timeout=120,
+            user=owner,
+        )
+        settings = {
+            **_SERVER_SETTINGS,
+            "port": str(self.port),
+            "unix_socket_directories": str(root),
+        }
+        argv = [str(bindir / "postgres"), "-D", str(data)]
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={value}"]
+        # SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for every client to leave.
+        return ManagedProcess(
+            COMPONENT, argv, log_path=log_path, stop_signal=signal.SIGINT, user=owner
+        )
+
+    def _accepts_connections(self) -> bool:
+        assert self._bindir is not None
+        probe = subprocess.run(  # noqa: S603 - fixed argv
+            [
+                str(self._bindir / "pg_isready"),
+                "--quiet",
+                f"--host={self.host}",
+                f"--port={self.port}",
+                f"--username={self.user}",
+                "--dbname=postgres",
+                "--timeout=1",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        return probe.returncode == 0
+
+    def _psql(self, sql: str) -> None:
+        if self.process is None or not self.process.running:
+            raise ComponentError(COMPONENT, f"server is not running (cannot run: {sql})")
+        assert self._bindir is not None
+        run_tool(
+            COMPONENT,
+            [
+                str(self._bindir / "psql"),
+                "--no-psqlrc",
+                "--quiet",
+                "--set=ON_ERROR_STOP=1",
+                f"--host={self.host}",
+                f"--port={self.port}",
+                f"--username={self.user}",
+                "--dbname=postgres",
+                f"--command={sql}",
+            ],
+            log_path=self.process.log_path,
+            timeout=60,
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start a server, create a database, print its DATABASE_URL and serve until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.postgres",
+        description="Run a throwaway PostgreSQL server on 127.0.0.1 until Ctrl-C.",
+    )
+    parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    parser.add_argument("--database", default="todo", help="database to create and print a URL for")
+    args = parser.parse_args(argv)
+    interrupt_on_sigterm()
+    try:
+        database = check_database_name(args.database)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        with PostgresServer(port=args.port) as server:
+            if database != "postgres":
+                server.create_database(database)
+            print(f"DATABASE_URL={server.url(database)}", flush=True)
+            print(f"# log: {server.log_path}  (Ctrl-C stops and deletes the data)", flush=True)
+            assert server.process is not None
+            serve_until_interrupted(server.process)
+    except ComponentError as exc:
+        sys.exit(f"error: {exc}")
+    except KeyboardInterrupt:
+        sys.exit(130)  # interrupted while starting; everything started is stopped already
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""Plumbing shared by the real components that tests and developers start locally.
+
+Free ports on loopback, waiting for a condition under a deadline, temporary directories (owned
+by another system user where PostgreSQL needs it), and child processes that stop cleanly:
+the component's own stop signal first, SIGKILL only when the deadline passes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+LOOPBACK: Final = "127.0.0.1"
+LOG_TAIL_LINES: Final = 40
+_PR_SET_PDEATHSIG: Final = 1
+
+
+class ComponentError(RuntimeError):
+    """A component could not be prepared, started or used; the message says which and why.
+
+    When the component writes a log, its last lines are part of the message, so a failure in
+    CI is diagnosable from the test report alone.
+    """
+
+    def __init__(self, component: str, message: str, log_path: Path | None = None) -> None:
+        self.component = component
+        self.log_path = log_path
+        text = f"{component}: {message}"
+        if log_path is not None:
+            text += f"\n--- last lines of {log_path} ---\n{log_tail(log_path)}"
+        super().__init__(text)
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log file, or a note saying why there are none."""
+    try:
+        with path.open("rb") as log:
+            # Logs can grow large; only the end matters for a failure message.
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 64 * 1024))
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return f"(log not readable: {exc})"
+    tail = text.splitlines()[-lines:]
+    return "\n".join(tail) if tail else "(log is empty)"
+
+
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """``count`` distinct TCP ports that are free on ``host`` right now.
+
+    All sockets are held open until every port is chosen, so the ports differ from each other.
+    Another process may still take one before the caller binds it; components report that as
+    an "address in use" start failure naming the port.
+    """
+    with ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """One TCP port that is free on ``host`` right now."""
+    return free_ports(1, host)[0]
+
+
+def port_accepts(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
+    """Whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    *,
+    component: str,
+    what: str,
+    timeout: float,
+    process: ManagedProcess | None = None,
+    interval: float = 0.1,
+) -> None:
+    """Poll ``condition`` until it holds; raise :class:`ComponentError` at the deadline.
+
+    When ``process`` is given and exits while we wait, fail at once with its log instead of
+    waiting out the deadline for something that cannot happen any more.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None:
+            process.check_alive(f"(while waiting for: {what})")
+        if time.monotonic() >= deadline:
+            log_path = process.log_path if process is not None else None
+            raise ComponentError(
+                component, f"gave up after {timeout:g} s waiting for: {what}", log_path
+            )
+        time.sleep(interval)
+
+
+def run_as_user() -> str | None:
+    """The system user a component that refuses root must run as, or None to run as ourselves."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def make_temp_dir(prefix: str, owner: str | None = None) -> Path:
+    """A fresh private directory under the system temp dir, handed to ``owner`` if given."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    if owner is not None:
+        account = pwd.getpwnam(owner)
+        os.chown(path, account.pw_uid, account.pw_gid)
+    return path
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory tree that this process created; a missing tree is fine."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _die_with_parent(sig: int) -> Callable[[], None]:
+    """A ``preexec_fn`` asking Linux to send ``sig`` to the child when its parent dies.
+
+    Without it a test run killed with SIGKILL (CI timeout, OOM) leaves a database server or a
+    JVM running forever. The signal is tied to the thread that forked, so components must be
+    started from a long-lived thread (the main thread, as pytest fixtures and ``main`` do).
+    """
+
+    def set_parent_death_signal() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return set_parent_death_signal
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """Popen's ``user``/``group``/``extra_groups``: who the child runs as (None: as we do)."""
+
+    user: int | None = None
+    group: int | None = None
+    extra_groups: list[int] | None = None
+
+
+def _identity(user: str | None) -> _Identity:
+    """Run as ``user`` with only that user's primary group, dropping root's other groups."""
+    if user is None:
+        return _Identity()
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        raise ComponentError(user, f"system user {user!r} does not exist") from None
+    return _Identity(account.pw_uid, account.pw_gid, [])
+
+
+def run_tool(
+    component: str,
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    timeout: float,
+    user: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> None:
+    """Run a one-shot command to completion, its output appended to ``log_path``.
+
+    Raises :class:`ComponentError` with the log tail when it fails or overruns ``timeout``.
+    """
+    identity = _identity(user)
+    with log_path.open("ab") as log:
+        log.write(f"$ {' '.join(argv)}\n".encode())
+        log.flush()
+        try:
+            completed = subprocess.run(  # noqa: S603 - argv is built by devtools, never a shell
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                timeout=timeout,
+                check=False,
+                user=identity.user,
+                group=identity.group,
+                extra_groups=identity.extra_groups,
+            )
+        except subprocess.TimeoutExpired:
+            raise ComponentError(
+                component, f"{Path(argv[0]).name} did not finish in {timeout:.0f} s", log_path
+            ) from None
+        except OSError as exc:
+            raise ComponentError(component, f"cannot run {argv[0]}: {exc}") from exc
+    if completed.returncode != 0:
+        raise ComponentError(
+            component, f"{Path(argv[0]).name} exited with code {completed.returncode}", log_path
+        )
+
+
+class ManagedProcess:
+    """A long-running child process (a server) whose output goes to a log file.
+
+    It runs in its own session, so a Ctrl-C in the terminal reaches our handler rather than the
+    server directly and servers stop in a controlled order; it dies with its parent.
+    """
+
+    def __init__(
+        self,
+        component: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        stop_signal: int = signal.SIGTERM,
+        user: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.component = component
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.stop_signal = stop_signal
+        self.user = user
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self._popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id while started, else None."""
+        return self._popen.pid if self._popen is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the process was started and has not exited."""
+        return self._popen is not None and self._popen.poll() is None
+
+    def start(self) -> None:
+        """Start the process; its output is appended to the log so restarts keep history."""
+        if self.running:
+            raise ComponentError(self.component, f"already running as pid {self.pid}")
+        identity = _identity(self.user)
+        with self.log_path.open("ab") as log:
+            try:
+                self._popen = subprocess.Popen(  # noqa: S603 - argv is built by devtools
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self.env,
+                    cwd=self.cwd,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent(self.stop_signal),
+                    user=identity.user,
+                    group=identity.group,
+                    extra_groups=identity.extra_groups,
+                )
+            except OSError as exc:
+                raise ComponentError(self.component, f"cannot run {self.argv[0]}: {exc}") from exc
+
+    def check_alive(self, doing: str) -> None:
+        """Raise :class:`ComponentError` with the log tail if the process has exited."""
+        if self._popen is None:
+            raise ComponentError(self.component, f"was never started ({doing})")
+        code = self._popen.poll()
+        if code is not None:
+            raise ComponentError(self.component, f"exited with code {code} {doing}", self.log_path)
+
+    def wait(self) -> int:
+        """Block until the process exits; its exit code."""
+        if self._popen is None:
+            raise ComponentError(self.component, "was never started")
+        return self._popen.wait()
+
+    def stop(self, timeout: float) -> None:
+        """Send the stop signal, then SIGKILL if it has not exited within ``timeout`` seconds."""
+        popen = self._popen
+        if popen is None or popen.poll() is not None:
+            return
+        popen.send_signal(self.stop_signal)
+        try:
+            popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, so `kill <pid>` cleans up the way Ctrl-C does."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def serve_until_interrupted(process: ManagedProcess) -> None:
+    """Block until Ctrl-C (or SIGTERM, see :func:`interrupt_on_sigterm`), then return.
+
+    Raises :class:`ComponentError` with the log tail if the server dies on its own first.
+    """
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        return
+    process.check_alive("on its own")

@@ -1,0 +1,60 @@
+"""A cluster that already exists (kind, k3d, minikube, any distribution): no cloud resources.
+
+The stack reaches it through a kubeconfig context. Images come from an optional registry;
+without one they are expected in the nodes' image store (``kind load docker-image
+todo-platform:<tag>`` tags them ``docker.io/library/todo-platform:<tag>``, which is also how
+Kubernetes spells the bare name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+
+from infra.cloud.base import Allocatable, CloudCluster, ClusterOutputs, kubernetes_provider
+from infra.cloud.shapes import NodeArch
+
+DEFAULT_REGISTRY: Final = "docker.io/library"
+
+
+@dataclass(frozen=True)
+class LocalClusterArgs:
+    kubeconfig: pulumi.Input[str]  # secret: the kubeconfig document
+    context: str
+    allocatable: Allocatable  # declared in config: this program cannot measure the cluster
+    node_arch: NodeArch
+    registry_server: str | None = None
+    storage_class: str | None = None
+
+
+class LocalCluster(CloudCluster):
+    """Binds the stack to an existing cluster's context."""
+
+    def __init__(
+        self, name: str, args: LocalClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("todo:cloud:LocalCluster", name, None, opts)
+        kubeconfig = pulumi.Output.secret(args.kubeconfig)
+        self._complete(
+            ClusterOutputs(
+                name=pulumi.Output.from_input(args.context),
+                kubeconfig=kubeconfig,
+                provider=kubernetes_provider(
+                    f"{name}-k8s",
+                    kubeconfig=kubeconfig,
+                    context=args.context,
+                    # The context names the cluster; switching context means another cluster.
+                    cluster_identifier=args.context,
+                    parent=self,
+                ),
+                registry_server=pulumi.Output.from_input(args.registry_server or DEFAULT_REGISTRY),
+                registry_username=None,
+                registry_password=None,
+                node_arch=args.node_arch,
+                storage_class=args.storage_class,
+                allocatable_cpu_millicores=args.allocatable.cpu_millicores,
+                allocatable_memory_mib=args.allocatable.memory_mib,
+            )
+        )

@@ -1,0 +1,519 @@
+"""Oracle Kubernetes Engine: network, basic cluster, Arm node pool and OCIR repositories.
+
+Laid out after Oracle's reference topology "public API endpoint, private workers, public load
+balancers" with the flannel overlay, sized so the defaults stay inside the always-free tier
+(4 Ampere A1 OCPUs and 24 GB in total, a basic cluster, free gateways).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pulumi
+import pulumi_oci as oci
+
+from infra.cloud.base import (
+    APP_IMAGES,
+    Allocatable,
+    CloudCluster,
+    ClusterOutputs,
+    NodePoolSpec,
+    kubernetes_provider,
+)
+from infra.cloud.shapes import NodeArch
+
+# Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
+SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=150, memory_mib=250)
+STORAGE_CLASS: Final = "oci-bv"
+
+TCP: Final = "6"
+ICMP: Final = "1"
+ALL: Final = "all"
+ANYWHERE: Final = "0.0.0.0/0"
+NODE_PORTS: Final = (30000, 32767)
+KUBE_PROXY_HEALTH: Final = 10256
+API_PORT: Final = 6443
+CONTROL_PLANE_PORT: Final = 12250  # workers to the OKE control plane (proxymux)
+
+
+class OkeLookupError(LookupError):
+    """An OCI catalogue lookup (node image, service gateway target) found nothing usable."""
+
+
+@dataclass(frozen=True)
+class OkeNetworkLayout:
+    """Address plan of the VCN; pods and services live on the flannel overlay."""
+
+    vcn_cidr: str = "10.0.0.0/16"
+    api_cidr: str = "10.0.0.0/28"
+    nodes_cidr: str = "10.0.10.0/24"
+    lbs_cidr: str = "10.0.20.0/24"
+    pods_cidr: str = "10.244.0.0/16"
+    services_cidr: str = "10.96.0.0/16"
+
+
+@dataclass(frozen=True)
+class SecurityRule:
+    """One stateful security-list rule; ``peer`` is a CIDR or the service gateway's target."""
+
+    description: str
+    peer: str
+    protocol: str
+    ports: tuple[int, int] | None = None
+    icmp: tuple[int, int] | None = None
+    service_peer: bool = False
+
+
+@dataclass(frozen=True)
+class SecurityRules:
+    ingress: tuple[SecurityRule, ...]
+    egress: tuple[SecurityRule, ...]
+
+
+# ICMP type 3 code 4 ("fragmentation needed") keeps path-MTU discovery working.
+_PATH_MTU: Final = (3, 4)
+
+
+def api_endpoint_rules(
+    layout: OkeNetworkLayout, allowed_cidrs: Sequence[str], services_cidr: str
+) -> SecurityRules:
+    """The Kubernetes API endpoint subnet: operators and workers in, workers and OCI out."""
+    operators = tuple(
+        SecurityRule(f"kubectl and Pulumi from {cidr}", cidr, TCP, (API_PORT, API_PORT))
+        for cidr in allowed_cidrs
+    )
+    return SecurityRules(
+        ingress=(
+            *operators,
+            SecurityRule("workers to the API", layout.nodes_cidr, TCP, (API_PORT, API_PORT)),
+            SecurityRule(
+                "workers to the control plane",
+                layout.nodes_cidr,
+                TCP,
+                (CONTROL_PLANE_PORT, CONTROL_PLANE_PORT),
+            ),
+            SecurityRule("path MTU discovery", layout.nodes_cidr, ICMP, icmp=_PATH_MTU),
+        ),
+        egress=(
+            SecurityRule("control plane to OCI services", services_cidr, TCP, (443, 443), None, True),
+            SecurityRule("control plane to the workers", layout.nodes_cidr, TCP),
+            SecurityRule("path MTU discovery", layout.nodes_cidr, ICMP, icmp=_PATH_MTU),
+        ),
+    )
+
+
+def node_rules(layout: OkeNetworkLayout, services_cidr: str) -> SecurityRules:
+    """The worker subnet: pod traffic between nodes, the control plane and the load balancers."""
+    return SecurityRules(
+        ingress=(
+            SecurityRule("pods across workers", layout.nodes_cidr, ALL),
+            SecurityRule("control plane to the workers", layout.api_cidr, TCP),
+            SecurityRule("path MTU discovery", ANYWHERE, ICMP, icmp=_PATH_MTU),
+            SecurityRule("load balancers to node ports", layout.lbs_cidr, TCP, NODE_PORTS),
+            SecurityRule(
+                "load balancer health checks",
+                layout.lbs_cidr,
+                TCP,
+                (KUBE_PROXY_HEALTH, KUBE_PROXY_HEALTH),
+            ),
+        ),
+        egress=(
+            SecurityRule("pods across workers", layout.nodes_cidr, ALL),
+            SecurityRule("workers to the API", layout.api_cidr, TCP, (API_PORT, API_PORT)),
+            SecurityRule(
+                "workers to the control plane",
+                layout.api_cidr,
+                TCP,
+                (CONTROL_PLANE_PORT, CONTROL_PLANE_PORT),
+            ),
+            SecurityRule("path MTU discovery", layout.api_cidr, ICMP, icmp=_PATH_MTU),
+            SecurityRule("workers to OCI services (OCIR)", services_cidr, TCP, None, None, True),
+            # Images from public registries, ACME, webhooks: out through the NAT gateway.
+            SecurityRule("workers to the internet", ANYWHERE, ALL),
+        ),
+    )
+
+
+def load_balancer_rules(layout: OkeNetworkLayout) -> SecurityRules:
+    """The load-balancer subnet: HTTP(S) from anywhere, on to the workers' node ports."""
+    return SecurityRules(
+        ingress=(
+            SecurityRule("HTTP from anywhere", ANYWHERE, TCP, (80, 80)),
+            SecurityRule("HTTPS from anywhere", ANYWHERE, TCP, (443, 443)),
+        ),
+        egress=(
+            SecurityRule("to node ports", layout.nodes_cidr, TCP, NODE_PORTS),
+            SecurityRule(
+                "health checks", layout.nodes_cidr, TCP, (KUBE_PROXY_HEALTH, KUBE_PROXY_HEALTH)
+            ),
+        ),
+    )
+
+
+_ALL_SERVICES = re.compile(r"^All .+ Services In Oracle Services Network$")
+
+
+def all_services(services: Sequence[Any]) -> Any:
+    """The "All <region> Services In Oracle Services Network" entry of ``core.get_services``."""
+    for service in services:
+        if _ALL_SERVICES.match(service.name):
+            return service
+    raise OkeLookupError("no 'All ... Services In Oracle Services Network' service in this region")
+
+
+def select_node_image(sources: Sequence[Any], arch: NodeArch, kubernetes_version: str) -> str:
+    """Newest OKE Oracle Linux image for the architecture and Kubernetes version.
+
+    Image names look like ``Oracle-Linux-8.10-aarch64-2025.06.17-0-OKE-1.33.1-812``; the date
+    in the name sorts newest last. GPU images are never picked for a general-purpose pool.
+    """
+    version = kubernetes_version.removeprefix("v")
+    candidates = [
+        source
+        for source in sources
+        if source.source_type.upper() == "IMAGE"
+        and f"OKE-{version}-" in source.source_name
+        and "GPU" not in source.source_name
+        and ("aarch64" in source.source_name) == (arch == "arm64")
+    ]
+    if not candidates:
+        raise OkeLookupError(
+            f"no OKE node image for Kubernetes {kubernetes_version} on {arch}; "
+            "pick a kubernetesVersion OKE currently offers (oci ce node-pool-options get --node-pool-option-id all)"
+        )
+    return str(max(candidates, key=lambda source: source.source_name).image_id)
+
+
+def _rule_args(rule: SecurityRule, direction: str) -> dict[str, Any]:
+    peer_type = "SERVICE_CIDR_BLOCK" if rule.service_peer else "CIDR_BLOCK"
+    args: dict[str, Any] = {
+        "description": rule.description,
+        "protocol": rule.protocol,
+        "stateless": False,
+        ("source" if direction == "ingress" else "destination"): rule.peer,
+        ("source_type" if direction == "ingress" else "destination_type"): peer_type,
+    }
+    if rule.ports is not None:
+        args["tcp_options"] = {"min": rule.ports[0], "max": rule.ports[1]}
+    if rule.icmp is not None:
+        args["icmp_options"] = {"type": rule.icmp[0], "code": rule.icmp[1]}
+    return args
+
+
+@dataclass(frozen=True)
+class OkeNetworkArgs:
+    compartment_ocid: str
+    api_allowed_cidrs: tuple[str, ...]
+    layout: OkeNetworkLayout = OkeNetworkLayout()
+
+
+class OkeNetwork(pulumi.ComponentResource):
+    """VCN with internet, NAT and service gateways, route tables, security lists and subnets."""
+
+    vcn_id: pulumi.Output[str]
+    api_subnet_id: pulumi.Output[str]
+    nodes_subnet_id: pulumi.Output[str]
+    lbs_subnet_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: OkeNetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("todo:cloud:OkeNetwork", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        compartment, layout = args.compartment_ocid, args.layout
+        vcn = oci.core.Vcn(
+            f"{name}-vcn",
+            compartment_id=compartment,
+            cidr_blocks=[layout.vcn_cidr],
+            display_name=f"{name}-vcn",
+            dns_label="todovcn",
+            opts=child,
+        )
+        gateway = {"compartment_id": compartment, "vcn_id": vcn.id}
+        internet = oci.core.InternetGateway(
+            f"{name}-igw", display_name=f"{name}-igw", enabled=True, **gateway, opts=child
+        )
+        nat = oci.core.NatGateway(f"{name}-nat", display_name=f"{name}-nat", **gateway, opts=child)
+        service = oci.core.get_services_output(opts=pulumi.InvokeOptions(parent=self)).apply(
+            lambda result: all_services(result.services)
+        )
+        service_gateway = oci.core.ServiceGateway(
+            f"{name}-sgw",
+            display_name=f"{name}-sgw",
+            services=[{"service_id": service.id}],
+            **gateway,
+            opts=child,
+        )
+        services_cidr: pulumi.Output[str] = service.cidr_block
+        public_routes = oci.core.RouteTable(
+            f"{name}-public-rt",
+            display_name=f"{name}-public",
+            route_rules=[
+                {
+                    "description": "internet through the internet gateway",
+                    "destination": ANYWHERE,
+                    "destination_type": "CIDR_BLOCK",
+                    "network_entity_id": internet.id,
+                }
+            ],
+            **gateway,
+            opts=child,
+        )
+        private_routes = oci.core.RouteTable(
+            f"{name}-private-rt",
+            display_name=f"{name}-private",
+            route_rules=[
+                {
+                    "description": "internet through the NAT gateway",
+                    "destination": ANYWHERE,
+                    "destination_type": "CIDR_BLOCK",
+                    "network_entity_id": nat.id,
+                },
+                {
+                    "description": "OCI services (OCIR, Object Storage) through the service gateway",
+                    "destination": services_cidr,
+                    "destination_type": "SERVICE_CIDR_BLOCK",
+                    "network_entity_id": service_gateway.id,
+                },
+            ],
+            **gateway,
+            opts=child,
+        )
+
+        def security_list(tier: str, rules: pulumi.Output[SecurityRules]) -> oci.core.SecurityList:
+            return oci.core.SecurityList(
+                f"{name}-{tier}-sl",
+                display_name=f"{name}-{tier}",
+                ingress_security_rules=rules.apply(
+                    lambda r: [_rule_args(rule, "ingress") for rule in r.ingress]
+                ),
+                egress_security_rules=rules.apply(
+                    lambda r: [_rule_args(rule, "egress") for rule in r.egress]
+                ),
+                **gateway,
+                opts=child,
+            )
+
+        api_list = security_list(
+            "api",
+            services_cidr.apply(
+                lambda cidr: api_endpoint_rules(layout, args.api_allowed_cidrs, cidr)
+            ),
+        )
+        nodes_list = security_list(
+            "nodes", services_cidr.apply(lambda cidr: node_rules(layout, cidr))
+        )
+        lbs_list = security_list("lbs", pulumi.Output.from_input(load_balancer_rules(layout)))
+
+        def subnet(
+            tier: str, cidr: str, routes: oci.core.RouteTable, rules: oci.core.SecurityList, public: bool
+        ) -> oci.core.Subnet:
+            return oci.core.Subnet(
+                f"{name}-{tier}",
+                display_name=f"{name}-{tier}",
+                cidr_block=cidr,
+                dns_label=tier,
+                prohibit_public_ip_on_vnic=not public,
+                route_table_id=routes.id,
+                security_list_ids=[rules.id],
+                **gateway,
+                opts=child,
+            )
+
+        self.vcn_id = vcn.id
+        self.api_subnet_id = subnet("api", layout.api_cidr, public_routes, api_list, True).id
+        self.nodes_subnet_id = subnet(
+            "nodes", layout.nodes_cidr, private_routes, nodes_list, False
+        ).id
+        self.lbs_subnet_id = subnet("lbs", layout.lbs_cidr, public_routes, lbs_list, True).id
+        self.register_outputs(
+            {
+                "vcnId": self.vcn_id,
+                "apiSubnetId": self.api_subnet_id,
+                "nodesSubnetId": self.nodes_subnet_id,
+                "lbsSubnetId": self.lbs_subnet_id,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class OcirRegistryArgs:
+    compartment_ocid: str
+    region: str
+    user_ocid: str
+    registry_username: str
+    images: tuple[str, ...] = APP_IMAGES
+
+
+class OcirRegistry(pulumi.ComponentResource):
+    """A private OCIR repository per image and an auth token the cluster pulls with."""
+
+    server: pulumi.Output[str]
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: OcirRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("todo:cloud:OcirRegistry", name, None, opts)
+        namespace = oci.objectstorage.get_namespace_output(
+            compartment_id=args.compartment_ocid, opts=pulumi.InvokeOptions(parent=self)
+        ).namespace
+        for image in args.images:
+            oci.artifacts.ContainerRepository(
+                f"{name}-{image}",
+                compartment_id=args.compartment_ocid,
+                display_name=image,
+                is_public=False,
+                is_immutable=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        token = oci.identity.AuthToken(
+            f"{name}-pull-token",
+            user_id=args.user_ocid,
+            description=f"{name}: image pulls by the cluster",
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["token"]),
+        )
+        # Repositories live under the tenancy's Object Storage namespace: <region>.ocir.io/<ns>/<image>.
+        self.server = pulumi.Output.concat(args.region, ".ocir.io/", namespace)
+        self.username = pulumi.Output.concat(namespace, "/", args.registry_username)
+        self.password = pulumi.Output.secret(token.token.apply(lambda value: value or ""))
+        self.register_outputs({"server": self.server, "username": self.username})
+
+
+@dataclass(frozen=True)
+class OkeClusterArgs:
+    region: str
+    compartment_ocid: str
+    user_ocid: str
+    registry_username: str
+    kubernetes_version: str  # "v1.33.1": OKE takes exact patch versions
+    node_pool: NodePoolSpec
+    ocpus_per_node: int
+    memory_gb_per_node: int
+    api_allowed_cidrs: tuple[str, ...]
+    # Credentials come from this profile of ~/.oci/config (or the OCI_* environment in CI).
+    config_profile: str = "DEFAULT"
+    availability_domain: str | None = None  # None: the region's first
+    layout: OkeNetworkLayout = OkeNetworkLayout()
+
+
+class OkeCluster(CloudCluster):
+    """OKE basic cluster on its own VCN, with a flexible-shape node pool and OCIR."""
+
+    def __init__(
+        self, name: str, args: OkeClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("todo:cloud:OkeCluster", name, None, opts)
+        # An explicit provider: the region is the typed stack config's, never an ambient default.
+        provider = oci.Provider(
+            f"{name}-oci",
+            region=args.region,
+            config_file_profile=args.config_profile,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        invoke = pulumi.InvokeOptions(parent=self, provider=provider)
+        network = OkeNetwork(
+            f"{name}-network",
+            OkeNetworkArgs(args.compartment_ocid, args.api_allowed_cidrs, args.layout),
+            opts=child,
+        )
+        cluster = oci.containerengine.Cluster(
+            f"{name}-cluster",
+            name=name,
+            compartment_id=args.compartment_ocid,
+            kubernetes_version=args.kubernetes_version,
+            vcn_id=network.vcn_id,
+            # Basic clusters carry no control-plane fee; enhanced ones do.
+            type="BASIC_CLUSTER",
+            endpoint_config={"subnet_id": network.api_subnet_id, "is_public_ip_enabled": True},
+            cluster_pod_network_options=[{"cni_type": "FLANNEL_OVERLAY"}],
+            options={
+                "service_lb_subnet_ids": [network.lbs_subnet_id],
+                "kubernetes_network_config": {
+                    "pods_cidr": args.layout.pods_cidr,
+                    "services_cidr": args.layout.services_cidr,
+                },
+                "add_ons": {"is_kubernetes_dashboard_enabled": False, "is_tiller_enabled": False},
+            },
+            opts=child,
+        )
+        availability_domain: pulumi.Output[str] = (
+            pulumi.Output.from_input(args.availability_domain)
+            if args.availability_domain
+            else oci.identity.get_availability_domains_output(
+                compartment_id=args.compartment_ocid, opts=invoke
+            ).apply(lambda result: str(result.availability_domains[0].name))
+        )
+        arch = args.node_pool.size.arch
+        image_id = oci.containerengine.get_node_pool_option_output(
+            node_pool_option_id="all",
+            compartment_id=args.compartment_ocid,
+            node_pool_k8s_version=args.kubernetes_version,
+            node_pool_os_arch="AARCH64" if arch == "arm64" else "X86_64",
+            opts=invoke,
+        ).apply(lambda options: select_node_image(options.sources, arch, args.kubernetes_version))
+        node_pool = oci.containerengine.NodePool(
+            f"{name}-nodes",
+            name=f"{name}-nodes",
+            cluster_id=cluster.id,
+            compartment_id=args.compartment_ocid,
+            kubernetes_version=args.kubernetes_version,
+            node_shape=args.node_pool.shape,
+            node_shape_config={
+                "ocpus": args.ocpus_per_node,
+                "memory_in_gbs": args.memory_gb_per_node,
+            },
+            node_source_details={
+                "source_type": "IMAGE",
+                "image_id": image_id,
+                "boot_volume_size_in_gbs": str(args.node_pool.disk_gb),
+            },
+            node_config_details={
+                "size": args.node_pool.count,
+                "placement_configs": [
+                    {"availability_domain": availability_domain, "subnet_id": network.nodes_subnet_id}
+                ],
+                "node_pool_pod_network_option_details": {"cni_type": "FLANNEL_OVERLAY"},
+            },
+            initial_node_labels=[{"key": "todo-platform/pool", "value": "default"}],
+            opts=child,
+        )
+        registry = OcirRegistry(
+            f"{name}-registry",
+            OcirRegistryArgs(
+                args.compartment_ocid, args.region, args.user_ocid, args.registry_username
+            ),
+            opts=child,
+        )
+        # The kubeconfig OKE generates authenticates with `oci ce cluster generate-token`.
+        kubeconfig = pulumi.Output.secret(
+            oci.containerengine.get_cluster_kube_config_output(
+                cluster_id=cluster.id, endpoint="PUBLIC_ENDPOINT", token_version="2.0.0", opts=invoke
+            ).content
+        )
+        allocatable = args.node_pool.allocatable(SYSTEM_DAEMONS)
+        self._complete(
+            ClusterOutputs(
+                name=cluster.name,
+                kubeconfig=kubeconfig,
+                provider=kubernetes_provider(
+                    f"{name}-k8s",
+                    kubeconfig=kubeconfig,
+                    cluster_identifier=cluster.id,
+                    parent=self,
+                    depends_on=[node_pool],
+                ),
+                registry_server=registry.server,
+                registry_username=registry.username,
+                registry_password=registry.password,
+                node_arch=arch,
+                storage_class=STORAGE_CLASS,
+                allocatable_cpu_millicores=allocatable.cpu_millicores,
+                allocatable_memory_mib=allocatable.memory_mib,
+            )
+        )

@@ -1,0 +1,153 @@
+"""The platform every stack installs on its cluster: namespaces, ingress (+ TLS), Strimzi Kafka
+with the event contract's topics, Dapr, KEDA, PostgreSQL and monitoring.
+
+:class:`Platform` composes the components of the sibling modules in dependency order: the
+namespaces first, then the operators (each a Helm release that waits for its CRDs and pods),
+then the custom resources that need those CRDs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.platform import namespaces
+from infra.platform.dapr import Dapr, DaprArgs
+from infra.platform.database import Database, DatabaseArgs
+from infra.platform.ingress import Ingress, IngressArgs
+from infra.platform.kafka import Kafka, KafkaArgs
+from infra.platform.keda import Keda
+from infra.platform.monitoring import Monitoring, MonitoringArgs, SmtpRelay
+from infra.platform.namespaces import Namespaces
+
+__all__ = ["APP_NAMESPACE", "Platform", "PlatformArgs", "SmtpRelay"]
+
+APP_NAMESPACE: Final = namespaces.APP
+_DOMAIN: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    provider: k8s.Provider
+    storage_class: str | None
+    kafka_replicas: int  # 1 on free tier, 3 in production
+    kafka_storage_gi: int
+    database_mode: Literal["external", "incluster"]
+    database_url: pulumi.Input[str] | None  # secret; required when external
+    database_storage_gi: int
+    domain: str | None  # None -> no cert-manager/ClusterIssuer, ingress on LB IP
+    tls_email: str | None
+    alert_email_to: str | None
+    alert_slack_webhook: pulumi.Input[str] | None  # secret
+    grafana_admin_password: pulumi.Input[str] | None  # secret; None -> generated
+    # Optional extras (defaults keep the interface above sufficient):
+    alert_smtp: SmtpRelay | None = None  # required when alert_email_to is set
+    node_count: int = 1  # per-node DaemonSets count once per node in the capacity check
+    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    # Seam for the observability issue: PrometheusRule groups and Grafana dashboards.
+    rules: Sequence[Mapping[str, Any]] = ()
+    dashboards: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.domain is not None and not _DOMAIN.match(self.domain):
+            raise ValueError(f"domain {self.domain!r} is not a lowercase DNS name")
+        if self.node_count < 1:
+            raise ValueError(f"node_count must be at least 1, got {self.node_count}")
+        # The component args validate the rest; building them here fails before any resource.
+        self.kafka_args()
+        self.database_args()
+        self.ingress_args()
+        self.monitoring_args()
+
+    def kafka_args(self) -> KafkaArgs:
+        return KafkaArgs(self.provider, self.kafka_replicas, self.kafka_storage_gi, self.storage_class)
+
+    def database_args(self) -> DatabaseArgs:
+        return DatabaseArgs(
+            self.provider,
+            self.database_mode,
+            self.database_url,
+            self.database_storage_gi,
+            self.storage_class,
+        )
+
+    def ingress_args(self) -> IngressArgs:
+        return IngressArgs(
+            self.provider, self.domain, self.tls_email, self.load_balancer_annotations
+        )
+
+    def monitoring_args(self) -> MonitoringArgs:
+        return MonitoringArgs(
+            provider=self.provider,
+            storage_class=self.storage_class,
+            domain=self.domain,
+            node_count=self.node_count,
+            alert_email_to=self.alert_email_to,
+            alert_smtp=self.alert_smtp,
+            alert_slack_webhook=self.alert_slack_webhook,
+            grafana_admin_password=self.grafana_admin_password,
+            in_cluster_database=self.database_mode == "incluster",
+            rules=self.rules,
+            dashboards=self.dashboards,
+        )
+
+
+class Platform(pulumi.ComponentResource):
+    """Type ``todo:platform:Platform``."""
+
+    kafka_bootstrap: pulumi.Output[str]
+    database_url: pulumi.Output[str]
+    grafana_url: pulumi.Output[str]
+    app_namespace: str
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("todo:platform:Platform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        spaces = Namespaces(
+            "namespaces",
+            namespaces.namespace_specs(
+                with_tls=args.domain is not None,
+                in_cluster_database=args.database_mode == "incluster",
+            ),
+            args.provider,
+            child,
+        )
+        base: list[pulumi.Resource] = [spaces]
+        ingress = Ingress("ingress", args.ingress_args(), base, child)
+        monitoring = Monitoring("monitoring", args.monitoring_args(), base, child)
+        kafka = Kafka("kafka", args.kafka_args(), base, child)
+        dapr = Dapr("dapr", DaprArgs(args.provider, kafka.bootstrap, args.storage_class), base, child)
+        keda = Keda("keda", args.provider, base, child)
+        database = Database("database", args.database_args(), base, child)
+
+        self.app_namespace = APP_NAMESPACE
+        self.kafka_bootstrap = pulumi.Output.from_input(kafka.bootstrap)
+        self.database_url = database.url
+        self.grafana_url = pulumi.Output.from_input(monitoring.grafana_url)
+        self.grafana_admin_password = monitoring.admin_password
+        self.ready = [
+            spaces,
+            *ingress.ready,
+            *kafka.ready,
+            *dapr.ready,
+            *keda.ready,
+            *database.ready,
+            *monitoring.ready,
+        ]
+        self.register_outputs(
+            {
+                "kafka_bootstrap": self.kafka_bootstrap,
+                "database_url": self.database_url,
+                "grafana_url": self.grafana_url,
+                "app_namespace": self.app_namespace,
+            }
+        )
+

@@ -1,0 +1,267 @@
+"""Dapr: the control plane from its chart, and the app namespace's Dapr resources: the
+``kafka-pubsub``, ``statestore``, ``reminder-check`` and ``kubernetes-secrets`` components, the
+``Configuration`` every sidecar loads, the ``Resiliency`` policy that bounds retries, and the
+Role that lets the app service accounts read the one Secret the secret store serves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.platform import namespaces, sizing, versions
+from infra.platform.k8s import KubeObject, helm_release, metadata, object_meta
+from infra.workloads import catalog
+
+API_VERSION: Final = "dapr.io/v1alpha1"
+PUBSUB: Final = catalog.PUBSUB_COMPONENT
+STATESTORE: Final = "statestore"
+REMINDER_CHECK: Final = "reminder-check"
+SECRET_STORE: Final = "kubernetes-secrets"
+CONFIGURATION: Final = catalog.DAPR_CONFIGURATION
+RESILIENCY: Final = "todo-resiliency"
+SECRET_READER: Final = "dapr-secret-reader"
+# The cron binding's backstop sweep; the notifier's own timers are the clock (ARCHITECTURE.md).
+REMINDER_SWEEP_SCHEDULE: Final = "@every 1m"
+# Bounded retries: Dapr's Kafka consumer otherwise retries a failing message forever and
+# stalls its partition; after the last retry the message goes to the subscription's dead letter.
+INBOUND_MAX_RETRIES: Final = 5
+
+
+@dataclass(frozen=True)
+class DaprArgs:
+    provider: k8s.Provider
+    kafka_bootstrap: str
+    storage_class: str | None
+
+
+def _component(
+    name: str, type_: str, meta: list[dict[str, Any]], scopes: Sequence[str]
+) -> dict[str, Any]:
+    component: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": "Component",
+        "metadata": metadata(name, namespaces.APP),
+        "spec": {"type": type_, "version": "v1", "metadata": meta},
+        "scopes": list(scopes),
+    }
+    if any("secretKeyRef" in item for item in meta):
+        component["auth"] = {"secretStore": SECRET_STORE}
+    return component
+
+
+def pubsub_manifest(bootstrap: str) -> dict[str, Any]:
+    # No consumerGroup here: each app id is its own group (Dapr's default consumerID), so the
+    # apps never share a group and each gets every event of the topics it subscribes to.
+    return _component(
+        PUBSUB,
+        "pubsub.kafka",
+        [
+            {"name": "brokers", "value": bootstrap},
+            {"name": "authType", "value": "none"},
+            {"name": "disableTls", "value": "true"},
+            {"name": "clientID", "value": "{appID}"},
+            {"name": "initialOffset", "value": "oldest"},
+        ],
+        [app.app_id for app in catalog.PUBSUB_APPS],
+    )
+
+
+def statestore_manifest() -> dict[str, Any]:
+    return _component(
+        STATESTORE,
+        "state.postgresql",
+        [
+            {
+                "name": "connectionString",
+                "secretKeyRef": {
+                    "name": catalog.APP_SECRET_NAME,
+                    "key": catalog.DATABASE_URL_KEY,
+                },
+            },
+            # Own tables, so Dapr never touches the app's schema (Alembic owns that).
+            {"name": "tableName", "value": "dapr_state"},
+            {"name": "metadataTableName", "value": "dapr_metadata"},
+        ],
+        [catalog.API.app_id],
+    )
+
+
+def reminder_check_manifest() -> dict[str, Any]:
+    # Dapr POSTs to /reminder-check on the notifier on every tick, on every replica.
+    return _component(
+        REMINDER_CHECK,
+        "bindings.cron",
+        [
+            {"name": "schedule", "value": REMINDER_SWEEP_SCHEDULE},
+            {"name": "direction", "value": "input"},
+        ],
+        [catalog.NOTIFIER.app_id],
+    )
+
+
+def secret_store_manifest() -> dict[str, Any]:
+    return _component(
+        SECRET_STORE, "secretstores.kubernetes", [], [app.app_id for app in catalog.APPS]
+    )
+
+
+def configuration_manifest() -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Configuration",
+        "metadata": metadata(CONFIGURATION, namespaces.APP),
+        "spec": {
+            "metric": {"enabled": True},
+            "mtls": {"enabled": True},
+            # The secret store answers for the app Secret only, whatever an app asks for.
+            "secrets": {
+                "scopes": [
+                    {
+                        "storeName": SECRET_STORE,
+                        "defaultAccess": "deny",
+                        "allowedSecrets": [catalog.APP_SECRET_NAME],
+                    }
+                ]
+            },
+        },
+    }
+
+
+def resiliency_manifest() -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Resiliency",
+        "metadata": metadata(RESILIENCY, namespaces.APP),
+        "scopes": [app.app_id for app in catalog.APPS],
+        "spec": {
+            "policies": {
+                "timeouts": {"component": "10s"},
+                "retries": {
+                    "deliver": {
+                        "policy": "exponential",
+                        "maxInterval": "30s",
+                        "maxRetries": INBOUND_MAX_RETRIES,
+                    },
+                    "component": {"policy": "exponential", "maxInterval": "5s", "maxRetries": 3},
+                },
+                "circuitBreakers": {
+                    "component": {
+                        "maxRequests": 1,
+                        "interval": "30s",
+                        "timeout": "60s",
+                        "trip": "consecutiveFailures >= 5",
+                    }
+                },
+            },
+            "targets": {
+                "components": {
+                    PUBSUB: {
+                        "inbound": {"retry": "deliver"},
+                        "outbound": {
+                            "retry": "component",
+                            "timeout": "component",
+                            "circuitBreaker": "component",
+                        },
+                    },
+                    STATESTORE: {
+                        "outbound": {
+                            "retry": "component",
+                            "timeout": "component",
+                            "circuitBreaker": "component",
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+def control_plane_values(storage_class: str | None) -> dict[str, Any]:
+    resources = sizing.DAPR_CONTROL_PLANE.resources()
+    scheduler: dict[str, Any] = {"resources": resources}
+    if storage_class is not None:
+        scheduler["cluster"] = {"storageClassName": storage_class}
+    return {
+        "global": {
+            "ha": {"enabled": False},
+            "logAsJson": True,
+            "mtls": {"enabled": True},
+            "prometheus": {"enabled": True},
+        },
+        "dapr_operator": {"resources": resources},
+        "dapr_placement": {"resources": resources},
+        "dapr_sentry": {"resources": resources},
+        "dapr_sidecar_injector": {"resources": resources},
+        "dapr_scheduler": scheduler,
+    }
+
+
+class Dapr(pulumi.ComponentResource):
+    """Type ``todo:platform:Dapr``."""
+
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self,
+        name: str,
+        args: DaprArgs,
+        depends_on: Sequence[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("todo:platform:Dapr", name, None, opts)
+        provider = args.provider
+        control_plane = helm_release(
+            "dapr",
+            versions.DAPR,
+            namespaces.DAPR,
+            control_plane_values(args.storage_class),
+            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+        )
+        after_crds = pulumi.ResourceOptions(
+            parent=self, provider=provider, depends_on=[control_plane, *depends_on]
+        )
+        manifests = {
+            PUBSUB: pubsub_manifest(args.kafka_bootstrap),
+            STATESTORE: statestore_manifest(),
+            REMINDER_CHECK: reminder_check_manifest(),
+            SECRET_STORE: secret_store_manifest(),
+            CONFIGURATION: configuration_manifest(),
+            RESILIENCY: resiliency_manifest(),
+        }
+        self.resources = {
+            name: KubeObject(f"dapr-{name}", manifest, after_crds)
+            for name, manifest in manifests.items()
+        }
+        role = k8s.rbac.v1.Role(
+            SECRET_READER,
+            metadata=object_meta(SECRET_READER, namespaces.APP),
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=[""],
+                    resources=["secrets"],
+                    resource_names=[catalog.APP_SECRET_NAME],
+                    verbs=["get"],
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            SECRET_READER,
+            metadata=object_meta(SECRET_READER, namespaces.APP),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=SECRET_READER
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=app.app_id, namespace=namespaces.APP
+                )
+                for app in catalog.APPS
+            ],
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[role]),
+        )
+        self.ready = [control_plane, *self.resources.values(), role, binding]
+        self.register_outputs({})

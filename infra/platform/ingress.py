@@ -1,0 +1,111 @@
+"""Ingress: the ingress-nginx controller behind the cloud's load balancer, and, when the stack
+has a domain, cert-manager with a Let's Encrypt ClusterIssuer for the Ingress TLS certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.platform import namespaces, sizing, versions
+from infra.platform.k8s import KubeObject, helm_release, metadata
+
+INGRESS_CLASS: Final = "nginx"
+CLUSTER_ISSUER: Final = "letsencrypt"
+LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+@dataclass(frozen=True)
+class IngressArgs:
+    provider: k8s.Provider
+    domain: str | None
+    tls_email: str | None
+    # Cloud-specific Service annotations (e.g. the OCI flexible load balancer shape).
+    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.domain and not self.tls_email:
+            raise ValueError("tls_email is required when a domain is set (Let's Encrypt account)")
+
+
+def controller_values(annotations: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "controller": {
+            "replicaCount": 1,
+            "ingressClassResource": {"name": INGRESS_CLASS, "default": True},
+            "resources": sizing.INGRESS_CONTROLLER.resources(),
+            "service": {"type": "LoadBalancer", "annotations": dict(annotations)},
+            # Configuration snippets let an Ingress author inject nginx config: off.
+            "allowSnippetAnnotations": False,
+            "config": {"hsts": "true", "server-tokens": "false"},
+            "metrics": {"enabled": True},
+            "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        }
+    }
+
+
+def cert_manager_values() -> dict[str, object]:
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "resources": sizing.CERT_MANAGER_CONTROLLER.resources(),
+        "webhook": {"resources": sizing.CERT_MANAGER_WEBHOOK.resources()},
+        "cainjector": {"resources": sizing.CERT_MANAGER_CAINJECTOR.resources()},
+        "prometheus": {"enabled": True},
+    }
+
+
+def cluster_issuer_manifest(email: str) -> dict[str, object]:
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": metadata(CLUSTER_ISSUER),
+        "spec": {
+            "acme": {
+                "server": LETS_ENCRYPT,
+                "email": email,
+                "privateKeySecretRef": {"name": f"{CLUSTER_ISSUER}-account-key"},
+                "solvers": [{"http01": {"ingress": {"ingressClassName": INGRESS_CLASS}}}],
+            }
+        },
+    }
+
+
+class Ingress(pulumi.ComponentResource):
+    """Type ``todo:platform:Ingress``."""
+
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self,
+        name: str,
+        args: IngressArgs,
+        depends_on: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("todo:platform:Ingress", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends_on)
+        controller = helm_release(
+            "ingress-nginx",
+            versions.INGRESS_NGINX,
+            namespaces.INGRESS,
+            controller_values(args.load_balancer_annotations),
+            child,
+        )
+        self.ready = [controller]
+        if args.domain and args.tls_email:
+            cert_manager = helm_release(
+                "cert-manager", versions.CERT_MANAGER, namespaces.CERT_MANAGER,
+                cert_manager_values(), child,
+            )
+            issuer = KubeObject(
+                "letsencrypt-issuer",
+                cluster_issuer_manifest(args.tls_email),
+                pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=[cert_manager, controller]
+                ),
+            )
+            self.ready += [cert_manager, issuer]
+        self.register_outputs({})

@@ -1,0 +1,124 @@
+"""Small building blocks shared by the platform and workload components.
+
+* :class:`KubeObject` registers any Kubernetes object, custom or built in, from its full manifest.
+  The generated ``apiextensions.CustomResource`` only carries ``metadata`` and ``spec``, but Dapr
+  resources keep ``scopes`` at the top level; a manifest-shaped resource sends every field.
+* :func:`helm_release` installs a pinned chart as a ``helm.v3.Release``: a Release runs the chart's
+  hooks (``helm.v4.Chart`` drops them) and previews cleanly while the cluster does not exist yet
+  (``helm.v4.Chart`` renders against the cluster at preview, pulumi-kubernetes issue 3027).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+# Labels every object of ours carries, so policies, selectors and `kubectl` can find them.
+PART_OF = "app.kubernetes.io/part-of"
+PLATFORM_NAME = "todo-platform"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """A Helm chart pinned to one version in one repository."""
+
+    chart: str
+    version: str
+    repo: str
+
+
+class KubeObject(pulumi.CustomResource):
+    """A Kubernetes object registered from its whole manifest (``apiVersion``, ``kind``, ...)."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        manifest: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        for key in ("apiVersion", "kind", "metadata"):
+            if key not in manifest:
+                raise ValueError(f"manifest for {resource_name!r} has no {key!r}")
+        super().__init__(
+            f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}",
+            resource_name,
+            dict(manifest),
+            opts,
+        )
+
+
+def metadata(
+    name: str,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Manifest ``metadata`` with a fixed name (no auto-naming: other objects refer to it)."""
+    meta: dict[str, Any] = {"name": name, "labels": {**MANAGED_BY, **(labels or {})}}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def object_meta(
+    name: str,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> k8s.meta.v1.ObjectMetaArgs:
+    """The typed twin of :func:`metadata` for the generated built-in resource classes."""
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=name,
+        namespace=namespace,
+        labels={**MANAGED_BY, **(labels or {})},
+        annotations=dict(annotations) if annotations else None,
+    )
+
+
+def helm_release(
+    name: str,
+    ref: ChartRef,
+    namespace: str,
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+    timeout_seconds: int = 600,
+) -> k8s.helm.v3.Release:
+    """Install ``ref`` into ``namespace`` and wait until its workloads are ready.
+
+    ``atomic`` rolls a failed upgrade back instead of leaving a half-applied release, and the
+    release name is fixed so that chart-generated service names are predictable.
+    """
+    return k8s.helm.v3.Release(
+        name,
+        k8s.helm.v3.ReleaseArgs(
+            name=name,
+            chart=ref.chart,
+            version=ref.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ref.repo),
+            namespace=namespace,
+            create_namespace=False,
+            values=dict(values),
+            atomic=True,
+            cleanup_on_fail=True,
+            skip_await=False,
+            timeout=timeout_seconds,
+            max_history=5,
+        ),
+        opts,
+    )
+
+
+def child_opts(
+    parent: pulumi.Resource,
+    provider: k8s.Provider,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> pulumi.ResourceOptions:
+    """Options for a child resource: parented, on the cluster's provider, after ``depends_on``."""
+    return pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on))

@@ -1,0 +1,378 @@
+"""Monitoring: kube-prometheus-stack (Prometheus, Alertmanager, Grafana), the ServiceMonitors
+and PodMonitors that scrape our apps, their Dapr sidecars, the Dapr control plane, Kafka and
+ingress-nginx, and the seam where alert rules and dashboards plug in (:class:`MonitoringArgs`).
+
+kube-prometheus-stack creates its admission-webhook certificates in Helm hooks, so it is a
+``helm.v3.Release`` (``helm.v4.Chart`` would drop the hooks).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra.platform import ingress, namespaces, sizing, versions
+from infra.platform.k8s import PART_OF, PLATFORM_NAME, KubeObject, helm_release, metadata, object_meta
+
+API_VERSION: Final = "monitoring.coreos.com/v1"
+RELEASE: Final = "kube-prometheus-stack"
+GRAFANA_SERVICE: Final = "grafana"
+GRAFANA_ADMIN_SECRET: Final = "grafana-admin"
+RECEIVERS_SECRET: Final = "alertmanager-receivers"
+SECRETS_DIR: Final = f"/etc/alertmanager/secrets/{RECEIVERS_SECRET}"
+# The Grafana sidecar loads every ConfigMap carrying this label as a dashboard.
+DASHBOARD_LABEL: Final = {"grafana_dashboard": "1"}
+PROMETHEUS_STORAGE_GI: Final = 10
+_DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class SmtpRelay:
+    """The mail relay Alertmanager sends alert e-mail through."""
+
+    smarthost: str  # "host:port"
+    sender: str
+    username: str | None = None
+    password: pulumi.Input[str] | None = None  # secret
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    provider: k8s.Provider
+    storage_class: str | None
+    domain: str | None
+    node_count: int = 1
+    alert_email_to: str | None = None
+    alert_smtp: SmtpRelay | None = None
+    alert_slack_webhook: pulumi.Input[str] | None = None
+    grafana_admin_password: pulumi.Input[str] | None = None
+    in_cluster_database: bool = False
+    # PrometheusRule groups ({"name": ..., "rules": [...]}) and Grafana dashboards (name -> JSON).
+    rules: Sequence[Mapping[str, Any]] = ()
+    dashboards: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.alert_email_to and self.alert_smtp is None:
+            raise ValueError("alert_email_to needs alert_smtp (the relay Alertmanager sends through)")
+        for group in self.rules:
+            if not isinstance(group.get("name"), str) or not isinstance(group.get("rules"), list):
+                raise ValueError(f"each rule group needs a 'name' and a 'rules' list: {group!r}")
+        names = [str(group["name"]) for group in self.rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"rule group names must be unique: {names}")
+        for name, body in self.dashboards.items():
+            if not _DNS_LABEL.match(name) or len(name) > 50:
+                raise ValueError(f"dashboard name {name!r} must be a lowercase DNS label")
+            try:
+                parsed = json.loads(body)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"dashboard {name!r} is not valid JSON: {exc}") from None
+            if not isinstance(parsed, dict):
+                raise ValueError(f"dashboard {name!r} must be a JSON object")
+
+
+def grafana_url(domain: str | None) -> str:
+    """Public behind TLS with a domain; otherwise in-cluster only (reach it by port-forward)."""
+    if domain:
+        return f"https://grafana.{domain}"
+    return f"http://{GRAFANA_SERVICE}.{namespaces.MONITORING}.svc.cluster.local"
+
+
+def alertmanager_config(args: MonitoringArgs) -> dict[str, Any]:
+    receiver: dict[str, Any] = {"name": "default"}
+    if args.alert_email_to and args.alert_smtp:
+        email: dict[str, Any] = {
+            "to": args.alert_email_to,
+            "from": args.alert_smtp.sender,
+            "smarthost": args.alert_smtp.smarthost,
+            "require_tls": True,
+            "send_resolved": True,
+        }
+        if args.alert_smtp.username:
+            email["auth_username"] = args.alert_smtp.username
+        if args.alert_smtp.password is not None:
+            email["auth_password_file"] = f"{SECRETS_DIR}/smtp-password"
+        receiver["email_configs"] = [email]
+    if args.alert_slack_webhook is not None:
+        receiver["slack_configs"] = [
+            {"api_url_file": f"{SECRETS_DIR}/slack-webhook", "send_resolved": True}
+        ]
+    return {
+        "route": {
+            "receiver": "default",
+            "group_by": ["alertname", "namespace"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            # The always-firing heartbeat and the inhibitor helper are not for people.
+            "routes": [
+                {"matchers": ['alertname = "Watchdog"'], "receiver": "null"},
+                {"matchers": ['alertname = "InfoInhibitor"'], "receiver": "null"},
+            ],
+        },
+        "receivers": [{"name": "null"}, receiver],
+    }
+
+
+def _grafana_values(domain: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "fullnameOverride": GRAFANA_SERVICE,
+        "admin": {
+            "existingSecret": GRAFANA_ADMIN_SECRET,
+            "userKey": "admin-user",
+            "passwordKey": "admin-password",
+        },
+        "resources": sizing.GRAFANA.resources(),
+        "sidecar": {
+            "resources": sizing.GRAFANA_SIDECAR.resources(),
+            "dashboards": {
+                "enabled": True,
+                "label": next(iter(DASHBOARD_LABEL)),
+                "labelValue": next(iter(DASHBOARD_LABEL.values())),
+            },
+        },
+        "grafana.ini": {
+            "server": {"root_url": grafana_url(domain)},
+            "analytics": {"reporting_enabled": False, "check_for_updates": False},
+            "users": {"allow_sign_up": False},
+        },
+    }
+    if domain:
+        host = f"grafana.{domain}"
+        values["ingress"] = {
+            "enabled": True,
+            "ingressClassName": ingress.INGRESS_CLASS,
+            "annotations": {"cert-manager.io/cluster-issuer": ingress.CLUSTER_ISSUER},
+            "hosts": [host],
+            "tls": [{"secretName": "grafana-tls", "hosts": [host]}],
+        }
+    return values
+
+
+def stack_values(args: MonitoringArgs) -> dict[str, Any]:
+    claim: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": f"{PROMETHEUS_STORAGE_GI}Gi"}},
+    }
+    if args.storage_class is not None:
+        claim["storageClassName"] = args.storage_class
+    alertmanager_spec: dict[str, Any] = {"resources": sizing.ALERTMANAGER.resources()}
+    if _receiver_secrets(args):
+        alertmanager_spec["secrets"] = [RECEIVERS_SECRET]
+    return {
+        "fullnameOverride": "kps",
+        # Managed control planes do not expose these; scraping them only fires TargetDown.
+        "kubeEtcd": {"enabled": False},
+        "kubeControllerManager": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeProxy": {"enabled": False},
+        "prometheus": {
+            "prometheusSpec": {
+                # Select every ServiceMonitor/PodMonitor/rule, not only the chart's own.
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                "probeSelectorNilUsesHelmValues": False,
+                "scrapeConfigSelectorNilUsesHelmValues": False,
+                "retention": "7d",
+                "retentionSize": f"{PROMETHEUS_STORAGE_GI - 1}GB",
+                "resources": sizing.PROMETHEUS.resources(),
+                "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
+            }
+        },
+        "alertmanager": {
+            "config": alertmanager_config(args),
+            "alertmanagerSpec": alertmanager_spec,
+        },
+        "grafana": _grafana_values(args.domain),
+        "prometheusOperator": {
+            "resources": sizing.PROMETHEUS_OPERATOR.resources(),
+            "prometheusConfigReloader": {"resources": sizing.CONFIG_RELOADER.resources()},
+        },
+        "kube-state-metrics": {"resources": sizing.KUBE_STATE_METRICS.resources()},
+        "prometheus-node-exporter": {"resources": sizing.NODE_EXPORTER.resources()},
+    }
+
+
+def _receiver_secrets(args: MonitoringArgs) -> dict[str, pulumi.Input[str]]:
+    secrets: dict[str, pulumi.Input[str]] = {}
+    if args.alert_slack_webhook is not None:
+        secrets["slack-webhook"] = args.alert_slack_webhook
+    if args.alert_email_to and args.alert_smtp and args.alert_smtp.password is not None:
+        secrets["smtp-password"] = args.alert_smtp.password
+    return secrets
+
+
+def _monitor(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": metadata(name, namespaces.MONITORING),
+        "spec": spec,
+    }
+
+
+def scrape_manifests(in_cluster_database: bool) -> list[dict[str, Any]]:
+    """What Prometheus scrapes beyond the cluster basics the chart already covers."""
+    ours = {"matchLabels": {PART_OF: PLATFORM_NAME}}
+    app_ns = {"matchNames": [namespaces.APP]}
+    manifests = [
+        _monitor(
+            "ServiceMonitor",
+            "todo-apps",
+            {
+                "namespaceSelector": app_ns,
+                "selector": ours,
+                "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+            },
+        ),
+        _monitor(
+            "PodMonitor",
+            "dapr-sidecars",
+            {
+                "namespaceSelector": app_ns,
+                "selector": ours,
+                "podMetricsEndpoints": [{"port": "dapr-metrics", "path": "/", "interval": "30s"}],
+            },
+        ),
+        _monitor(
+            "PodMonitor",
+            "dapr-control-plane",
+            {
+                "namespaceSelector": {"matchNames": [namespaces.DAPR]},
+                "selector": {"matchLabels": {PART_OF: "dapr"}},
+                "podMetricsEndpoints": [{"port": "metrics", "path": "/"}],
+            },
+        ),
+        # Brokers and kafka-exporter (consumer-group lag) both expose `tcp-prometheus`.
+        _monitor(
+            "PodMonitor",
+            "kafka",
+            {
+                "namespaceSelector": {"matchNames": [namespaces.KAFKA]},
+                "selector": {"matchLabels": {"strimzi.io/kind": "Kafka"}},
+                "podMetricsEndpoints": [{"port": "tcp-prometheus", "path": "/metrics"}],
+            },
+        ),
+        _monitor(
+            "PodMonitor",
+            "strimzi-operator",
+            {
+                "namespaceSelector": {"matchNames": [namespaces.KAFKA]},
+                "selector": {"matchLabels": {"strimzi.io/kind": "cluster-operator"}},
+                "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
+            },
+        ),
+        _monitor(
+            "ServiceMonitor",
+            "ingress-nginx",
+            {
+                "namespaceSelector": {"matchNames": [namespaces.INGRESS]},
+                "selector": {
+                    "matchLabels": {
+                        "app.kubernetes.io/name": "ingress-nginx",
+                        "app.kubernetes.io/component": "controller",
+                    }
+                },
+                "endpoints": [{"port": "metrics", "interval": "30s"}],
+            },
+        ),
+    ]
+    if in_cluster_database:
+        manifests.append(
+            _monitor(
+                "PodMonitor",
+                "postgres",
+                {
+                    "namespaceSelector": {"matchNames": [namespaces.DATABASE]},
+                    "selector": {"matchLabels": {"cnpg.io/cluster": "todo-db"}},
+                    "podMetricsEndpoints": [{"port": "metrics"}],
+                },
+            )
+        )
+    return manifests
+
+
+def rules_manifest(groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "PrometheusRule",
+        "metadata": metadata("todo-rules", namespaces.MONITORING),
+        "spec": {"groups": [dict(group) for group in groups]},
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Type ``todo:platform:Monitoring``."""
+
+    grafana_url: str
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        depends_on: Sequence[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("todo:platform:Monitoring", name, None, opts)
+        provider = args.provider
+        first = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on))
+        admin_password: pulumi.Input[str]
+        if args.grafana_admin_password is not None:
+            admin_password = pulumi.Output.secret(args.grafana_admin_password)
+        else:
+            admin_password = random.RandomPassword(
+                "grafana-admin-password", length=24, special=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            ).result
+        admin = k8s.core.v1.Secret(
+            GRAFANA_ADMIN_SECRET,
+            metadata=object_meta(GRAFANA_ADMIN_SECRET, namespaces.MONITORING),
+            string_data={"admin-user": "admin", "admin-password": admin_password},
+            opts=first,
+        )
+        inputs: list[pulumi.Resource] = [admin]
+        receiver_secrets = _receiver_secrets(args)
+        if receiver_secrets:
+            inputs.append(
+                k8s.core.v1.Secret(
+                    RECEIVERS_SECRET,
+                    metadata=object_meta(RECEIVERS_SECRET, namespaces.MONITORING),
+                    string_data={k: pulumi.Output.secret(v) for k, v in receiver_secrets.items()},
+                    opts=first,
+                )
+            )
+        release = helm_release(
+            RELEASE,
+            versions.KUBE_PROMETHEUS_STACK,
+            namespaces.MONITORING,
+            stack_values(args),
+            pulumi.ResourceOptions(
+                parent=self, provider=provider, depends_on=[*depends_on, *inputs]
+            ),
+            timeout_seconds=900,
+        )
+        after_crds = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[release])
+        for manifest in scrape_manifests(args.in_cluster_database):
+            KubeObject(f"{manifest['kind'].lower()}-{manifest['metadata']['name']}", manifest, after_crds)
+        if args.rules:
+            KubeObject("prometheusrule-todo-rules", rules_manifest(args.rules), after_crds)
+        for dashboard, body in args.dashboards.items():
+            k8s.core.v1.ConfigMap(
+                f"dashboard-{dashboard}",
+                metadata=object_meta(f"dashboard-{dashboard}", namespaces.MONITORING, labels=DASHBOARD_LABEL),
+                data={f"{dashboard}.json": body},
+                opts=first,
+            )
+        self.admin_password = pulumi.Output.secret(admin_password)
+        self.grafana_url = grafana_url(args.domain)
+        self.ready = [release]
+        self.register_outputs({"grafana_url": self.grafana_url})

@@ -1,0 +1,141 @@
+"""NetworkPolicies of the app namespace: deny everything, then allow only the flows of the
+architecture. Each policy is one flow, named for it, so a denied connection is easy to place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi_kubernetes as k8s
+
+from infra.platform import namespaces
+from infra.platform.k8s import PART_OF, PLATFORM_NAME
+from infra.workloads import catalog, pods
+
+net = k8s.networking.v1
+meta = k8s.meta.v1
+
+KAFKA_PORT: Final = 9092
+POSTGRES_PORT: Final = 5432
+ANYWHERE: Final = "0.0.0.0/0"
+# Private ranges: the notifier's outbound webhooks/e-mail must not reach in-cluster or VPC
+# addresses (a user-supplied webhook URL is otherwise a way into the network).
+PRIVATE_RANGES: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One NetworkPolicy: which pods, and which ingress/egress rules they get."""
+
+    name: str
+    pods: dict[str, str]
+    ingress: list[net.NetworkPolicyIngressRuleArgs] | None = None
+    egress: list[net.NetworkPolicyEgressRuleArgs] | None = None
+
+    def spec(self) -> net.NetworkPolicySpecArgs:
+        types = []
+        if self.ingress is not None:
+            types.append("Ingress")
+        if self.egress is not None:
+            types.append("Egress")
+        return net.NetworkPolicySpecArgs(
+            pod_selector=meta.LabelSelectorArgs(match_labels=self.pods),
+            policy_types=types,
+            ingress=self.ingress,
+            egress=self.egress,
+        )
+
+
+def _namespace(name: str) -> net.NetworkPolicyPeerArgs:
+    return net.NetworkPolicyPeerArgs(
+        namespace_selector=meta.LabelSelectorArgs(
+            match_labels={"kubernetes.io/metadata.name": name}
+        )
+    )
+
+
+def _ports(*numbers: int, protocol: str = "TCP") -> list[net.NetworkPolicyPortArgs]:
+    return [net.NetworkPolicyPortArgs(port=n, protocol=protocol) for n in numbers]
+
+
+def _ip(cidr: str, excluding: tuple[str, ...] = ()) -> net.NetworkPolicyPeerArgs:
+    return net.NetworkPolicyPeerArgs(
+        ip_block=net.IPBlockArgs(cidr=cidr, except_=list(excluding) or None)
+    )
+
+
+def flows() -> list[Flow]:
+    ours = {PART_OF: PLATFORM_NAME}
+    everyone: dict[str, str] = {}
+    return [
+        Flow("default-deny", everyone, ingress=[], egress=[]),
+        # Name resolution; node-local DNS caches listen on link-local addresses, so by port.
+        Flow(
+            "allow-dns",
+            everyone,
+            egress=[
+                net.NetworkPolicyEgressRuleArgs(
+                    ports=[*_ports(53, protocol="UDP"), *_ports(53)]
+                )
+            ],
+        ),
+        Flow(
+            "allow-ingress-to-api",
+            pods.selector(catalog.API.app_id),
+            ingress=[
+                net.NetworkPolicyIngressRuleArgs(
+                    from_=[_namespace(namespaces.INGRESS)], ports=_ports(catalog.API_PORT)
+                )
+            ],
+        ),
+        Flow(
+            "allow-prometheus-scrape",
+            ours,
+            ingress=[
+                net.NetworkPolicyIngressRuleArgs(
+                    from_=[_namespace(namespaces.MONITORING)],
+                    ports=_ports(catalog.API_PORT, catalog.WORKER_PORT, pods.DAPR_METRICS_PORT),
+                )
+            ],
+        ),
+        Flow(
+            "allow-kafka",
+            ours,
+            egress=[
+                net.NetworkPolicyEgressRuleArgs(
+                    to=[_namespace(namespaces.KAFKA)], ports=_ports(KAFKA_PORT)
+                )
+            ],
+        ),
+        # In-cluster CloudNativePG, or an external server (e.g. Neon) outside the cluster.
+        Flow(
+            "allow-postgres",
+            ours,
+            egress=[
+                net.NetworkPolicyEgressRuleArgs(
+                    to=[_namespace(namespaces.DATABASE), _ip(ANYWHERE)],
+                    ports=_ports(POSTGRES_PORT),
+                )
+            ],
+        ),
+        # Sidecars: Dapr control plane (sentry, operator, placement, scheduler), and the
+        # Kubernetes API for the secret store (its address differs per cluster).
+        Flow(
+            "allow-dapr-control-plane",
+            {pods.DAPR_LABEL: "enabled"},
+            egress=[
+                net.NetworkPolicyEgressRuleArgs(to=[_namespace(namespaces.DAPR)]),
+                net.NetworkPolicyEgressRuleArgs(to=[_ip(ANYWHERE)], ports=_ports(443, 6443)),
+            ],
+        ),
+        # Reminder delivery: HTTPS webhooks and SMTP submission, public addresses only.
+        Flow(
+            "allow-notifier-delivery",
+            pods.selector(catalog.NOTIFIER.app_id),
+            egress=[
+                net.NetworkPolicyEgressRuleArgs(
+                    to=[_ip(ANYWHERE, PRIVATE_RANGES)], ports=_ports(443, 465, 587)
+                )
+            ],
+        ),
+    ]

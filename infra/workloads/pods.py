@@ -1,0 +1,184 @@
+"""Pod and container specs of the app: the security baseline, probes, resources, environment
+and Dapr sidecar annotations every workload of ours shares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.platform import sizing
+from infra.platform.k8s import PART_OF, PLATFORM_NAME
+from infra.workloads import catalog
+
+core = k8s.core.v1
+
+# Label on pods that run a Dapr sidecar: the NetworkPolicy towards the Dapr control plane and
+# the Kubernetes API selects them.
+DAPR_LABEL: Final = "todo-platform/dapr"
+RUN_AS: Final = 10001
+TMP_VOLUME: Final = "tmp"
+DAPR_METRICS_PORT: Final = 9090
+
+
+def labels(app_id: str, component: str, dapr: bool) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": app_id,
+        "app.kubernetes.io/component": component,
+        PART_OF: PLATFORM_NAME,
+        DAPR_LABEL: "enabled" if dapr else "disabled",
+    }
+
+
+def selector(app_id: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": app_id, PART_OF: PLATFORM_NAME}
+
+
+def dapr_annotations(app: catalog.App) -> dict[str, str]:
+    """The sidecar of ``app``: its id and port, metrics, our Configuration, its own sizing."""
+    side = sizing.DAPR_SIDECAR
+    return {
+        "dapr.io/enabled": "true",
+        "dapr.io/app-id": app.app_id,
+        "dapr.io/app-port": str(app.port),
+        "dapr.io/app-protocol": "http",
+        "dapr.io/config": catalog.DAPR_CONFIGURATION,
+        "dapr.io/enable-metrics": "true",
+        "dapr.io/metrics-port": str(DAPR_METRICS_PORT),
+        "dapr.io/log-as-json": "true",
+        "dapr.io/enable-app-health-check": "true",
+        "dapr.io/app-health-check-path": "/healthz",
+        # Only our scoped `kubernetes-secrets` store, not Dapr's implicit unscoped one.
+        "dapr.io/disable-builtin-k8s-secret-store": "true",
+        "dapr.io/sidecar-seccomp-profile-type": "RuntimeDefault",
+        "dapr.io/sidecar-cpu-request": f"{side.cpu_m}m",
+        "dapr.io/sidecar-memory-request": f"{side.memory_mi}Mi",
+        "dapr.io/sidecar-cpu-limit": f"{side.cpu_limit_m}m",
+        "dapr.io/sidecar-memory-limit": f"{side.memory_limit_mi}Mi",
+    }
+
+
+# The Job runs to completion; a sidecar would keep its pod running forever.
+NO_DAPR: Final = {"dapr.io/enabled": "false"}
+
+
+def container_security() -> core.SecurityContextArgs:
+    return core.SecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=RUN_AS,
+        run_as_group=RUN_AS,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        privileged=False,
+        capabilities=core.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def pod_security() -> core.PodSecurityContextArgs:
+    return core.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=RUN_AS,
+        run_as_group=RUN_AS,
+        fs_group=RUN_AS,
+        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def resources(size: sizing.Size) -> core.ResourceRequirementsArgs:
+    spec = size.resources()
+    return core.ResourceRequirementsArgs(requests=spec["requests"], limits=spec["limits"])
+
+
+def _http_probe(path: str, period: int, failures: int) -> core.ProbeArgs:
+    return core.ProbeArgs(
+        http_get=core.HTTPGetActionArgs(path=path, port="http"),
+        period_seconds=period,
+        timeout_seconds=2,
+        failure_threshold=failures,
+    )
+
+
+def secret_env(name: str, key: str) -> core.EnvVarArgs:
+    return core.EnvVarArgs(
+        name=name,
+        value_from=core.EnvVarSourceArgs(
+            secret_key_ref=core.SecretKeySelectorArgs(name=catalog.APP_SECRET_NAME, key=key)
+        ),
+    )
+
+
+def environment(
+    app: catalog.App | None, kafka_bootstrap: pulumi.Input[str], event_publisher: str
+) -> list[core.EnvVarArgs]:
+    """App settings (see ``app/settings.py``); secrets only through ``secretKeyRef``."""
+    env = [
+        secret_env("DATABASE_URL", catalog.DATABASE_URL_KEY),
+        core.EnvVarArgs(name="KAFKA_BOOTSTRAP", value=kafka_bootstrap),
+        core.EnvVarArgs(name="EVENT_PUBLISHER", value=event_publisher),
+        core.EnvVarArgs(name="LOG_LEVEL", value="INFO"),
+        # The root filesystem is read-only: no bytecode cache, and a writable HOME on /tmp.
+        core.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1"),
+        core.EnvVarArgs(name="HOME", value="/tmp"),  # noqa: S108
+    ]
+    if app is catalog.API:
+        env.append(secret_env("JWT_SECRET", catalog.JWT_SECRET_KEY))
+    return env
+
+
+def container(
+    name: str,
+    image: pulumi.Input[str],
+    command: Sequence[str],
+    size: sizing.Size,
+    env: list[core.EnvVarArgs],
+    port: int | None,
+) -> core.ContainerArgs:
+    """One app container; ``port`` None for the migration Job (no server, no probes)."""
+    served = port is not None
+    return core.ContainerArgs(
+        name=name,
+        image=image,
+        image_pull_policy="IfNotPresent",
+        command=list(command),
+        env=env,
+        ports=[core.ContainerPortArgs(name="http", container_port=port)] if served else None,
+        readiness_probe=_http_probe("/readyz", 5, 3) if served else None,
+        liveness_probe=_http_probe("/healthz", 10, 3) if served else None,
+        # Up to a minute to start (migrations are a separate Job, so this is imports only).
+        startup_probe=_http_probe("/healthz", 2, 30) if served else None,
+        resources=resources(size),
+        security_context=container_security(),
+        volume_mounts=[core.VolumeMountArgs(name=TMP_VOLUME, mount_path="/tmp")],  # noqa: S108
+    )
+
+
+def pod_spec(
+    service_account: str,
+    main: core.ContainerArgs,
+    node_arch: str,
+    pull_secret: str | None,
+    dapr: bool,
+    restart_policy: str = "Always",
+) -> core.PodSpecArgs:
+    return core.PodSpecArgs(
+        service_account_name=service_account,
+        # The Dapr sidecar authenticates to Sentry and reads the secret store with the pod's
+        # token; pods without a sidecar never talk to the Kubernetes API.
+        automount_service_account_token=dapr,
+        enable_service_links=False,
+        security_context=pod_security(),
+        containers=[main],
+        volumes=[
+            core.VolumeArgs(
+                name=TMP_VOLUME, empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="64Mi")
+            )
+        ],
+        image_pull_secrets=[core.LocalObjectReferenceArgs(name=pull_secret)] if pull_secret else None,
+        # One image is built per architecture; schedule only where it runs.
+        node_selector={"kubernetes.io/arch": node_arch},
+        restart_policy=restart_policy,
+        termination_grace_period_seconds=30,
+    )

@@ -1,0 +1,111 @@
+"""The API under test, once per database backend (SQLite file and the real PostgreSQL).
+
+One database per backend for the whole run, migrated with Alembic like production. Tests stay
+independent by working as freshly registered users: isolation between users is itself a
+property under test.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.db.migrate import upgrade_async
+from app.db.models import OutboxEvent, Task
+from app.db.session import create_engine, session_factory
+from app.main import create_app
+from app.settings import ApiSettings
+from devtools.postgres import PostgresServer
+
+
+@dataclass
+class Api:
+    backend: str
+    client: httpx.AsyncClient
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    settings: ApiSettings
+
+    async def new_user(self) -> dict[str, str]:
+        """Register a fresh account and return its Authorization header."""
+        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        password = secrets.token_urlsafe(12)
+        response = await self.client.post(
+            "/auth/register", json={"email": email, "password": password}
+        )
+        assert response.status_code == 201, response.text
+        token = await self.client.post(
+            "/auth/token", data={"username": email, "password": password}
+        )
+        assert token.status_code == 200, token.text
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    async def create_task(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+        body.setdefault("title", "a task")
+        response = await self.client.post("/tasks", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def counts(self) -> tuple[int, int]:
+        """(tasks, outbox rows) in the whole database: proof that a rejected call wrote nothing."""
+        async with self.sessions() as session:
+            tasks = await session.scalar(select(func.count()).select_from(Task))
+            events = await session.scalar(select(func.count()).select_from(OutboxEvent))
+        return int(tasks or 0), int(events or 0)
+
+    async def events_for(self, task_id: str) -> list[OutboxEvent]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.key == task_id).order_by(OutboxEvent.id)
+            )
+            return list(rows)
+
+
+def api_settings(database_url: str, **overrides: Any) -> ApiSettings:
+    return ApiSettings(
+        database_url=database_url, jwt_secret=secrets.token_urlsafe(48), **overrides
+    )
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "api.db"
+        return f"sqlite+aiosqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.url(server.create_database())
+
+
+@pytest.fixture(scope="session")
+async def api(database_url: str) -> AsyncIterator[Api]:
+    await upgrade_async(database_url)
+    settings = api_settings(database_url)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            engine = create_engine(database_url)
+            try:
+                yield Api(
+                    backend=database_url.split(":")[0],
+                    client=client,
+                    engine=engine,
+                    sessions=session_factory(engine),
+                    settings=settings,
+                )
+            finally:
+                await engine.dispose()
+
+
+@pytest.fixture
+async def user(api: Api) -> dict[str, str]:
+    return await api.new_user()

@@ -1,0 +1,139 @@
+"""Accounts and tokens: registration, login, /me, and every way a token can be wrong."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import httpx
+import jwt
+
+from app.main import create_app
+from app.security import issue_token
+from tests.api.conftest import Api, api_settings
+
+
+def _email() -> str:
+    return f"Someone-{uuid.uuid4().hex[:10]}@Example.com"
+
+
+async def test_register_login_and_me(api: Api) -> None:
+    email = _email()
+    registered = await api.client.post(
+        "/auth/register", json={"email": email, "password": "correct horse"}
+    )
+    assert registered.status_code == 201
+    assert registered.json()["email"].lower() == email.lower()  # the domain is normalized
+    assert "password" not in registered.text and "hash" not in registered.text
+
+    # Login is case-insensitive on the address, as mail is.
+    token = await api.client.post(
+        "/auth/token", data={"username": email.lower(), "password": "correct horse"}
+    )
+    assert token.status_code == 200
+    assert token.json()["token_type"] == "bearer"
+    assert token.json()["expires_in"] == api.settings.jwt_ttl_minutes * 60
+
+    me = await api.client.get(
+        "/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert me.status_code == 200
+    assert me.json()["id"] == registered.json()["id"]
+
+
+async def test_duplicate_email_in_other_case_is_a_conflict(api: Api) -> None:
+    email = _email()
+    first = await api.client.post("/auth/register", json={"email": email, "password": "x" * 8})
+    again = await api.client.post(
+        "/auth/register", json={"email": email.upper(), "password": "y" * 8}
+    )
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["detail"].startswith("email:")
+
+
+async def test_register_rejects_bad_email_and_short_password(api: Api) -> None:
+    bad_email = await api.client.post(
+        "/auth/register", json={"email": "not-an-address", "password": "long enough"}
+    )
+    short = await api.client.post("/auth/register", json={"email": _email(), "password": "short"})
+    assert bad_email.status_code == 422
+    assert bad_email.json()["errors"][0]["field"] == "email"
+    assert short.status_code == 422
+    assert short.json()["errors"][0]["field"] == "password"
+
+
+async def test_wrong_password_is_401(api: Api) -> None:
+    email = _email()
+    await api.client.post("/auth/register", json={"email": email, "password": "right one"})
+    wrong = await api.client.post("/auth/token", data={"username": email, "password": "wrong!!"})
+    unknown = await api.client.post(
+        "/auth/token", data={"username": _email(), "password": "whatever"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    # The same answer for an unknown account: the response does not reveal which exist.
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+async def test_missing_expired_tampered_and_foreign_tokens_are_401(
+    api: Api, user: dict[str, str]
+) -> None:
+    secret = api.settings.jwt_secret.get_secret_value()
+    valid = user["Authorization"].removeprefix("Bearer ")
+    expired = issue_token(uuid.uuid4(), secret, timedelta(seconds=-1))
+    header, payload, signature = valid.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    forged = jwt.encode({"sub": str(uuid.uuid4()), "exp": 4102444800, "iat": 0}, "x" * 32)
+    unknown_user = issue_token(uuid.uuid4(), secret, timedelta(minutes=5))
+    none_alg = jwt.encode({"sub": "x", "exp": 4102444800, "iat": 0}, key=None, algorithm="none")
+
+    for headers in (
+        {},
+        {"Authorization": f"Bearer {expired}"},
+        {"Authorization": f"Bearer {tampered}"},
+        {"Authorization": f"Bearer {forged}"},
+        {"Authorization": f"Bearer {unknown_user}"},
+        {"Authorization": f"Bearer {none_alg}"},
+        {"Authorization": "Bearer not.a.jwt"},
+    ):
+        response = await api.client.get("/tasks", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_failed_logins_are_throttled_per_account_and_per_address(database_url: str) -> None:
+    settings = api_settings(
+        database_url, login_failures_per_account=3, login_failures_per_address=5
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+
+        def client(address: str) -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+        async with client("198.51.100.1") as one, client("198.51.100.2") as two:
+            email = _email()
+            await one.post("/auth/register", json={"email": email, "password": "the right one"})
+            wrong = {"username": email, "password": "wrong password"}
+            statuses = [(await one.post("/auth/token", data=wrong)).status_code for _ in range(4)]
+            assert statuses == [401, 401, 401, 429]
+            # Per account: even the right password from another address waits.
+            blocked = await two.post(
+                "/auth/token", data={"username": email, "password": "the right one"}
+            )
+            assert blocked.status_code == 429
+            assert 1 <= int(blocked.headers["Retry-After"]) <= settings.login_window_seconds
+
+            # Per address: spraying other accounts from one address is stopped too.
+            spray = [
+                (
+                    await two.post(
+                        "/auth/token", data={"username": _email(), "password": "guess"}
+                    )
+                ).status_code
+                for _ in range(6)
+            ]
+            assert spray == [401, 401, 401, 401, 401, 429]
