@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import CurrentUser, Session, State
-from app.api.problems import Problem
+from app.api.problems import Problem, documented
 from app.api.schemas import TokenOut, UserCreate, UserOut
 from app.db.models import User
 from app.security import hash_password, issue_token, verify_password
@@ -20,7 +20,9 @@ from app.security import hash_password, issue_token, verify_password
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/register", status_code=201, response_model=UserOut)
+@router.post(
+    "/auth/register", status_code=201, response_model=UserOut, responses=documented(409, 422)
+)
 async def register(body: UserCreate, db: Session) -> User:
     # argon2 is deliberately slow: hash off the event loop so other requests keep flowing.
     password_hash = await asyncio.to_thread(hash_password, body.password)
@@ -43,7 +45,7 @@ def _throttled(retry_after: int) -> Problem:
     )
 
 
-@router.post("/auth/token", response_model=TokenOut)
+@router.post("/auth/token", response_model=TokenOut, responses=documented(401, 422, 429))
 async def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -80,6 +82,6 @@ async def token(
     )
 
 
-@router.get("/me", response_model=UserOut)
+@router.get("/me", response_model=UserOut, responses=documented(401))
 async def me(user: CurrentUser) -> User:
     return user

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.api.deps import State
-from app.api.problems import Problem
+from app.api.problems import Problem, documented
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +20,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "the database is unreachable"}})
+@router.get("/readyz", responses=documented(503))
 async def readyz(app_state: State) -> dict[str, str]:
     """Ready to serve: the database answers within two seconds."""
     try:

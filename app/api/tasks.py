@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.api.deps import CurrentUser, Session, State
-from app.api.problems import Problem, invalid, not_found
+from app.api.problems import Problem, documented, invalid, not_found
 from app.api.schemas import (
     OccurrenceOut,
     OccurrencesOut,
@@ -31,9 +31,9 @@ from app.tasks import commands
 from app.tasks.queries import Direction, SortField, TaskFilter, list_tasks
 from app.tasks.snapshots import task_out
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses=documented(401, 422))
 
-NOT_FOUND = {404: {"description": "no such task (or not yours)"}}
+NOT_FOUND = documented(404)
 
 
 def _etag(task: Task) -> str:
@@ -162,7 +162,7 @@ def _matches(if_match: str, task: Task) -> bool:
 @router.patch(
     "/{task_id}",
     response_model=TaskOut,
-    responses={**NOT_FOUND, 412: {"description": "If-Match names an older version"}},
+    responses=documented(404, 412),
 )
 async def patch_task(
     request: Request,

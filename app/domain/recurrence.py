@@ -13,13 +13,30 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Final, Literal, TypeGuard, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule
+
+__all__ = [
+    "ANCHORS",
+    "FIELDS",
+    "FREQS",
+    "MAX_COUNT",
+    "MAX_INTERVAL",
+    "Anchor",
+    "Freq",
+    "Occurrence",
+    "RecurrenceError",
+    "RecurrenceRule",
+    "check_series",
+    "load_timezone",
+    "next_occurrence",
+    "occurrences",
+]
 
 Freq = Literal["daily", "weekly", "monthly", "yearly"]
 Anchor = Literal["schedule", "completion"]
@@ -120,7 +137,7 @@ class RecurrenceRule:
         # Canonical forms, so that equal rules compare equal and parse(to_dict()) round-trips.
         object.__setattr__(self, "weekdays", tuple(sorted(set(self.weekdays))))
         if self.until is not None:
-            object.__setattr__(self, "until", self.until.astimezone(UTC))
+            object.__setattr__(self, "until", _in_zone(self.until, UTC, "recurrence.until"))
 
     @classmethod
     def parse(cls, value: object) -> RecurrenceRule:
@@ -301,13 +318,8 @@ class _Series:
     @classmethod
     def build(cls, rule: RecurrenceRule, series_start: datetime, tz: str) -> _Series:
         zone = load_timezone(tz)
-        start = _require_aware(series_start, "due_date").astimezone(UTC)
-        try:
-            local = start.astimezone(zone).replace(tzinfo=None)
-        except OverflowError:
-            raise RecurrenceError(
-                "due date is outside the supported range", field="due_date"
-            ) from None
+        start = _in_zone(_require_aware(series_start, "due_date"), UTC, "due_date")
+        local = _in_zone(start, zone, "due_date").replace(tzinfo=None)
         first_unit = _unit(rule.freq, local.date())
         boundary = _period_begin(rule, local, first_unit + rule.interval) or datetime.max
         in_first_period = itertools.takewhile(
@@ -499,6 +511,17 @@ def _require_aware(moment: datetime, field: str) -> datetime:
     if not isinstance(moment, datetime) or moment.utcoffset() is None:
         raise RecurrenceError(f"{field} must be a timezone-aware date-time", field=field)
     return moment
+
+
+def _in_zone(moment: datetime, zone: ZoneInfo | timezone, field: str) -> datetime:
+    """`moment` in `zone`; RecurrenceError for instants whose wall time there would fall
+    outside datetime's years 1..9999."""
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        raise RecurrenceError(
+            f"{field} {moment.isoformat()} is outside the supported range of dates", field=field
+        ) from None
 
 
 def _check_rule(rule: RecurrenceRule) -> None:

@@ -245,12 +245,9 @@ class GkeCluster(CloudCluster):
         )
         context = f"gke_{args.project}_{location}_{name}"
         kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.endpoint, cluster.master_auth).apply(
+            pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
                 lambda parts: exec_kubeconfig(
-                    context,
-                    f"https://{parts[0]}",
-                    parts[1].cluster_ca_certificate or "",
-                    GKE_AUTH_PLUGIN,
+                    context, f"https://{parts[0]}", parts[1] or "", GKE_AUTH_PLUGIN
                 )
             )
         )

@@ -41,14 +41,17 @@ class OciFlexShape:
     max_ocpus: int
     max_memory_gb: int
 
+    def memory_range_gb(self, ocpus: int) -> range:
+        """Memory OCI accepts for ``ocpus``: 1 to 64 GB per OCPU, capped by the shape."""
+        return range(ocpus, min(self.max_memory_gb, ocpus * OCI_MAX_MEMORY_GB_PER_OCPU) + 1)
 
+
+OCI_MAX_MEMORY_GB_PER_OCPU: Final = 64
 OCI_FLEX_SHAPES: Final[dict[str, OciFlexShape]] = {
     "VM.Standard.A1.Flex": OciFlexShape("arm64", 1, 80, 512),
     "VM.Standard.E4.Flex": OciFlexShape("amd64", 2, 64, 1024),
     "VM.Standard.E5.Flex": OciFlexShape("amd64", 2, 94, 1049),
 }
-# OCI lets a flexible VM have 1 to 64 GB of memory per OCPU.
-OCI_MAX_MEMORY_GB_PER_OCPU: Final = 64
 
 
 def oci_flex_size(shape: str, ocpus: int, memory_gb: int) -> MachineSize:
@@ -58,10 +61,10 @@ def oci_flex_size(shape: str, ocpus: int, memory_gb: int) -> MachineSize:
         raise ShapeError(f"unsupported OCI shape {shape!r}; allowed: {', '.join(OCI_FLEX_SHAPES)}")
     if not 1 <= ocpus <= spec.max_ocpus:
         raise ShapeError(f"{shape} takes 1 to {spec.max_ocpus} OCPUs, got {ocpus}")
-    max_memory = min(spec.max_memory_gb, ocpus * OCI_MAX_MEMORY_GB_PER_OCPU)
-    if not ocpus <= memory_gb <= max_memory:
+    memory = spec.memory_range_gb(ocpus)
+    if memory_gb not in memory:
         raise ShapeError(
-            f"{shape} with {ocpus} OCPUs takes {ocpus} to {max_memory} GB of memory "
+            f"{shape} with {ocpus} OCPUs takes {memory.start} to {memory.stop - 1} GB of memory "
             f"(1 to {OCI_MAX_MEMORY_GB_PER_OCPU} GB per OCPU), got {memory_gb}"
         )
     return MachineSize(ocpus * spec.vcpus_per_ocpu, memory_gb * MIB_PER_GIB, spec.arch)

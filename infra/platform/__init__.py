@@ -65,7 +65,9 @@ class PlatformArgs:
         self.monitoring_args()
 
     def kafka_args(self) -> KafkaArgs:
-        return KafkaArgs(self.provider, self.kafka_replicas, self.kafka_storage_gi, self.storage_class)
+        return KafkaArgs(
+            self.provider, self.kafka_replicas, self.kafka_storage_gi, self.storage_class
+        )
 
     def database_args(self) -> DatabaseArgs:
         return DatabaseArgs(
@@ -124,7 +126,9 @@ class Platform(pulumi.ComponentResource):
         ingress = Ingress("ingress", args.ingress_args(), base, child)
         monitoring = Monitoring("monitoring", args.monitoring_args(), base, child)
         kafka = Kafka("kafka", args.kafka_args(), base, child)
-        dapr = Dapr("dapr", DaprArgs(args.provider, kafka.bootstrap, args.storage_class), base, child)
+        dapr = Dapr(
+            "dapr", DaprArgs(args.provider, kafka.bootstrap, args.storage_class), base, child
+        )
         keda = Keda("keda", args.provider, base, child)
         database = Database("database", args.database_args(), base, child)
 
@@ -150,4 +154,3 @@ class Platform(pulumi.ComponentResource):
                 "app_namespace": self.app_namespace,
             }
         )
-

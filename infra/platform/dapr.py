@@ -20,10 +20,10 @@ API_VERSION: Final = "dapr.io/v1alpha1"
 PUBSUB: Final = catalog.PUBSUB_COMPONENT
 STATESTORE: Final = "statestore"
 REMINDER_CHECK: Final = "reminder-check"
-SECRET_STORE: Final = "kubernetes-secrets"
+SECRET_STORE: Final = "kubernetes-secrets"  # noqa: S105 (a name, not a secret)
 CONFIGURATION: Final = catalog.DAPR_CONFIGURATION
 RESILIENCY: Final = "todo-resiliency"
-SECRET_READER: Final = "dapr-secret-reader"
+SECRET_READER: Final = "dapr-secret-reader"  # noqa: S105 (a name, not a secret)
 # The cron binding's backstop sweep; the notifier's own timers are the clock (ARCHITECTURE.md).
 REMINDER_SWEEP_SCHEDULE: Final = "@every 1m"
 # Bounded retries: Dapr's Kafka consumer otherwise retries a failing message forever and
@@ -247,7 +247,9 @@ class Dapr(pulumi.ComponentResource):
                     verbs=["get"],
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=provider, depends_on=list(depends_on)
+            ),
         )
         binding = k8s.rbac.v1.RoleBinding(
             SECRET_READER,

@@ -13,12 +13,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import KubeObject, helm_release, metadata, object_meta
+from infra.platform.k8s import KubeObject, helm_release, metadata, object_meta, secret
 
 CLUSTER: Final = "todo-db"
 DATABASE: Final = "todo"
 OWNER: Final = "todo"
-OWNER_SECRET: Final = "todo-db-owner"
+OWNER_SECRET: Final = "todo-db-owner"  # noqa: S105 (a name, not a secret)
 PORT: Final = 5432
 # CloudNativePG's read-write service always points at the current primary.
 HOST: Final = f"{CLUSTER}-rw.{namespaces.DATABASE}.svc"
@@ -89,9 +89,8 @@ class Database(pulumi.ComponentResource):
     ) -> None:
         super().__init__("todo:platform:Database", name, None, opts)
         self.ready = []
-        if args.mode == "external":
-            assert args.url is not None  # checked by DatabaseArgs
-            self.url = pulumi.Output.secret(pulumi.Output.from_input(args.url).apply(libpq_url))
+        if args.url is not None and args.mode == "external":
+            self.url = secret(pulumi.Output.from_input(args.url).apply(libpq_url))
         else:
             self.url = self._in_cluster(args, list(depends_on))
         self.register_outputs({"url": self.url})
@@ -132,7 +131,7 @@ class Database(pulumi.ComponentResource):
             ),
         )
         self.ready = [operator, cluster]
-        return pulumi.Output.secret(
+        return secret(
             pulumi.Output.format(
                 "postgresql://{0}:{1}@{2}:{3}/{4}", OWNER, password.result, HOST, PORT, DATABASE
             )

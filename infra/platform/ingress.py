@@ -97,8 +97,11 @@ class Ingress(pulumi.ComponentResource):
         self.ready = [controller]
         if args.domain and args.tls_email:
             cert_manager = helm_release(
-                "cert-manager", versions.CERT_MANAGER, namespaces.CERT_MANAGER,
-                cert_manager_values(), child,
+                "cert-manager",
+                versions.CERT_MANAGER,
+                namespaces.CERT_MANAGER,
+                cert_manager_values(),
+                child,
             )
             issuer = KubeObject(
                 "letsencrypt-issuer",

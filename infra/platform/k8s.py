@@ -52,6 +52,11 @@ class KubeObject(pulumi.CustomResource):
         )
 
 
+def secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
+    """``value`` as a secret output (kept encrypted in state, masked in logs)."""
+    return pulumi.Output.secret(value)
+
+
 def metadata(
     name: str,
     namespace: str | None = None,

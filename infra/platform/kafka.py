@@ -157,7 +157,9 @@ def topic_manifest(topic: Topic, broker_replicas: int) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "KafkaTopic",
-        "metadata": metadata(topic.name, namespaces.KAFKA, labels=CLUSTER_LABEL, annotations=WAIT_READY),
+        "metadata": metadata(
+            topic.name, namespaces.KAFKA, labels=CLUSTER_LABEL, annotations=WAIT_READY
+        ),
         "spec": {
             "topicName": topic.name,
             "partitions": topic.partitions,
@@ -193,7 +195,9 @@ class Kafka(pulumi.ComponentResource):
             METRICS_CONFIG_MAP,
             metadata=object_meta(METRICS_CONFIG_MAP, namespaces.KAFKA),
             data={METRICS_KEY: yaml.safe_dump(JMX_RULES, sort_keys=False)},
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=provider, depends_on=list(depends_on)
+            ),
         )
         after_operator = pulumi.ResourceOptions(
             parent=self, provider=provider, depends_on=[operator, metrics]

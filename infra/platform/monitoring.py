@@ -19,13 +19,21 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.platform import ingress, namespaces, sizing, versions
-from infra.platform.k8s import PART_OF, PLATFORM_NAME, KubeObject, helm_release, metadata, object_meta
+from infra.platform.k8s import (
+    PART_OF,
+    PLATFORM_NAME,
+    KubeObject,
+    helm_release,
+    metadata,
+    object_meta,
+    secret,
+)
 
 API_VERSION: Final = "monitoring.coreos.com/v1"
 RELEASE: Final = "kube-prometheus-stack"
 GRAFANA_SERVICE: Final = "grafana"
-GRAFANA_ADMIN_SECRET: Final = "grafana-admin"
-RECEIVERS_SECRET: Final = "alertmanager-receivers"
+GRAFANA_ADMIN_SECRET: Final = "grafana-admin"  # noqa: S105 (a name, not a secret)
+RECEIVERS_SECRET: Final = "alertmanager-receivers"  # noqa: S105 (a name, not a secret)
 SECRETS_DIR: Final = f"/etc/alertmanager/secrets/{RECEIVERS_SECRET}"
 # The Grafana sidecar loads every ConfigMap carrying this label as a dashboard.
 DASHBOARD_LABEL: Final = {"grafana_dashboard": "1"}
@@ -60,7 +68,9 @@ class MonitoringArgs:
 
     def __post_init__(self) -> None:
         if self.alert_email_to and self.alert_smtp is None:
-            raise ValueError("alert_email_to needs alert_smtp (the relay Alertmanager sends through)")
+            raise ValueError(
+                "alert_email_to needs alert_smtp (the relay Alertmanager sends through)"
+            )
         for group in self.rules:
             if not isinstance(group.get("name"), str) or not isinstance(group.get("rules"), list):
                 raise ValueError(f"each rule group needs a 'name' and a 'rules' list: {group!r}")
@@ -325,12 +335,16 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("todo:platform:Monitoring", name, None, opts)
         provider = args.provider
         first = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on))
-        admin_password: pulumi.Input[str]
+        admin_password: pulumi.Output[str]
         if args.grafana_admin_password is not None:
-            admin_password = pulumi.Output.secret(args.grafana_admin_password)
+            admin_password = pulumi.Output.secret(
+                pulumi.Output.from_input(args.grafana_admin_password)
+            )
         else:
             admin_password = random.RandomPassword(
-                "grafana-admin-password", length=24, special=False,
+                "grafana-admin-password",
+                length=24,
+                special=False,
                 opts=pulumi.ResourceOptions(parent=self),
             ).result
         admin = k8s.core.v1.Secret(
@@ -346,7 +360,7 @@ class Monitoring(pulumi.ComponentResource):
                 k8s.core.v1.Secret(
                     RECEIVERS_SECRET,
                     metadata=object_meta(RECEIVERS_SECRET, namespaces.MONITORING),
-                    string_data={k: pulumi.Output.secret(v) for k, v in receiver_secrets.items()},
+                    string_data={k: secret(v) for k, v in receiver_secrets.items()},
                     opts=first,
                 )
             )
@@ -362,17 +376,21 @@ class Monitoring(pulumi.ComponentResource):
         )
         after_crds = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[release])
         for manifest in scrape_manifests(args.in_cluster_database):
-            KubeObject(f"{manifest['kind'].lower()}-{manifest['metadata']['name']}", manifest, after_crds)
+            KubeObject(
+                f"{manifest['kind'].lower()}-{manifest['metadata']['name']}", manifest, after_crds
+            )
         if args.rules:
             KubeObject("prometheusrule-todo-rules", rules_manifest(args.rules), after_crds)
         for dashboard, body in args.dashboards.items():
             k8s.core.v1.ConfigMap(
                 f"dashboard-{dashboard}",
-                metadata=object_meta(f"dashboard-{dashboard}", namespaces.MONITORING, labels=DASHBOARD_LABEL),
+                metadata=object_meta(
+                    f"dashboard-{dashboard}", namespaces.MONITORING, labels=DASHBOARD_LABEL
+                ),
                 data={f"{dashboard}.json": body},
                 opts=first,
             )
-        self.admin_password = pulumi.Output.secret(admin_password)
+        self.admin_password = secret(admin_password)
         self.grafana_url = grafana_url(args.domain)
         self.ready = [release]
         self.register_outputs({"grafana_url": self.grafana_url})

@@ -22,7 +22,9 @@ INGRESS_NGINX: Final = ChartRef(
     "ingress-nginx", "4.13.3", "https://kubernetes.github.io/ingress-nginx"
 )
 CERT_MANAGER: Final = ChartRef("cert-manager", "v1.19.1", "https://charts.jetstack.io")
-CLOUDNATIVE_PG: Final = ChartRef("cloudnative-pg", "0.27.0", "https://cloudnative-pg.github.io/charts")
+CLOUDNATIVE_PG: Final = ChartRef(
+    "cloudnative-pg", "0.27.0", "https://cloudnative-pg.github.io/charts"
+)
 # PostgreSQL image for the in-cluster database (CloudNativePG's maintained operand images).
 POSTGRES_IMAGE: Final = "ghcr.io/cloudnative-pg/postgresql:17.6"
 KUBE_PROMETHEUS_STACK: Final = ChartRef(

@@ -1,12 +1,32 @@
-"""The app as typed Kubernetes resources."""
+"""The app as typed Kubernetes resources: the migration Job, a Deployment, ServiceAccount and
+Service per process of :mod:`infra.workloads.catalog`, the API's Ingress, HPA and PDB, KEDA
+ScaledObjects for the consuming workers, NetworkPolicies, and the Secrets they read."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra.platform import namespaces, sizing
+from infra.platform.k8s import KubeObject, object_meta, secret
+from infra.workloads import catalog, network, pods, scaling, subscriptions
+from infra.workloads.scaling import EventTransport
+
+__all__ = ["EventTransport", "Workloads", "WorkloadsArgs"]
+
+_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+ARCHES: Final = ("arm64", "amd64")
+PULL_SECRET: Final = "registry-credentials"  # noqa: S105 (a name, not a secret)
+MIGRATION_NAME: Final = "todo-migrate"
+API_TLS_SECRET: Final = "todo-api-tls"  # noqa: S105 (a name, not a secret)
 
 
 @dataclass(frozen=True)
@@ -24,6 +44,55 @@ class WorkloadsArgs:
     api_replicas: int
     api_max_replicas: int
     depends_on: Sequence[pulumi.Resource]
+    # How events reach the workers: their own aiokafka consumers ("kafka"), or the Dapr
+    # sidecar through declarative Subscriptions ("dapr"). Also what the relay publishes with.
+    event_transport: EventTransport = "kafka"
+
+    def __post_init__(self) -> None:
+        if self.namespace != namespaces.APP:
+            raise ValueError(
+                f"namespace must be {namespaces.APP!r} (the platform's Dapr resources and "
+                f"policies live there), got {self.namespace!r}"
+            )
+        if self.image_tag == "latest" or not _TAG.match(self.image_tag):
+            raise ValueError(
+                f"image_tag {self.image_tag!r} must be a pinned Docker tag, never 'latest'"
+            )
+        if self.node_arch not in ARCHES:
+            raise ValueError(f"node_arch must be one of {ARCHES}, got {self.node_arch!r}")
+        if not 1 <= self.api_replicas <= self.api_max_replicas:
+            raise ValueError(
+                "need 1 <= api_replicas <= api_max_replicas, got "
+                f"{self.api_replicas} and {self.api_max_replicas}"
+            )
+        if (self.registry_username is None) != (self.registry_password is None):
+            raise ValueError("registry_username and registry_password go together")
+        if self.event_transport not in ("kafka", "dapr"):
+            raise ValueError(
+                f"event_transport must be 'kafka' or 'dapr', got {self.event_transport!r}"
+            )
+
+
+def image_ref(registry: pulumi.Input[str], tag: str) -> pulumi.Output[str]:
+    return pulumi.Output.concat(registry, "/", catalog.IMAGE_NAME, ":", tag)
+
+
+def docker_config(registry: str, username: str, password: str) -> str:
+    """``.dockerconfigjson`` for one registry host."""
+    host = registry.split("/", 1)[0]
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return json.dumps({"auths": {host: {"username": username, "password": password, "auth": auth}}})
+
+
+def api_url_from_status(status: Any, domain: str | None) -> str:
+    if domain:
+        return f"https://{domain}"
+    entries = (((status or {}).get("load_balancer") or {}).get("ingress")) or []
+    for entry in entries:
+        address = entry.get("ip") or entry.get("hostname")
+        if address:
+            return f"http://{address}"
+    raise ValueError("the API Ingress has no load-balancer address")
 
 
 class Workloads(pulumi.ComponentResource):
@@ -36,4 +105,257 @@ class Workloads(pulumi.ComponentResource):
         self, name: str, args: WorkloadsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:workloads:Workloads", name, None, opts)
-        raise NotImplementedError
+        self._args = args
+        self._ns = args.namespace
+        image = image_ref(args.image_registry, args.image_tag)
+
+        secret = self._app_secret()
+        pull_secret = self._pull_secret()
+        base = [*args.depends_on, secret, *([pull_secret] if pull_secret else [])]
+        policies = [
+            k8s.networking.v1.NetworkPolicy(
+                f"netpol-{flow.name}",
+                metadata=object_meta(flow.name, self._ns),
+                spec=flow.spec(),
+                opts=self._opts(args.depends_on),
+            )
+            for flow in network.flows()
+        ]
+        base += policies
+        pull = PULL_SECRET if pull_secret else None
+
+        migration = self._migration_job(image, pull, base)
+        deployments = {
+            app.key: self._deployment(app, image, pull, [*base, migration]) for app in catalog.APPS
+        }
+        for app in catalog.APPS:
+            self._service(app, base)
+        ingress = self._api_ingress(base)
+        self._api_scaling(deployments[catalog.API.key])
+        for app in catalog.APPS:
+            if app.consumes:
+                KubeObject(
+                    f"scaledobject-{app.key}",
+                    scaling.scaled_object_manifest(app, args.kafka_bootstrap, args.event_transport),
+                    self._opts([deployments[app.key]]),
+                )
+                if args.event_transport == "dapr":
+                    for manifest in subscriptions.subscription_manifests(app):
+                        KubeObject(
+                            f"subscription-{manifest['metadata']['name']}",
+                            manifest,
+                            self._opts(args.depends_on),
+                        )
+
+        self.dapr_app_ids = catalog.dapr_app_ids()
+        self.api_url = ingress.status.apply(lambda s: api_url_from_status(s, args.domain))
+        self.register_outputs({"api_url": self.api_url, "dapr_app_ids": self.dapr_app_ids})
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _opts(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self, provider=self._args.provider, depends_on=list(depends_on)
+        )
+
+    def _app_secret(self) -> k8s.core.v1.Secret:
+        jwt = random.RandomPassword(
+            "jwt-signing-key", length=64, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return k8s.core.v1.Secret(
+            catalog.APP_SECRET_NAME,
+            metadata=object_meta(catalog.APP_SECRET_NAME, self._ns),
+            type="Opaque",
+            string_data={
+                catalog.DATABASE_URL_KEY: secret(self._args.database_url),
+                catalog.JWT_SECRET_KEY: jwt.result,
+            },
+            opts=self._opts(self._args.depends_on),
+        )
+
+    def _pull_secret(self) -> k8s.core.v1.Secret | None:
+        args = self._args
+        if args.registry_username is None or args.registry_password is None:
+            return None
+        config = pulumi.Output.all(
+            args.image_registry, args.registry_username, args.registry_password
+        ).apply(lambda v: docker_config(str(v[0]), str(v[1]), str(v[2])))
+        return k8s.core.v1.Secret(
+            PULL_SECRET,
+            metadata=object_meta(PULL_SECRET, self._ns),
+            type="kubernetes.io/dockerconfigjson",
+            string_data={".dockerconfigjson": secret(config)},
+            opts=self._opts(args.depends_on),
+        )
+
+    def _service_account(self, name: str) -> k8s.core.v1.ServiceAccount:
+        # Tokens are mounted per pod (see pods.pod_spec), never by default.
+        return k8s.core.v1.ServiceAccount(
+            f"sa-{name}",
+            metadata=object_meta(name, self._ns),
+            automount_service_account_token=False,
+            opts=self._opts(self._args.depends_on),
+        )
+
+    def _migration_job(
+        self, image: pulumi.Input[str], pull: str | None, depends_on: list[pulumi.Resource]
+    ) -> k8s.batch.v1.Job:
+        account = self._service_account(MIGRATION_NAME)
+        core = k8s.core.v1
+        main = pods.container(
+            "migrate",
+            image,
+            catalog.MIGRATION_COMMAND,
+            sizing.MIGRATION,
+            pods.environment(None, self._args.kafka_bootstrap, self._args.event_transport),
+            port=None,
+        )
+        return k8s.batch.v1.Job(
+            "migration",
+            metadata=object_meta(
+                MIGRATION_NAME,
+                self._ns,
+                labels=pods.labels(MIGRATION_NAME, "migration", dapr=False),
+                annotations=pods.NO_DAPR,
+            ),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=2,
+                active_deadline_seconds=600,
+                template=core.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=pods.labels(MIGRATION_NAME, "migration", dapr=False),
+                        annotations=pods.NO_DAPR,
+                    ),
+                    spec=pods.pod_spec(
+                        MIGRATION_NAME,
+                        main,
+                        self._args.node_arch,
+                        pull,
+                        dapr=False,
+                        restart_policy="Never",
+                    ),
+                ),
+            ),
+            # A Job's pod template is immutable: a new image replaces the Job (and reruns the
+            # migration) under the same name, so the old one must go first.
+            opts=pulumi.ResourceOptions.merge(
+                self._opts([*depends_on, account]),
+                pulumi.ResourceOptions(delete_before_replace=True),
+            ),
+        )
+
+    def _deployment(
+        self,
+        app: catalog.App,
+        image: pulumi.Input[str],
+        pull: str | None,
+        depends_on: list[pulumi.Resource],
+    ) -> k8s.apps.v1.Deployment:
+        account = self._service_account(app.app_id)
+        main = pods.container(
+            app.key,
+            image,
+            app.command,
+            app.size,
+            pods.environment(app, self._args.kafka_bootstrap, self._args.event_transport),
+            app.port,
+        )
+        pod_labels = pods.labels(app.app_id, "api" if app is catalog.API else "worker", dapr=True)
+        # Replicas are the autoscaler's (HPA for the API, KEDA for consumers); setting them
+        # here would fight it on every update. Only the singleton relay is pinned, to one,
+        # and replaced (not rolled) so two relays never publish at once.
+        strategy = (
+            k8s.apps.v1.DeploymentStrategyArgs(type="Recreate")
+            if app.singleton
+            else k8s.apps.v1.DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                    max_unavailable=0, max_surge=1
+                ),
+            )
+        )
+        return k8s.apps.v1.Deployment(
+            f"deployment-{app.key}",
+            metadata=object_meta(app.app_id, self._ns, labels=pod_labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1 if app.singleton else None,
+                revision_history_limit=5,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=pods.selector(app.app_id)),
+                strategy=strategy,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=pod_labels, annotations=pods.dapr_annotations(app)
+                    ),
+                    spec=pods.pod_spec(app.app_id, main, self._args.node_arch, pull, dapr=True),
+                ),
+            ),
+            opts=self._opts([*depends_on, account]),
+        )
+
+    def _service(self, app: catalog.App, depends_on: list[pulumi.Resource]) -> None:
+        k8s.core.v1.Service(
+            f"service-{app.key}",
+            metadata=object_meta(
+                app.app_id, self._ns, labels=pods.labels(app.app_id, "service", dapr=True)
+            ),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=pods.selector(app.app_id),
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="http", port=app.port, target_port="http", protocol="TCP"
+                    )
+                ],
+            ),
+            opts=self._opts(depends_on),
+        )
+
+    def _api_ingress(self, depends_on: list[pulumi.Resource]) -> k8s.networking.v1.Ingress:
+        net = k8s.networking.v1
+        domain = self._args.domain
+        annotations = {"nginx.ingress.kubernetes.io/proxy-body-size": "1m"}
+        tls = None
+        if domain:
+            annotations["cert-manager.io/cluster-issuer"] = "letsencrypt"
+            annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] = "true"
+            tls = [net.IngressTLSArgs(hosts=[domain], secret_name=API_TLS_SECRET)]
+        backend = net.IngressBackendArgs(
+            service=net.IngressServiceBackendArgs(
+                name=catalog.API.app_id, port=net.ServiceBackendPortArgs(name="http")
+            )
+        )
+        return net.Ingress(
+            "ingress-api",
+            metadata=object_meta(catalog.API.app_id, self._ns, annotations=annotations),
+            spec=net.IngressSpecArgs(
+                ingress_class_name="nginx",
+                tls=tls,
+                rules=[
+                    net.IngressRuleArgs(
+                        host=domain,
+                        http=net.HTTPIngressRuleValueArgs(
+                            paths=[
+                                net.HTTPIngressPathArgs(
+                                    path="/", path_type="Prefix", backend=backend
+                                )
+                            ]
+                        ),
+                    )
+                ],
+            ),
+            opts=self._opts(depends_on),
+        )
+
+    def _api_scaling(self, deployment: k8s.apps.v1.Deployment) -> None:
+        app_id = catalog.API.app_id
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            "hpa-api",
+            metadata=object_meta(app_id, self._ns),
+            spec=scaling.hpa_spec(app_id, self._args.api_replicas, self._args.api_max_replicas),
+            opts=self._opts([deployment]),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            "pdb-api",
+            metadata=object_meta(app_id, self._ns),
+            spec=scaling.pdb_spec(pods.selector(app_id)),
+            opts=self._opts([deployment]),
+        )

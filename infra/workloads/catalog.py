@@ -14,9 +14,9 @@ from infra.platform import sizing
 
 IMAGE_NAME: Final = "todo-platform"
 # The Secret holding the app's secrets; the Dapr secret store may read only this one.
-APP_SECRET_NAME: Final = "todo-app-secrets"
+APP_SECRET_NAME: Final = "todo-app-secrets"  # noqa: S105 (a name, not a secret)
 DATABASE_URL_KEY: Final = "database-url"
-JWT_SECRET_KEY: Final = "jwt-secret"
+JWT_SECRET_KEY: Final = "jwt-secret"  # noqa: S105 (a name, not a secret)
 
 # Names of the platform's Dapr resources the app pods refer to.
 DAPR_CONFIGURATION: Final = "todo-dapr"

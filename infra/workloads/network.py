@@ -74,9 +74,7 @@ def flows() -> list[Flow]:
             "allow-dns",
             everyone,
             egress=[
-                net.NetworkPolicyEgressRuleArgs(
-                    ports=[*_ports(53, protocol="UDP"), *_ports(53)]
-                )
+                net.NetworkPolicyEgressRuleArgs(ports=[*_ports(53, protocol="UDP"), *_ports(53)])
             ],
         ),
         Flow(

@@ -138,13 +138,14 @@ def container(
 ) -> core.ContainerArgs:
     """One app container; ``port`` None for the migration Job (no server, no probes)."""
     served = port is not None
+    ports = [core.ContainerPortArgs(name="http", container_port=port)] if port is not None else None
     return core.ContainerArgs(
         name=name,
         image=image,
         image_pull_policy="IfNotPresent",
         command=list(command),
         env=env,
-        ports=[core.ContainerPortArgs(name="http", container_port=port)] if served else None,
+        ports=ports,
         readiness_probe=_http_probe("/readyz", 5, 3) if served else None,
         liveness_probe=_http_probe("/healthz", 10, 3) if served else None,
         # Up to a minute to start (migrations are a separate Job, so this is imports only).
@@ -176,7 +177,9 @@ def pod_spec(
                 name=TMP_VOLUME, empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="64Mi")
             )
         ],
-        image_pull_secrets=[core.LocalObjectReferenceArgs(name=pull_secret)] if pull_secret else None,
+        image_pull_secrets=[core.LocalObjectReferenceArgs(name=pull_secret)]
+        if pull_secret
+        else None,
         # One image is built per architecture; schedule only where it runs.
         node_selector={"kubernetes.io/arch": node_arch},
         restart_policy=restart_policy,

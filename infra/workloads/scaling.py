@@ -58,7 +58,9 @@ def pdb_spec(selector: dict[str, str]) -> k8s.policy.v1.PodDisruptionBudgetSpecA
     )
 
 
-def consumer_group(app: catalog.App, consumption: catalog.Consumption, transport: EventTransport) -> str:
+def consumer_group(
+    app: catalog.App, consumption: catalog.Consumption, transport: EventTransport
+) -> str:
     """The Kafka consumer group that really reads: the worker's own group with aiokafka,
     the app id when the Dapr sidecar consumes (Dapr's default consumer id)."""
     return consumption.group if transport == "kafka" else app.app_id

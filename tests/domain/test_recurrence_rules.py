@@ -164,6 +164,7 @@ def test_describe(rule: RecurrenceRule, words: str) -> None:
         ({"freq": "daily", "until": "2027-01-31"}, "recurrence.until"),
         ({"freq": "daily", "until": "2027-01-31T10:00:00"}, "recurrence.until"),
         ({"freq": "daily", "until": 1_800_000_000}, "recurrence.until"),
+        ({"freq": "daily", "until": "0001-01-01T00:00:00+05:00"}, "recurrence.until"),
         ({"freq": "daily", "count": 0}, "recurrence.count"),
         ({"freq": "daily", "count": -3}, "recurrence.count"),
         ({"freq": "daily", "count": 100_001}, "recurrence.count"),
@@ -239,6 +240,13 @@ def test_engine_reports_bad_zone_and_naive_datetimes_by_field() -> None:
     with pytest.raises(RecurrenceError) as caught:
         occurrences(rule, datetime(2026, 3, 2, 9), "Europe/Berlin")
     assert caught.value.field == "due_date"
+    for start_out_of_range, tz in (
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), "UTC"),
+        (datetime(1, 1, 1, 1, tzinfo=UTC), "America/New_York"),
+    ):
+        with pytest.raises(RecurrenceError, match="outside the supported range") as caught:
+            occurrences(rule, start_out_of_range, tz)
+        assert caught.value.field == "due_date"
     with pytest.raises(RecurrenceError) as caught:
         occurrences(rule, START, "Europe/Berlin", after=datetime(2026, 3, 2))
     assert caught.value.field == "after"

@@ -220,6 +220,8 @@ def test_series_ends_cleanly_at_the_end_of_the_calendar() -> None:
     ]
     # 9999-12-31 20:00 in New York would be 10000-01-01 01:00 UTC, past datetime.max.
     assert dues(DAILY, local(NEW_YORK, 9999, 12, 30, 20), NEW_YORK) == [utc(9999, 12, 31, 1)]
+    end_of_time = datetime.max.replace(tzinfo=UTC)
+    assert list(occurrences(DAILY, utc(2026, 3, 2, 9), NEW_YORK, after=end_of_time)) == []
 
 
 def test_after_skips_to_the_first_later_occurrence_with_its_index() -> None:

@@ -1,0 +1,112 @@
+"""The Pulumi program: config -> capacity check -> cluster -> platform -> workloads -> outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Final, cast
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.capacity import platform_requests, workloads_requests
+from infra.platform import APP_NAMESPACE, Platform, PlatformArgs
+from infra.workloads import Workloads, WorkloadsArgs
+from stacks.capacity import check_capacity
+from stacks.cluster import create_cluster, describe_pool, node_arch, planned_allocatable
+from stacks.config import PulumiConfigSource, StackConfig, load_stack_config
+
+# Sizing reads replica counts, modes and storage sizes only. The plans are built before any
+# resource exists, so they carry no provider yet; the real one is attached once the cluster
+# component is registered (see `program`).
+_UNBOUND_PROVIDER: Final = cast(k8s.Provider, None)
+
+STACK_OUTPUTS: Final = (
+    "api_url",
+    "grafana_url",
+    "registry_server",
+    "kubeconfig",
+    "kafka_bootstrap",
+    "cluster_name",
+    "namespace",
+    "dapr_app_ids",
+)
+
+
+def platform_plan(config: StackConfig) -> PlatformArgs:
+    return PlatformArgs(
+        provider=_UNBOUND_PROVIDER,
+        storage_class=None,
+        kafka_replicas=config.kafka.replicas,
+        kafka_storage_gi=config.kafka.storage_gi,
+        database_mode=config.database.mode,
+        database_url=config.database.url.output() if config.database.url else None,
+        database_storage_gi=config.database.storage_gi,
+        domain=config.ingress.domain,
+        tls_email=config.ingress.tls_email,
+        alert_email_to=config.alerts.email_to,
+        alert_slack_webhook=(
+            config.alerts.slack_webhook.output() if config.alerts.slack_webhook else None
+        ),
+        grafana_admin_password=(
+            config.grafana_admin_password.output() if config.grafana_admin_password else None
+        ),
+    )
+
+
+def workloads_plan(config: StackConfig) -> WorkloadsArgs:
+    return WorkloadsArgs(
+        provider=_UNBOUND_PROVIDER,
+        namespace=APP_NAMESPACE,
+        image_registry="",
+        image_tag=config.image_tag,
+        registry_username=None,
+        registry_password=None,
+        node_arch=node_arch(config),
+        database_url="",
+        kafka_bootstrap="",
+        domain=config.ingress.domain,
+        api_replicas=config.api.replicas,
+        api_max_replicas=config.api.max_replicas,
+        depends_on=(),
+    )
+
+
+def program() -> None:
+    config = load_stack_config(PulumiConfigSource())
+    platform_args, workloads_args = platform_plan(config), workloads_plan(config)
+    check_capacity(
+        platform_requests(platform_args) + workloads_requests(workloads_args),
+        planned_allocatable(config),
+        describe_pool(config),
+    )
+
+    cluster = create_cluster(f"todo-{pulumi.get_stack()}", config)
+    platform = Platform(
+        "todo",
+        dataclasses.replace(
+            platform_args, provider=cluster.provider, storage_class=cluster.storage_class
+        ),
+    )
+    workloads = Workloads(
+        "todo",
+        dataclasses.replace(
+            workloads_args,
+            provider=cluster.provider,
+            namespace=platform.app_namespace,
+            image_registry=cluster.registry_server,
+            registry_username=cluster.registry_username,
+            registry_password=cluster.registry_password,
+            database_url=platform.database_url,
+            kafka_bootstrap=platform.kafka_bootstrap,
+            depends_on=platform.ready,
+        ),
+    )
+
+    pulumi.export("api_url", workloads.api_url)
+    pulumi.export("grafana_url", platform.grafana_url)
+    pulumi.export("registry_server", cluster.registry_server)
+    pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    pulumi.export("kafka_bootstrap", platform.kafka_bootstrap)
+    pulumi.export("cluster_name", cluster.name)
+    pulumi.export("namespace", platform.app_namespace)
+    pulumi.export("dapr_app_ids", workloads.dapr_app_ids)
