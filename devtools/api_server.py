@@ -24,7 +24,7 @@ START_TIMEOUT_S: Final = 30.0
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:  # noqa: S310
-            return response.status == 200  # type: ignore[no-any-return]
+            return bool(response.status == 200)
     except OSError:
         return False
 

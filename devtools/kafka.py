@@ -480,7 +480,7 @@ class KafkaBroker:
 def _serve(port: int | None) -> None:
     with KafkaBroker(port=port) as broker:
         broker.create_topics(TOPICS)
-        print(f"KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
+        print(f"KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
         print(f"# topics: {', '.join(topic.name for topic in TOPICS)}", flush=True)
         print(f"# log: {broker.log_path}  (Ctrl-C stops and deletes the data)", flush=True)
         assert broker.process is not None

@@ -13,27 +13,32 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import jsonschema
-import kubernetes_validate
 from kubernetes_validate import utils as kv_utils
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
 from referencing import Registry, Resource
 
 DEFAULT_KUBERNETES_VERSION: Final = "1.33"
-# How the Pulumi SDK marks a secret value inside serialized properties.
-_SECRET_SIG: Final = "4dabf18193072939515e22adb298388d"  # noqa: S105 (a marker, not a secret)
 
 
 class SchemaUnavailable(LookupError):
     """No schema for this kind: a custom resource, or a Kubernetes version not shipped."""
 
 
+def is_unknown(value: Any) -> bool:
+    """A value not known yet (a preview before the resource it comes from exists)."""
+    return isinstance(value, Unknown) or value == rpc.UNKNOWN
+
+
 def unwrap(value: Any) -> Any:
-    """Serialized Pulumi properties as plain JSON: secret wrappers replaced by their value."""
+    """Serialized Pulumi properties as plain JSON: secret wrappers replaced by their value and
+    unknown values left out (they are validated once known, on update)."""
+    if rpc.is_rpc_secret(value):
+        return unwrap(value["value"])
     if isinstance(value, Mapping):
-        if _SECRET_SIG in value and "value" in value:
-            return unwrap(value["value"])
-        return {str(k): unwrap(v) for k, v in value.items()}
+        return {str(k): unwrap(v) for k, v in value.items() if not is_unknown(v)}
     if isinstance(value, list | tuple):
-        return [unwrap(v) for v in value]
+        return [unwrap(v) for v in value if not is_unknown(v)]
     return value
 
 
@@ -41,7 +46,7 @@ def _schema_version(kubernetes_version: str) -> str:
     wanted = tuple(int(p) for p in kv_utils.major_minor(kubernetes_version.lstrip("v")).split("."))
     shipped = [
         v
-        for v in kubernetes_validate.all_versions()
+        for v in kv_utils.all_versions()
         if tuple(int(p) for p in kv_utils.major_minor(v).split(".")) <= wanted
     ]
     if not shipped:

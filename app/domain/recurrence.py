@@ -114,7 +114,7 @@ def load_timezone(name: str) -> ZoneInfo:
         if isinstance(name, str) and (spelled := _zone_names_folded().get(name.casefold())):
             hint = f"; did you mean {spelled!r}?"
         raise RecurrenceError(
-            f"unknown time zone {name!r}{hint} (use an IANA name such as 'Europe/Berlin')",
+            f"unknown time zone {_shown(name)}{hint} (use an IANA name such as 'Europe/Berlin')",
             field="timezone",
         )
     return ZoneInfo(name)
@@ -147,7 +147,7 @@ class RecurrenceRule:
             shorthand = value.strip().lower()
             if shorthand not in FREQS:
                 raise RecurrenceError(
-                    f"unknown recurrence {value!r}: use one of {', '.join(FREQS)} "
+                    f"unknown recurrence {_shown(value)}: use one of {', '.join(FREQS)} "
                     "or an object with 'freq'",
                     field="recurrence",
                 )
@@ -160,8 +160,8 @@ class RecurrenceRule:
         for key in value:
             if key not in FIELDS:
                 raise RecurrenceError(
-                    f"unknown recurrence field {key!r}; allowed: {', '.join(FIELDS)}",
-                    field=f"recurrence.{key}",
+                    f"unknown recurrence field {_shown(key)}; allowed: {', '.join(FIELDS)}",
+                    field=f"recurrence.{str(key)[:60]}",
                 )
         given: dict[str, Any] = {key: item for key, item in value.items() if item is not None}
         if "freq" not in given:
@@ -527,7 +527,8 @@ def _in_zone(moment: datetime, zone: ZoneInfo | timezone, field: str) -> datetim
 def _check_rule(rule: RecurrenceRule) -> None:
     if rule.freq not in FREQS:
         raise RecurrenceError(
-            f"freq must be one of {', '.join(FREQS)}, not {rule.freq!r}", field="recurrence.freq"
+            f"freq must be one of {', '.join(FREQS)}, not {_shown(rule.freq)}",
+            field="recurrence.freq",
         )
     _check_int(rule.interval, "interval", 1, MAX_INTERVAL)
     _check_weekdays(rule)
@@ -550,7 +551,7 @@ def _check_rule(rule: RecurrenceRule) -> None:
             raise RecurrenceError("give either until or count, not both", field="recurrence.count")
     if rule.anchor not in ANCHORS:
         raise RecurrenceError(
-            f"anchor must be one of {', '.join(ANCHORS)}, not {rule.anchor!r}",
+            f"anchor must be one of {', '.join(ANCHORS)}, not {_shown(rule.anchor)}",
             field="recurrence.anchor",
         )
     if rule.anchor == "completion":
@@ -579,7 +580,7 @@ def _check_weekdays(rule: RecurrenceRule) -> None:
 def _check_int(value: object, name: str, low: int, high: int) -> None:
     if not _is_int(value) or not low <= value <= high:
         raise RecurrenceError(
-            f"{name} must be an integer from {low} to {high}, not {value!r}",
+            f"{name} must be an integer from {low} to {high}, not {_shown(value)}",
             field=f"recurrence.{name}",
         )
 
@@ -595,7 +596,8 @@ def _choose(value: object, choices: tuple[_Choice, ...], name: str) -> _Choice:
             if value.strip().lower() == choice:
                 return choice
     raise RecurrenceError(
-        f"{name} must be one of {', '.join(choices)}, not {value!r}", field=f"recurrence.{name}"
+        f"{name} must be one of {', '.join(choices)}, not {_shown(value)}",
+        field=f"recurrence.{name}",
     )
 
 
@@ -612,8 +614,8 @@ def _parse_weekdays(value: object) -> tuple[int, ...]:
             days.append(_WEEKDAY_BY_NAME[item.strip().casefold()])
         else:
             raise RecurrenceError(
-                f"unknown weekday {item!r}: use 0 (Monday) to 6 (Sunday) or MO, TU, WE, TH, FR, "
-                "SA, SU",
+                f"unknown weekday {_shown(item)}: use 0 (Monday) to 6 (Sunday) or MO, TU, WE, "
+                "TH, FR, SA, SU",
                 field="recurrence.weekdays",
             )
     return tuple(days)
@@ -629,9 +631,15 @@ def _parse_until(value: object) -> datetime | None:
             pass
     raise RecurrenceError(
         f"until must be an ISO 8601 date-time with a UTC offset, e.g. '2027-01-31T23:59:59Z', "
-        f"not {value!r}",
+        f"not {_shown(value)}",
         field="recurrence.until",
     )
+
+
+def _shown(value: object) -> str:
+    """`value` quoted for an error message, cut short: it is client input and is echoed back."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _describe_instant(moment: datetime) -> str:

@@ -6,17 +6,18 @@ nothing is published that was not committed and nothing committed is lost.
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import OutboxEvent
 from app.events.contract import CloudEvent
 
-NOTIFY_CHANNEL = "outbox"
-
 
 async def record(session: AsyncSession, event: CloudEvent) -> OutboxEvent:
-    """Add ``event`` to the outbox of the session's transaction and wake the relay on commit."""
+    """Add ``event`` to the outbox of the session's transaction.
+
+    On PostgreSQL a trigger on ``outbox`` NOTIFYs the relay when the transaction commits
+    (migration 0001), so no writer can forget to wake it.
+    """
     row = OutboxEvent(
         event_id=event.id,
         topic=event.topic.name,
@@ -25,7 +26,4 @@ async def record(session: AsyncSession, event: CloudEvent) -> OutboxEvent:
         payload=event.model_dump(mode="json"),
     )
     session.add(row)
-    if session.bind.dialect.name == "postgresql":
-        # NOTIFY is transactional: listeners hear it only if and when this transaction commits.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return row

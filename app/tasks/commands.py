@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.problems import invalid, not_found
 from app.api.schemas import ReminderIn, TaskCreate, TaskUpdate
 from app.db.models import Reminder, Task, TaskRecurrence
+from app.db.notify import REMINDERS_CHANNEL, notify
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
 from app.events import outbox
 from app.events.contract import (
@@ -141,7 +142,9 @@ async def create_task(
     session.add(task)
     await session.flush()
     await _record(session, EventType.TASK_CREATED, task, traceparent)
-    await _record_reminders_scheduled(session, task, traceparent)
+    if task.reminders:
+        await notify(session, REMINDERS_CHANNEL)
+        await _record_reminders_scheduled(session, task, traceparent)
     return task
 
 
@@ -191,6 +194,8 @@ async def update_task(
     await session.flush()
     await _record(session, EventType.TASK_UPDATED, task, traceparent)
     if reminders_moved:
+        # The notifier re-reads its schedule on any change, including reminders going away.
+        await notify(session, REMINDERS_CHANNEL)
         await _record_reminders_scheduled(session, task, traceparent)
     return task
 
@@ -264,6 +269,7 @@ async def complete_task(
             .values(cancelled_at=now)
             .execution_options(synchronize_session=False)
         )
+        await notify(session, REMINDERS_CHANNEL)
     task = await session.scalar(
         select(Task)
         .where(Task.id == task_id, Task.owner_id == owner_id)
@@ -286,6 +292,8 @@ async def delete_task(
             update(TaskRecurrence).where(TaskRecurrence.id == task.series_id).values(active=False)
         )
     data = TaskDeletedData(id=task.id, owner_id=task.owner_id, series_id=task.series_id)
+    if any(r.sent_at is None and r.cancelled_at is None for r in task.reminders):
+        await notify(session, REMINDERS_CHANNEL)
     await session.delete(task)
     await outbox.record(
         session, CloudEvent.of(EventType.TASK_DELETED, data, subject=task.id, traceparent=traceparent)

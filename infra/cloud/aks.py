@@ -168,7 +168,10 @@ class AksCluster(CloudCluster):
                 "dns_service_ip": "10.0.0.10",
                 "load_balancer_sku": "standard",
             },
-            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            auto_upgrade_profile={
+                "upgrade_channel": "patch",
+                "node_os_upgrade_channel": "NodeImage",
+            },
             opts=child,
         )
         kubelet_object_id = cluster.identity_profile.apply(
@@ -180,18 +183,28 @@ class AksCluster(CloudCluster):
             opts=child,
         )
         if aad:
-            kubeconfig = azure.containerservice.list_managed_cluster_user_credentials_output(
-                resource_group_name=group.name,
-                resource_name=cluster.name,
-                format="exec",
-                opts=invoke,
-            ).kubeconfigs[0].value.apply(
-                lambda encoded: with_kubelogin_mode(_decode_kubeconfig(encoded), args.kubelogin_mode)
+            kubeconfig = (
+                azure.containerservice.list_managed_cluster_user_credentials_output(
+                    resource_group_name=group.name,
+                    resource_name=cluster.name,
+                    format="exec",
+                    opts=invoke,
+                )
+                .kubeconfigs[0]
+                .value.apply(
+                    lambda encoded: with_kubelogin_mode(
+                        _decode_kubeconfig(encoded), args.kubelogin_mode
+                    )
+                )
             )
         else:
-            kubeconfig = azure.containerservice.list_managed_cluster_admin_credentials_output(
-                resource_group_name=group.name, resource_name=cluster.name, opts=invoke
-            ).kubeconfigs[0].value.apply(_decode_kubeconfig)
+            kubeconfig = (
+                azure.containerservice.list_managed_cluster_admin_credentials_output(
+                    resource_group_name=group.name, resource_name=cluster.name, opts=invoke
+                )
+                .kubeconfigs[0]
+                .value.apply(_decode_kubeconfig)
+            )
         kubeconfig = pulumi.Output.secret(kubeconfig)
         allocatable = pool.allocatable(SYSTEM_DAEMONS)
         self._complete(

@@ -236,7 +236,9 @@ class GkeCluster(CloudCluster):
                 },
                 "labels": {"todo-platform/pool": "default"},
             },
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[node_role])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[node_role])
+            ),
         )
         registry = ArtifactRegistry(
             f"{name}-registry",

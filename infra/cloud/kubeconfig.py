@@ -77,6 +77,27 @@ def context_names(kubeconfig: str) -> list[str]:
     return [str(entry.get("name")) for entry in contexts if isinstance(entry, dict)]
 
 
+def _exec_users(document: dict[str, Any], command: str) -> list[dict[str, Any]]:
+    """The ``exec`` sections of the users that run ``command`` (a name or a path ending in it)."""
+    found = []
+    for entry in document.get("users") or []:
+        plugin = (entry.get("user") or {}).get("exec") or {}
+        if str(plugin.get("command", "")).rsplit("/", 1)[-1] == command:
+            plugin["args"] = [str(arg) for arg in plugin.get("args") or []]
+            found.append(plugin)
+    if not found:
+        raise KubeconfigError(f"no user authenticating with {command} in the kubeconfig")
+    return found
+
+
+def _set_option(args: list[str], names: Sequence[str], value: str) -> None:
+    for name in names:
+        if name in args and args.index(name) + 1 < len(args):
+            args[args.index(name) + 1] = value
+            return
+    args += [names[0], value]
+
+
 def with_kubelogin_mode(kubeconfig: str, login_mode: str) -> str:
     """Switch every ``kubelogin get-token`` user to ``--login <login_mode>``.
 
@@ -85,20 +106,15 @@ def with_kubelogin_mode(kubeconfig: str, login_mode: str) -> str:
     federated token of a CI job.
     """
     document = _load(kubeconfig)
-    changed = 0
-    for entry in document.get("users") or []:
-        plugin = (entry.get("user") or {}).get("exec") or {}
-        args = [str(arg) for arg in plugin.get("args") or []]
-        if not str(plugin.get("command", "")).endswith("kubelogin") or "get-token" not in args:
-            continue
-        if "--login" in args:
-            args[args.index("--login") + 1] = login_mode
-        elif "-l" in args:
-            args[args.index("-l") + 1] = login_mode
-        else:
-            args += ["--login", login_mode]
-        plugin["args"] = args
-        changed += 1
-    if changed == 0:
-        raise KubeconfigError("no kubelogin exec user found in the AKS user kubeconfig")
+    for plugin in _exec_users(document, "kubelogin"):
+        _set_option(plugin["args"], ("--login", "-l"), login_mode)
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def with_oci_profile(kubeconfig: str, profile: str) -> str:
+    """Make the ``oci ce cluster generate-token`` users use ``profile`` of ``~/.oci/config``,
+    the same profile Pulumi's OCI provider authenticates with."""
+    document = _load(kubeconfig)
+    for plugin in _exec_users(document, "oci"):
+        _set_option(plugin["args"], ("--profile",), profile)
     return yaml.safe_dump(document, sort_keys=False)

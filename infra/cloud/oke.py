@@ -23,6 +23,7 @@ from infra.cloud.base import (
     NodePoolSpec,
     kubernetes_provider,
 )
+from infra.cloud.kubeconfig import with_oci_profile
 from infra.cloud.shapes import NodeArch
 
 # Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
@@ -98,7 +99,9 @@ def api_endpoint_rules(
             SecurityRule("path MTU discovery", layout.nodes_cidr, ICMP, icmp=_PATH_MTU),
         ),
         egress=(
-            SecurityRule("control plane to OCI services", services_cidr, TCP, (443, 443), None, True),
+            SecurityRule(
+                "control plane to OCI services", services_cidr, TCP, (443, 443), None, True
+            ),
             SecurityRule("control plane to the workers", layout.nodes_cidr, TCP),
             SecurityRule("path MTU discovery", layout.nodes_cidr, ICMP, icmp=_PATH_MTU),
         ),
@@ -309,7 +312,11 @@ class OkeNetwork(pulumi.ComponentResource):
         lbs_list = security_list("lbs", pulumi.Output.from_input(load_balancer_rules(layout)))
 
         def subnet(
-            tier: str, cidr: str, routes: oci.core.RouteTable, rules: oci.core.SecurityList, public: bool
+            tier: str,
+            cidr: str,
+            routes: oci.core.RouteTable,
+            rules: oci.core.SecurityList,
+            public: bool,
         ) -> oci.core.Subnet:
             return oci.core.Subnet(
                 f"{name}-{tier}",
@@ -476,7 +483,10 @@ class OkeCluster(CloudCluster):
             node_config_details={
                 "size": args.node_pool.count,
                 "placement_configs": [
-                    {"availability_domain": availability_domain, "subnet_id": network.nodes_subnet_id}
+                    {
+                        "availability_domain": availability_domain,
+                        "subnet_id": network.nodes_subnet_id,
+                    }
                 ],
                 "node_pool_pod_network_option_details": {"cni_type": "FLANNEL_OVERLAY"},
             },
@@ -493,8 +503,11 @@ class OkeCluster(CloudCluster):
         # The kubeconfig OKE generates authenticates with `oci ce cluster generate-token`.
         kubeconfig = pulumi.Output.secret(
             oci.containerengine.get_cluster_kube_config_output(
-                cluster_id=cluster.id, endpoint="PUBLIC_ENDPOINT", token_version="2.0.0", opts=invoke
-            ).content
+                cluster_id=cluster.id,
+                endpoint="PUBLIC_ENDPOINT",
+                token_version="2.0.0",
+                opts=invoke,
+            ).content.apply(lambda content: with_oci_profile(content, args.config_profile))
         )
         allocatable = args.node_pool.allocatable(SYSTEM_DAEMONS)
         self._complete(

@@ -73,7 +73,9 @@ def oci_flex_size(shape: str, ocpus: int, memory_gb: int) -> MachineSize:
 # --- Azure: VM size names encode family, vCPUs and features --------------------------------
 
 # Standard_<family><vCPUs><features>_v<version>, e.g. Standard_D4s_v5, Standard_D4ps_v6.
-_AZURE_SIZE = re.compile(r"^Standard_(?P<family>[DEF])(?P<vcpus>\d+)(?P<features>[a-z]*)_v(?P<v>\d)$")
+_AZURE_SIZE = re.compile(
+    r"^Standard_(?P<family>[DEF])(?P<vcpus>\d+)(?P<features>[a-z]*)_v(?P<v>\d)$"
+)
 # GiB per vCPU by family; the "l" (low memory) feature halves it.
 _AZURE_GIB_PER_VCPU: Final = {"D": 4, "E": 8, "F": 2}
 _AZURE_VERSIONS: Final = {"D": range(3, 7), "E": range(3, 7), "F": range(2, 3)}
@@ -120,8 +122,8 @@ _GCE_MIB_PER_VCPU_BY_FAMILY: Final = {
     ("n1", "highcpu"): 921,
     **{(family, "highcpu"): 2048 for family in ("c3", "c3d", "c4", "c4a", "c4d")},
 }
-GCE_TYPE_FORMS: Final = (
-    "<family>-{standard|highmem|highcpu}-<n> with family one of " + ", ".join(sorted(_GCE_FAMILIES))
+GCE_TYPE_FORMS: Final = "<family>-{standard|highmem|highcpu}-<n> with family one of " + ", ".join(
+    sorted(_GCE_FAMILIES)
 )
 
 
@@ -129,7 +131,9 @@ def gce_machine_type(machine_type: str) -> MachineSize:
     """Size of a predefined Compute Engine machine type (shared-core types are refused)."""
     match = _GCE_TYPE.match(machine_type)
     if match is None or match["family"] not in _GCE_FAMILIES:
-        raise ShapeError(f"unsupported GCE machine type {machine_type!r}; allowed: {GCE_TYPE_FORMS}")
+        raise ShapeError(
+            f"unsupported GCE machine type {machine_type!r}; allowed: {GCE_TYPE_FORMS}"
+        )
     family, kind, vcpus = match["family"], match["kind"], int(match["vcpus"])
     mib_per_vcpu = _GCE_MIB_PER_VCPU_BY_FAMILY.get((family, kind), _GCE_MIB_PER_VCPU[kind])
     arch: NodeArch = "arm64" if family in _GCE_ARM_FAMILIES else "amd64"

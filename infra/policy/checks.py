@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from infra.k8s_schema import is_unknown
+
 ResourceCheck = Callable[[str, Mapping[str, Any]], list[str]]
 
 PART_OF: Final = "app.kubernetes.io/part-of"
@@ -155,7 +157,10 @@ def check_image_pinned(resource_type: str, props: Mapping[str, Any]) -> list[str
         return []
     problems = []
     for c in w.containers():
-        image = str(c.get("image") or "")
+        raw = c.get("image")
+        if is_unknown(raw):
+            continue  # a registry not created yet (first preview): checked on update
+        image = str(raw or "")
         if "@sha256:" in image:
             continue
         last = image.rsplit("/", 1)[-1]
@@ -177,7 +182,8 @@ def check_no_plaintext_secrets(resource_type: str, props: Mapping[str, Any]) -> 
             if not value:
                 continue
             name = str(var.get("name", ""))
-            if _SECRET_NAME.search(name) or _CREDENTIAL_URL.match(str(value)):
+            credential_url = not is_unknown(value) and _CREDENTIAL_URL.match(str(value))
+            if _SECRET_NAME.search(name) or credential_url:
                 problems.append(
                     f"{_where(w, c)} env {name} holds a secret in plain text; "
                     "use valueFrom.secretKeyRef"

@@ -84,9 +84,8 @@ def docker_config(registry: str, username: str, password: str) -> str:
     return json.dumps({"auths": {host: {"username": username, "password": password, "auth": auth}}})
 
 
-def api_url_from_status(status: Any, domain: str | None) -> str:
-    if domain:
-        return f"https://{domain}"
+def api_url_from_status(status: Any) -> str:
+    """``http://<address>`` of the Ingress's load balancer, from the Ingress status."""
     entries = (((status or {}).get("load_balancer") or {}).get("ingress")) or []
     for entry in entries:
         address = entry.get("ip") or entry.get("hostname")
@@ -148,7 +147,13 @@ class Workloads(pulumi.ComponentResource):
                         )
 
         self.dapr_app_ids = catalog.dapr_app_ids()
-        self.api_url = ingress.status.apply(lambda s: api_url_from_status(s, args.domain))
+        # With a domain the URL is known up front (also in the first preview); without one it
+        # is the load balancer's address, known once the Ingress has been admitted.
+        self.api_url = (
+            pulumi.Output.from_input(f"https://{args.domain}")
+            if args.domain
+            else ingress.status.apply(api_url_from_status)
+        )
         self.register_outputs({"api_url": self.api_url, "dapr_app_ids": self.dapr_app_ids})
 
     # --- helpers ----------------------------------------------------------------------------

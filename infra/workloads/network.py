@@ -39,7 +39,7 @@ class Flow:
         if self.egress is not None:
             types.append("Egress")
         return net.NetworkPolicySpecArgs(
-            pod_selector=meta.LabelSelectorArgs(match_labels=self.pods),
+            pod_selector=meta.LabelSelectorArgs(match_labels=self.pods or None),
             policy_types=types,
             ingress=self.ingress,
             egress=self.egress,

@@ -222,7 +222,7 @@ async def test_run_by_hand_creates_the_topics_and_cleans_up_on_sigterm() -> None
     try:
         async with asyncio.timeout(180):
             bootstrap_line, topics_line, log_line = await read_lines(process, 3)
-        assert bootstrap_line.startswith("KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:")
+        assert bootstrap_line.startswith("KAFKA_BOOTSTRAP=127.0.0.1:")
         assert topics_line == "# topics: " + ", ".join(topic.name for topic in TOPICS)
         port = int(bootstrap_line.rsplit(":", 1)[1])
         temp_dir = Path(log_line.split()[2]).parent

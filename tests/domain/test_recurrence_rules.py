@@ -192,6 +192,8 @@ def test_messages_say_what_is_wrong() -> None:
         RecurrenceRule.parse({"freq": "daily", "interval": 0})
     with pytest.raises(RecurrenceError, match=r"unknown weekday 'XX'"):
         RecurrenceRule.parse({"freq": "weekly", "weekdays": ["XX"]})
+    with pytest.raises(RecurrenceError, match=r"unknown recurrence 'x{56}\.\.\.: use"):
+        RecurrenceRule.parse("x" * 10_000)  # client input is echoed, but cut short
     with pytest.raises(RecurrenceError, match=r"either until or count, not both"):
         RecurrenceRule.parse({"freq": "daily", "count": 3, "until": "2027-01-31T00:00:00Z"})
 

@@ -1,41 +1,49 @@
-"""A small set_mocks harness for the platform/workloads tests: it runs a Pulumi program under
-mocks (preview or update) and records every registered resource with its inputs.
-
-Kept local until the shared harness (tests/infra/mocks.py) covers the same needs.
-"""
+"""Platform + Workloads run on their own (without a cloud) under the shared mocks harness
+(:mod:`tests.infra.mocks`), with a view of the registered resources suited to these tests."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi.runtime.mocks import MockMonitor
 
-from infra.k8s_schema import unwrap
+from tests.infra.mocks import LOAD_BALANCER_ADDRESS, ProgramRun, RecordedResource, evaluate
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-LB_ADDRESS = "203.0.113.7"
+LB_ADDRESS = LOAD_BALANCER_ADDRESS
+# Any committed stack: the program below reads no stack config.
+CONFIG_STACK = "oke"
 
 
 @dataclass(frozen=True)
 class Registered:
-    typ: str
-    name: str
-    inputs: dict[str, Any]  # as sent to the provider: secrets still wrapped
-    urn: str = ""
-    parent: str = ""
-    dependencies: tuple[str, ...] = ()
+    """One registered resource; ``manifest`` is its inputs as plain JSON."""
+
+    resource: RecordedResource
+
+    @property
+    def typ(self) -> str:
+        return self.resource.type
+
+    @property
+    def name(self) -> str:
+        return self.resource.name
+
+    @property
+    def urn(self) -> str:
+        return self.resource.urn
+
+    @property
+    def dependencies(self) -> list[str]:
+        return self.resource.dependencies
 
     @property
     def manifest(self) -> dict[str, Any]:
-        """The inputs as plain JSON (secret wrappers removed)."""
-        value = unwrap(self.inputs)
-        assert isinstance(value, dict)
-        return value
+        return self.resource.inputs
 
     @property
     def kind(self) -> str:
@@ -45,12 +53,26 @@ class Registered:
     def k8s_name(self) -> str:
         return str((self.manifest.get("metadata") or {}).get("name", ""))
 
+    def secret(self, key: str) -> bool:
+        """Was the top-level input ``key`` registered as a secret?"""
+        return key in self.resource.secret_inputs
 
-@dataclass
+
+@dataclass(frozen=True)
 class Run:
-    resources: list[Registered]
-    outputs: dict[str, Any] = field(default_factory=dict)
-    secret_outputs: set[str] = field(default_factory=set)
+    program_run: ProgramRun
+
+    @property
+    def resources(self) -> list[Registered]:
+        return [Registered(r) for r in self.program_run.resources]
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return {key: out.value for key, out in self.program_run.outputs.items()}
+
+    @property
+    def secret_outputs(self) -> set[str]:
+        return {key for key, out in self.program_run.outputs.items() if out.secret}
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.typ == typ]
@@ -61,82 +83,12 @@ class Run:
         return found[0]
 
     def kubernetes(self) -> list[Registered]:
+        """Kubernetes objects (not providers, not Helm releases)."""
         return [
-            r for r in self.resources
+            r
+            for r in self.resources
             if r.typ.startswith("kubernetes:") and not r.typ.startswith("kubernetes:helm.sh")
-            and r.typ != "pulumi:providers:kubernetes"
         ]
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, Mapping) and SECRET_SIG in value
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[Registered] = []
-        self.pending: dict[tuple[str, str], tuple[str, str, tuple[str, ...]]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        urn, parent, deps = self.pending.pop((args.typ, args.name), ("", "", ()))
-        self.resources.append(
-            Registered(args.typ, args.name, dict(args.inputs), urn, parent, deps)
-        )
-        state = dict(args.inputs)
-        if args.typ == "random:index/randomPassword:RandomPassword":
-            state["result"] = "R" * int(args.inputs["length"])
-        if args.typ == "kubernetes:networking.k8s.io/v1:Ingress":
-            # What the provider's Ingress await returns once the controller has an address.
-            state["status"] = {"loadBalancer": {"ingress": [{"ip": LB_ADDRESS}]}}
-        return f"{args.name}-id", state
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
-
-
-class RecordingMonitor(MockMonitor):
-    """Also records each resource's parent and explicit dependencies (URNs)."""
-
-    def __init__(self, mocks: RecordingMocks) -> None:
-        super().__init__(mocks)
-        self.recording = mocks
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
-        urn = self.make_urn(request.parent, request.type, request.name)
-        self.recording.pending[(request.type, request.name)] = (
-            urn,
-            request.parent,
-            tuple(request.dependencies),
-        )
-        return super().RegisterResource(request)
-
-
-def run(program: Callable[[], Mapping[str, pulumi.Output[Any]]], preview: bool) -> Run:
-    """Run ``program`` under mocks; it returns the outputs to resolve (value and secretness)."""
-    mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(
-        mocks,
-        project="todo-platform",
-        stack="test",
-        preview=preview,
-        monitor=RecordingMonitor(mocks),
-    )
-    result = Run(mocks.resources)
-
-    @pulumi.runtime.test
-    def _program() -> pulumi.Output[Any]:
-        outputs = program()
-
-        async def resolve() -> None:
-            for key, output in outputs.items():
-                result.outputs[key] = await output.future()
-                if await output.is_secret():
-                    result.secret_outputs.add(key)
-
-        return pulumi.Output.from_input(asyncio.ensure_future(resolve()))
-
-    _program()
-    return result
 
 
 REGISTRY = "iad.ocir.io/tenancy/todo"
@@ -172,7 +124,7 @@ def stack(
     from infra.platform import Platform, PlatformArgs
     from infra.workloads import Workloads, WorkloadsArgs
 
-    def program() -> dict[str, pulumi.Output[Any]]:
+    def program() -> None:
         provider = k8s.Provider("cluster", kubeconfig=pulumi.Output.secret("apiVersion: v1"))
         plat = Platform(
             "platform", PlatformArgs(provider=provider, **platform_kwargs(**(platform or {})))
@@ -193,11 +145,37 @@ def stack(
         }
         wl_kwargs.update(workloads or {})
         wl = Workloads("workloads", WorkloadsArgs(provider=provider, **wl_kwargs))
-        return {
-            "api_url": wl.api_url,
-            "database_url": plat.database_url,
-            "kafka_bootstrap": plat.kafka_bootstrap,
-            "grafana_url": plat.grafana_url,
-        }
+        pulumi.export("api_url", wl.api_url)
+        pulumi.export("database_url", plat.database_url)
+        pulumi.export("kafka_bootstrap", plat.kafka_bootstrap)
+        pulumi.export("grafana_url", plat.grafana_url)
 
-    return run(program, preview)
+    with tempfile.TemporaryDirectory(prefix="platform-mocks-") as workdir:
+        return Run(evaluate(CONFIG_STACK, Path(workdir), preview=preview, program=program).ok())
+
+
+# Stack shapes worth checking as a whole: (platform changes, workloads changes).
+VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "free-tier": ({}, {}),
+    "production": (
+        {
+            "kafka_replicas": 3,
+            "storage_class": None,
+            "database_mode": "external",
+            "database_url": EXTERNAL_DB_URL,
+            "domain": None,
+            "tls_email": None,
+            "alert_slack_webhook": "https://hooks.slack.com/services/T0/B0/X",
+        },
+        {"api_replicas": 3, "api_max_replicas": 10},
+    ),
+    "dapr-transport": (
+        {},
+        {"event_transport": "dapr", "registry_username": None, "registry_password": None},
+    ),
+}
+
+
+def variant(name: str, preview: bool) -> Run:
+    platform, workloads = VARIANTS[name]
+    return stack(preview=preview, platform=platform, workloads=workloads)

@@ -27,7 +27,7 @@ from typing import Any, Final
 import pulumi
 import yaml
 from pulumi.output import Unknown
-from pulumi.runtime import rpc
+from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.stack import run_pulumi_func
 
@@ -134,18 +134,20 @@ def stack_config(
 ) -> tuple[dict[str, str], set[str]]:
     """The full config map (short keys) and which keys are secrets, as the CLI would pass them.
 
-    An override of ``None`` removes the key, as `pulumi config rm` would.
+    An override of ``None`` removes the key, as `pulumi config rm` would; a key given in
+    ``settings`` is plain text even where the deployer would have set it as a secret.
     """
     deployer = deployer_inputs(stack, workdir)
     config = {**project_defaults(), **stack_values(stack), **deployer.settings, **deployer.secrets}
-    secret_keys = set(deployer.secrets)
+    secret_keys = set(deployer.secrets) - set(settings or {})
     for key, value in {**(settings or {}), **(secrets or {})}.items():
         if value is None:
             config.pop(key, None)
             secret_keys.discard(key)
         else:
             config[key] = _config_text(value)
-    secret_keys |= set(secrets or {})
+            if key in (secrets or {}):
+                secret_keys.add(key)
     return config, secret_keys
 
 
@@ -206,6 +208,7 @@ class ProgramRun:
     completed: set[str] = field(default_factory=set)  # URNs that called register_outputs
     outputs: dict[str, ResolvedOutput] = field(default_factory=dict)
     error: BaseException | None = None
+    loose_errors: list[dict[str, Any]] = field(default_factory=list)  # unawaited task failures
 
     def ok(self) -> ProgramRun:
         if self.error is not None:
@@ -268,7 +271,20 @@ def _autoname(args: MockResourceArgs) -> str:
     return f"{args.name}-mock"
 
 
-CLOUD_OUTPUTS: Final[dict[str, OutputMaker]] = {
+LOAD_BALANCER_ADDRESS: Final = "203.0.113.7"
+
+
+def _random_result(args: MockResourceArgs) -> dict[str, Any]:
+    return {"result": "R" * int(args.inputs.get("length", 16))}
+
+
+PROVIDER_OUTPUTS: Final[dict[str, OutputMaker]] = {
+    # What the Ingress await returns once the controller has published an address.
+    "kubernetes:networking.k8s.io/v1:Ingress": lambda a: {
+        "status": {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_ADDRESS}]}}
+    },
+    "random:index/randomPassword:RandomPassword": _random_result,
+    "random:index/randomString:RandomString": _random_result,
     "oci:ContainerEngine/cluster:Cluster": lambda a: {
         "endpoints": [{"publicEndpoint": "203.0.113.10:6443", "kubernetes": ""}]
     },
@@ -426,7 +442,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         extra_calls: Mapping[str, CallMaker],
     ) -> None:
         self._run = run
-        self._outputs = {**CLOUD_OUTPUTS, **extra_outputs}
+        self._outputs = {**PROVIDER_OUTPUTS, **extra_outputs}
         self._calls = {**CLOUD_CALLS, **extra_calls}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -533,6 +549,16 @@ def _run_in_fresh_loop(
 ) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # A failed program leaves futures whose errors nobody awaits; they are the same error as
+    # ``run.error`` and would otherwise be logged again when collected.
+    loop.set_exception_handler(lambda _loop, context: run.loose_errors.append(context))
+    # The SDK's settings are context variables, but the first value ever assigned to one becomes
+    # the default of every context: the set of pending output tasks would be shared by all runs
+    # and a failed run would leave tasks bound to its closed loop in the next run's way.
+    settings.SETTINGS.outputs = set()
+    settings.SETTINGS.lock = threading.Lock()
+    settings.SETTINGS.package_refs = {}
+    settings.SETTINGS.base_providers_by_ref = {}
     mocks = RecordingMocks(run, extra_outputs, extra_calls)
     monitor = RecordingMonitor(mocks, run)
     try:
@@ -600,3 +626,34 @@ def evaluate(
     if crash:
         raise crash[0]
     return run
+
+
+# --- helpers for the cloud tests ---------------------------------------------------------------
+
+CLOUD_PACKAGES: Final = {"oke": "oci", "aks": "azure-native", "gke": "gcp"}
+
+
+def cloud_resources(run: ProgramRun, cloud: str) -> list[RecordedResource]:
+    """Resources of a cloud package: its explicit provider and everything it manages."""
+    package = CLOUD_PACKAGES[cloud]
+    return [
+        resource
+        for resource in run.resources
+        if resource.type.startswith(f"{package}:") or resource.type == f"pulumi:providers:{package}"
+    ]
+
+
+def cluster_program() -> None:
+    """Only the cloud foundation of the stack's config, exporting every ClusterOutputs field."""
+    from stacks.cluster import create_cluster
+    from stacks.config import PulumiConfigSource, load_stack_config
+
+    outputs = create_cluster(
+        f"todo-{pulumi.get_stack()}", load_stack_config(PulumiConfigSource())
+    )
+    for name in ("name", "kubeconfig", "registry_server", "registry_username", "registry_password"):
+        pulumi.export(name, getattr(outputs, name))
+    pulumi.export("node_arch", outputs.node_arch)
+    pulumi.export("storage_class", outputs.storage_class)
+    pulumi.export("allocatable_cpu_millicores", outputs.allocatable_cpu_millicores)
+    pulumi.export("allocatable_memory_mib", outputs.allocatable_memory_mib)

@@ -16,7 +16,6 @@ from tests.infra._platform_mocks import (
     EXTERNAL_DB_URL,
     Registered,
     Run,
-    is_secret,
     platform_kwargs,
     stack,
 )
@@ -62,6 +61,27 @@ def depends_on(resource: Registered, other: Registered) -> bool:
     return other.urn in resource.dependencies
 
 
+def test_every_resource_has_its_own_urn_and_components_complete(free_tier: Run) -> None:
+    urns = [r.urn for r in free_tier.resources]
+    assert len(urns) == len(set(urns))
+    components = [r for r in free_tier.resources if r.typ.startswith("todo:")]
+    assert {c.typ for c in components} == {
+        "todo:platform:Platform",
+        "todo:platform:Namespaces",
+        "todo:platform:Ingress",
+        "todo:platform:Kafka",
+        "todo:platform:Dapr",
+        "todo:platform:Keda",
+        "todo:platform:Database",
+        "todo:platform:Monitoring",
+        "todo:workloads:Workloads",
+    }
+    assert {c.urn for c in components} <= free_tier.program_run.completed
+    # Every Kubernetes object goes through the cluster's provider, never a default one.
+    for resource in free_tier.kubernetes():
+        assert "pulumi:providers:kubernetes::cluster" in resource.resource.provider, resource.urn
+
+
 def test_namespaces_carry_pod_security_levels(free_tier: Run, production: Run) -> None:
     levels = {
         r.k8s_name: r.manifest["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
@@ -79,7 +99,12 @@ def test_namespaces_carry_pod_security_levels(free_tier: Run, production: Run) -
         "todo-db": "restricted",
     }
     assert {r.k8s_name for r in production.of_type(NAMESPACE)} == {
-        "todo-app", "kafka", "dapr-system", "keda", "ingress-nginx", "monitoring",
+        "todo-app",
+        "kafka",
+        "dapr-system",
+        "keda",
+        "ingress-nginx",
+        "monitoring",
     }
     for ns in free_tier.of_type(NAMESPACE):
         assert ns.manifest["metadata"]["labels"]["pod-security.kubernetes.io/warn"] == "restricted"
@@ -184,7 +209,10 @@ def components(run: Run) -> dict[str, dict[str, Any]]:
 
 
 def metadata_of(component: dict[str, Any]) -> dict[str, Any]:
-    return {item["name"]: item.get("value", item.get("secretKeyRef")) for item in component["spec"]["metadata"]}
+    return {
+        item["name"]: item.get("value", item.get("secretKeyRef"))
+        for item in component["spec"]["metadata"]
+    }
 
 
 def test_dapr_components_with_metadata_and_scopes(free_tier: Run) -> None:
@@ -199,7 +227,8 @@ def test_dapr_components_with_metadata_and_scopes(free_tier: Run) -> None:
     meta = metadata_of(pubsub)
     assert meta["brokers"] == "todo-kafka-bootstrap.kafka.svc:9092"
     assert meta["authType"] == "none"
-    assert "consumerGroup" not in meta and "consumerID" not in meta
+    assert "consumerGroup" not in meta
+    assert "consumerID" not in meta
     assert pubsub["scopes"] == ["todo-relay", "todo-recurring", "todo-notifier", "todo-audit"]
 
     state = found["statestore"]
@@ -264,7 +293,7 @@ def test_in_cluster_database_has_a_generated_secret_password(free_tier: Run) -> 
     assert cluster["spec"]["bootstrap"]["initdb"]["secret"] == {"name": "todo-db-owner"}
     owner = free_tier.one(SECRET, "todo-db-owner")
     assert owner.manifest["type"] == "kubernetes.io/basic-auth"
-    assert is_secret(owner.inputs["stringData"])
+    assert owner.secret("stringData")
     assert "database_url" in free_tier.secret_outputs
     if free_tier.outputs["database_url"] is not None:  # unknown during preview
         assert free_tier.outputs["database_url"].startswith(
@@ -301,12 +330,10 @@ def test_monitoring_release_selects_every_monitor_and_keeps_secrets_out_of_value
     ]
     assert "hooks.slack.com" not in json.dumps(values)
     receiver_secret = production.one(SECRET, "alertmanager-receivers")
-    assert is_secret(receiver_secret.inputs["stringData"])
+    assert receiver_secret.secret("stringData")
     admin = production.one(SECRET, "grafana-admin")
-    assert is_secret(admin.inputs["stringData"])
-    assert production.outputs["grafana_url"] == (
-        "http://grafana.monitoring.svc.cluster.local"
-    )
+    assert admin.secret("stringData")
+    assert production.outputs["grafana_url"] == ("http://grafana.monitoring.svc.cluster.local")
     assert free_tier.outputs["grafana_url"] == "https://grafana.todo.example.com"
     grafana = releases(free_tier)["kube-prometheus-stack"]["values"]["grafana"]
     assert grafana["ingress"]["hosts"] == ["grafana.todo.example.com"]
@@ -389,10 +416,12 @@ def test_invalid_platform_args_are_refused_with_the_field_named(
 
 
 def test_email_alerts_go_through_the_relay_with_a_password_file() -> None:
-    relay = SmtpRelay("smtp.example.com:587", "alerts@example.com", "alerts", "smtp-pass")
+    relay = SmtpRelay("smtp.example.com:587", "alerts@example.com", "alerts", "hunter2-relay")
     run = stack(platform={"alert_email_to": "ops@example.com", "alert_smtp": relay})
     values = releases(run)["kube-prometheus-stack"]["values"]
-    default = next(r for r in values["alertmanager"]["config"]["receivers"] if r["name"] == "default")
+    default = next(
+        r for r in values["alertmanager"]["config"]["receivers"] if r["name"] == "default"
+    )
     assert default["email_configs"] == [
         {
             "to": "ops@example.com",
@@ -404,4 +433,4 @@ def test_email_alerts_go_through_the_relay_with_a_password_file() -> None:
             "auth_password_file": "/etc/alertmanager/secrets/alertmanager-receivers/smtp-password",
         }
     ]
-    assert "smtp-pass" not in json.dumps(values)
+    assert "hunter2-relay" not in json.dumps(values)

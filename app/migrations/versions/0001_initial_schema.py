@@ -80,6 +80,18 @@ def upgrade() -> None:
         sqlite_where=sa.text("published_at IS NULL"),
     )
 
+    if op.get_bind().dialect.name == "postgresql":
+        # Wake the relay (LISTEN outbox) whenever events commit, whoever wrote them; a trigger
+        # costs no extra round trip, and PostgreSQL folds a transaction's notifications into one.
+        op.execute(
+            "CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox"
+            " FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+        )
+
     op.create_table(
         "idempotency_keys",
         sa.Column("owner_id", sa.Uuid(), nullable=False),
@@ -100,6 +112,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("idempotency_keys")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER outbox_notify ON outbox")
+        op.execute("DROP FUNCTION outbox_notify()")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
     op.drop_index("ix_tasks_owner_created", table_name="tasks")

@@ -1,0 +1,255 @@
+"""The next occurrence of a recurring series, created once however often it is asked for.
+
+The recurring service calls :func:`create_next_occurrence` for every ``task.completed`` of a
+series, and its repair sweep calls it for every series whose latest occurrence is completed
+without a successor. Both run in the caller's transaction. Exactly-once is the unique
+``(series_id, occurrence_index)`` constraint: the new task is inserted with
+``INSERT ... ON CONFLICT DO NOTHING``, so of two concurrent or repeated calls one inserts and the
+others change nothing and record no event. The engine is deterministic in its arguments and is
+given the completion time as "now", so every call computes the same occurrence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Reminder, Task, TaskRecurrence
+from app.db.notify import REMINDERS_CHANNEL, notify
+from app.domain.recurrence import Occurrence, RecurrenceRule, next_occurrence
+from app.events import outbox
+from app.events.contract import (
+    CloudEvent,
+    EventType,
+    ReminderData,
+    ReminderScheduledData,
+)
+from app.tasks.snapshots import task_data
+
+SOURCE_RECURRING: Final = "/todo-platform/recurring"
+
+
+class CompletedTask(Protocol):
+    """What a completion needs to know; both the ORM ``Task`` and the event's ``TaskData`` fit."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def owner_id(self) -> uuid.UUID: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def tags(self) -> list[str]: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+    @property
+    def due_date(self) -> datetime | None: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def series_id(self) -> uuid.UUID | None: ...
+    @property
+    def occurrence_index(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NextOccurrence:
+    """The outcome of one call: the task created, or why none was."""
+
+    task: Task | None
+    reason: str  # "created", "exists", "series-ended", "series-inactive", "not-recurring"
+
+
+def _insert(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """A dialect-specific INSERT, the kind that has ``on_conflict_do_nothing``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def create_next_occurrence(
+    session: AsyncSession,
+    completed: CompletedTask,
+    *,
+    traceparent: str | None = None,
+) -> NextOccurrence:
+    """Create the occurrence that follows ``completed`` (if the series goes on) with its
+    reminders, move the series forward and record ``task.created`` in the outbox."""
+    if completed.series_id is None or completed.occurrence_index is None:
+        return NextOccurrence(None, "not-recurring")
+    series = await session.get(TaskRecurrence, completed.series_id, populate_existing=True)
+    if series is None or not series.active:
+        # The rule was removed or replaced, or the series' open occurrence was deleted.
+        return NextOccurrence(None, "series-inactive")
+    completed_at = completed.completed_at or datetime.now(UTC)
+    # A due date cleared on one occurrence: the series goes on from the completion.
+    current = Occurrence(completed.occurrence_index, completed.due_date or completed_at)
+    following = next_occurrence(
+        RecurrenceRule.parse(series.rule),
+        series_start=series.series_start,
+        tz=series.timezone,
+        current=current,
+        completed_at=completed_at,
+        # Stable across redeliveries (the engine's contract): the completion, not the clock.
+        now=completed_at,
+    )
+    if following is None:
+        await session.execute(
+            update(TaskRecurrence)
+            .where(TaskRecurrence.id == series.id)
+            .values(active=False, next_due_date=None)
+        )
+        return NextOccurrence(None, "series-ended")
+
+    new_id = await _insert_task(session, completed, series, following)
+    if new_id is None:
+        return NextOccurrence(None, "exists")
+    await _copy_reminders(session, completed.id, new_id, following.due - current.due)
+    await session.execute(
+        update(TaskRecurrence)
+        .where(TaskRecurrence.id == series.id)
+        .values(next_due_date=following.due, last_created_at=datetime.now(UTC))
+    )
+    task = await session.get(Task, new_id)
+    assert task is not None  # inserted above, in this transaction
+    await _record_created(session, task, traceparent)
+    return NextOccurrence(task, "created")
+
+
+async def _insert_task(
+    session: AsyncSession,
+    completed: CompletedTask,
+    series: TaskRecurrence,
+    following: Occurrence,
+) -> uuid.UUID | None:
+    now = datetime.now(UTC)
+    statement = (
+        _insert(session, Task.__table__)
+        .values(
+            id=uuid.uuid4(),
+            owner_id=completed.owner_id,
+            title=completed.title,
+            description=completed.description,
+            priority=completed.priority,
+            tags=list(completed.tags),
+            completed=False,
+            due_date=following.due,
+            timezone=completed.timezone,
+            recurrence=series.rule,
+            reminder_sent=False,
+            series_id=series.id,
+            occurrence_index=following.index,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        .on_conflict_do_nothing(index_elements=["series_id", "occurrence_index"])
+        .returning(Task.__table__.c.id)
+    )
+    new_id: uuid.UUID | None = await session.scalar(statement)
+    return new_id
+
+
+async def _copy_reminders(
+    session: AsyncSession, template_id: uuid.UUID, task_id: uuid.UUID, delta: timedelta
+) -> None:
+    """The completed task's reminders, for the new occurrence: relative ones keep their offset
+    from the new due date, absolute ones move by as much as the due date moved."""
+    template = (
+        await session.scalars(
+            select(Reminder).where(Reminder.task_id == template_id).order_by(Reminder.remind_at)
+        )
+    ).all()
+    if not template:
+        return
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "task_id": task_id,
+            "offset_seconds": reminder.offset_seconds,
+            "remind_at": reminder.remind_at + delta,
+        }
+        for reminder in template
+    ]
+    await session.execute(_insert(session, Reminder.__table__), rows)
+
+
+async def _record_created(session: AsyncSession, task: Task, traceparent: str | None) -> None:
+    await outbox.record(
+        session,
+        CloudEvent.of(
+            EventType.TASK_CREATED,
+            task_data(task),
+            subject=task.id,
+            source=SOURCE_RECURRING,
+            traceparent=traceparent,
+        ),
+    )
+    if not task.reminders:
+        return
+    # The notifier's schedule takes the new reminders in at once instead of at its next poll.
+    await notify(session, REMINDERS_CHANNEL)
+    scheduled = ReminderScheduledData(
+        task_id=task.id,
+        owner_id=task.owner_id,
+        reminders=[
+            ReminderData(id=r.id, remind_at=r.remind_at, offset_seconds=r.offset_seconds)
+            for r in task.reminders
+        ],
+    )
+    await outbox.record(
+        session,
+        CloudEvent.of(
+            EventType.REMINDER_SCHEDULED,
+            scheduled,
+            subject=task.id,
+            source=SOURCE_RECURRING,
+            traceparent=traceparent,
+        ),
+    )
+
+
+async def series_missing_next(
+    session: AsyncSession, *, completed_before: datetime, limit: int
+) -> Sequence[Task]:
+    """Completed latest occurrences of active series: each lacks the occurrence after it.
+
+    ``completed_before`` leaves recent completions to the event consumer; the sweep only repairs
+    what it missed (an event lost before the outbox existed, a series ended by a bug...).
+    """
+    latest = (
+        select(Task.series_id, func.max(Task.occurrence_index).label("last_index"))
+        .where(Task.series_id.is_not(None))
+        .group_by(Task.series_id)
+        .subquery()
+    )
+    statement = (
+        select(Task)
+        .join(
+            latest,
+            and_(
+                Task.series_id == latest.c.series_id,
+                Task.occurrence_index == latest.c.last_index,
+            ),
+        )
+        .join(TaskRecurrence, TaskRecurrence.id == Task.series_id)
+        .where(
+            TaskRecurrence.active.is_(True),
+            Task.completed.is_(True),
+            Task.completed_at < completed_before,
+        )
+        .order_by(Task.completed_at, Task.id)
+        .limit(limit)
+    )
+    return (await session.scalars(statement)).all()

@@ -1,0 +1,127 @@
+"""Sign up, log in and log out. The API's own account routes do the work; this is their HTML."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
+
+from app.api import auth
+from app.api.deps import Session, State
+from app.api.problems import Problem
+from app.api.schemas import UserCreate
+from app.ui.forms import field_text as text
+from app.ui.posting import read_form
+from app.ui.render import page, see_other
+from app.ui.session import Visit, Visitor, end_session, safe_next, start_session
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def _form(
+    request: Request,
+    person: Visitor,
+    template: str,
+    *,
+    email: str = "",
+    next_path: str = "/",
+    errors: dict[str, str] | None = None,
+) -> Response:
+    status = 200 if not errors else (429 if "throttled" in errors else 422)
+    context = {"email": email, "next": next_path, "errors": errors or {}}
+    return page(request, person, template, context, status=status)
+
+
+@router.get("/login")
+async def login_page(request: Request, person: Visit, next: str = "/") -> Response:
+    if person.user is not None:
+        return see_other(safe_next(next))
+    return _form(request, person, "login.html", next_path=safe_next(next))
+
+
+@router.get("/signup")
+async def signup_page(request: Request, person: Visit, next: str = "/") -> Response:
+    if person.user is not None:
+        return see_other(safe_next(next))
+    return _form(request, person, "signup.html", next_path=safe_next(next))
+
+
+def _required(errors: dict[str, str], **values: str) -> None:
+    for name, value in values.items():
+        if not value:
+            errors[name] = f"enter your {name}"
+
+
+async def _signed_in(
+    request: Request, person: Visitor, db: Session, app_state: State, email: str, password: str
+) -> str:
+    """A session token from the API's login route (its throttle and checks included)."""
+    form = OAuth2PasswordRequestForm(username=email, password=password)
+    issued = await auth.token(request, form, db, app_state)
+    return issued.access_token
+
+
+def _session_response(next_path: str, person: Visitor, token: str, app_state: State) -> Response:
+    response = see_other(next_path)
+    start_session(response, person, token, timedelta(minutes=app_state.settings.jwt_ttl_minutes))
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, person: Visit, db: Session, app_state: State) -> Response:
+    form = await read_form(request, person)
+    if isinstance(form, Response):
+        return form
+    email, password = text(form, "email").strip(), text(form, "password")
+    next_path = safe_next(text(form, "next"))
+    errors: dict[str, str] = {}
+    _required(errors, email=email, password=password)
+    if errors:
+        return _form(request, person, "login.html", email=email, next_path=next_path, errors=errors)
+    try:
+        token = await _signed_in(request, person, db, app_state, email, password)
+    except Problem as problem:
+        if problem.status == 429:
+            errors = {"throttled": f"Too many failed logins: {problem.detail}."}
+        else:
+            errors = {"password": "wrong email or password"}
+        return _form(request, person, "login.html", email=email, next_path=next_path, errors=errors)
+    return _session_response(next_path, person, token, app_state)
+
+
+@router.post("/signup")
+async def signup(request: Request, person: Visit, db: Session, app_state: State) -> Response:
+    form = await read_form(request, person)
+    if isinstance(form, Response):
+        return form
+    email, password = text(form, "email").strip(), text(form, "password")
+    next_path = safe_next(text(form, "next"))
+    errors: dict[str, str] = {}
+    _required(errors, email=email, password=password)
+    if not errors:
+        try:
+            await auth.register(UserCreate(email=email, password=password), db)
+        except ValidationError as exc:
+            for error in exc.errors():
+                name = str(error["loc"][0]) if error["loc"] else "email"
+                errors.setdefault(name, error["msg"].removeprefix("Value error, "))
+        except Problem:
+            errors["email"] = "an account with this address exists; log in instead"
+    if errors:
+        return _form(
+            request, person, "signup.html", email=email, next_path=next_path, errors=errors
+        )
+    token = await _signed_in(request, person, db, app_state, email, password)
+    return _session_response(next_path, person, token, app_state)
+
+
+@router.post("/logout")
+async def logout(request: Request, person: Visit) -> Response:
+    form = await read_form(request, person)
+    if isinstance(form, Response):
+        return form
+    response = see_other("/ui/login")
+    end_session(response, person)
+    return response

@@ -1,0 +1,79 @@
+"""The live stream of the UI: Server-Sent Events with the signed-in user's notices.
+
+Authenticated by the session cookie (EventSource sends cookies; it cannot send headers). A
+stream ends after :data:`MAX_STREAM_S`, and the browser reconnects by itself, which checks the
+session again: an expired or logged-out session cannot keep a stream open, and long-lived
+connections spread over the replicas as they come and go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Final
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import Session
+from app.api.problems import Problem
+from app.live import LiveHub, Notice
+from app.ui.session import Visit, user_of
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+HEARTBEAT_S: Final = 15.0  # below the 60 s idle timeout of common proxies
+MAX_STREAM_S: Final = 300.0
+RECONNECT_MS: Final = 3000
+
+
+def hub_of(request: Request) -> LiveHub:
+    hub = getattr(request.app.state, "live", None)
+    if not isinstance(hub, LiveHub):
+        raise Problem(503, "Live updates unavailable", "this server runs no live hub")
+    return hub
+
+
+def frame(notice: Notice) -> str:
+    return f"event: {notice.kind}\ndata: {json.dumps(notice.data, separators=(',', ':'))}\n\n"
+
+
+async def _frames(hub: LiveHub, owner_id: uuid.UUID, max_seconds: float) -> AsyncIterator[str]:
+    # Subscribed inside the generator: its cleanup then runs however the response ends.
+    with hub.subscribe(owner_id) as subscription:
+        # "ready" tells the page its stream is live: after a reconnect it reloads the list,
+        # since notices sent while it was away are gone.
+        yield f"retry: {RECONNECT_MS}\nevent: ready\ndata: {{}}\n\n"
+        deadline = time.monotonic() + max_seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                async with asyncio.timeout(min(HEARTBEAT_S, left)):
+                    notice = await subscription.next()
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            yield frame(notice)
+
+
+@router.get("/events")
+async def events(request: Request, person: Visit, db: Session) -> Response:
+    if person.user is None:
+        raise Problem(401, "Unauthorized", "sign in first")
+    hub = hub_of(request)
+    owner_id = user_of(person).id
+    if not hub.can_add(owner_id):
+        raise Problem(429, "Too many live streams", f"at most {hub.max_streams_per_owner} per user")
+    # The database is not needed while streaming: give the connection back to the pool now.
+    await db.close()
+    return StreamingResponse(
+        _frames(hub, owner_id, MAX_STREAM_S),
+        media_type="text/event-stream",
+        headers={
+            "Cache-Control": "no-store",
+            # nginx (the ingress) would otherwise buffer the stream and hold notices back.
+            "X-Accel-Buffering": "no",
+        },
+    )

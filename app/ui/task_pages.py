@@ -1,0 +1,260 @@
+"""The task pages: the grouped list, the create/edit form, complete and delete.
+
+Every change goes through :mod:`app.tasks.commands`, exactly as the REST API's, so a change
+made here commits with its outbox events and reaches the workers and the other open tabs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.api.deps import Session
+from app.api.problems import Problem
+from app.db.models import Task
+from app.domain.recurrence import FREQS
+from app.tasks import commands
+from app.tasks.queries import list_tasks
+from app.ui.forms import (
+    UNITS,
+    WEEKDAYS,
+    FieldErrors,
+    FormInvalid,
+    TaskForm,
+    field_text,
+    problem_errors,
+)
+from app.ui.listing import GROUPS, ORDERS, SORTS, STATUSES, ListQuery, grouped
+from app.ui.posting import read_form
+from app.ui.render import page, see_other
+from app.ui.session import SignedIn, Visitor, safe_next, user_of
+
+router = APIRouter(include_in_schema=False)
+
+LIST_LIMIT: Final = 500
+# Status messages after a change, by key: the redirect names one, never free text.
+NOTICES: Final = {
+    "created": "Task created.",
+    "saved": "Task saved.",
+    "unchanged": "Nothing to save: the task is as it was.",
+    "completed": "Task completed.",
+    "deleted": "Task deleted.",
+}
+
+
+def _with_notice(path: str, notice: str) -> str:
+    separator = "&" if "?" in path else "?"
+    return f"{path}{separator}{urlencode({'notice': notice})}"
+
+
+async def _list_context(request: Request, person: Visitor, db: Session) -> dict[str, Any]:
+    query = ListQuery.parse(request.query_params)
+    zone = ZoneInfo(person.timezone)
+    tasks, more = await list_tasks(
+        db,
+        user_of(person).id,
+        query.task_filter(zone),
+        sort=query.sort,
+        direction=query.order,
+        limit=LIST_LIMIT,
+        cursor=None,
+    )
+    groups = grouped(tasks, zone, datetime.now(UTC))
+    if query.status == "open":
+        groups = [group for group in groups if group.key != "completed"]
+    query_string = query.query_string()
+    return {
+        "query": query,
+        "errors": query.errors or {},
+        "groups": groups,
+        "total": len(tasks),
+        "truncated": more is not None,
+        "limit": LIST_LIMIT,
+        "here": "/" + (f"?{query_string}" if query_string else ""),
+        "query_string": query_string,
+        "notice": NOTICES.get(request.query_params.get("notice", "")),
+        "statuses": STATUSES,
+        "sorts": SORTS,
+        "orders": ORDERS,
+        "group_names": GROUPS,
+    }
+
+
+@router.get("/")
+async def task_list(request: Request, person: SignedIn, db: Session) -> Response:
+    return page(request, person, "tasks.html", await _list_context(request, person, db))
+
+
+@router.get("/ui/list")
+async def task_groups(request: Request, person: SignedIn, db: Session) -> Response:
+    """The groups alone, which the page's script swaps in when a change notice arrives."""
+    return page(request, person, "_groups.html", await _list_context(request, person, db))
+
+
+def _form_page(
+    request: Request,
+    person: Visitor,
+    form: TaskForm,
+    *,
+    task: Task | None = None,
+    errors: FieldErrors | None = None,
+    next_path: str = "/",
+) -> Response:
+    context = {
+        "form": form,
+        "task": task,
+        "errors": errors or {},
+        "next": next_path,
+        "freqs": ("none", *FREQS),
+        "weekdays": WEEKDAYS,
+        "units": [unit for unit, _ in UNITS],
+    }
+    return page(request, person, "task_form.html", context, status=422 if errors else 200)
+
+
+@router.get("/ui/tasks/new")
+async def new_task(request: Request, person: SignedIn, next: str = "/") -> Response:
+    return _form_page(request, person, TaskForm.blank(person.timezone), next_path=safe_next(next))
+
+
+@router.post("/ui/tasks/new")
+async def create_task(request: Request, person: SignedIn, db: Session) -> Response:
+    posted = await read_form(request, person)
+    if isinstance(posted, Response):
+        return posted
+    form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
+    if field_text(posted, "action") == "add-reminder":
+        return _form_page(request, person, form.with_blank_reminder(), next_path=next_path)
+    try:
+        body = form.create_body()
+        await commands.create_task(db, user_of(person).id, body)
+        await db.commit()
+    except FormInvalid as invalid:
+        return _form_page(request, person, form, errors=invalid.errors, next_path=next_path)
+    except Problem as problem:
+        await db.rollback()
+        errors = problem_errors(problem, form.reminder_rows())
+        return _form_page(request, person, form, errors=errors, next_path=next_path)
+    return see_other(_with_notice(next_path, "created"))
+
+
+async def _own_task(db: Session, person: Visitor, task_id: uuid.UUID) -> Task | None:
+    try:
+        return await commands.get_task(db, user_of(person).id, task_id)
+    except Problem:
+        return None
+
+
+def _missing(request: Request, person: Visitor) -> Response:
+    return page(request, person, "missing.html", status=404)
+
+
+@router.get("/ui/tasks/{task_id}/edit")
+async def edit_task(
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session, next: str = "/"
+) -> Response:
+    task = await _own_task(db, person, task_id)
+    if task is None:
+        return _missing(request, person)
+    form = TaskForm.of_task(task).with_blank_reminder()
+    return _form_page(request, person, form, task=task, next_path=safe_next(next))
+
+
+@router.post("/ui/tasks/{task_id}/edit")
+async def save_task(
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+) -> Response:
+    posted = await read_form(request, person)
+    if isinstance(posted, Response):
+        return posted
+    task = await _own_task(db, person, task_id)
+    if task is None:
+        return _missing(request, person)
+    form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
+    if field_text(posted, "action") == "add-reminder":
+        return _form_page(
+            request, person, form.with_blank_reminder(), task=task, next_path=next_path
+        )
+    if form.version != str(task.version):
+        return _changed_elsewhere(request, person, form, task, next_path)
+    try:
+        body = form.update_body(TaskForm.of_task(task))
+        if not body.model_fields_set:
+            return see_other(_with_notice(next_path, "unchanged"))
+        await commands.update_task(db, task, body)
+        await db.commit()
+    except FormInvalid as invalid:
+        return _form_page(
+            request, person, form, task=task, errors=invalid.errors, next_path=next_path
+        )
+    except Problem as problem:
+        await db.rollback()
+        task = await commands.get_task(db, user_of(person).id, task_id)
+        errors = problem_errors(problem, form.reminder_rows())
+        return _form_page(request, person, form, task=task, errors=errors, next_path=next_path)
+    except StaleDataError:
+        # Someone else committed a change between our read and our write.
+        await db.rollback()
+        task = await commands.get_task(db, user_of(person).id, task_id)
+        return _changed_elsewhere(request, person, form, task, next_path)
+    return see_other(_with_notice(next_path, "saved"))
+
+
+def _changed_elsewhere(
+    request: Request, person: Visitor, form: TaskForm, task: Task, next_path: str
+) -> Response:
+    """Keep what was typed, explain, and let a second save overwrite the newer version."""
+    message = (
+        "This task was changed elsewhere (another tab or device) after you opened it. "
+        "Your values are kept below; save again to replace the other change with them."
+    )
+    form = form.with_version(task.version)
+    return _form_page(
+        request, person, form, task=task, errors={"form": message}, next_path=next_path
+    )
+
+
+@router.post("/ui/tasks/{task_id}/complete")
+async def complete_task(
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+) -> Response:
+    posted = await read_form(request, person)
+    if isinstance(posted, Response):
+        return posted
+    try:
+        await commands.complete_task(db, user_of(person).id, task_id)
+    except Problem:
+        return _missing(request, person)
+    await db.commit()
+    return see_other(_with_notice(safe_next(field_text(posted, "next")), "completed"))
+
+
+@router.get("/ui/tasks/{task_id}/delete")
+async def confirm_delete(
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session, next: str = "/"
+) -> Response:
+    task = await _own_task(db, person, task_id)
+    if task is None:
+        return _missing(request, person)
+    return page(request, person, "delete.html", {"task": task, "next": safe_next(next)})
+
+
+@router.post("/ui/tasks/{task_id}/delete")
+async def delete_task(
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+) -> Response:
+    posted = await read_form(request, person)
+    if isinstance(posted, Response):
+        return posted
+    task = await _own_task(db, person, task_id)
+    if task is None:
+        return _missing(request, person)
+    await commands.delete_task(db, task)
+    await db.commit()
+    return see_other(_with_notice(safe_next(field_text(posted, "next")), "deleted"))

@@ -1,0 +1,31 @@
+"""Small measuring helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by the nearest-rank method; samples need not be sorted."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summary_ms(samples_s: list[float]) -> str:
+    ms = [s * 1000 for s in samples_s]
+    return (
+        f"p50 {percentile(ms, 50):6.2f} ms  p99 {percentile(ms, 99):6.2f} ms"
+        f"  mean {statistics.fmean(ms):6.2f} ms"
+    )
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of a process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")

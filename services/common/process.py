@@ -1,0 +1,176 @@
+"""Running one worker as its own process: ``python -m services.<name>``.
+
+Starts the worker's HTTP server, its Kafka consumers and its loops; on SIGTERM (or SIGINT) it
+stops taking new batches, lets the one in flight finish and commit, leaves the consumer groups,
+and exits 0. If any part dies unexpectedly the process exits 1, so the orchestrator restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from aiokafka.errors import KafkaError
+
+from app.db.session import create_engine, session_factory
+from app.observability.logs import configure as configure_logs
+from app.settings import SettingsError, load
+from services.common.http import worker_http_app
+from services.common.metrics import WorkerMetrics
+from services.common.runtime import KafkaConsumerRuntime
+from services.common.worker import S, Worker, WorkerContext
+
+log = logging.getLogger("services.process")
+
+# Between attempts to reach the broker at start-up (it may start after us).
+_START_RETRY_S = 2.0
+
+
+def run(worker: Worker[S]) -> None:
+    """The ``__main__`` of a service: settings from the environment, serve until SIGTERM."""
+    try:
+        settings = load(worker.settings_type)
+    except SettingsError as exc:
+        print(f"{worker.name}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logs(settings.log_level)
+    try:
+        asyncio.run(serve(worker, settings))
+    except SettingsError as exc:
+        print(f"{worker.name}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except _PartFailed:
+        raise SystemExit(1) from None
+
+
+class _PartFailed(Exception):
+    pass
+
+
+async def serve(worker: Worker[S], settings: S) -> None:
+    """Run ``worker`` until SIGTERM/SIGINT; raises if one of its parts fails."""
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    metrics = WorkerMetrics()
+    context = WorkerContext(worker.name, settings, session_factory(engine), metrics)
+    try:
+        parts = await worker.build(context)
+        if parts.consumers and not settings.kafka_bootstrap:
+            raise SettingsError(f"KAFKA_BOOTSTRAP: required by the {worker.name} consumers")
+        runtimes = [
+            KafkaConsumerRuntime(
+                spec,
+                bootstrap=settings.kafka_bootstrap or "",
+                sessions=context.sessions,
+                metrics=metrics,
+                client_id=settings.kafka_client_id,
+                batch_size=settings.consumer_batch_size,
+                retry_backoff_seconds=settings.handler_retry_backoff_seconds,
+                session_timeout_ms=settings.consumer_session_timeout_ms,
+            )
+            for spec in parts.consumers
+        ]
+        checks = [
+            *(_consumer_ready(runtime) for runtime in runtimes),
+            *parts.ready_checks,
+        ]
+        app = worker_http_app(worker.name, metrics, engine, checks, parts.routes)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
+        )
+        # uvicorn would install its own SIGTERM handler and swallow ours.
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        stop = _stop_on_signals()
+        failed = await _run_parts(
+            stop,
+            server,
+            runtimes,
+            [loop() for loop in parts.loops],
+            grace=settings.shutdown_grace_seconds,
+        )
+        for hook in parts.on_stop:
+            await hook()
+    finally:
+        await engine.dispose()
+    if failed:
+        raise _PartFailed
+
+
+def _consumer_ready(runtime: KafkaConsumerRuntime) -> Callable[[], str | None]:
+    def check() -> str | None:
+        return None if runtime.ready else f"consumer {runtime.spec.group}: not in its group yet"
+
+    return check
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _run_parts(
+    stop: asyncio.Event,
+    server: uvicorn.Server,
+    runtimes: list[KafkaConsumerRuntime],
+    loops: list[Coroutine[Any, Any, None]],
+    *,
+    grace: float,
+) -> bool:
+    """Run everything until ``stop`` or a failure; returns whether a part failed."""
+    http = asyncio.create_task(server.serve(), name="http")
+    running: list[asyncio.Task[None]] = [
+        asyncio.create_task(_consume(runtime, stop), name=f"consumer:{runtime.spec.group}")
+        for runtime in runtimes
+    ]
+    loop_tasks = [asyncio.create_task(coro, name="loop") for coro in loops]
+    watched = [http, *running, *loop_tasks]
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*watched, stopper], return_when=asyncio.FIRST_COMPLETED)
+    failed = any(task in done for task in watched)
+    for task in done:
+        if task is not stopper and not task.cancelled() and task.exception() is not None:
+            log.error("worker part failed", exc_info=task.exception())
+    log.info("shutting down", extra={"failed": failed})
+    stop.set()
+    for task in loop_tasks:
+        task.cancel()
+    # Each consumer finishes its in-flight batch, commits and leaves its group.
+    await _bounded(asyncio.gather(*(r.stop() for r in runtimes), return_exceptions=True), grace)
+    await _bounded(asyncio.gather(*running, *loop_tasks, return_exceptions=True), grace)
+    server.should_exit = True
+    await _bounded(http, grace)
+    stopper.cancel()
+    return failed
+
+
+async def _consume(runtime: KafkaConsumerRuntime, stop: asyncio.Event) -> None:
+    """Start the consumer (waiting for the broker if need be), then run it until stopped."""
+    while not stop.is_set():
+        try:
+            await runtime.start()
+            break
+        except KafkaError as exc:
+            log.warning(
+                "broker unreachable, retrying",
+                extra={"group": runtime.spec.group, "error": repr(exc)},
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), _START_RETRY_S)
+    else:
+        return
+    await runtime.run()
+
+
+async def _bounded(awaitable: Awaitable[Any], seconds: float) -> None:
+    try:
+        await asyncio.wait_for(awaitable, seconds)
+    except TimeoutError:
+        log.error("shutdown step timed out", extra={"seconds": seconds})

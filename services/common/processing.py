@@ -1,0 +1,257 @@
+"""Applying events exactly once: the effect and its ``processed_events`` row in one transaction.
+
+Shared by the Kafka runtime and the in-process bus, so both give handlers the same contract.
+A batch is applied in one transaction with a savepoint per event (one commit per batch, not per
+event). The first event whose handler raises ends that fast path: the events before it commit,
+it is retried on its own and dead-lettered if it keeps failing, and the batch goes on after it
+-- in order, so one task's events keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.event_models import ProcessedEvent
+from app.events.contract import CloudEvent
+from app.observability.logs import correlation_id
+from services.common.decode import DeadLetterReason
+from services.common.messages import DeadLetterSink, Received
+from services.common.metrics import WorkerMetrics
+from services.common.spec import ConsumerSpec, PermanentError
+
+log = logging.getLogger("services.consumer")
+
+# Pause between tries while the database is unreachable.
+_OUTAGE_RETRY_S = 1.0
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"  # the handler ran and its effect committed
+    DUPLICATE = "duplicate"  # the group had already applied this event
+    SKIPPED = "skipped"  # a type the consumer does not handle
+    DEAD_LETTERED = "dead-lettered"
+
+
+class Stopping(Exception):
+    """Shutdown was requested while an event waited for the database to come back."""
+
+    def __init__(self) -> None:
+        super().__init__("stopping during a database outage")
+        # Outcomes of the events before the one that was waiting (they are durable).
+        self.done: list[Outcome] = []
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is unreachable, not that this event is bad.
+
+    An outage is retried for as long as it lasts, never counted against the event: a database
+    restart must not send healthy events to the dead-letter topic.
+    """
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.TimeoutError
+        | ConnectionError
+        | TimeoutError,
+    )
+
+
+async def claim(session: AsyncSession, group: str, event_id: object) -> bool:
+    """Record the event as processed by ``group``; False when it already was.
+
+    INSERT ... ON CONFLICT DO NOTHING, so two consumers racing on one event serialise on the
+    primary key: the second waits for the first to commit, then finds the row and skips.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProcessedEvent)
+        .values(consumer_group=group, event_id=event_id, processed_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class EventProcessor:
+    """Applies one consumer's events exactly once; hands failures to a dead-letter sink."""
+
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        sessions: async_sessionmaker[AsyncSession],
+        dead_letters: DeadLetterSink,
+        metrics: WorkerMetrics,
+        *,
+        retry_backoff_seconds: float = 0.2,
+    ) -> None:
+        self.spec = spec
+        self.sessions = sessions
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.stopping = asyncio.Event()
+
+    async def apply_batch(self, batch: Sequence[Received]) -> list[Outcome]:
+        """Apply ``batch`` in order; returns once every event is committed, skipped or DLQ'd.
+
+        Raises :class:`Stopping` if shutdown is requested during a database outage.
+        """
+        outcomes: list[Outcome] = []
+        try:
+            while len(outcomes) < len(batch):
+                pending = batch[len(outcomes) :]
+                try:
+                    applied, error = await self._apply_until_failure(pending)
+                except _BatchFailed:
+                    # The batch's commit itself failed: find the culprit one event at a time.
+                    applied, error = await self._apply_until_failure(pending[:1])
+                outcomes.extend(applied)
+                if error is not None:
+                    outcomes.append(await self._apply_alone(pending[len(applied)], error))
+        except Stopping as stop:
+            stop.done = outcomes
+            raise
+        return outcomes
+
+    async def _apply_until_failure(
+        self, batch: Sequence[Received]
+    ) -> tuple[list[Outcome], Exception | None]:
+        """The fast path: one transaction, a savepoint per event, stop at the first failure.
+
+        Returns the outcomes committed, and the error of the event after them (if any). A
+        single event needs no savepoint (its transaction is the unit), which also keeps
+        SQLite, whose driver has no dependable savepoints, off them.
+        """
+        savepoints = len(batch) > 1
+        while True:
+            outcomes: list[Outcome] = []
+            error: Exception | None = None
+            started = time.perf_counter()
+            try:
+                async with self.sessions() as session, session.begin():
+                    for item in batch:
+                        if not savepoints:
+                            outcomes.append(await self._apply(session, item.event))
+                            continue
+                        try:
+                            async with session.begin_nested():
+                                outcomes.append(await self._apply(session, item.event))
+                        except Exception as exc:
+                            if is_outage(exc):
+                                raise
+                            self._count_failure(item.event, exc, attempt=1)
+                            error = exc
+                            break
+            except Exception as exc:
+                if is_outage(exc):
+                    await self._wait_out_outage(exc)
+                    continue
+                if savepoints:
+                    raise _BatchFailed from exc
+                self._count_failure(batch[0].event, exc, attempt=1)
+                return [], exc
+            self._observe(batch[: len(outcomes)], outcomes, time.perf_counter() - started)
+            return outcomes, error
+
+    async def _apply_alone(self, item: Received, first_error: Exception) -> Outcome:
+        """The slow path: attempts 2..N of one event in its own transactions, then the DLQ."""
+        attempt, error = 1, first_error
+        while attempt < self.spec.max_attempts and not isinstance(error, PermanentError):
+            # Backoff between attempts is short and bounded: shutdown lets it finish.
+            await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
+            started = time.perf_counter()
+            try:
+                async with self.sessions() as session, session.begin():
+                    outcome = await self._apply(session, item.event)
+            except Exception as exc:
+                if is_outage(exc):  # says nothing about the event: not an attempt
+                    await self._wait_out_outage(exc)
+                    continue
+                attempt += 1
+                error = exc
+                self._count_failure(item.event, exc, attempt)
+                continue
+            self._observe([item], [outcome], time.perf_counter() - started)
+            return outcome
+        reason = DeadLetterReason.HANDLER_FAILED
+        await self.dead_letters.dead_letter(item.message, reason, _describe(error), attempt)
+        self.metrics.dead_lettered.labels(self.spec.group, reason.value).inc()
+        self.metrics.processed.labels(
+            self.spec.group, item.event.type.value, Outcome.DEAD_LETTERED.value
+        ).inc()
+        return Outcome.DEAD_LETTERED
+
+    async def _apply(self, session: AsyncSession, event: CloudEvent) -> Outcome:
+        if not self.spec.wants(event):
+            return Outcome.SKIPPED
+        token = correlation_id.set(str(event.id))
+        try:
+            if not await claim(session, self.spec.group, event.id):
+                return Outcome.DUPLICATE
+            await self.spec.handler(event, session)
+            return Outcome.APPLIED
+        finally:
+            correlation_id.reset(token)
+
+    def _count_failure(self, event: CloudEvent, exc: BaseException, attempt: int) -> None:
+        self.metrics.failed.labels(self.spec.group, event.type.value).inc()
+        log.warning(
+            "handler failed",
+            extra={
+                "group": self.spec.group,
+                "event_id": str(event.id),
+                "event_type": event.type.value,
+                "attempt": attempt,
+                "max_attempts": self.spec.max_attempts,
+                "error": _describe(exc),
+            },
+        )
+
+    def _observe(
+        self, batch: Sequence[Received], outcomes: Sequence[Outcome], elapsed: float
+    ) -> None:
+        if not batch:
+            return
+        # One commit serves the whole batch: each event is charged its share of it.
+        share = elapsed / len(batch)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            event_type = item.event.type.value
+            self.metrics.processed.labels(self.spec.group, event_type, outcome.value).inc()
+            if outcome is Outcome.APPLIED:
+                self.metrics.handler_duration.labels(self.spec.group, event_type).observe(share)
+
+    async def _wait_out_outage(self, exc: BaseException) -> None:
+        log.warning(
+            "database unavailable, retrying",
+            extra={"group": self.spec.group, "error": _describe(exc)},
+        )
+        # An outage can last: shutdown does not wait for it (nothing after this commits).
+        if self.stopping.is_set():
+            raise Stopping
+        try:
+            await asyncio.wait_for(self.stopping.wait(), _OUTAGE_RETRY_S)
+        except TimeoutError:
+            return
+        raise Stopping
+
+
+class _BatchFailed(Exception):
+    """A multi-event transaction failed as a whole (not in one event's savepoint)."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 1000 else text[:997] + "..."

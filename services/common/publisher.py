@@ -1,0 +1,36 @@
+"""The publishing side: a message on its way to a topic, and the backends that send it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One record for ``topic``; ``key`` picks the partition (task id, or owner id for notices).
+
+    ``event_id`` is the CloudEvent id when ``value`` is a CloudEvent (the Dapr backend passes it
+    on as ``metadata.cloudevent.id``), ``None`` for plain messages such as task-updates notices.
+    """
+
+    topic: str
+    key: str
+    value: bytes
+    event_id: str | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Publisher(Protocol):
+    """Sends messages durably: ``publish`` returns only once every message is acknowledged.
+
+    A failure raises; the caller (the relay) then keeps its rows unpublished and tries again, so
+    a message may be sent twice but never lost (consumers are idempotent on the event id).
+    """
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...

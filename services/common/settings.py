@@ -1,0 +1,48 @@
+"""Settings of the worker processes (environment variables, validated at start).
+
+Load them with :func:`app.settings.load`, which names every bad variable in one error.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from app.settings import CommonSettings
+
+
+class WorkerSettings(CommonSettings):
+    """What every worker process (relay, audit, recurring, notifier) reads."""
+
+    # 127.0.0.1 serves local development; deployments set HTTP_HOST=0.0.0.0 for the probes.
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535, description="/healthz, /readyz, /metrics")
+    kafka_client_id: str = Field("todo-platform", min_length=1)
+    # Records fetched per poll; a batch is handled, committed to the DB, then its offsets.
+    consumer_batch_size: int = Field(100, ge=1, le=10_000)
+    handler_max_attempts: int = Field(3, ge=1, le=100)
+    # A consumer that dies is replaced in its partitions after this long (broker minimum 6 s).
+    consumer_session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
+    handler_retry_backoff_seconds: float = Field(0.2, ge=0, le=60)
+    # SIGTERM: how long the in-flight batch may take before the process gives up on it.
+    shutdown_grace_seconds: float = Field(20, gt=0, le=600)
+
+
+class RelaySettings(WorkerSettings):
+    relay_backend: Literal["kafka", "dapr"] = "kafka"
+    dapr_http_endpoint: str = Field("http://127.0.0.1:3500", description="the Dapr sidecar")
+    dapr_pubsub: str = Field("pubsub", min_length=1, description="Dapr pub/sub component name")
+    relay_batch_size: int = Field(200, ge=1, le=10_000)
+    # The backstop poll: NOTIFY wakes the relay at once; this only catches a missed wake-up.
+    relay_poll_seconds: float = Field(5, gt=0, le=3600)
+    # Published outbox rows and processed_events records older than this are deleted.
+    retention_hours: float = Field(7 * 24, gt=0)
+    prune_batch_size: int = Field(500, ge=1, le=100_000)
+    prune_interval_seconds: float = Field(300, gt=0)
+
+    @model_validator(mode="after")
+    def _backend_has_its_endpoint(self) -> RelaySettings:
+        if self.relay_backend == "kafka" and not self.kafka_bootstrap:
+            raise ValueError("RELAY_BACKEND=kafka needs KAFKA_BOOTSTRAP")
+        return self

@@ -1,0 +1,55 @@
+"""A worker process: its consumers, background loops and HTTP routes, run until SIGTERM.
+
+Every service package defines one :class:`Worker` (``services/<name>/worker.py: WORKER``) and a
+``__main__`` that calls :func:`run` on it. The local run (``app/local.py``) builds the same
+workers in one process on the in-process bus instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.routing import BaseRoute
+
+from services.common.http import ReadyCheck
+from services.common.metrics import WorkerMetrics
+from services.common.settings import WorkerSettings
+from services.common.spec import ConsumerSpec
+
+S = TypeVar("S", bound=WorkerSettings)
+
+Loop = Callable[[], Coroutine[Any, Any, None]]
+"""A background coroutine that runs until it is cancelled at shutdown (sweeps, schedulers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext(Generic[S]):
+    """What a worker's ``build`` gets: its validated settings, the database and its metrics."""
+
+    name: str
+    settings: S
+    sessions: async_sessionmaker[AsyncSession]
+    metrics: WorkerMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerParts:
+    """What a worker runs: consumers (Kafka or in-process), loops, and extra HTTP routes."""
+
+    consumers: Sequence[ConsumerSpec] = ()
+    loops: Sequence[Loop] = ()
+    routes: Sequence[BaseRoute] = ()
+    # Awaited at shutdown, after the loops are cancelled and the consumers have left their groups.
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+    # Extra /readyz checks: each returns None when ready, else what is not ready.
+    ready_checks: Sequence[ReadyCheck] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Worker(Generic[S]):
+    name: str
+    settings_type: type[S]
+    build: Callable[[WorkerContext[S]], Awaitable[WorkerParts]]

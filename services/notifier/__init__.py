@@ -1,0 +1,1 @@
+"""Notification service: fires reminders on time and delivers them (webhook, e-mail, log)."""

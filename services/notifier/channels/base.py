@@ -1,0 +1,41 @@
+"""What every delivery channel is: a name and a ``send`` that succeeds or says how it failed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from app.events.contract import CloudEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One due reminder on its way to a person."""
+
+    event: CloudEvent  # the reminder.due event, as published
+    reminder_id: uuid.UUID
+    task_id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    remind_at: datetime
+    due_date: datetime | None
+    recipient: str | None  # the owner's e-mail address, when a channel needs it
+
+
+class DeliveryFailed(Exception):
+    """A send that did not succeed. ``transient`` failures are worth retrying (network, 5xx,
+    429, SMTP 4xx); the others (a 4xx answer, a refused address) never succeed on retry."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, notice: Notice) -> None:
+        """Deliver ``notice`` once; raise :class:`DeliveryFailed` on failure."""
+        ...

@@ -1,0 +1,142 @@
+"""The notifier's database side: what is pending, and claiming what is due.
+
+Claiming locks the due reminder rows and their tasks with ``FOR UPDATE ... SKIP LOCKED``, so
+two notifier replicas (or a replica and the cron sweep) never take the same reminder: the
+second skips rows the first holds. Locking the task too is what suppresses a reminder of a
+task completed a moment earlier: the API locks the task while it completes it, so the claim
+either skips the reminder (and retries once the completion committed, then sees it cancelled)
+or sees the completion. Skip, never wait: waiting on the task after locking the reminder would
+deadlock with the API, which locks the task first and the reminders second.
+
+Marking sent, writing ``reminder.due`` to the outbox and updating the task happen in the
+claim's transaction, which the caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Reminder, Task
+from app.events import outbox
+from app.events.contract import CloudEvent, EventType, ReminderDueData
+
+SOURCE_NOTIFIER: Final = "/todo-platform/notifier"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What one claim did: reminders fired, and those suppressed because the task is done."""
+
+    sent: Sequence[ReminderDueData]
+    suppressed: Sequence[uuid.UUID]
+
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.suppressed)
+
+
+def _pending() -> ColumnElement[bool]:
+    return and_(Reminder.sent_at.is_(None), Reminder.cancelled_at.is_(None))
+
+
+async def upcoming(session: AsyncSession, limit: int) -> list[datetime]:
+    """When the next ``limit`` pending reminders are due, earliest first, overdue included.
+    Those of a completed task are included too: their claim suppresses them."""
+    times = await session.scalars(
+        select(Reminder.remind_at).where(_pending()).order_by(Reminder.remind_at).limit(limit)
+    )
+    return list(times)
+
+
+async def due_count(session: AsyncSession, now: datetime) -> int:
+    """Pending reminders due by ``now``, claimed by someone else or not (no locks taken)."""
+    count = await session.scalar(
+        select(func.count()).select_from(Reminder).where(_pending(), Reminder.remind_at <= now)
+    )
+    return int(count or 0)
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, *, traceparent: str | None = None
+) -> Claimed:
+    """Claim up to ``limit`` reminders due by ``now`` (earliest first), in the session's
+    transaction: each is either sent (``reminder.due`` recorded) or, if its task was completed,
+    suppressed (cancelled)."""
+    rows = (
+        await session.execute(
+            select(
+                Reminder.id,
+                Reminder.task_id,
+                Reminder.remind_at,
+                Task.owner_id,
+                Task.title,
+                Task.due_date,
+                Task.completed,
+            )
+            .join(Task, Task.id == Reminder.task_id)
+            .where(_pending(), Reminder.remind_at <= now)
+            .order_by(Reminder.remind_at, Reminder.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=[Reminder.__table__, Task.__table__])
+        )
+    ).all()
+    suppressed = [row.id for row in rows if row.completed]
+    sent = [
+        ReminderDueData(
+            reminder_id=row.id,
+            task_id=row.task_id,
+            owner_id=row.owner_id,
+            title=row.title,
+            remind_at=row.remind_at,
+            due_date=row.due_date,
+        )
+        for row in rows
+        if not row.completed
+    ]
+    if suppressed:
+        await session.execute(
+            update(Reminder).where(Reminder.id.in_(suppressed)).values(cancelled_at=now)
+        )
+    if sent:
+        await _mark_sent(session, sent, now, traceparent)
+    return Claimed(sent=sent, suppressed=suppressed)
+
+
+async def _mark_sent(
+    session: AsyncSession,
+    sent: Sequence[ReminderDueData],
+    now: datetime,
+    traceparent: str | None,
+) -> None:
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_([data.reminder_id for data in sent]))
+        .values(sent_at=now)
+    )
+    task_ids = {data.task_id for data in sent}
+    # The task's representation changed (a reminder's sent_at): a new version keeps ETags and
+    # optimistic concurrency honest. reminder_sent once no reminder of the task is left pending.
+    still_pending = exists().where(Reminder.task_id == Task.id, _pending())
+    await session.execute(
+        update(Task)
+        .where(Task.id.in_(task_ids))
+        .values(version=Task.version + 1, reminder_sent=~still_pending)
+        .execution_options(synchronize_session=False)
+    )
+    for data in sent:
+        await outbox.record(
+            session,
+            CloudEvent.of(
+                EventType.REMINDER_DUE,
+                data,
+                subject=data.task_id,
+                source=SOURCE_NOTIFIER,
+                traceparent=traceparent,
+            ),
+        )

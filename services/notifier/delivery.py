@@ -1,0 +1,166 @@
+"""Delivery of ``reminder.due`` (consumer group ``notifier-delivery``) through the channels.
+
+Each channel's delivery is its own transaction around a ``notification_deliveries`` row
+(unique per reminder and channel), locked while the channel sends. The row commits "delivered"
+together with the ``notification.sent`` event as soon as that channel succeeded, independently
+of the consumer's transaction: when a later channel fails and the event is retried or replayed,
+a channel that already delivered is skipped, not sent twice. Concurrent deliveries of the same
+reminder (a consumer-group rebalance) serialise on the row lock, and the second finds it done.
+
+A channel retries transient failures with backoff (:mod:`channels.retry`); when it gives up,
+the row says "failed" with the error, and the handler raises :class:`PermanentError` so the
+event goes to the dead-letter topic at once (the channel already did the retrying).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.event_models import NotificationDelivery
+from app.db.models import User
+from app.events import outbox
+from app.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
+from services.common.spec import PermanentError
+from services.notifier.channels import Channel, DeliveryFailed, Notice, RetryPolicy, with_retries
+from services.notifier.claims import SOURCE_NOTIFIER
+from services.notifier.metrics import NotifierMetrics
+
+log = logging.getLogger("services.notifier.delivery")
+
+DELIVERED: Final = "delivered"
+FAILED: Final = "failed"
+PENDING: Final = "pending"
+
+
+class Delivery:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Sequence[Channel],
+        policy: RetryPolicy,
+        metrics: NotifierMetrics,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self._policy = policy
+        self._metrics = metrics
+        self._needs_address = any(channel.name == "email" for channel in channels)
+
+    async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
+        """The consumer's handler: deliver one reminder.due through every channel."""
+        data = ReminderDueData.model_validate(event.data)
+        recipient = None
+        if self._needs_address:
+            recipient = await session.scalar(select(User.email).where(User.id == data.owner_id))
+        notice = Notice(
+            event=event,
+            reminder_id=data.reminder_id,
+            task_id=data.task_id,
+            owner_id=data.owner_id,
+            title=data.title,
+            remind_at=data.remind_at,
+            due_date=data.due_date,
+            recipient=recipient,
+        )
+        failures = []
+        for channel in self._channels:
+            try:
+                await self._deliver(channel, notice)
+            except DeliveryFailed as failure:
+                failures.append(f"{channel.name}: {failure}")
+        if failures:
+            raise PermanentError("; ".join(failures))
+
+    async def _deliver(self, channel: Channel, notice: Notice) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await _locked_row(session, notice.reminder_id, channel.name)
+            if row.status == DELIVERED:
+                self._metrics.deliveries.labels(channel.name, "duplicate").inc()
+                return
+
+            async def failed_attempt(_attempt: int, failure: DeliveryFailed) -> None:
+                row.attempts += 1
+                row.last_error = str(failure)
+                self._metrics.delivery_attempts.labels(channel.name).inc()
+
+            error: DeliveryFailed | None = None
+            try:
+                await with_retries(
+                    lambda: channel.send(notice), self._policy, on_failure=failed_attempt
+                )
+            except DeliveryFailed as failure:
+                row.status = FAILED
+                error = failure
+            else:
+                row.status = DELIVERED
+                row.attempts += 1
+                row.delivered_at = datetime.now(UTC)
+                row.last_error = None
+                await _record_sent(session, notice, channel.name, row.delivered_at)
+        # Outside the transaction, which committed the row either way.
+        self._metrics.deliveries.labels(channel.name, row.status).inc()
+        if error is not None:
+            log.warning(
+                "delivery failed",
+                extra={
+                    "channel": channel.name,
+                    "reminder_id": str(notice.reminder_id),
+                    "attempts": row.attempts,
+                    "error": str(error),
+                },
+            )
+            raise error
+
+
+async def _locked_row(
+    session: AsyncSession, reminder_id: uuid.UUID, channel: str
+) -> NotificationDelivery:
+    """The delivery row of (reminder, channel), created if missing, locked until commit."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(NotificationDelivery)
+        .values(
+            id=uuid.uuid4(), reminder_id=reminder_id, channel=channel, status=PENDING, attempts=0
+        )
+        .on_conflict_do_nothing(index_elements=["reminder_id", "channel"])
+    )
+    row = await session.scalar(
+        select(NotificationDelivery)
+        .where(
+            NotificationDelivery.reminder_id == reminder_id, NotificationDelivery.channel == channel
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None  # inserted above or already there; rows are never deleted
+    return row
+
+
+async def _record_sent(
+    session: AsyncSession, notice: Notice, channel: str, delivered_at: datetime
+) -> None:
+    data = NotificationSentData(
+        reminder_id=notice.reminder_id,
+        task_id=notice.task_id,
+        owner_id=notice.owner_id,
+        channel=channel,
+        delivered_at=delivered_at,
+    )
+    await outbox.record(
+        session,
+        CloudEvent.of(
+            EventType.NOTIFICATION_SENT,
+            data,
+            subject=notice.task_id,
+            source=SOURCE_NOTIFIER,
+            traceparent=notice.event.traceparent,
+        ),
+    )

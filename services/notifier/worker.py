@@ -1,0 +1,114 @@
+"""The notifier process: the reminder scheduler, its LISTEN wake-up, the delivery consumer and
+``POST /reminder-check`` for the Dapr cron binding."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from app.db.notify import REMINDERS_CHANNEL
+from app.events.contract import EventType
+from app.events.topics import REMINDERS
+from services.common.spec import ConsumerSpec
+from services.common.worker import Loop, Worker, WorkerContext, WorkerParts
+from services.notifier.channels import (
+    Channel,
+    EmailChannel,
+    LogChannel,
+    RetryPolicy,
+    WebhookChannel,
+)
+from services.notifier.delivery import Delivery
+from services.notifier.listener import Listener
+from services.notifier.metrics import NotifierMetrics
+from services.notifier.scheduler import ReminderScheduler, sweep, utc_now
+from services.notifier.settings import NotifierSettings
+
+DELIVERY_GROUP = "notifier-delivery"
+# Without LISTEN (SQLite in the local run) the poll is the only wake-up: keep it short.
+POLL_WITHOUT_LISTEN_SECONDS = 1.0
+
+
+def build_channels(settings: NotifierSettings, client: httpx.AsyncClient) -> list[Channel]:
+    """The configured channels, in the order of NOTIFIER_CHANNELS (settings validated them)."""
+    channels: list[Channel] = []
+    for name in settings.notifier_channels:
+        if name == "webhook":
+            assert settings.webhook_url is not None
+            assert settings.webhook_secret is not None
+            url = str(settings.webhook_url)
+            channels.append(WebhookChannel(url, settings.webhook_secret, client))
+        elif name == "email":
+            assert settings.smtp_host is not None
+            assert settings.smtp_from is not None
+            channels.append(
+                EmailChannel(
+                    host=settings.smtp_host,
+                    port=settings.smtp_port,
+                    sender=settings.smtp_from,
+                    security=settings.smtp_security,
+                    username=settings.smtp_username,
+                    password=settings.smtp_password,
+                    timeout=settings.smtp_timeout_seconds,
+                )
+            )
+        else:
+            channels.append(LogChannel())
+    return channels
+
+
+async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
+    settings = context.settings
+    metrics = NotifierMetrics(context.metrics.registry)
+    listens = settings.database_url.startswith("postgresql")
+    scheduler = ReminderScheduler(
+        context.sessions,
+        metrics,
+        size=settings.schedule_size,
+        poll_seconds=(
+            settings.schedule_poll_seconds
+            if listens
+            else min(settings.schedule_poll_seconds, POLL_WITHOUT_LISTEN_SECONDS)
+        ),
+        batch_size=settings.claim_batch_size,
+    )
+    loops: list[Loop] = [scheduler.run]
+    if listens:
+        loops.append(Listener(settings.database_url, REMINDERS_CHANNEL, scheduler.changed).run)
+
+    client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
+    delivery = Delivery(
+        context.sessions,
+        build_channels(settings, client),
+        RetryPolicy(
+            max_attempts=settings.delivery_max_attempts,
+            backoff_seconds=settings.delivery_backoff_seconds,
+            backoff_max_seconds=settings.delivery_backoff_max_seconds,
+        ),
+        metrics,
+    )
+    consumer = ConsumerSpec(
+        group=DELIVERY_GROUP,
+        topics=(REMINDERS.name,),
+        handler=delivery.handle,
+        event_types=frozenset({EventType.REMINDER_DUE}),
+        max_attempts=settings.handler_max_attempts,
+    )
+
+    async def reminder_check(_request: Request) -> JSONResponse:
+        # The Dapr cron binding: a backstop sweep, fired on every replica at once (safe: claims
+        # skip what another replica holds). OPTIONS, its start-up probe, gets Starlette's 405.
+        result = await sweep(context.sessions, utc_now(), settings.claim_batch_size, metrics)
+        return JSONResponse({"sent": result.sent, "suppressed": result.suppressed})
+
+    return WorkerParts(
+        consumers=(consumer,),
+        loops=tuple(loops),
+        routes=(Route("/reminder-check", reminder_check, methods=["POST"]),),
+        on_stop=(client.aclose,),
+    )
+
+
+WORKER = Worker(name="notifier", settings_type=NotifierSettings, build=build)

@@ -1,0 +1,1 @@
+"""Recurring task service: the next occurrence of a series when one is completed."""

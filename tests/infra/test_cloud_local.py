@@ -1,0 +1,81 @@
+"""The local foundation: an existing cluster, no cloud resources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.infra.conftest import StackRuns
+from tests.infra.mocks import KUBECONFIG_LOCAL, ProgramRun, cloud_resources, cluster_program
+
+
+@pytest.fixture(scope="module")
+def run(committed_run: StackRuns) -> ProgramRun:
+    return committed_run("local", False).ok()
+
+
+def test_no_cloud_resource_and_no_cloud_lookup(run: ProgramRun) -> None:
+    for cloud in ("oke", "aks", "gke"):
+        assert cloud_resources(run, cloud) == []
+    assert [r.type for r in run.resources if r.type.startswith("todo:cloud:")] == [
+        "todo:cloud:LocalCluster"
+    ]
+    assert run.invokes == []
+
+
+def test_kubernetes_provider_targets_the_configured_context(run: ProgramRun) -> None:
+    provider = run.one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "kind-todo"
+    assert provider.inputs["clusterIdentifier"] == "kind-todo"
+    assert provider.inputs["enableServerSideApply"] == "true"
+    assert provider.inputs["kubeconfig"] == KUBECONFIG_LOCAL
+    assert provider.secret_inputs == {"kubeconfig"}
+    assert provider.parent == run.one("todo:cloud:LocalCluster").urn
+
+
+def test_cluster_outputs(run_stack: Callable[..., ProgramRun]) -> None:
+    outputs = run_stack("local", program=cluster_program).ok().outputs
+    assert outputs["name"].value == "kind-todo"
+    assert outputs["kubeconfig"].value == KUBECONFIG_LOCAL and outputs["kubeconfig"].secret
+    # Images loaded with `kind load` are tagged docker.io/library/<name>:<tag>.
+    assert outputs["registry_server"].value == "docker.io/library"
+    assert outputs["registry_username"].value is None
+    assert outputs["registry_password"].value is None
+    assert (outputs["node_arch"].value, outputs["storage_class"].value) == ("amd64", None)
+    assert outputs["allocatable_cpu_millicores"].value == 4000
+    assert outputs["allocatable_memory_mib"].value == 8192
+
+
+def test_registry_storage_class_and_size_come_from_config(
+    run_stack: Callable[..., ProgramRun], tmp_path: Path
+) -> None:
+    outputs = (
+        run_stack(
+            "local",
+            program=cluster_program,
+            settings={
+                "registryServer": "localhost:5001",
+                "localStorageClass": "local-path",
+                "localCpuMillicores": 16000,
+                "localMemoryMib": 32768,
+                "localNodeArch": "arm64",
+            },
+        )
+        .ok()
+        .outputs
+    )
+    assert outputs["registry_server"].value == "localhost:5001"
+    assert outputs["storage_class"].value == "local-path"
+    assert outputs["node_arch"].value == "arm64"
+    assert (outputs["allocatable_cpu_millicores"].value, outputs["allocatable_memory_mib"].value) == (
+        16000,
+        32768,
+    )
+
+
+def test_kubeconfig_is_secret_even_in_preview(committed_run: StackRuns) -> None:
+    run = committed_run("local", True).ok()
+    assert run.outputs["kubeconfig"].secret
+    assert run.outputs["kubeconfig"].value == KUBECONFIG_LOCAL

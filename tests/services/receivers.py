@@ -1,0 +1,147 @@
+"""Real receivers for the notifier's channels, on 127.0.0.1: a webhook endpoint (uvicorn) and
+an SMTP server (aiosmtpd). Used by the notifier tests, the e2e tests and bench/reminders.py.
+
+Each records what arrived, when, and whether it was valid; each can be told to fail the next
+few requests with a transient error, to exercise retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from devtools.process import LOOPBACK, free_port
+from services.notifier.channels.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], *, timeout: float, what: str
+) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"gave up after {timeout:g} s waiting for: {what}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One webhook request as it arrived."""
+
+    received_at: float  # time.time()
+    event_id: str | None
+    signature_valid: bool
+    body: dict[str, Any]
+
+
+class WebhookReceiver:
+    """A webhook endpoint at ``url`` that checks every request's HMAC signature."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}/hook"
+        self.hooks: list[Hook] = []
+        self.failures_left = 0
+        self.failure_status = 503
+        self.attempts = 0
+        app = Starlette(routes=[Route("/hook", self._receive, methods=["POST"])])
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app, host=LOOPBACK, port=self.port, log_level="warning", lifespan="off"
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        self.failures_left = count
+        self.failure_status = status
+
+    @property
+    def valid(self) -> list[Hook]:
+        return [hook for hook in self.hooks if hook.signature_valid]
+
+    async def _receive(self, request: Request) -> Response:
+        self.attempts += 1
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            return Response(status_code=self.failure_status)
+        body = await request.body()
+        self.hooks.append(
+            Hook(
+                received_at=time.time(),
+                event_id=request.headers.get(EVENT_ID_HEADER),
+                signature_valid=verify_signature(
+                    self.secret, body, request.headers.get(SIGNATURE_HEADER)
+                ),
+                body=json.loads(body),
+            )
+        )
+        return Response(status_code=204)
+
+    async def __aenter__(self) -> WebhookReceiver:
+        self._task = asyncio.create_task(self._server.serve())
+        await eventually(lambda: self._server.started, timeout=10, what="webhook receiver up")
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.failures_left = 0
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            return "451 4.3.0 try again later"
+        content = envelope.original_content or b""
+        self.messages.append(message_from_bytes(content))
+        return "250 OK"
+
+
+class SmtpSink:
+    """An SMTP server on 127.0.0.1 that keeps every message it accepts (no TLS, no auth)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.inbox = _Inbox()
+        self._controller = Controller(self.inbox, hostname=LOOPBACK, port=self.port)
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.inbox.messages
+
+    def fail_next(self, count: int) -> None:
+        self.inbox.failures_left = count
+
+    def __enter__(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._controller.stop()
