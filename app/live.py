@@ -4,14 +4,13 @@ A :class:`LiveHub` in each API process holds the open Server-Sent-Events streams
 connected to that process and hands every notice to the streams of its owner. Feeds fill it:
 
 * :class:`KafkaFeed` reads ``task-updates`` (compact change notices keyed by owner) and
-  ``reminders`` (``reminder.due`` CloudEvents) with manual partition assignment from the end
-  of each partition. Every replica must see every notice, because any replica may hold the
-  owner's stream; a consumer group would split the partitions between replicas, and a group
-  per replica would leave a stray group behind at every restart. Reading from the end is
-  right for live clients: what happened before they connected is already in the page they
-  loaded.
-* the in-process bus feed (local run without Kafka) subscribes to the same two topics on the
-  bus the relay and the notifier publish to.
+  ``reminders`` (``reminder.due`` CloudEvents) without a consumer group, from the end of every
+  partition. Every replica must see every notice, because any replica may hold the owner's
+  stream; a shared group would split the partitions between replicas, and a group per
+  replica would leave a stray group behind at every restart. Reading from the end is right
+  for live clients: what happened before they connected is already in the page they loaded.
+* :data:`LOCAL_FEED` (the local run, no Kafka) is a publisher the in-process relay sends the
+  same messages to, beside the in-process bus.
 
 Queues are bounded: a stream that does not keep up has its backlog replaced by a single
 ``resync`` notice, which tells the browser to reload its list; a change notice carries no data
@@ -27,16 +26,17 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from app.events.contract import CloudEvent, EventType, ReminderDueData
 from app.events.topics import REMINDERS, TASK_UPDATES
+from app.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -209,19 +209,24 @@ class KafkaFeed:
             delay = min(delay * 2, RETRY_MAX_S)
 
     async def _consume(self) -> None:
+        # No consumer group: the consumer then takes every partition of its topics itself, so
+        # each replica sees every notice, and it leaves nothing behind in the broker.
         consumer = AIOKafkaConsumer(
+            *self.TOPICS,
             bootstrap_servers=self.bootstrap,
             group_id=None,
             enable_auto_commit=False,
+            auto_offset_reset="latest",
             client_id=f"api-live-{socket.gethostname()}-{os.getpid()}",
         )
         await consumer.start()
         try:
-            partitions = await self._partitions(consumer)
-            consumer.assign(partitions)
-            await consumer.seek_to_end(*partitions)
-            # Positions resolve lazily; ask for them so "from the end" means now, not later.
-            for partition in partitions:
+            assigned = consumer.assignment()
+            missing = set(self.TOPICS) - {partition.topic for partition in assigned}
+            if missing:
+                raise KafkaError(f"topics not found: {', '.join(sorted(missing))}")
+            # Positions resolve lazily; resolve them now so "from the end" means now.
+            for partition in assigned:
                 await consumer.position(partition)
             self.assigned.set()
             # Anything published while we were away is unknown: make every stream reload.
@@ -231,32 +236,69 @@ class KafkaFeed:
         finally:
             await consumer.stop()
 
-    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-        await consumer.topics()  # loads the cluster metadata
-        partitions = []
-        for topic in self.TOPICS:
-            numbers = consumer.partitions_for_topic(topic)
-            if not numbers:
-                raise KafkaError(f"topic {topic!r} does not exist")
-            partitions.extend(TopicPartition(topic, number) for number in sorted(numbers))
-        return partitions
-
     def _deliver(self, record: ConsumerRecord[bytes, bytes]) -> None:
         if record.value is None:
             return  # a compaction tombstone
         deliver(self.hub, record.topic, record.value)
 
 
-BusSubscribe = Callable[[str, Callable[[Any], Awaitable[None]]], Awaitable[Any]]
+class Message(Protocol):
+    """What a publisher hands over: services.common.publisher.OutgoingMessage fits."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def value(self) -> bytes: ...
+
+
+class LocalFeed:
+    """The feed of the local run (no Kafka): a publisher the in-process relay also sends to.
+
+    It has the shape of ``services.common.publisher.Publisher``, so the local run can publish
+    to the in-process bus and to this in one go; every hub of the process attached here (the
+    API's, while its lifespan runs) receives the live topics' messages.
+    """
+
+    def __init__(self) -> None:
+        self._hubs: set[LiveHub] = set()
+
+    async def start(self) -> None:
+        """Nothing to connect: part of the publisher shape."""
+
+    async def stop(self) -> None:
+        """Nothing to release: part of the publisher shape."""
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            for hub in self._hubs:
+                deliver(hub, message.topic, message.value)
+
+    @contextlib.contextmanager
+    def attached(self, hub: LiveHub) -> Iterator[LiveHub]:
+        self._hubs.add(hub)
+        try:
+            yield hub
+        finally:
+            self._hubs.discard(hub)
+
+
+# One per process: the local run's relay and the API's lifespan meet here.
+LOCAL_FEED: Final = LocalFeed()
 
 
 @contextlib.asynccontextmanager
-async def running(task: Awaitable[None], name: str) -> AsyncIterator[asyncio.Task[None]]:
-    """Run a feed for the duration of the block; it is cancelled (and awaited) at the end."""
-    runner = asyncio.ensure_future(task)
-    runner.set_name(name)
+async def feeds(settings: CommonSettings) -> AsyncIterator[LiveHub]:
+    """A hub fed for the lifetime of the block: from Kafka when ``KAFKA_BOOTSTRAP`` is set,
+    else from :data:`LOCAL_FEED`, which the local run's relay publishes to."""
+    hub = LiveHub()
+    if settings.kafka_bootstrap is None:
+        with LOCAL_FEED.attached(hub):
+            yield hub
+        return
+    runner = asyncio.create_task(KafkaFeed(settings.kafka_bootstrap, hub).run(), name="live-feed")
     try:
-        yield runner
+        yield hub
     finally:
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):

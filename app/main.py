@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from app import live, ui
 from app.api import auth, health, problems, tasks
 from app.api.deps import AppState
 from app.db.session import create_engine, session_factory
@@ -33,7 +34,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             throttle=LoginThrottle(window_seconds=settings.login_window_seconds),
         )
         try:
-            yield
+            async with live.feeds(settings) as app.state.live:
+                yield
         finally:
             await engine.dispose()
 
@@ -50,4 +52,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(tasks.router)
     app.include_router(health.router)
+    app.include_router(ui.router)
+    app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     return app

@@ -1,10 +1,11 @@
 """Benchmark: the task API on real PostgreSQL against a raw asyncpg loop writing the same rows.
 
-    uv run python -m bench.api [--seconds 8] [--concurrency 32]
+    uv run python -m bench.api [--seconds 8] [--concurrency 32] [--workers 1]
 
-Starts PostgreSQL and the API (uvicorn, one process) on loopback, then prints:
-- create-task throughput and p50/p99 latency at full load (closed loop, N concurrent clients);
-- list-tasks throughput and p99;
+Starts PostgreSQL and the API (uvicorn) on loopback, then prints:
+- create-task throughput and p50/p99 latency at full load (closed loop: `wrk`, a C load
+  generator, so the client's own CPU does not eat into the server's share of the 2 cores);
+- list-tasks throughput and p99 (wrk);
 - the raw ceiling: asyncpg inserting the same task row + outbox row per task, same concurrency;
 - p99 of create-task at half the measured maximum rate (open loop, paced);
 - the API process's resident memory.
@@ -16,11 +17,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import re
+import shutil
+import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -103,12 +111,21 @@ async def raw_inserts(dsn: str, concurrency: int, seconds: float) -> tuple[float
             await connection.execute(
                 "INSERT INTO tasks (id, owner_id, title, description, priority, tags, due_date,"
                 " created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-                task_id, owner, TASK["title"], TASK["description"], "high", '["bench"]', due, now,
+                task_id,
+                owner,
+                TASK["title"],
+                TASK["description"],
+                "high",
+                '["bench"]',
+                due,
+                now,
             )
             await connection.execute(
                 "INSERT INTO outbox (event_id, topic, key, event_type, payload)"
                 " VALUES ($1, 'task-events', $2, 'task.created', $3)",
-                uuid.uuid4(), str(task_id), payload,
+                uuid.uuid4(),
+                str(task_id),
+                payload,
             )
             await connection.execute("SELECT pg_notify('outbox', '')")
 
@@ -118,54 +135,140 @@ async def raw_inserts(dsn: str, concurrency: int, seconds: float) -> tuple[float
         await pool.close()
 
 
-async def run(seconds: float, concurrency: int) -> None:
+WRK_SCRIPT = """
+wrk.method = "{method}"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "{authorization}"
+"""
+
+
+@dataclass
+class WrkResult:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(value: str) -> float:
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if value.endswith(unit):
+            return float(value.removesuffix(unit)) * factor
+    raise ValueError(value)
+
+
+def wrk(
+    url: str,
+    method: str,
+    body: str | None,
+    authorization: str,
+    seconds: float,
+    concurrency: int,
+    workdir: Path,
+) -> WrkResult:
+    """Closed-loop load with wrk; parses its --latency report."""
+    script = workdir / f"{method.lower()}.lua"
+    script.write_text(
+        WRK_SCRIPT.format(
+            method=method, body=json.dumps(body) if body else "nil", authorization=authorization
+        )
+    )
+    output = subprocess.run(
+        [
+            "wrk",
+            "--latency",
+            "-t",
+            "2",
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{seconds:g}s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    if set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return WrkResult(
+        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(percentiles["50"]),
+        p99_ms=_ms(percentiles["99"]),
+        errors=int(errors.group(1)) if errors else 0,
+    )
+
+
+async def run(seconds: float, concurrency: int, workers: int) -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench.api needs wrk: apt-get install wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
     with PostgresServer() as postgres:
         database = postgres.create_database()
-        api = ApiServer(postgres.url(database))
+        api = ApiServer(postgres.url(database), workers=workers)
         # Alembic runs its own event loop: start (migrate + spawn) off this one.
         await asyncio.to_thread(api.start)
         try:
-            limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-            async with httpx.AsyncClient(base_url=api.url, limits=limits, timeout=30) as client:
+            async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
                 headers = await login(client)
 
                 async def create() -> None:
                     response = await client.post("/tasks", json=TASK, headers=headers)
                     assert response.status_code == 201, response.text
 
-                async def list_page() -> None:
-                    response = await client.get("/tasks?limit=50", headers=headers)
-                    assert response.status_code == 200, response.text
-
-                await closed_loop(create, concurrency, 1.0)  # warm-up: pools, caches, JIT-free PG
-                create_rate, create_lat = await closed_loop(create, concurrency, seconds)
-                list_rate, list_lat = await closed_loop(list_page, concurrency, seconds)
-                paced = await open_loop(create, create_rate / 2, seconds)
-                rss = rss_mib(api.pid) if api.pid else float("nan")
-
+                task_body = json.dumps(TASK)
+                load = functools.partial(
+                    wrk,
+                    authorization=headers["Authorization"],
+                    concurrency=concurrency,
+                    workdir=workdir,
+                )
+                await asyncio.to_thread(load, f"{api.url}/tasks", "POST", task_body, seconds=1)
+                created = await asyncio.to_thread(
+                    load, f"{api.url}/tasks", "POST", task_body, seconds=seconds
+                )
+                listed = await asyncio.to_thread(
+                    load, f"{api.url}/tasks?limit=50", "GET", None, seconds=seconds
+                )
+                paced = await open_loop(create, created.rate / 2, min(seconds, 5))
+                rss = sum(rss_mib(pid) for pid in api.pids())
         finally:
             api.stop()
         raw_rate, raw_lat = await raw_inserts(
             postgres.url(database, driver="postgresql"), concurrency, seconds
         )
+    shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"concurrency {concurrency}, {seconds:g} s per phase, PostgreSQL + uvicorn (1 process)")
-    print(f"create task (API)   {create_rate:8.1f} tasks/s   {summary_ms(create_lat)}")
-    print(f"raw asyncpg loop    {raw_rate:8.1f} tasks/s   {summary_ms(raw_lat)}")
-    print(f"list tasks (API)    {list_rate:8.1f} pages/s   {summary_ms(list_lat)}")
+    print(f"{concurrency} connections, {seconds:g} s per phase, PostgreSQL + uvicorn x{workers}")
     print(
-        f"create at half max  {create_rate / 2:8.1f} tasks/s   p99 {percentile(paced, 99) * 1000:.2f} ms"
+        f"create task (API)   {created.rate:8.1f} tasks/s   p50 {created.p50_ms:6.2f} ms  "
+        f"p99 {created.p99_ms:6.2f} ms  errors {created.errors}"
     )
-    print(f"API RSS             {rss:8.1f} MiB")
-    print(f"ratio API create / raw loop: {create_rate / raw_rate:.2f} (target >= 0.40)")
+    print(f"raw asyncpg loop    {raw_rate:8.1f} tasks/s   {summary_ms(raw_lat)}")
+    print(
+        f"list 50 tasks (API) {listed.rate:8.1f} pages/s   p50 {listed.p50_ms:6.2f} ms  "
+        f"p99 {listed.p99_ms:6.2f} ms  errors {listed.errors}"
+    )
+    print(
+        f"create at half max  {created.rate / 2:8.1f} tasks/s   "
+        f"p99 {percentile(paced, 99) * 1000:.2f} ms (open loop)"
+    )
+    print(f"API RSS             {rss:8.1f} MiB (all processes)")
+    print(f"ratio API create / raw loop: {created.rate / raw_rate:.2f} (target >= 0.40)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
-    asyncio.run(run(args.seconds, args.concurrency))
+    asyncio.run(run(args.seconds, args.concurrency, args.workers))
 
 
 if __name__ == "__main__":

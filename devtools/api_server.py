@@ -53,8 +53,17 @@ class ApiServer:
         self._process = ManagedProcess(
             COMPONENT,
             [
-                sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-                "--host", LOOPBACK, "--port", str(self.port), "--workers", str(workers),
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "app.main:create_app",
+                "--host",
+                LOOPBACK,
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
                 "--no-access-log",
             ],
             log_path=self.log_dir / "api.log",
@@ -64,6 +73,14 @@ class ApiServer:
     @property
     def pid(self) -> int | None:
         return self._process.pid
+
+    def pids(self) -> list[int]:
+        """The server process and, with several uvicorn workers, its worker children."""
+        if self.pid is None:
+            return []
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        extra = [int(p) for p in children.read_text().split()] if children.exists() else []
+        return [self.pid, *extra]
 
     def start(self) -> None:
         upgrade(self.database_url)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, Protocol, TypeVar, cast
+from typing import Final, Literal, Protocol, TypeVar
 
 import pulumi
 
@@ -369,7 +369,9 @@ def _oke_machine(reader: _Reader, shape: str) -> tuple[MachineSize | None, int, 
     return oci_flex_size(shape, ocpus, memory_gb), ocpus, memory_gb
 
 
-def _node_pool(reader: _Reader, provider: Provider, zones: int) -> tuple[NodePoolSpec | None, int, int]:
+def _node_pool(
+    reader: _Reader, provider: Provider, zones: int
+) -> tuple[NodePoolSpec | None, int, int]:
     """The node pool spec, plus the OKE OCPUs and memory per node (0 elsewhere)."""
     shape = reader.required_text("nodeShape", re.compile(r"^\S+$"), "the node VM shape / size")
     count = reader.integer("nodeCount", 1, 100, 1)
@@ -429,7 +431,9 @@ def _oke(reader: _Reader, ocpus: int, memory_gb: int) -> OkeSettings:
 def _aks(reader: _Reader) -> AksSettings:
     return AksSettings(
         admin_group_object_ids=reader.texts(
-            "aksAdminGroupObjectIds", lambda item: bool(_GUID.match(item)), "Azure AD group object IDs"
+            "aksAdminGroupObjectIds",
+            lambda item: bool(_GUID.match(item)),
+            "Azure AD group object IDs",
         ),
         kubelogin_mode=reader.choice("aksKubeloginMode", KUBELOGIN_MODES, "azurecli") or "azurecli",
         sku_tier=reader.choice("aksSkuTier", AKS_SKU_TIERS, "Free") or "Free",
@@ -438,7 +442,9 @@ def _aks(reader: _Reader) -> AksSettings:
 
 def _gke(reader: _Reader, region: str) -> GkeSettings:
     zone = reader.text(
-        "gkeZone", re.compile(rf"^{re.escape(region)}-[a-z]$"), f"a zone of {region}, e.g. {region}-b"
+        "gkeZone",
+        re.compile(rf"^{re.escape(region)}-[a-z]$"),
+        f"a zone of {region}, e.g. {region}-b",
     )
     return GkeSettings(
         project=reader.required_text("gcpProject", _GCP_PROJECT, "a Google Cloud project ID"),
@@ -454,7 +460,9 @@ def _default_kubeconfig_path() -> str:
 
 def _local(reader: _Reader) -> LocalSettings:
     path = reader.raw("localKubeconfig") or _default_kubeconfig_path()
-    context = reader.required_text("localContext", re.compile(r"^\S+$"), "a kubeconfig context name")
+    context = reader.required_text(
+        "localContext", re.compile(r"^\S+$"), "a kubeconfig context name"
+    )
     kubeconfig = ""
     try:
         kubeconfig = Path(path).expanduser().read_text()
@@ -486,7 +494,11 @@ def _local(reader: _Reader) -> LocalSettings:
 def _database(reader: _Reader, min_volume_gi: int) -> DatabaseSettings:
     mode = reader.choice("databaseMode", DATABASE_MODES, "incluster") or "incluster"
     url = reader.secret("databaseUrl", _DATABASE_URL, "a postgresql:// URL")
-    if mode == "external" and url is None and not any(p.key == "databaseUrl" for p in reader.problems):
+    if (
+        mode == "external"
+        and url is None
+        and not any(p.key == "databaseUrl" for p in reader.problems)
+    ):
         reader.fail(
             "databaseUrl",
             "required when databaseMode=external: "
@@ -579,4 +591,4 @@ def required(value: T | None, what: str) -> T:
     """``value``, which the validated config guarantees for this provider."""
     if value is None:
         raise AssertionError(f"validated stack config lacks {what}")
-    return cast(T, value)
+    return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -27,8 +26,9 @@ class AppState:
     throttle: LoginThrottle
 
 
-def state(request: Request) -> AppState:
-    return request.app.state.todo  # type: ignore[no-any-return]
+async def state(request: Request) -> AppState:
+    # async: FastAPI runs plain-def dependencies in a thread pool, a costly hop per request.
+    return request.app.state.todo
 
 
 State = Annotated[AppState, Depends(state)]
@@ -64,7 +64,3 @@ async def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-
-
-def user_id(user: CurrentUser) -> uuid.UUID:
-    return user.id

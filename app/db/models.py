@@ -152,7 +152,7 @@ class Reminder(Base):
 
 
 class OutboxEvent(Base):
-    """An event written in the same transaction as the change that caused it (transactional outbox)."""
+    """An event written in the transaction of the change that caused it (transactional outbox)."""
 
     __tablename__ = "outbox"
 

@@ -29,7 +29,11 @@ class JsonFormatter(logging.Formatter):
         if (cid := correlation_id.get()) is not None:
             line["correlation_id"] = cid
         line.update(
-            {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+            {
+                k: v
+                for k, v in record.__dict__.items()
+                if k not in _STANDARD and not k.startswith("_")
+            }
         )
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

@@ -106,9 +106,7 @@ async def _record_reminders_scheduled(
     )
     await outbox.record(
         session,
-        CloudEvent.of(
-            EventType.REMINDER_SCHEDULED, data, subject=task.id, traceparent=traceparent
-        ),
+        CloudEvent.of(EventType.REMINDER_SCHEDULED, data, subject=task.id, traceparent=traceparent),
     )
 
 
@@ -283,9 +281,7 @@ async def complete_task(
     return task
 
 
-async def delete_task(
-    session: AsyncSession, task: Task, *, traceparent: str | None = None
-) -> None:
+async def delete_task(session: AsyncSession, task: Task, *, traceparent: str | None = None) -> None:
     if task.series_id is not None and not task.completed:
         # Deleting the open occurrence of a series ends the series.
         await session.execute(
@@ -296,5 +292,6 @@ async def delete_task(
         await notify(session, REMINDERS_CHANNEL)
     await session.delete(task)
     await outbox.record(
-        session, CloudEvent.of(EventType.TASK_DELETED, data, subject=task.id, traceparent=traceparent)
+        session,
+        CloudEvent.of(EventType.TASK_DELETED, data, subject=task.id, traceparent=traceparent),
     )

@@ -14,13 +14,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import type_coerce
 
 from app.api.problems import invalid
 from app.db.models import Task
+from app.db.session import dialect_name
 
 SortField = Literal["due_date", "priority", "title", "created_at"]
 Direction = Literal["asc", "desc"]
@@ -39,7 +51,7 @@ class TaskFilter:
     text: str | None = None
 
 
-def _sort_key(field: SortField) -> ColumnElement[Any]:
+def _sort_key(field: SortField) -> SQLColumnExpression[Any]:
     return {
         "due_date": Task.due_date,
         "priority": _PRIORITY_RANK,
@@ -77,7 +89,7 @@ def _decode_cursor(cursor: str, field: SortField, direction: Direction) -> tuple
 
 
 def _after_cursor(
-    key: ColumnElement[Any], direction: Direction, value: Any, last_id: uuid.UUID
+    key: SQLColumnExpression[Any], direction: Direction, value: Any, last_id: uuid.UUID
 ) -> ColumnElement[bool]:
     # Rows sort by (key NULLS LAST, id) in the requested direction.
     id_beyond = Task.id > last_id if direction == "asc" else Task.id < last_id
@@ -94,7 +106,7 @@ def _tag_filter(dialect: str, tag: str) -> ColumnElement[bool]:
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
 
 
-def _filtered(query: Select[tuple[Task]], dialect: str, f: TaskFilter) -> Select[tuple[Task]]:
+def _filtered(query: Select[Task], dialect: str, f: TaskFilter) -> Select[Task]:
     if f.completed is not None:
         query = query.where(Task.completed.is_(f.completed))
     if f.priority is not None:
@@ -132,7 +144,7 @@ async def list_tasks(
     key = _sort_key(sort)
     ordered = key.asc().nulls_last() if direction == "asc" else key.desc().nulls_last()
     id_order = Task.id.asc() if direction == "asc" else Task.id.desc()
-    query = _filtered(select(Task).where(Task.owner_id == owner_id), session.bind.dialect.name, f)
+    query = _filtered(select(Task).where(Task.owner_id == owner_id), dialect_name(session), f)
     if cursor is not None:
         value, last_id = _decode_cursor(cursor, sort, direction)
         query = query.where(_after_cursor(key, direction, value, last_id))

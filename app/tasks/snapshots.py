@@ -25,7 +25,7 @@ def task_data(task: Task) -> TaskData:
         owner_id=task.owner_id,
         title=task.title,
         description=task.description,
-        priority=task.priority,  # type: ignore[arg-type]  # the CHECK constraint guarantees it
+        priority=task.priority,
         tags=list(task.tags),
         completed=task.completed,
         completed_at=task.completed_at,
@@ -48,7 +48,7 @@ def task_out(task: Task) -> TaskOut:
         id=task.id,
         title=task.title,
         description=task.description,
-        priority=task.priority,  # type: ignore[arg-type]
+        priority=task.priority,
         tags=list(task.tags),
         completed=task.completed,
         completed_at=task.completed_at,

@@ -11,14 +11,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import Any, Final, TypeVar
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.api.problems import Problem
-from app.api.schemas import TaskCreate, TaskUpdate
+from app.api.schemas import MAX_REMINDER_OFFSET, TaskCreate, TaskUpdate
 from app.db.models import Task
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
 
@@ -37,7 +38,8 @@ UNIT_SECONDS: Final = dict(UNITS)
 FREQS: Final = ("none", "daily", "weekly", "monthly", "yearly")
 ENDS: Final = ("never", "until", "count")
 LOCAL_MINUTE: Final = "%Y-%m-%dT%H:%M"
-BLANK_REMINDER_ROWS: Final = 1
+# Empty reminder rows a form offers; the page script adds more on request.
+BLANK_REMINDER_ROWS: Final = 2
 # Where an API error lands: API field (first path segment) -> form input.
 _FIELD_INPUT: Final = {
     "title": "title",
@@ -60,6 +62,26 @@ _RULE_INPUT: Final = {
     "due_date": "due",
     "timezone": "timezone",
 }
+# How the error summary names each input, and the element its link jumps to.
+INPUT_LABELS: Final = {
+    "title": "Title",
+    "description": "Description",
+    "priority": "Priority",
+    "tags": "Tags",
+    "due": "Due date",
+    "timezone": "Time zone",
+    "freq": "Repeats",
+    "interval": "Repeat every",
+    "weekdays": "Days of the week",
+    "month_day": "Day of the month",
+    "ends": "Ends",
+    "until": "Last day",
+    "count": "Times in all",
+    "anchor": "Count from completion",
+    "reminders": "Reminders",
+    "reminders_at": "Reminders at a fixed time",
+}
+_ANCHORS: Final = {"weekdays": "weekday-MO", "ends": "ends-never", "reminders": "reminder-rows"}
 _PATH: Final = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<index>\d+)\])?")
 
 FieldErrors = dict[str, str]
@@ -109,7 +131,7 @@ class TaskForm:
 
     @classmethod
     def blank(cls, timezone: str) -> TaskForm:
-        return cls(timezone=timezone, reminders=(ReminderRow(),) * BLANK_REMINDER_ROWS)
+        return cls(timezone=timezone).with_blank_reminders()
 
     @classmethod
     def parse(cls, form: FormData) -> TaskForm:
@@ -165,9 +187,9 @@ class TaskForm:
     def with_version(self, version: int) -> TaskForm:
         return replace(self, version=str(version))
 
-    def with_blank_reminder(self) -> TaskForm:
-        """The same form with an empty reminder row to fill in."""
-        return replace(self, reminders=(*self.reminders, ReminderRow()))
+    def with_blank_reminders(self) -> TaskForm:
+        """The same form with empty reminder rows to fill in."""
+        return replace(self, reminders=(*self.reminders, *(ReminderRow(),) * BLANK_REMINDER_ROWS))
 
     def create_body(self) -> TaskCreate:
         """The create request this form describes; FormInvalid names each input at fault."""
@@ -272,6 +294,10 @@ class TaskForm:
                 errors[f"reminder-{position}"] = "choose minutes, hours, days or weeks"
             elif not row.amount.isdigit():
                 errors[f"reminder-{position}"] = f"enter a whole number of {row.unit}"
+            elif int(row.amount) * UNIT_SECONDS[row.unit] > MAX_REMINDER_OFFSET.total_seconds():
+                errors[f"reminder-{position}"] = (
+                    f"at most {MAX_REMINDER_OFFSET.days} days before the due date"
+                )
         rows = self.reminder_rows()
         # The API's own duration format, so the API's range check words the error.
         reminders: list[dict[str, Any]] = [
@@ -291,6 +317,31 @@ _GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "recurrence": (),
     "reminders": (),
 }
+
+
+def error_links(errors: FieldErrors) -> list[tuple[str, str, str]]:
+    """(element id, label, message) of each error, for the summary above the form."""
+    links = []
+    for name, message in errors.items():
+        if name.startswith("reminder-") and name.removeprefix("reminder-").isdigit():
+            position = int(name.removeprefix("reminder-"))
+            links.append((f"reminder-amount-{position}", f"Reminder {position + 1}", message))
+        else:
+            links.append((_ANCHORS.get(name, name), INPUT_LABELS.get(name, name), message))
+    return links
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> tuple[str, ...]:
+    """Every time zone the API accepts, for the form's suggestions."""
+    names = []
+    for name in sorted(available_timezones()):
+        try:
+            load_timezone(name)
+        except RecurrenceError:
+            continue
+        names.append(name)
+    return tuple(names)
 
 
 def _row(seconds: int) -> ReminderRow:
@@ -408,7 +459,10 @@ def _validation_entries(exc: ValidationError) -> list[dict[str, str]]:
         path = ""
         for part in error["loc"]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        entries.append({"field": path, "message": error["msg"].removeprefix("Value error, ")})
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
+            message = "must not be empty"
+        entries.append({"field": path, "message": message})
     return entries
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from app.ui.listing import show_time
 from app.ui.session import CSRF_FIELD, Visitor
 
 HERE: Final = Path(__file__).parent
@@ -17,6 +20,13 @@ STATIC_PATH: Final = "/ui/static"
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(csrf_field=CSRF_FIELD, static=STATIC_PATH)
+
+
+def _local_time(instant: str, zone: str) -> str:
+    return show_time(datetime.fromisoformat(instant), ZoneInfo(zone))
+
+
+templates.env.filters["local_time"] = _local_time
 
 # Scripts and styles come only from our own static files: no inline script can run, which
 # takes the sting out of any markup injection that escaped the templates' autoescaping.

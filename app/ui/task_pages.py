@@ -18,7 +18,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.api.deps import Session
 from app.api.problems import Problem
 from app.db.models import Task
-from app.domain.recurrence import FREQS
 from app.tasks import commands
 from app.tasks.queries import list_tasks
 from app.ui.forms import (
@@ -27,8 +26,10 @@ from app.ui.forms import (
     FieldErrors,
     FormInvalid,
     TaskForm,
+    error_links,
     field_text,
     problem_errors,
+    zone_names,
 )
 from app.ui.listing import GROUPS, ORDERS, SORTS, STATUSES, ListQuery, grouped
 from app.ui.posting import read_form
@@ -110,8 +111,9 @@ def _form_page(
         "form": form,
         "task": task,
         "errors": errors or {},
+        "error_links": error_links(errors or {}),
+        "zones": zone_names(),
         "next": next_path,
-        "freqs": ("none", *FREQS),
         "weekdays": WEEKDAYS,
         "units": [unit for unit, _ in UNITS],
     }
@@ -129,8 +131,6 @@ async def create_task(request: Request, person: SignedIn, db: Session) -> Respon
     if isinstance(posted, Response):
         return posted
     form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
-    if field_text(posted, "action") == "add-reminder":
-        return _form_page(request, person, form.with_blank_reminder(), next_path=next_path)
     try:
         body = form.create_body()
         await commands.create_task(db, user_of(person).id, body)
@@ -162,7 +162,7 @@ async def edit_task(
     task = await _own_task(db, person, task_id)
     if task is None:
         return _missing(request, person)
-    form = TaskForm.of_task(task).with_blank_reminder()
+    form = TaskForm.of_task(task).with_blank_reminders()
     return _form_page(request, person, form, task=task, next_path=safe_next(next))
 
 
@@ -177,10 +177,6 @@ async def save_task(
     if task is None:
         return _missing(request, person)
     form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
-    if field_text(posted, "action") == "add-reminder":
-        return _form_page(
-            request, person, form.with_blank_reminder(), task=task, next_path=next_path
-        )
     if form.version != str(task.version):
         return _changed_elsewhere(request, person, form, task, next_path)
     try:

@@ -74,7 +74,7 @@ class AcrRegistry(pulumi.ComponentResource):
             registry_name=pulumi.Output.from_input(args.resource_group_name).apply(registry_name),
             resource_group_name=args.resource_group_name,
             location=args.location,
-            sku={"name": "Basic"},
+            sku=azure.containerregistry.SkuArgs(name="Basic"),
             admin_user_enabled=False,
             opts=child,
         )
@@ -121,57 +121,61 @@ class AksCluster(CloudCluster):
         pool = args.node_pool
         scales = pool.max_count > pool.count
         aad = bool(args.admin_group_object_ids)
-        cluster = azure.containerservice.ManagedCluster(
+        aks = azure.containerservice
+        cluster = aks.ManagedCluster(
             f"{name}-cluster",
             resource_group_name=group.name,
             location=args.location,
             dns_prefix=name,
             kubernetes_version=args.kubernetes_version,
-            identity={"type": "SystemAssigned"},
-            sku={"name": "Base", "tier": args.sku_tier},
+            identity=aks.ManagedClusterIdentityArgs(type=aks.ResourceIdentityType.SYSTEM_ASSIGNED),
+            sku=aks.ManagedClusterSKUArgs(name="Base", tier=args.sku_tier),
             agent_pool_profiles=[
-                {
-                    "name": "system",
-                    "mode": "System",
-                    "type": "VirtualMachineScaleSets",
-                    "vm_size": pool.shape,
-                    "count": pool.count,
-                    "enable_auto_scaling": scales,
-                    "min_count": pool.count if scales else None,
-                    "max_count": pool.max_count if scales else None,
-                    "os_type": "Linux",
-                    "os_sku": "AzureLinux",
-                    "os_disk_size_gb": pool.disk_gb,
-                }
+                aks.ManagedClusterAgentPoolProfileArgs(
+                    name="system",
+                    mode="System",
+                    type="VirtualMachineScaleSets",
+                    vm_size=pool.shape,
+                    count=pool.count,
+                    enable_auto_scaling=scales,
+                    min_count=pool.count if scales else None,
+                    max_count=pool.max_count if scales else None,
+                    os_type="Linux",
+                    os_sku="AzureLinux",
+                    os_disk_size_gb=pool.disk_gb,
+                )
             ],
             enable_rbac=True,
             aad_profile=(
-                {
-                    "managed": True,
-                    "enable_azure_rbac": True,
-                    "admin_group_object_ids": list(args.admin_group_object_ids),
-                }
+                aks.ManagedClusterAADProfileArgs(
+                    managed=True,
+                    enable_azure_rbac=True,
+                    admin_group_object_ids=list(args.admin_group_object_ids),
+                )
                 if aad
                 else None
             ),
             disable_local_accounts=aad,
-            oidc_issuer_profile={"enabled": True},
-            security_profile={"workload_identity": {"enabled": True}},
+            oidc_issuer_profile=aks.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=aks.ManagedClusterSecurityProfileArgs(
+                workload_identity=aks.ManagedClusterSecurityProfileWorkloadIdentityArgs(
+                    enabled=True
+                )
+            ),
             # Overlay networking with the Cilium dataplane, which enforces NetworkPolicies.
-            network_profile={
-                "network_plugin": "azure",
-                "network_plugin_mode": "overlay",
-                "network_dataplane": "cilium",
-                "network_policy": "cilium",
-                "pod_cidr": "10.244.0.0/16",
-                "service_cidr": "10.0.0.0/16",
-                "dns_service_ip": "10.0.0.10",
-                "load_balancer_sku": "standard",
-            },
-            auto_upgrade_profile={
-                "upgrade_channel": "patch",
-                "node_os_upgrade_channel": "NodeImage",
-            },
+            network_profile=aks.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_dataplane="cilium",
+                network_policy="cilium",
+                pod_cidr="10.244.0.0/16",
+                service_cidr="10.0.0.0/16",
+                dns_service_ip="10.0.0.10",
+                load_balancer_sku="standard",
+            ),
+            auto_upgrade_profile=aks.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
+            ),
             opts=child,
         )
         kubelet_object_id = cluster.identity_profile.apply(

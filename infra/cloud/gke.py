@@ -246,7 +246,7 @@ class GkeCluster(CloudCluster):
             opts=child,
         )
         context = f"gke_{args.project}_{location}_{name}"
-        kubeconfig = pulumi.Output.secret(
+        kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
                 lambda parts: exec_kubeconfig(
                     context, f"https://{parts[0]}", parts[1] or "", GKE_AUTH_PLUGIN

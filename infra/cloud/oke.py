@@ -185,25 +185,62 @@ def select_node_image(sources: Sequence[Any], arch: NodeArch, kubernetes_version
     if not candidates:
         raise OkeLookupError(
             f"no OKE node image for Kubernetes {kubernetes_version} on {arch}; "
-            "pick a kubernetesVersion OKE currently offers (oci ce node-pool-options get --node-pool-option-id all)"
+            "pick a kubernetesVersion OKE currently offers "
+            "(oci ce node-pool-options get --node-pool-option-id all)"
         )
     return str(max(candidates, key=lambda source: source.source_name).image_id)
 
 
-def _rule_args(rule: SecurityRule, direction: str) -> dict[str, Any]:
-    peer_type = "SERVICE_CIDR_BLOCK" if rule.service_peer else "CIDR_BLOCK"
-    args: dict[str, Any] = {
-        "description": rule.description,
-        "protocol": rule.protocol,
-        "stateless": False,
-        ("source" if direction == "ingress" else "destination"): rule.peer,
-        ("source_type" if direction == "ingress" else "destination_type"): peer_type,
-    }
-    if rule.ports is not None:
-        args["tcp_options"] = {"min": rule.ports[0], "max": rule.ports[1]}
-    if rule.icmp is not None:
-        args["icmp_options"] = {"type": rule.icmp[0], "code": rule.icmp[1]}
-    return args
+def _peer_type(rule: SecurityRule) -> str:
+    return "SERVICE_CIDR_BLOCK" if rule.service_peer else "CIDR_BLOCK"
+
+
+def _ingress(rule: SecurityRule) -> oci.core.SecurityListIngressSecurityRuleArgs:
+    return oci.core.SecurityListIngressSecurityRuleArgs(
+        description=rule.description,
+        protocol=rule.protocol,
+        source=rule.peer,
+        source_type=_peer_type(rule),
+        stateless=False,
+        tcp_options=(
+            oci.core.SecurityListIngressSecurityRuleTcpOptionsArgs(
+                min=rule.ports[0], max=rule.ports[1]
+            )
+            if rule.ports
+            else None
+        ),
+        icmp_options=(
+            oci.core.SecurityListIngressSecurityRuleIcmpOptionsArgs(
+                type=rule.icmp[0], code=rule.icmp[1]
+            )
+            if rule.icmp
+            else None
+        ),
+    )
+
+
+def _egress(rule: SecurityRule) -> oci.core.SecurityListEgressSecurityRuleArgs:
+    return oci.core.SecurityListEgressSecurityRuleArgs(
+        description=rule.description,
+        protocol=rule.protocol,
+        destination=rule.peer,
+        destination_type=_peer_type(rule),
+        stateless=False,
+        tcp_options=(
+            oci.core.SecurityListEgressSecurityRuleTcpOptionsArgs(
+                min=rule.ports[0], max=rule.ports[1]
+            )
+            if rule.ports
+            else None
+        ),
+        icmp_options=(
+            oci.core.SecurityListEgressSecurityRuleIcmpOptionsArgs(
+                type=rule.icmp[0], code=rule.icmp[1]
+            )
+            if rule.icmp
+            else None
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -235,68 +272,85 @@ class OkeNetwork(pulumi.ComponentResource):
             dns_label="todovcn",
             opts=child,
         )
-        gateway = {"compartment_id": compartment, "vcn_id": vcn.id}
         internet = oci.core.InternetGateway(
-            f"{name}-igw", display_name=f"{name}-igw", enabled=True, **gateway, opts=child
+            f"{name}-igw",
+            compartment_id=compartment,
+            vcn_id=vcn.id,
+            display_name=f"{name}-igw",
+            enabled=True,
+            opts=child,
         )
-        nat = oci.core.NatGateway(f"{name}-nat", display_name=f"{name}-nat", **gateway, opts=child)
+        nat = oci.core.NatGateway(
+            f"{name}-nat",
+            compartment_id=compartment,
+            vcn_id=vcn.id,
+            display_name=f"{name}-nat",
+            opts=child,
+        )
         service = oci.core.get_services_output(opts=pulumi.InvokeOptions(parent=self)).apply(
             lambda result: all_services(result.services)
         )
         service_gateway = oci.core.ServiceGateway(
             f"{name}-sgw",
+            compartment_id=compartment,
+            vcn_id=vcn.id,
             display_name=f"{name}-sgw",
-            services=[{"service_id": service.id}],
-            **gateway,
+            services=[oci.core.ServiceGatewayServiceArgs(service_id=service.id)],
             opts=child,
         )
         services_cidr: pulumi.Output[str] = service.cidr_block
-        public_routes = oci.core.RouteTable(
-            f"{name}-public-rt",
-            display_name=f"{name}-public",
-            route_rules=[
-                {
-                    "description": "internet through the internet gateway",
-                    "destination": ANYWHERE,
-                    "destination_type": "CIDR_BLOCK",
-                    "network_entity_id": internet.id,
-                }
+
+        def route_table(
+            tier: str, rules: list[oci.core.RouteTableRouteRuleArgs]
+        ) -> oci.core.RouteTable:
+            return oci.core.RouteTable(
+                f"{name}-{tier}-rt",
+                compartment_id=compartment,
+                vcn_id=vcn.id,
+                display_name=f"{name}-{tier}",
+                route_rules=rules,
+                opts=child,
+            )
+
+        public_routes = route_table(
+            "public",
+            [
+                oci.core.RouteTableRouteRuleArgs(
+                    description="internet through the internet gateway",
+                    destination=ANYWHERE,
+                    destination_type="CIDR_BLOCK",
+                    network_entity_id=internet.id,
+                )
             ],
-            **gateway,
-            opts=child,
         )
-        private_routes = oci.core.RouteTable(
-            f"{name}-private-rt",
-            display_name=f"{name}-private",
-            route_rules=[
-                {
-                    "description": "internet through the NAT gateway",
-                    "destination": ANYWHERE,
-                    "destination_type": "CIDR_BLOCK",
-                    "network_entity_id": nat.id,
-                },
-                {
-                    "description": "OCI services (OCIR, Object Storage) through the service gateway",
-                    "destination": services_cidr,
-                    "destination_type": "SERVICE_CIDR_BLOCK",
-                    "network_entity_id": service_gateway.id,
-                },
+        private_routes = route_table(
+            "private",
+            [
+                oci.core.RouteTableRouteRuleArgs(
+                    description="internet through the NAT gateway",
+                    destination=ANYWHERE,
+                    destination_type="CIDR_BLOCK",
+                    network_entity_id=nat.id,
+                ),
+                oci.core.RouteTableRouteRuleArgs(
+                    description="OCI services (OCIR, Object Storage) via the service gateway",
+                    destination=services_cidr,
+                    destination_type="SERVICE_CIDR_BLOCK",
+                    network_entity_id=service_gateway.id,
+                ),
             ],
-            **gateway,
-            opts=child,
         )
 
         def security_list(tier: str, rules: pulumi.Output[SecurityRules]) -> oci.core.SecurityList:
             return oci.core.SecurityList(
                 f"{name}-{tier}-sl",
+                compartment_id=compartment,
+                vcn_id=vcn.id,
                 display_name=f"{name}-{tier}",
                 ingress_security_rules=rules.apply(
-                    lambda r: [_rule_args(rule, "ingress") for rule in r.ingress]
+                    lambda r: [_ingress(rule) for rule in r.ingress]
                 ),
-                egress_security_rules=rules.apply(
-                    lambda r: [_rule_args(rule, "egress") for rule in r.egress]
-                ),
-                **gateway,
+                egress_security_rules=rules.apply(lambda r: [_egress(rule) for rule in r.egress]),
                 opts=child,
             )
 
@@ -320,13 +374,14 @@ class OkeNetwork(pulumi.ComponentResource):
         ) -> oci.core.Subnet:
             return oci.core.Subnet(
                 f"{name}-{tier}",
+                compartment_id=compartment,
+                vcn_id=vcn.id,
                 display_name=f"{name}-{tier}",
                 cidr_block=cidr,
                 dns_label=tier,
                 prohibit_public_ip_on_vnic=not public,
                 route_table_id=routes.id,
                 security_list_ids=[rules.id],
-                **gateway,
                 opts=child,
             )
 
@@ -384,7 +439,8 @@ class OcirRegistry(pulumi.ComponentResource):
             description=f"{name}: image pulls by the cluster",
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["token"]),
         )
-        # Repositories live under the tenancy's Object Storage namespace: <region>.ocir.io/<ns>/<image>.
+        # Repositories live under the tenancy's Object Storage namespace:
+        # <region>.ocir.io/<namespace>/<image>.
         self.server = pulumi.Output.concat(args.region, ".ocir.io/", namespace)
         self.username = pulumi.Output.concat(namespace, "/", args.registry_username)
         self.password = pulumi.Output.secret(token.token.apply(lambda value: value or ""))
@@ -501,11 +557,11 @@ class OkeCluster(CloudCluster):
             opts=child,
         )
         # The kubeconfig OKE generates authenticates with `oci ce cluster generate-token`.
-        kubeconfig = pulumi.Output.secret(
+        kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             oci.containerengine.get_cluster_kube_config_output(
                 cluster_id=cluster.id,
                 endpoint="PUBLIC_ENDPOINT",
-                token_version="2.0.0",
+                token_version="2.0.0",  # noqa: S106 (the kubeconfig format, not a secret)
                 opts=invoke,
             ).content.apply(lambda content: with_oci_profile(content, args.config_profile))
         )

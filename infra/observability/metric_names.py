@@ -19,7 +19,9 @@ Kind = Literal["counter", "gauge", "histogram"]
 Process = Literal["api", "relay", "recurring", "notifier", "audit"]
 WORKERS: Final[frozenset[Process]] = frozenset({"relay", "recurring", "notifier", "audit"})
 CONSUMERS: Final[frozenset[Process]] = frozenset({"recurring", "notifier", "audit"})
-EVERY_PROCESS: Final[frozenset[Process]] = frozenset({"api"}) | WORKERS
+EVERY_PROCESS: Final[frozenset[Process]] = frozenset(
+    {"api", "relay", "recurring", "notifier", "audit"}
+)
 
 
 @dataclass(frozen=True, slots=True)

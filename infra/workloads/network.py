@@ -17,6 +17,7 @@ meta = k8s.meta.v1
 
 KAFKA_PORT: Final = 9092
 POSTGRES_PORT: Final = 5432
+ACME_SOLVER_PORT: Final = 8089
 ANYWHERE: Final = "0.0.0.0/0"
 # Private ranges: the notifier's outbound webhooks/e-mail must not reach in-cluster or VPC
 # addresses (a user-supplied webhook URL is otherwise a way into the network).
@@ -83,6 +84,17 @@ def flows() -> list[Flow]:
             ingress=[
                 net.NetworkPolicyIngressRuleArgs(
                     from_=[_namespace(namespaces.INGRESS)], ports=_ports(catalog.API_PORT)
+                )
+            ],
+        ),
+        # cert-manager answers Let's Encrypt's HTTP-01 challenge from a solver pod it starts
+        # next to the Ingress; the challenge reaches it through ingress-nginx.
+        Flow(
+            "allow-acme-http01-solver",
+            {"acme.cert-manager.io/http01-solver": "true"},
+            ingress=[
+                net.NetworkPolicyIngressRuleArgs(
+                    from_=[_namespace(namespaces.INGRESS)], ports=_ports(ACME_SOLVER_PORT)
                 )
             ],
         ),

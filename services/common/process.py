@@ -12,11 +12,12 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 import uvicorn
 from aiokafka.errors import KafkaError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.session import create_engine, session_factory
 from app.observability.logs import configure as configure_logs
@@ -24,6 +25,8 @@ from app.settings import SettingsError, load
 from services.common.http import worker_http_app
 from services.common.metrics import WorkerMetrics
 from services.common.runtime import KafkaConsumerRuntime
+from services.common.settings import WorkerSettings
+from services.common.spec import ConsumerSpec
 from services.common.worker import S, Worker, WorkerContext
 
 log = logging.getLogger("services.process")
@@ -60,33 +63,17 @@ async def serve(worker: Worker[S], settings: S) -> None:
     context = WorkerContext(worker.name, settings, session_factory(engine), metrics)
     try:
         parts = await worker.build(context)
-        if parts.consumers and not settings.kafka_bootstrap:
-            raise SettingsError(f"KAFKA_BOOTSTRAP: required by the {worker.name} consumers")
-        runtimes = [
-            KafkaConsumerRuntime(
-                spec,
-                bootstrap=settings.kafka_bootstrap or "",
-                sessions=context.sessions,
-                metrics=metrics,
-                client_id=settings.kafka_client_id,
-                batch_size=settings.consumer_batch_size,
-                retry_backoff_seconds=settings.handler_retry_backoff_seconds,
-                session_timeout_ms=settings.consumer_session_timeout_ms,
-            )
-            for spec in parts.consumers
-        ]
+        runtimes = kafka_runtimes(parts.consumers, settings, context.sessions, metrics)
         checks = [
             *(_consumer_ready(runtime) for runtime in runtimes),
             *parts.ready_checks,
         ]
         app = worker_http_app(worker.name, metrics, engine, checks, parts.routes)
-        server = uvicorn.Server(
+        server = QuietServer(
             uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
         )
-        # uvicorn would install its own SIGTERM handler and swallow ours.
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        stop = _stop_on_signals()
-        failed = await _run_parts(
+        stop = stop_on_signals()
+        failed = await run_until_stopped(
             stop,
             server,
             runtimes,
@@ -101,6 +88,38 @@ async def serve(worker: Worker[S], settings: S) -> None:
         raise _PartFailed
 
 
+def kafka_runtimes(
+    specs: Sequence[ConsumerSpec],
+    settings: WorkerSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    metrics: WorkerMetrics,
+) -> list[KafkaConsumerRuntime]:
+    """A Kafka consumer runtime per spec, tuned by ``settings``."""
+    if specs and not settings.kafka_bootstrap:
+        raise SettingsError("KAFKA_BOOTSTRAP: required by the Kafka consumers")
+    return [
+        KafkaConsumerRuntime(
+            spec,
+            bootstrap=settings.kafka_bootstrap or "",
+            sessions=sessions,
+            metrics=metrics,
+            client_id=settings.kafka_client_id,
+            batch_size=settings.consumer_batch_size,
+            retry_backoff_seconds=settings.handler_retry_backoff_seconds,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+        )
+        for spec in specs
+    ]
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the worker decides when the server stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _consumer_ready(runtime: KafkaConsumerRuntime) -> Callable[[], str | None]:
     def check() -> str | None:
         return None if runtime.ready else f"consumer {runtime.spec.group}: not in its group yet"
@@ -108,7 +127,8 @@ def _consumer_ready(runtime: KafkaConsumerRuntime) -> Callable[[], str | None]:
     return check
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -116,15 +136,19 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _run_parts(
+async def run_until_stopped(
     stop: asyncio.Event,
     server: uvicorn.Server,
-    runtimes: list[KafkaConsumerRuntime],
-    loops: list[Coroutine[Any, Any, None]],
+    runtimes: Sequence[KafkaConsumerRuntime],
+    loops: Sequence[Coroutine[Any, Any, None]],
     *,
     grace: float,
 ) -> bool:
-    """Run everything until ``stop`` or a failure; returns whether a part failed."""
+    """Run everything until ``stop`` is set or a part fails; returns whether one failed.
+
+    Shutdown order: cancel the loops, let each consumer finish its batch and leave its group,
+    then stop the HTTP server (probes answer until the end).
+    """
     http = asyncio.create_task(server.serve(), name="http")
     running: list[asyncio.Task[None]] = [
         asyncio.create_task(_consume(runtime, stop), name=f"consumer:{runtime.spec.group}")

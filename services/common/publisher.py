@@ -34,3 +34,22 @@ class Publisher(Protocol):
     async def stop(self) -> None: ...
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
+class FanOut:
+    """One publisher sending to several in turn (the local run: in-process bus + live feed)."""
+
+    def __init__(self, *publishers: Publisher) -> None:
+        self.publishers = publishers
+
+    async def start(self) -> None:
+        for publisher in self.publishers:
+            await publisher.start()
+
+    async def stop(self) -> None:
+        for publisher in self.publishers:
+            await publisher.stop()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        for publisher in self.publishers:
+            await publisher.publish(messages)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from app.settings import CommonSettings
 
@@ -40,9 +40,3 @@ class RelaySettings(WorkerSettings):
     retention_hours: float = Field(7 * 24, gt=0)
     prune_batch_size: int = Field(500, ge=1, le=100_000)
     prune_interval_seconds: float = Field(300, gt=0)
-
-    @model_validator(mode="after")
-    def _backend_has_its_endpoint(self) -> RelaySettings:
-        if self.relay_backend == "kafka" and not self.kafka_bootstrap:
-            raise ValueError("RELAY_BACKEND=kafka needs KAFKA_BOOTSTRAP")
-        return self

@@ -11,6 +11,8 @@ from starlette.routing import Route
 from app.db.notify import REMINDERS_CHANNEL
 from app.events.contract import EventType
 from app.events.topics import REMINDERS
+from services.common.http import ReadyCheck
+from services.common.listen import Listener
 from services.common.spec import ConsumerSpec
 from services.common.worker import Loop, Worker, WorkerContext, WorkerParts
 from services.notifier.channels import (
@@ -21,7 +23,6 @@ from services.notifier.channels import (
     WebhookChannel,
 )
 from services.notifier.delivery import Delivery
-from services.notifier.listener import Listener
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.scheduler import ReminderScheduler, sweep, utc_now
 from services.notifier.settings import NotifierSettings
@@ -75,8 +76,13 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
         batch_size=settings.claim_batch_size,
     )
     loops: list[Loop] = [scheduler.run]
+    ready_checks: list[ReadyCheck] = []
     if listens:
-        loops.append(Listener(settings.database_url, REMINDERS_CHANNEL, scheduler.changed).run)
+        listener = Listener(settings.database_url, REMINDERS_CHANNEL, scheduler.changed)
+        loops.append(listener.run)
+        ready_checks.append(
+            lambda: None if listener.connected.is_set() else "LISTEN reminders: not connected"
+        )
 
     client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
     delivery = Delivery(
@@ -108,6 +114,7 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
         loops=tuple(loops),
         routes=(Route("/reminder-check", reminder_check, methods=["POST"]),),
         on_stop=(client.aclose,),
+        ready_checks=tuple(ready_checks),
     )
 
 

@@ -53,7 +53,7 @@ class Api:
         body.setdefault("title", "a task")
         response = await self.client.post("/tasks", json=body, headers=headers)
         assert response.status_code == 201, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     async def counts(self) -> tuple[int, int]:
         """(tasks, outbox rows) in the whole database: proof that a rejected call wrote nothing."""
@@ -71,9 +71,7 @@ class Api:
 
 
 def api_settings(database_url: str, **overrides: Any) -> ApiSettings:
-    return ApiSettings(
-        database_url=database_url, jwt_secret=secrets.token_urlsafe(48), **overrides
-    )
+    return ApiSettings(database_url=database_url, jwt_secret=secrets.token_urlsafe(48), **overrides)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

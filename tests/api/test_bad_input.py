@@ -12,7 +12,11 @@ DUE = "2031-04-01T09:00:00Z"
 
 CREATE_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("unknown frequency", {"due_date": DUE, "recurrence": {"freq": "hourly"}}, "recurrence"),
-    ("zero interval", {"due_date": DUE, "recurrence": {"freq": "daily", "interval": 0}}, "recurrence"),
+    (
+        "zero interval",
+        {"due_date": DUE, "recurrence": {"freq": "daily", "interval": 0}},
+        "recurrence",
+    ),
     (
         "weekdays on a daily rule",
         {"due_date": DUE, "recurrence": {"freq": "daily", "weekdays": [1]}},
@@ -20,7 +24,10 @@ CREATE_CASES: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "until and count together",
-        {"due_date": DUE, "recurrence": {"freq": "daily", "count": 3, "until": "2032-01-01T00:00:00Z"}},
+        {
+            "due_date": DUE,
+            "recurrence": {"freq": "daily", "count": 3, "until": "2032-01-01T00:00:00Z"},
+        },
         "recurrence",
     ),
     ("unknown shorthand", {"due_date": DUE, "recurrence": "fortnightly"}, "recurrence"),
@@ -31,9 +38,17 @@ CREATE_CASES: list[tuple[str, dict[str, Any], str]] = [
         "recurrence",
     ),
     ("time zone that does not exist", {"timezone": "Mars/Olympus_Mons"}, "timezone"),
-    ("relative reminder without due date", {"reminders": [{"before": "PT1H"}]}, "reminders[0].before"),
+    (
+        "relative reminder without due date",
+        {"reminders": [{"before": "PT1H"}]},
+        "reminders[0].before",
+    ),
     ("negative offset", {"due_date": DUE, "reminders": [{"before": "-PT1H"}]}, "reminders[0]"),
-    ("reminder with both kinds", {"due_date": DUE, "reminders": [{"before": "PT1H", "at": DUE}]}, "reminders[0]"),
+    (
+        "reminder with both kinds",
+        {"due_date": DUE, "reminders": [{"before": "PT1H", "at": DUE}]},
+        "reminders[0]",
+    ),
     ("too many reminders", {"due_date": DUE, "reminders": [{"before": "PT1M"}] * 11}, "reminders"),
     ("oversize title", {"title": "x" * 201}, "title"),
     ("blank title", {"title": "   "}, "title"),
@@ -64,8 +79,11 @@ async def test_invalid_create_is_422_naming_the_field(
 
 @pytest.mark.parametrize(
     ("content", "content_type"),
-    [(b'{"title": "unterminated', "application/json"), (b"[1, 2]", "application/json"),
-     (b"title=x", "application/x-www-form-urlencoded")],
+    [
+        (b'{"title": "unterminated', "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"title=x", "application/x-www-form-urlencoded"),
+    ],
 )
 async def test_malformed_body_is_422(
     api: Api, user: dict[str, str], content: bytes, content_type: str

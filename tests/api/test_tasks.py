@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app.events.contract import CloudEvent
 from tests.api.conftest import Api
@@ -113,7 +114,9 @@ async def test_moving_the_due_date_moves_relative_reminders_only(
 
 
 async def test_delete_removes_and_records_deleted(api: Api, user: dict[str, str]) -> None:
-    task = await api.create_task(user, title="gone soon", reminders=[{"at": "2031-01-01T00:00:00Z"}])
+    task = await api.create_task(
+        user, title="gone soon", reminders=[{"at": "2031-01-01T00:00:00Z"}]
+    )
     deleted = await api.client.delete(f"/tasks/{task['id']}", headers=user)
     assert deleted.status_code == 204
     assert (await api.client.get(f"/tasks/{task['id']}", headers=user)).status_code == 404
@@ -220,8 +223,12 @@ async def test_list_filters(api: Api) -> None:
         user, title="Overdue report", due_date=_iso(now - timedelta(days=1)), tags=["work"]
     )
     soon = await api.create_task(
-        user, title="Buy milk", due_date=_iso(now + timedelta(days=1)), priority="high",
-        tags=["home"], description="2% fat",
+        user,
+        title="Buy milk",
+        due_date=_iso(now + timedelta(days=1)),
+        priority="high",
+        tags=["home"],
+        description="2% fat",
     )
     later = await api.create_task(user, title="Plan trip", due_date=_iso(now + timedelta(days=30)))
     undated = await api.create_task(user, title="Someday", priority="low")
@@ -261,10 +268,12 @@ async def test_sorting_and_cursor_pagination_visit_every_task_once(api: Api) -> 
         )
     for sort in ("due_date", "priority", "title", "created_at"):
         for order in ("asc", "desc"):
-            seen: list[dict[str, object]] = []
+            seen: list[dict[str, Any]] = []
             cursor = None
             for _ in range(10):
-                query = f"sort={sort}&order={order}&limit=3" + (f"&cursor={cursor}" if cursor else "")
+                query = f"sort={sort}&order={order}&limit=3" + (
+                    f"&cursor={cursor}" if cursor else ""
+                )
                 page = (await api.client.get(f"/tasks?{query}", headers=user)).json()
                 seen.extend(page["items"])
                 cursor = page["next_cursor"]
@@ -274,9 +283,9 @@ async def test_sorting_and_cursor_pagination_visit_every_task_once(api: Api) -> 
             values = [t[sort] for t in seen]
             present = [v for v in values if v is not None]
             if sort == "priority":
-                present = [("high", "medium", "low").index(v) for v in present]  # type: ignore[arg-type]
+                present = [("high", "medium", "low").index(v) for v in present]
             assert present == sorted(present, reverse=order == "desc"), (sort, order)
-            assert values[len(present):] == [None] * (len(values) - len(present))  # nulls last
+            assert values[len(present) :] == [None] * (len(values) - len(present))  # nulls last
 
 
 async def test_page_size_is_capped(api: Api) -> None:
@@ -291,8 +300,9 @@ async def test_page_size_is_capped(api: Api) -> None:
 
 async def test_another_users_task_is_404_and_never_leaks(api: Api) -> None:
     owner, intruder = await api.new_user(), await api.new_user()
-    task = await api.create_task(owner, title="private", due_date="2031-01-01T00:00:00Z",
-                                 recurrence="daily")
+    task = await api.create_task(
+        owner, title="private", due_date="2031-01-01T00:00:00Z", recurrence="daily"
+    )
     before = await api.counts()
     path = f"/tasks/{task['id']}"
     for method, url, body in (

@@ -34,7 +34,8 @@ QUERIES = {
     " AND due_date < now() + interval '1 hour'",
     "ix_reminders_pending": "SELECT id FROM reminders WHERE sent_at IS NULL"
     " AND cancelled_at IS NULL AND remind_at <= now() + interval '1 hour'",
-    "ix_outbox_unpublished": "SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 100",
+    "ix_outbox_unpublished": "SELECT id FROM outbox WHERE published_at IS NULL"
+    " ORDER BY id LIMIT 100",
 }
 
 
@@ -62,5 +63,9 @@ async def test_hot_query_uses_its_index(populated_url: str, index: str) -> None:
             )
     finally:
         await engine.dispose()
-    scans = (f"Index Scan using {index}", f"Index Only Scan using {index}", f"Bitmap Index Scan on {index}")
+    scans = (
+        f"Index Scan using {index}",
+        f"Index Only Scan using {index}",
+        f"Bitmap Index Scan on {index}",
+    )
     assert any(scan in plan for scan in scans), plan

@@ -96,7 +96,9 @@ def _diff(connection: Connection) -> list[object]:
 
 
 # SQLite cannot reflect the expression index on lower(email); PostgreSQL compares it.
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index"
+)
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 async def test_migrations_build_exactly_the_models(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path

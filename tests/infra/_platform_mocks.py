@@ -160,6 +160,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "production": (
         {
             "kafka_replicas": 3,
+            "kafka_storage_gi": 100,
             "storage_class": None,
             "database_mode": "external",
             "database_url": EXTERNAL_DB_URL,
@@ -174,6 +175,16 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"event_transport": "dapr", "registry_username": None, "registry_password": None},
     ),
 }
+
+
+# Every variant as an update and as the first preview of a fresh stack.
+VARIANT_RUNS: list[tuple[str, bool]] = [
+    (name, preview) for name in VARIANTS for preview in (False, True)
+]
+
+
+def variant_id(param: tuple[str, bool]) -> str:
+    return f"{param[0]}-{'preview' if param[1] else 'update'}"
 
 
 def variant(name: str, preview: bool) -> Run:

@@ -383,7 +383,13 @@ CLOUD_CALLS: Final[dict[str, CallMaker]] = {
                 "exec": {
                     "apiVersion": "client.authentication.k8s.io/v1beta1",
                     "command": "oci",
-                    "args": ["ce", "cluster", "generate-token", "--cluster-id", a.args["clusterId"]],
+                    "args": [
+                        "ce",
+                        "cluster",
+                        "generate-token",
+                        "--cluster-id",
+                        a.args["clusterId"],
+                    ],
                 }
             },
         ),
@@ -457,12 +463,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.update(maker(args))
         return f"{args.name}-id", state
 
-    def call(self, args: MockCallArgs) -> dict[str, Any]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self._run.invokes.append(RecordedInvoke(args.token, dict(args.args)))
         maker = self._calls.get(args.token)
         if maker is None:
             raise NotImplementedError(f"no mock for invoke {args.token}")
-        return maker(args)
+        return maker(args), None
 
 
 class RecordingMonitor(MockMonitor):
@@ -494,15 +500,15 @@ class RecordingMonitor(MockMonitor):
         for loop in loops:
             loop.close()
 
-    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def Invoke(self, request: Any) -> Any:
         self._ensure_thread_loop()
         return super().Invoke(request)
 
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def ReadResource(self, request: Any) -> Any:
         self._ensure_thread_loop()
         return super().ReadResource(request)
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         self._ensure_thread_loop()
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
@@ -523,7 +529,7 @@ class RecordingMonitor(MockMonitor):
             )
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         self._run.completed.add(request.urn)
         return super().RegisterResourceOutputs(request)
 
@@ -571,7 +577,7 @@ def _run_in_fresh_loop(
         )
         try:
             loop.run_until_complete(run_pulumi_func(program))
-        except Exception as exc:  # noqa: BLE001 -- the run reports it; tests assert on it
+        except Exception as exc:
             run.error = exc
             return
         stack = pulumi.runtime.get_root_resource()
@@ -615,7 +621,7 @@ def evaluate(
             _run_in_fresh_loop(
                 run, program, config, secret_keys, extra_outputs or {}, extra_calls or {}
             )
-        except BaseException as exc:  # noqa: BLE001 -- re-raised in the calling thread
+        except BaseException as exc:
             crash.append(exc)
 
     # A new thread starts with an empty contextvars context: no settings, root stack or config
@@ -648,9 +654,7 @@ def cluster_program() -> None:
     from stacks.cluster import create_cluster
     from stacks.config import PulumiConfigSource, load_stack_config
 
-    outputs = create_cluster(
-        f"todo-{pulumi.get_stack()}", load_stack_config(PulumiConfigSource())
-    )
+    outputs = create_cluster(f"todo-{pulumi.get_stack()}", load_stack_config(PulumiConfigSource()))
     for name in ("name", "kubeconfig", "registry_server", "registry_username", "registry_password"):
         pulumi.export(name, getattr(outputs, name))
     pulumi.export("node_arch", outputs.node_arch)

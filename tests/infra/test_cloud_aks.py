@@ -143,7 +143,11 @@ def test_azure_ad_cluster_uses_kubelogin_without_local_accounts(
     assert credentials.args["format"] == "exec"
     kubeconfig = yaml.safe_load(run.outputs["kubeconfig"].value)
     assert kubeconfig["users"][0]["user"]["exec"]["args"] == [
-        "get-token", "--login", "workloadidentity", "--server-id", "x",
+        "get-token",
+        "--login",
+        "workloadidentity",
+        "--server-id",
+        "x",
     ]
     assert run.outputs["kubeconfig"].secret
 
@@ -152,6 +156,6 @@ def test_fixed_size_pool_does_not_autoscale(run_stack: Callable[..., ProgramRun]
     run = run_stack("aks", program=cluster_program, settings={"nodeMaxCount": 0}).ok()
     (pool,) = run.one("azure-native:containerservice:ManagedCluster").input("agentPoolProfiles")
     assert pool["enableAutoScaling"] is False
-    assert "minCount" not in pool and "maxCount" not in pool
+    assert "minCount" not in pool
+    assert "maxCount" not in pool
     assert pool["count"] == 3
-

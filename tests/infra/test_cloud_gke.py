@@ -139,7 +139,12 @@ def test_deletion_protection_and_regional_layout_come_from_config(
     run = run_stack(
         "gke",
         program=cluster_program,
-        settings={"gkeDeletionProtection": True, "gkeZone": None, "nodeCount": 1, "nodeMaxCount": 0},
+        settings={
+            "gkeDeletionProtection": True,
+            "gkeZone": None,
+            "nodeCount": 1,
+            "nodeMaxCount": 0,
+        },
     ).ok()
     cluster = run.one("gcp:container/cluster:Cluster")
     assert cluster.input("deletionProtection") is True

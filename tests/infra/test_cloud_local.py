@@ -38,7 +38,8 @@ def test_kubernetes_provider_targets_the_configured_context(run: ProgramRun) -> 
 def test_cluster_outputs(run_stack: Callable[..., ProgramRun]) -> None:
     outputs = run_stack("local", program=cluster_program).ok().outputs
     assert outputs["name"].value == "kind-todo"
-    assert outputs["kubeconfig"].value == KUBECONFIG_LOCAL and outputs["kubeconfig"].secret
+    assert outputs["kubeconfig"].value == KUBECONFIG_LOCAL
+    assert outputs["kubeconfig"].secret
     # Images loaded with `kind load` are tagged docker.io/library/<name>:<tag>.
     assert outputs["registry_server"].value == "docker.io/library"
     assert outputs["registry_username"].value is None
@@ -69,7 +70,10 @@ def test_registry_storage_class_and_size_come_from_config(
     assert outputs["registry_server"].value == "localhost:5001"
     assert outputs["storage_class"].value == "local-path"
     assert outputs["node_arch"].value == "arm64"
-    assert (outputs["allocatable_cpu_millicores"].value, outputs["allocatable_memory_mib"].value) == (
+    assert (
+        outputs["allocatable_cpu_millicores"].value,
+        outputs["allocatable_memory_mib"].value,
+    ) == (
         16000,
         32768,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -84,14 +85,24 @@ def test_network_layout(run: ProgramRun) -> None:
         for r in run.of_type("oci:Core/subnet:Subnet")
     }
     assert subnets == {
-        "api": ("10.0.0.0/28", False, "todo-oke-network-public-rt-id", ["todo-oke-network-api-sl-id"]),
+        "api": (
+            "10.0.0.0/28",
+            False,
+            "todo-oke-network-public-rt-id",
+            ["todo-oke-network-api-sl-id"],
+        ),
         "nodes": (
             "10.0.10.0/24",
             True,
             "todo-oke-network-private-rt-id",
             ["todo-oke-network-nodes-sl-id"],
         ),
-        "lbs": ("10.0.20.0/24", False, "todo-oke-network-public-rt-id", ["todo-oke-network-lbs-sl-id"]),
+        "lbs": (
+            "10.0.20.0/24",
+            False,
+            "todo-oke-network-public-rt-id",
+            ["todo-oke-network-lbs-sl-id"],
+        ),
     }
 
 
@@ -112,12 +123,13 @@ def test_routes_send_workers_out_through_nat_and_the_service_gateway(run: Progra
     assert gateway.inputs["services"] == [{"serviceId": "ocid1.service.oc1.eu-frankfurt-1.all"}]
 
 
-def _ports(rules: list[dict[str, object]]) -> set[tuple[object, object, object]]:
+def _ports(rules: list[dict[str, Any]]) -> set[tuple[Any, Any, Any]]:
+    """(peer, protocol, first port) of each rule."""
     return {
         (
             rule.get("source", rule.get("destination")),
             rule["protocol"],
-            (rule.get("tcpOptions") or {}).get("min"),  # type: ignore[union-attr]
+            (rule.get("tcpOptions") or {}).get("min"),
         )
         for rule in rules
     }
@@ -132,7 +144,10 @@ def test_security_lists(run: ProgramRun) -> None:
         ("10.0.10.0/24", "1", None),
     }
     lbs = named(run, "oci:Core/securityList:SecurityList", "todo-oke-network-lbs-sl")
-    assert _ports(lbs.inputs["ingressSecurityRules"]) == {("0.0.0.0/0", "6", 80), ("0.0.0.0/0", "6", 443)}
+    assert _ports(lbs.inputs["ingressSecurityRules"]) == {
+        ("0.0.0.0/0", "6", 80),
+        ("0.0.0.0/0", "6", 443),
+    }
     nodes = named(run, "oci:Core/securityList:SecurityList", "todo-oke-network-nodes-sl")
     assert ("10.0.20.0/24", "6", 30000) in _ports(nodes.inputs["ingressSecurityRules"])
     assert all(rule["stateless"] is False for rule in nodes.inputs["egressSecurityRules"])
@@ -150,7 +165,10 @@ def test_basic_cluster_with_flannel_and_public_endpoint(run: ProgramRun) -> None
         "clusterPodNetworkOptions": [{"cniType": "FLANNEL_OVERLAY"}],
         "options": {
             "serviceLbSubnetIds": ["todo-oke-network-lbs-id"],
-            "kubernetesNetworkConfig": {"podsCidr": "10.244.0.0/16", "servicesCidr": "10.96.0.0/16"},
+            "kubernetesNetworkConfig": {
+                "podsCidr": "10.244.0.0/16",
+                "servicesCidr": "10.96.0.0/16",
+            },
             "addOns": {"isKubernetesDashboardEnabled": False, "isTillerEnabled": False},
         },
     }
@@ -235,8 +253,9 @@ def test_preview_of_a_fresh_stack_leaves_cluster_credentials_unknown(
     cluster_outputs: Callable[[bool], ProgramRun],
 ) -> None:
     outputs = cluster_outputs(True).outputs
-    assert not outputs["kubeconfig"].known and outputs["kubeconfig"].secret
-    assert not outputs["registry_password"].known and outputs["registry_password"].secret
+    for name in ("kubeconfig", "registry_password"):
+        assert not outputs[name].known
+        assert outputs[name].secret
     # The namespace lookup needs no new resource: the registry address is known already.
     assert outputs["registry_server"].value == f"eu-frankfurt-1.ocir.io/{MOCK_OCI_NAMESPACE}"
 
@@ -255,7 +274,9 @@ def test_allowed_api_cidrs_and_availability_domain_come_from_config(
     ).ok()
     api = named(run, "oci:Core/securityList:SecurityList", "todo-oke-network-api-sl")
     operator_sources = {
-        rule["source"] for rule in api.inputs["ingressSecurityRules"] if "kubectl" in rule["description"]
+        rule["source"]
+        for rule in api.inputs["ingressSecurityRules"]
+        if "kubectl" in rule["description"]
     }
     assert operator_sources == {"198.51.100.0/24", "203.0.113.0/24"}
     pool = run.one("oci:ContainerEngine/nodePool:NodePool")

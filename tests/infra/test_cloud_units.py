@@ -189,7 +189,9 @@ def test_node_image_is_the_newest_of_the_arch_and_version() -> None:
 
 
 def test_missing_node_image_names_the_version() -> None:
-    with pytest.raises(OkeLookupError, match="no OKE node image for Kubernetes v1.31.1 on arm64"):
+    with pytest.raises(
+        OkeLookupError, match=r"no OKE node image for Kubernetes v1\.31\.1 on arm64"
+    ):
         select_node_image(IMAGES, "arm64", "v1.31.1")
 
 
@@ -210,7 +212,9 @@ def test_registry_name_is_stable_alphanumeric_and_unique_per_group() -> None:
     first = registry_name("todo-aks-rg1a2b3c4d")
     assert first == registry_name("todo-aks-rg1a2b3c4d")
     assert first != registry_name("todo-aks-rg9f8e7d6c")
-    assert first.isalnum() and first.islower() and 5 <= len(first) <= 50
+    assert first.isalnum()
+    assert first.islower()
+    assert 5 <= len(first) <= 50
 
 
 def test_acr_pull_role_definition() -> None:
@@ -223,11 +227,16 @@ def test_acr_pull_role_definition() -> None:
 
 
 def test_exec_kubeconfig_has_no_credentials() -> None:
-    plugin = ExecPlugin("gke-gcloud-auth-plugin", install_hint="install it", provide_cluster_info=True)
+    plugin = ExecPlugin(
+        "gke-gcloud-auth-plugin", install_hint="install it", provide_cluster_info=True
+    )
     document = yaml.safe_load(exec_kubeconfig("ctx", "https://203.0.113.1", "Q0E=", plugin))
     assert document["current-context"] == "ctx"
     assert document["clusters"] == [
-        {"name": "ctx", "cluster": {"server": "https://203.0.113.1", "certificate-authority-data": "Q0E="}}
+        {
+            "name": "ctx",
+            "cluster": {"server": "https://203.0.113.1", "certificate-authority-data": "Q0E="},
+        }
     ]
     (user,) = document["users"]
     assert user["user"] == {
@@ -255,9 +264,15 @@ def _kubelogin_config(args: list[str]) -> str:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["get-token", "--login", "devicecode", "--server-id", "x"], ["get-token", "--login", "azurecli", "--server-id", "x"]),
+        (
+            ["get-token", "--login", "devicecode", "--server-id", "x"],
+            ["get-token", "--login", "azurecli", "--server-id", "x"],
+        ),
         (["get-token", "-l", "devicecode"], ["get-token", "-l", "azurecli"]),
-        (["get-token", "--server-id", "x"], ["get-token", "--server-id", "x", "--login", "azurecli"]),
+        (
+            ["get-token", "--server-id", "x"],
+            ["get-token", "--server-id", "x", "--login", "azurecli"],
+        ),
     ],
 )
 def test_kubelogin_mode_is_switched(args: list[str], expected: list[str]) -> None:
@@ -289,7 +304,13 @@ def test_oci_profile_is_added_to_the_token_command() -> None:
     )
     document = yaml.safe_load(with_oci_profile(kubeconfig, "CI"))
     assert document["users"][0]["user"]["exec"]["args"] == [
-        "ce", "cluster", "generate-token", "--cluster-id", "c1", "--profile", "CI",
+        "ce",
+        "cluster",
+        "generate-token",
+        "--cluster-id",
+        "c1",
+        "--profile",
+        "CI",
     ]
 
 

@@ -65,7 +65,12 @@ def test_oke_stack_is_the_always_free_shape(tmp_path: Path) -> None:
     assert config.kubernetes_version == "v1.33.1"
     pool = config.node_pool
     assert pool is not None
-    assert (pool.shape, pool.count, pool.max_count, pool.disk_gb) == ("VM.Standard.A1.Flex", 2, 2, 50)
+    assert (pool.shape, pool.count, pool.max_count, pool.disk_gb) == (
+        "VM.Standard.A1.Flex",
+        2,
+        2,
+        50,
+    )
     assert pool.size == MachineSize(vcpus=2, memory_mib=12 * 1024, arch="arm64")
     assert config.oke is not None
     # Always free: 4 Ampere OCPUs and 24 GB across the tenancy.
@@ -79,12 +84,16 @@ def test_oke_stack_is_the_always_free_shape(tmp_path: Path) -> None:
     assert (config.api.replicas, config.api.max_replicas) == (1, 2)
     assert config.image_tag == "0.1.0"
     assert config.ingress.domain is None
-    assert config.aks is None and config.gke is None and config.local is None
+    assert (config.aks, config.gke, config.local) == (None, None, None)
 
 
 def test_aks_stack(tmp_path: Path) -> None:
     config = load("aks", tmp_path)
-    assert (config.provider, config.region, config.kubernetes_version) == ("aks", "westeurope", "1.33")
+    assert (config.provider, config.region, config.kubernetes_version) == (
+        "aks",
+        "westeurope",
+        "1.33",
+    )
     pool = config.node_pool
     assert pool is not None
     assert (pool.shape, pool.count, pool.max_count) == ("Standard_D4s_v5", 3, 5)
@@ -109,7 +118,8 @@ def test_gke_stack_is_zonal_without_deletion_protection(tmp_path: Path) -> None:
 
 def test_gke_regional_cluster_counts_nodes_in_three_zones(tmp_path: Path) -> None:
     config = load("gke", tmp_path, {"gkeZone": None, "nodeCount": 1, "nodeMaxCount": 2})
-    assert config.gke is not None and config.gke.zone is None
+    assert config.gke is not None
+    assert config.gke.zone is None
     assert config.node_pool is not None
     assert (config.node_pool.count, config.node_pool.max_count) == (3, 6)
 
@@ -123,7 +133,7 @@ def test_local_stack_reads_its_kubeconfig(tmp_path: Path) -> None:
     assert local.kubeconfig.value == (tmp_path / "kubeconfig").read_text()
     assert local.allocatable == Allocatable(4000, 8192)
     assert (local.node_arch, local.registry_server, local.storage_class) == ("amd64", None, None)
-    assert config.node_pool is None and config.region is None
+    assert (config.node_pool, config.region) == (None, None)
 
 
 def test_local_kubeconfig_defaults_to_the_kubeconfig_variable(
@@ -132,7 +142,8 @@ def test_local_kubeconfig_defaults_to_the_kubeconfig_variable(
     values, secret_keys = stack_config("local", tmp_path, {"localKubeconfig": None})
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
     local = load_stack_config(MappingSource(values, secret_keys)).local
-    assert local is not None and local.kubeconfig_path == str(tmp_path / "kubeconfig")
+    assert local is not None
+    assert local.kubeconfig_path == str(tmp_path / "kubeconfig")
 
 
 def test_optional_values(tmp_path: Path) -> None:
@@ -179,7 +190,13 @@ INVALID: list[tuple[str, dict[str, Any], dict[str, Any], str, tuple[str, ...]]] 
     ("oke", {"region": "Frankfurt"}, {}, "region", ("OCI region identifier", "'Frankfurt'")),
     ("aks", {"region": "West Europe"}, {}, "region", ("Azure region name like westeurope",)),
     ("gke", {"region": "europe west"}, {}, "region", ("Google Cloud region like europe-west1",)),
-    ("oke", {"kubernetesVersion": "1.33"}, {}, "kubernetesVersion", ("exact OKE version like v1.33.1",)),
+    (
+        "oke",
+        {"kubernetesVersion": "1.33"},
+        {},
+        "kubernetesVersion",
+        ("exact OKE version like v1.33.1",),
+    ),
     ("aks", {"kubernetesVersion": "1.29"}, {}, "kubernetesVersion", ("1.30 or newer", "'1.29'")),
     ("gke", {"kubernetesVersion": "latest"}, {}, "kubernetesVersion", ("GKE version prefix",)),
     (
@@ -194,7 +211,13 @@ INVALID: list[tuple[str, dict[str, Any], dict[str, Any], str, tuple[str, ...]]] 
     ("oke", {"nodeMemoryGb": 200}, {}, "nodeMemoryGb", ("2 to 128 GB", "got 200")),
     ("oke", {"nodeCount": "two"}, {}, "nodeCount", ("integer from 1 to 100", "'two'")),
     ("oke", {"nodeMaxCount": 4}, {}, "nodeMaxCount", ("must be 0 on oke",)),
-    ("aks", {"nodeMaxCount": 2}, {}, "nodeMaxCount", ("0 (no autoscaling) or at least nodeCount (3)",)),
+    (
+        "aks",
+        {"nodeMaxCount": 2},
+        {},
+        "nodeMaxCount",
+        ("0 (no autoscaling) or at least nodeCount (3)",),
+    ),
     ("oke", {"nodeDiskGb": 40}, {}, "nodeDiskGb", ("integer from 50 to 2048",)),
     ("aks", {"nodeShape": "Standard_A2"}, {}, "nodeShape", ("Standard_D<n>", "Standard_B2s")),
     ("gke", {"nodeShape": "e2-medium"}, {}, "nodeShape", ("{standard|highmem|highcpu}", "e2")),
@@ -202,41 +225,155 @@ INVALID: list[tuple[str, dict[str, Any], dict[str, Any], str, tuple[str, ...]]] 
     ("oke", {"kafkaReplicas": 2}, {}, "kafkaReplicas", ("1 or 3 to 9",)),
     ("oke", {"kafkaReplicas": 12}, {}, "kafkaReplicas", ("integer from 1 to 9", "'12'")),
     ("oke", {"kafkaStorageGi": 20}, {}, "kafkaStorageGi", ("integer from 50 to 16384",)),
-    ("oke", {"databaseMode": "incluster", "databaseStorageGi": 10}, {}, "databaseStorageGi", ("from 50",)),
-    ("aks", {"databaseMode": "sqlite"}, {}, "databaseMode", ("one of external, incluster", "'sqlite'")),
-    ("oke", {}, {"databaseUrl": None}, "databaseUrl", ("required when databaseMode=external", "--secret")),
+    (
+        "oke",
+        {"databaseMode": "incluster", "databaseStorageGi": 10},
+        {},
+        "databaseStorageGi",
+        ("from 50",),
+    ),
+    (
+        "aks",
+        {"databaseMode": "sqlite"},
+        {},
+        "databaseMode",
+        ("one of external, incluster", "'sqlite'"),
+    ),
+    (
+        "oke",
+        {},
+        {"databaseUrl": None},
+        "databaseUrl",
+        ("required when databaseMode=external", "--secret"),
+    ),
     ("oke", {}, {"databaseUrl": "mysql://u:p@h/db"}, "databaseUrl", ("a postgresql:// URL",)),
-    ("oke", {"databaseUrl": DB_URL}, {}, "databaseUrl", ("plain text", "pulumi config set --secret databaseUrl")),
+    (
+        "oke",
+        {"databaseUrl": DB_URL},
+        {},
+        "databaseUrl",
+        ("plain text", "pulumi config set --secret databaseUrl"),
+    ),
     ("gke", {"gcpProject": None}, {}, "gcpProject", ("required", "Google Cloud project ID")),
-    ("gke", {"gcpProject": "My Project"}, {}, "gcpProject", ("Google Cloud project ID", "'My Project'")),
+    (
+        "gke",
+        {"gcpProject": "My Project"},
+        {},
+        "gcpProject",
+        ("Google Cloud project ID", "'My Project'"),
+    ),
     ("gke", {"gkeZone": "us-central1-a"}, {}, "gkeZone", ("a zone of europe-west1",)),
-    ("gke", {"gkeDeletionProtection": "yes"}, {}, "gkeDeletionProtection", ("true or false", "'yes'")),
-    ("oke", {"ociCompartmentOcid": None}, {}, "ociCompartmentOcid", ("required", "compartment OCID")),
-    ("oke", {"ociCompartmentOcid": "ocid1.vcn.oc1..abc"}, {}, "ociCompartmentOcid", ("compartment OCID",)),
+    (
+        "gke",
+        {"gkeDeletionProtection": "yes"},
+        {},
+        "gkeDeletionProtection",
+        ("true or false", "'yes'"),
+    ),
+    (
+        "oke",
+        {"ociCompartmentOcid": None},
+        {},
+        "ociCompartmentOcid",
+        ("required", "compartment OCID"),
+    ),
+    (
+        "oke",
+        {"ociCompartmentOcid": "ocid1.vcn.oc1..abc"},
+        {},
+        "ociCompartmentOcid",
+        ("compartment OCID",),
+    ),
     ("oke", {"ociUserOcid": "me"}, {}, "ociUserOcid", ("OCID of the user",)),
     ("oke", {"ociRegistryUsername": None}, {}, "ociRegistryUsername", ("required", "login name")),
-    ("oke", {"okeApiAllowedCidrs": ["10.0.0.0/33"]}, {}, "okeApiAllowedCidrs", ("CIDR blocks", "10.0.0.0/33")),
+    (
+        "oke",
+        {"okeApiAllowedCidrs": ["10.0.0.0/33"]},
+        {},
+        "okeApiAllowedCidrs",
+        ("CIDR blocks", "10.0.0.0/33"),
+    ),
     ("oke", {"okeApiAllowedCidrs": []}, {}, "okeApiAllowedCidrs", ("at least one CIDR block",)),
-    ("aks", {"aksAdminGroupObjectIds": ["admins"]}, {}, "aksAdminGroupObjectIds", ("group object IDs", "admins")),
-    ("aks", {"aksKubeloginMode": "devicecode"}, {}, "aksKubeloginMode", ("azurecli, workloadidentity, spn, msi",)),
+    (
+        "aks",
+        {"aksAdminGroupObjectIds": ["admins"]},
+        {},
+        "aksAdminGroupObjectIds",
+        ("group object IDs", "admins"),
+    ),
+    (
+        "aks",
+        {"aksKubeloginMode": "devicecode"},
+        {},
+        "aksKubeloginMode",
+        ("azurecli, workloadidentity, spn, msi",),
+    ),
     ("aks", {"aksSkuTier": "Gold"}, {}, "aksSkuTier", ("one of Free, Standard, Premium", "'Gold'")),
     ("oke", {"domain": "Not A Domain"}, {}, "domain", ("DNS name",)),
     ("oke", {"domain": "todo.example.com"}, {}, "tlsEmail", ("required when domain is set",)),
-    ("oke", {"domain": "todo.example.com", "tlsEmail": "nope"}, {}, "tlsEmail", ("e-mail address", "'nope'")),
+    (
+        "oke",
+        {"domain": "todo.example.com", "tlsEmail": "nope"},
+        {},
+        "tlsEmail",
+        ("e-mail address", "'nope'"),
+    ),
     ("oke", {"imageTag": "latest"}, {}, "imageTag", ("not 'latest'",)),
     ("oke", {"imageTag": None}, {}, "imageTag", ("required", "never latest")),
     ("oke", {"imageTag": "v1 beta"}, {}, "imageTag", ("image tag", "'v1 beta'")),
     ("oke", {"apiReplicas": 0}, {}, "apiReplicas", ("integer from 1 to 50",)),
-    ("oke", {"apiReplicas": 3, "apiMaxReplicas": 2}, {}, "apiMaxReplicas", ("integer from 3 to 100",)),
+    (
+        "oke",
+        {"apiReplicas": 3, "apiMaxReplicas": 2},
+        {},
+        "apiMaxReplicas",
+        ("integer from 3 to 100",),
+    ),
     ("aks", {"alertEmailTo": "ops"}, {}, "alertEmailTo", ("e-mail address", "'ops'")),
-    ("aks", {}, {"alertSlackWebhook": "http://example.com/hook"}, "alertSlackWebhook", ("hooks.slack.com",)),
-    ("aks", {}, {"grafanaAdminPassword": "short"}, "grafanaAdminPassword", ("at least 12 characters",)),
-    ("local", {"localContext": "minikube"}, {}, "localContext", ("'minikube' is not in", "one of kind-todo")),
+    (
+        "aks",
+        {},
+        {"alertSlackWebhook": "http://example.com/hook"},
+        "alertSlackWebhook",
+        ("hooks.slack.com",),
+    ),
+    (
+        "aks",
+        {},
+        {"grafanaAdminPassword": "short"},
+        "grafanaAdminPassword",
+        ("at least 12 characters",),
+    ),
+    (
+        "local",
+        {"localContext": "minikube"},
+        {},
+        "localContext",
+        ("'minikube' is not in", "one of kind-todo"),
+    ),
     ("local", {"localContext": None}, {}, "localContext", ("required", "context name")),
-    ("local", {"localKubeconfig": "/nonexistent/kubeconfig"}, {}, "localKubeconfig", ("cannot read /nonexistent/kubeconfig",)),
+    (
+        "local",
+        {"localKubeconfig": "/nonexistent/kubeconfig"},
+        {},
+        "localKubeconfig",
+        ("cannot read /nonexistent/kubeconfig",),
+    ),
     ("local", {"localCpuMillicores": 100}, {}, "localCpuMillicores", ("integer from 500",)),
-    ("local", {"localNodeArch": "riscv64"}, {}, "localNodeArch", ("one of amd64, arm64", "'riscv64'")),
-    ("local", {"registryServer": "https://registry"}, {}, "registryServer", ("host[:port][/path]",)),
+    (
+        "local",
+        {"localNodeArch": "riscv64"},
+        {},
+        "localNodeArch",
+        ("one of amd64, arm64", "'riscv64'"),
+    ),
+    (
+        "local",
+        {"registryServer": "https://registry"},
+        {},
+        "registryServer",
+        ("host[:port][/path]",),
+    ),
     ("local", {"localStorageClass": "Fast_SSD"}, {}, "localStorageClass", ("StorageClass name",)),
 ]
 

@@ -13,11 +13,11 @@ from app.events.topics import CONSUMER_GROUPS, TOPICS
 from infra.platform import PlatformArgs, SmtpRelay, versions
 from infra.workloads import catalog
 from tests.infra._platform_mocks import (
-    EXTERNAL_DB_URL,
     Registered,
     Run,
     platform_kwargs,
     stack,
+    variant,
 )
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -38,19 +38,7 @@ def free_tier(request: pytest.FixtureRequest) -> Run:
 @pytest.fixture(scope="module", params=[False, True], ids=["update", "preview"])
 def production(request: pytest.FixtureRequest) -> Run:
     """Three brokers, external PostgreSQL, no domain, alerts to Slack."""
-    return stack(
-        preview=request.param,
-        platform={
-            "kafka_replicas": 3,
-            "kafka_storage_gi": 100,
-            "storage_class": None,
-            "database_mode": "external",
-            "database_url": EXTERNAL_DB_URL,
-            "domain": None,
-            "tls_email": None,
-            "alert_slack_webhook": "https://hooks.slack.com/services/T0/B0/X",
-        },
-    )
+    return variant("production", request.param)
 
 
 def releases(run: Run) -> dict[str, dict[str, Any]]:
@@ -250,8 +238,8 @@ def test_dapr_components_with_metadata_and_scopes(free_tier: Run) -> None:
     assert store["scopes"] == [app.app_id for app in catalog.APPS]
 
     dapr_release = next(r for r in free_tier.of_type(RELEASE) if r.manifest["name"] == "dapr")
-    for component in free_tier.of_type(COMPONENT):
-        assert depends_on(component, dapr_release)
+    for registered in free_tier.of_type(COMPONENT):
+        assert depends_on(registered, dapr_release)
 
 
 def test_dapr_configuration_resiliency_and_secret_rbac(free_tier: Run) -> None:

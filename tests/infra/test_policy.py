@@ -13,19 +13,14 @@ from pulumi.runtime import rpc
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from infra.policy import checks, pack
-from tests.infra._platform_mocks import VARIANTS, Run, variant
+from tests.infra._platform_mocks import VARIANT_RUNS, Run, variant, variant_id
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
-@pytest.fixture(
-    scope="module",
-    params=[(name, preview) for name in VARIANTS for preview in (False, True)],
-    ids=lambda p: f"{p[0]}-{'preview' if p[1] else 'update'}",
-)
+@pytest.fixture(scope="module", params=VARIANT_RUNS, ids=variant_id)
 def run(request: pytest.FixtureRequest) -> Run:
-    name, preview = request.param
-    return variant(name, preview)
+    return variant(*request.param)
 
 
 def resources(run: Run) -> list[tuple[str, dict[str, Any]]]:

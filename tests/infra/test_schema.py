@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from infra.k8s_schema import SchemaUnavailable, has_schema, schema_errors, unwrap
-from tests.infra._platform_mocks import VARIANTS, Run, variant
+from tests.infra._platform_mocks import VARIANT_RUNS, Run, variant, variant_id
 
 BUILT_IN_KINDS = {
     "Namespace",
@@ -41,14 +41,9 @@ CUSTOM_KINDS = {
 }
 
 
-@pytest.fixture(
-    scope="module",
-    params=[(name, preview) for name in VARIANTS for preview in (False, True)],
-    ids=lambda p: f"{p[0]}-{'preview' if p[1] else 'update'}",
-)
+@pytest.fixture(scope="module", params=VARIANT_RUNS, ids=variant_id)
 def run(request: pytest.FixtureRequest) -> Run:
-    name, preview = request.param
-    return variant(name, preview)
+    return variant(*request.param)
 
 
 @pytest.mark.parametrize("version", ["1.31", "1.33"])

@@ -252,6 +252,7 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_flows(run: R
         "default-deny",
         "allow-dns",
         "allow-ingress-to-api",
+        "allow-acme-http01-solver",
         "allow-prometheus-scrape",
         "allow-kafka",
         "allow-postgres",
@@ -391,42 +392,34 @@ def test_workload_capacity_is_the_sum_of_the_registered_requests(run: Run) -> No
     assert workloads_requests(args) == expected
 
 
+def platform_args(**changes: Any) -> PlatformArgs:
+    return PlatformArgs(provider=PROVIDER, **platform_kwargs(**changes))
+
+
 def test_platform_capacity_counts_each_broker_and_optional_part() -> None:
-    small = PlatformArgs(
-        provider=PROVIDER,
-        **platform_kwargs(
-            domain=None,
-            tls_email=None,
-            database_mode="external",
-            database_url="postgresql://x:y@h/d",
-        ),
-    )
-    three = PlatformArgs(
-        provider=PROVIDER,
-        **platform_kwargs(
-            domain=None,
-            tls_email=None,
-            database_mode="external",
-            database_url="postgresql://x:y@h/d",
-            kafka_replicas=3,
-        ),
-    )
+    external = {"database_mode": "external", "database_url": "postgresql://x:y@h/d"}
+    small = platform_args(domain=None, tls_email=None, **external)
+    three = platform_args(domain=None, tls_email=None, kafka_replicas=3, **external)
     assert platform_requests(three) == platform_requests(small) + of(sizing.KAFKA_BROKER, 2)
-    in_cluster = PlatformArgs(provider=PROVIDER, **platform_kwargs(domain=None, tls_email=None))
+    in_cluster = platform_args(domain=None, tls_email=None)
     assert platform_requests(in_cluster) == (
         platform_requests(small) + of(sizing.CNPG_OPERATOR) + of(sizing.POSTGRES_INSTANCE)
     )
-    with_tls = PlatformArgs(provider=PROVIDER, **platform_kwargs())
-    assert platform_requests(with_tls) == platform_requests(in_cluster) + of(
-        sizing.CERT_MANAGER_CONTROLLER
-    ) + of(sizing.CERT_MANAGER_WEBHOOK) + of(sizing.CERT_MANAGER_CAINJECTOR)
-    two_nodes = PlatformArgs(provider=PROVIDER, **platform_kwargs(node_count=2))
+    with_tls = platform_args()
+    cert_manager = (
+        of(sizing.CERT_MANAGER_CONTROLLER)
+        + of(sizing.CERT_MANAGER_WEBHOOK)
+        + of(sizing.CERT_MANAGER_CAINJECTOR)
+    )
+    assert platform_requests(with_tls) == platform_requests(in_cluster) + cert_manager
+    two_nodes = platform_args(node_count=2)
     assert platform_requests(two_nodes) == platform_requests(with_tls) + of(sizing.NODE_EXPORTER)
 
 
 def test_the_free_tier_stack_fits_four_ocpus_and_24_gb() -> None:
-    args = PlatformArgs(provider=PROVIDER, **platform_kwargs(node_count=2))
-    total = platform_requests(args) + workloads_requests(WorkloadsArgs(**workloads_kwargs()))
+    total = platform_requests(platform_args(node_count=2)) + workloads_requests(
+        WorkloadsArgs(**workloads_kwargs())
+    )
     # VM.Standard.A1.Flex always-free: 4 OCPU (4 cores) / 24 GB, minus kubelet/system reserve.
     assert total.cpu_millicores <= 3000
     assert total.memory_mib <= 16 * 1024

@@ -1,7 +1,8 @@
 """PostgreSQL LISTEN on one channel, kept connected, calling back on every notification.
 
 It also calls back after every (re)connect: notifications sent while it was disconnected are
-lost, so the listener's owner must assume it missed something and re-read its state.
+lost, so its owner must assume it missed something and re-read its state. Shared by the relay
+(channel ``outbox``) and the notifier (channel ``reminders``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-log = logging.getLogger("services.notifier.listener")
+log = logging.getLogger("services.listen")
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -24,6 +25,8 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 class Listener:
+    """``run()`` LISTENs until cancelled; ``on_notify`` is called from the event loop."""
+
     def __init__(
         self,
         database_url: str,
@@ -41,7 +44,6 @@ class Listener:
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
-        """LISTEN until cancelled, reconnecting after any connection loss."""
         while True:
             try:
                 await self._listen_once()

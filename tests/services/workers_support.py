@@ -1,8 +1,9 @@
-"""Real receivers for the notifier's channels, on 127.0.0.1: a webhook endpoint (uvicorn) and
-an SMTP server (aiosmtpd). Used by the notifier tests, the e2e tests and bench/reminders.py.
+"""Support for the tests of the recurring and notifier services (and bench/reminders.py).
 
-Each records what arrived, when, and whether it was valid; each can be told to fail the next
-few requests with a transient error, to exercise retries.
+A migrated database of its own on the real PostgreSQL, users to own tasks, and real receivers
+for the notifier's channels on 127.0.0.1: a webhook endpoint (uvicorn) and an SMTP server
+(aiosmtpd). Each receiver records what arrived, when, and whether it was valid, and can be told
+to fail the next few requests with a transient error, to exercise retries.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -19,20 +22,25 @@ from typing import Any
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.db.migrate import upgrade_async
+from app.db.models import User
+from app.db.session import create_engine, session_factory
+from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
 from services.notifier.channels.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
 
 
 async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]], *, timeout: float, what: str
+    condition: Callable[[], bool | Awaitable[bool]], *, within: float, what: str
 ) -> None:
     """Poll ``condition`` until it holds; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = condition()
         if not isinstance(result, bool):
@@ -40,8 +48,36 @@ async def eventually(
         if result:
             return
         if time.monotonic() >= deadline:
-            raise AssertionError(f"gave up after {timeout:g} s waiting for: {what}")
+            raise AssertionError(f"gave up after {within:g} s waiting for: {what}")
         await asyncio.sleep(0.05)
+
+
+@dataclass
+class Database:
+    url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def new_user(self) -> uuid.UUID:
+        """A fresh account to own tasks (never logs in: the services do not care)."""
+        user = User(
+            id=uuid.uuid4(), email=f"{uuid.uuid4().hex[:12]}@example.com", password_hash="-"
+        )
+        async with self.sessions() as session, session.begin():
+            session.add(user)
+        return user.id
+
+
+@asynccontextmanager
+async def migrated_database(postgres: PostgresServer) -> AsyncIterator[Database]:
+    """A fresh database on the real PostgreSQL, migrated like production."""
+    url = postgres.url(postgres.create_database())
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        yield Database(url, engine, session_factory(engine))
+    finally:
+        await engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -67,9 +103,7 @@ class WebhookReceiver:
         self.attempts = 0
         app = Starlette(routes=[Route("/hook", self._receive, methods=["POST"])])
         self._server = uvicorn.Server(
-            uvicorn.Config(
-                app, host=LOOPBACK, port=self.port, log_level="warning", lifespan="off"
-            )
+            uvicorn.Config(app, host=LOOPBACK, port=self.port, log_level="warning", lifespan="off")
         )
         self._task: asyncio.Task[None] | None = None
 
@@ -101,7 +135,7 @@ class WebhookReceiver:
 
     async def __aenter__(self) -> WebhookReceiver:
         self._task = asyncio.create_task(self._server.serve())
-        await eventually(lambda: self._server.started, timeout=10, what="webhook receiver up")
+        await eventually(lambda: self._server.started, within=10, what="webhook receiver up")
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
@@ -115,7 +149,7 @@ class _Inbox:
         self.messages: list[Message] = []
         self.failures_left = 0
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.failures_left > 0:
             self.failures_left -= 1
             return "451 4.3.0 try again later"

@@ -1,0 +1,26 @@
+"""The web UI, served by the API process itself: server-rendered pages, a little script.
+
+``router`` holds every page (none is in the OpenAPI schema: they are HTML, not API), and
+``static_files()`` the stylesheet and script, mounted at :data:`STATIC_PATH`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.staticfiles import StaticFiles
+
+from app.ui import auth_pages, history_page, stream, task_pages
+from app.ui.render import STATIC_DIR, STATIC_PATH
+
+router = APIRouter()
+router.include_router(auth_pages.router)
+router.include_router(task_pages.router)
+router.include_router(history_page.router)
+router.include_router(stream.router)
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC_DIR)
+
+
+__all__ = ["STATIC_PATH", "router", "static_files"]

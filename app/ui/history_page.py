@@ -1,0 +1,131 @@
+"""A task's history page: the audit log (``GET /tasks/{id}/history``) as a readable table.
+
+Each entry lists what changed against the entry before it, in words; the audit service writes
+the log from ``task-events``, so the newest change can take a moment to appear.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request, Response
+
+from app.api import history
+from app.api.deps import Session, State
+from app.api.problems import Problem
+from app.db.models import Task
+from app.domain.recurrence import RecurrenceError, RecurrenceRule
+from app.ui.listing import show_time
+from app.ui.render import page
+from app.ui.session import SignedIn, user_of
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+PAGE_SIZE: Final = 50
+EVENT_NAMES: Final = {
+    "task.created": "Created",
+    "task.updated": "Updated",
+    "task.completed": "Completed",
+    "task.deleted": "Deleted",
+    "reminder.scheduled": "Reminders scheduled",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    what: str
+    when: str
+    when_iso: str
+    version: int | None
+    changes: list[str]
+
+
+def _due(value: Any, zone: ZoneInfo) -> str:
+    if not value:
+        return "no due date"
+    return show_time(datetime.fromisoformat(str(value)), zone)
+
+
+def _rule(value: Any) -> str:
+    if not value:
+        return "does not repeat"
+    try:
+        return RecurrenceRule.parse(value).describe()
+    except RecurrenceError:
+        return "an unreadable rule"
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any], zone: ZoneInfo) -> list[str]:
+    """What differs between two snapshots of a task, in words."""
+    if before is None:
+        before = {}
+    said: list[str] = []
+    shown: dict[str, Callable[[Any], str]] = {
+        "title": lambda v: f"“{v}”",
+        "priority": str,
+        "tags": lambda v: ", ".join(v) if v else "no tags",
+        "due_date": lambda v: _due(v, zone),
+        "timezone": str,
+        "recurrence": _rule,
+        "description": lambda v: "changed" if v else "removed",
+    }
+    for key, describe in shown.items():
+        if key in after and before.get(key) != after.get(key):
+            if key == "description" and not before and not after.get(key):
+                continue
+            said.append(f"{key.replace('_', ' ')}: {describe(after[key])}")
+    reminders = after.get("reminders")
+    if isinstance(reminders, list) and reminders != before.get("reminders"):
+        count = len(reminders)
+        said.append(f"{count} pending reminder{'s' if count != 1 else ''}")
+    return said
+
+
+@router.get("/tasks/{task_id}/history")
+async def task_history(
+    request: Request,
+    task_id: uuid.UUID,
+    person: SignedIn,
+    db: Session,
+    app_state: State,
+    after: uuid.UUID | None = None,
+) -> Response:
+    try:
+        found = await history.task_history(
+            task_id, user_of(person), db, app_state, limit=PAGE_SIZE, after=after
+        )
+    except Problem:
+        return page(request, person, "missing.html", status=404)
+    zone = ZoneInfo(person.timezone)
+    entries: list[Entry] = []
+    previous: dict[str, Any] | None = None
+    for item in found.items:
+        snapshot = item.data if item.type.startswith("task.") else None
+        entries.append(
+            Entry(
+                what=EVENT_NAMES.get(item.type, item.type),
+                when=show_time(item.time, zone),
+                when_iso=item.time.isoformat(),
+                version=item.version,
+                changes=changes(previous, snapshot, zone) if snapshot is not None else [],
+            )
+        )
+        if snapshot is not None and item.type != "task.deleted":
+            previous = snapshot
+    title = next(
+        (item.data["title"] for item in reversed(found.items) if "title" in item.data), None
+    )
+    task = await db.get(Task, task_id)
+    context = {
+        "task_id": task_id,
+        "title": title or (task.title if task else "task"),
+        "entries": entries,
+        "next_after": found.next_after,
+        "exists": task is not None,
+    }
+    return page(request, person, "history.html", context)

@@ -1,0 +1,218 @@
+// Progressive enhancement of the server-rendered pages: every page works without this file.
+// It reports the browser's time zone, keeps the task list live (Server-Sent Events), raises
+// reminder notifications, and makes the task form adapt to the chosen recurrence.
+"use strict";
+
+(function () {
+  const body = document.body;
+  const liveStatus = document.getElementById("live-status");
+
+  function announce(message) {
+    if (!liveStatus) return;
+    // Clearing first makes screen readers announce a repeated message again.
+    liveStatus.textContent = "";
+    window.setTimeout(function () { liveStatus.textContent = message; }, 50);
+  }
+
+  // --- Time zone: the server shows due dates in the zone the browser reports. ---
+  function reportTimeZone() {
+    let zone;
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    } catch (error) {
+      return;
+    }
+    if (!zone) return;
+    const current = document.cookie.split("; ").find(function (c) { return c.indexOf("todo_tz=") === 0; });
+    if (current && decodeURIComponent(current.slice(8)) === zone) return;
+    document.cookie = "todo_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+    const shown = document.getElementById("viewer-timezone");
+    // First visit in this zone: show the page again in it (once: the cookie now matches).
+    if (body.dataset.signedIn && shown && shown.textContent !== zone) window.location.reload();
+  }
+
+  // --- Live list: reload the groups whenever the server says something changed. ---
+  let refreshTimer = null;
+  let refreshing = false;
+  let refreshAgain = false;
+
+  function restoreFocus(container, label, id) {
+    let target = null;
+    if (id) target = document.getElementById(id);
+    if (!target && label) {
+      target = Array.from(container.querySelectorAll("[aria-label]")).find(function (el) {
+        return el.getAttribute("aria-label") === label;
+      }) || null;
+    }
+    if (target) target.focus();
+  }
+
+  async function refreshList() {
+    const container = document.getElementById("task-groups");
+    if (!container) return;
+    if (refreshing) { refreshAgain = true; return; }
+    refreshing = true;
+    try {
+      const response = await fetch(container.dataset.source, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      });
+      if (response.redirected && new URL(response.url).pathname === "/ui/login") {
+        window.location.assign(response.url);
+        return;
+      }
+      if (!response.ok) return;
+      const html = await response.text();
+      const active = document.activeElement;
+      const hadFocus = active && container.contains(active);
+      const label = hadFocus ? active.getAttribute("aria-label") : null;
+      const id = hadFocus ? active.id : null;
+      container.innerHTML = html;
+      if (hadFocus) restoreFocus(container, label, id);
+      body.dataset.listVersion = String(Number(body.dataset.listVersion || "0") + 1);
+      announce("Task list updated.");
+    } catch (error) {
+      // Offline for a moment: the next notice or reconnect refreshes again.
+    } finally {
+      refreshing = false;
+      if (refreshAgain) { refreshAgain = false; scheduleRefresh(); }
+    }
+  }
+
+  function scheduleRefresh() {
+    if (refreshTimer !== null) window.clearTimeout(refreshTimer);
+    // Several notices in a burst (complete + next occurrence) become one reload.
+    refreshTimer = window.setTimeout(function () { refreshTimer = null; refreshList(); }, 150);
+  }
+
+  function formatDue(iso) {
+    if (!iso) return "";
+    try {
+      return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    } catch (error) {
+      return iso;
+    }
+  }
+
+  function showReminder(data) {
+    const due = data.due_date ? "Due " + formatDue(data.due_date) : "Reminder";
+    const text = "Reminder: " + data.title + (data.due_date ? " (" + due + ")" : "");
+    let list = document.getElementById("reminder-toasts");
+    if (!list) {
+      list = document.createElement("ul");
+      list.id = "reminder-toasts";
+      list.className = "toasts";
+      list.setAttribute("aria-label", "Reminders");
+      document.getElementById("main").prepend(list);
+    }
+    const item = document.createElement("li");
+    item.className = "toast";
+    item.textContent = text;
+    list.prepend(item);
+    announce(text);
+    if ("Notification" in window && Notification.permission === "granted") {
+      // tag: a reminder delivered twice (at-least-once) shows one notification.
+      new Notification("Reminder: " + data.title, { body: due, tag: data.reminder_id });
+    }
+  }
+
+  function connect() {
+    if (!body.dataset.signedIn || !("EventSource" in window)) return;
+    let connectedBefore = false;
+    const source = new EventSource("/ui/events");
+    source.addEventListener("ready", function () {
+      body.dataset.live = "connected";
+      // Notices sent while we were disconnected are lost: catch up once.
+      if (connectedBefore) scheduleRefresh();
+      connectedBefore = true;
+    });
+    source.addEventListener("change", scheduleRefresh);
+    source.addEventListener("resync", scheduleRefresh);
+    source.addEventListener("reminder", function (event) {
+      try {
+        showReminder(JSON.parse(event.data));
+      } catch (error) {
+        // A malformed notice is not worth breaking the page for.
+      }
+    });
+    source.addEventListener("error", function () {
+      body.dataset.live = "reconnecting";
+      // CLOSED: the server refused (e.g. the session expired); see where the list sends us.
+      if (source.readyState === EventSource.CLOSED) refreshList();
+    });
+  }
+
+  // --- Notifications: ask only when the user clicks, as browsers require. ---
+  function offerNotifications() {
+    const button = document.getElementById("enable-notifications");
+    if (!button || !("Notification" in window) || Notification.permission !== "default") return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      Notification.requestPermission().then(function (permission) {
+        button.hidden = true;
+        announce(permission === "granted" ? "Reminder notifications enabled." : "Reminder notifications stay off.");
+      });
+    });
+  }
+
+  // --- Task form: show the recurrence inputs that apply, add reminder rows. ---
+  const UNITS = { daily: "days", weekly: "weeks", monthly: "months", yearly: "years" };
+
+  function enhanceTaskForm() {
+    const freq = document.getElementById("freq");
+    if (!freq) return;
+    const unit = document.getElementById("interval-unit");
+    function applyFreq() {
+      document.querySelectorAll("[data-repeat]").forEach(function (element) {
+        const wanted = element.dataset.repeat;
+        const applies = freq.value !== "none" && (!wanted || wanted.split(" ").indexOf(freq.value) >= 0);
+        element.hidden = !applies;
+      });
+      if (unit) unit.textContent = UNITS[freq.value] || "periods";
+    }
+    freq.addEventListener("change", applyFreq);
+    applyFreq();
+
+    // Typing a last day or a count means that is how the series ends.
+    [["until", "ends-until"], ["count", "ends-count"]].forEach(function (pair) {
+      const input = document.getElementById(pair[0]);
+      const radio = document.getElementById(pair[1]);
+      if (input && radio) input.addEventListener("input", function () { radio.checked = true; });
+    });
+
+    const add = document.getElementById("add-reminder");
+    const rows = document.getElementById("reminder-rows");
+    if (add && rows) {
+      add.hidden = false;
+      add.addEventListener("click", function () {
+        const last = rows.lastElementChild;
+        if (!last) return;
+        const index = rows.children.length;
+        const row = last.cloneNode(true);
+        row.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+        const amount = row.querySelector("input");
+        const unitSelect = row.querySelector("select");
+        const labels = row.querySelectorAll("label");
+        amount.id = "reminder-amount-" + index;
+        amount.value = "";
+        amount.removeAttribute("aria-invalid");
+        amount.removeAttribute("aria-describedby");
+        unitSelect.id = "reminder-unit-" + index;
+        labels[0].htmlFor = amount.id;
+        labels[0].textContent = "Reminder " + (index + 1);
+        labels[1].htmlFor = unitSelect.id;
+        labels[1].textContent = "Unit of reminder " + (index + 1);
+        rows.appendChild(row);
+        amount.focus();
+      });
+    }
+
+    const summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  }
+
+  reportTimeZone();
+  offerNotifications();
+  enhanceTaskForm();
+  connect();
+})();

@@ -1,0 +1,1 @@
+"""The audit service: every task-events event, appended to ``audit_log``."""

@@ -1,0 +1,26 @@
+"""The audit process: one consumer of ``task-events``."""
+
+from __future__ import annotations
+
+from app.events.topics import TASK_EVENTS
+from services.audit.history import GROUP, record_event
+from services.common.settings import WorkerSettings
+from services.common.spec import ConsumerSpec
+from services.common.worker import Worker, WorkerContext, WorkerParts
+
+
+def audit_consumer(settings: WorkerSettings) -> ConsumerSpec:
+    # Every type on the topic: each carries the task (subject) and its owner.
+    return ConsumerSpec(
+        group=GROUP,
+        topics=(TASK_EVENTS.name,),
+        handler=record_event,
+        max_attempts=settings.handler_max_attempts,
+    )
+
+
+async def build(context: WorkerContext[WorkerSettings]) -> WorkerParts:
+    return WorkerParts(consumers=(audit_consumer(context.settings),))
+
+
+WORKER = Worker(name="audit", settings_type=WorkerSettings, build=build)

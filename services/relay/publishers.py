@@ -1,0 +1,102 @@
+"""The relay's two backends: Kafka (aiokafka) and a Dapr sidecar's pub/sub HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from services.common.kafka import durable_producer, send_all
+from services.common.publisher import OutgoingMessage
+
+CLOUDEVENTS_JSON = "application/cloudevents+json"
+
+
+class PublishError(RuntimeError):
+    """A backend refused or lost a message; the relay keeps its rows and retries the batch."""
+
+
+class KafkaPublisher:
+    """An idempotent producer with ``acks=all``; recreated after a failed batch.
+
+    After a timeout the producer's idempotence state (producer id, sequence numbers) may be out
+    of step with the broker's; a fresh producer starts a clean session, and the relay's retry
+    of the whole batch makes up for anything the old one lost.
+    """
+
+    def __init__(self, bootstrap: str, client_id: str) -> None:
+        self.bootstrap = bootstrap
+        self.client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        if self._producer is None:
+            producer = durable_producer(self.bootstrap, self.client_id)
+            await producer.start()
+            self._producer = producer
+
+    async def stop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        await self.start()
+        assert self._producer is not None
+        try:
+            await send_all(self._producer, messages)
+        except BaseException:
+            await self.stop()
+            raise
+
+
+class DaprPublisher:
+    """Posts each message to ``/v1.0/publish/<pubsub>/<topic>`` on the Dapr sidecar.
+
+    CloudEvents go as ``application/cloudevents+json`` so Dapr passes our envelope through
+    rather than wrapping it; ``metadata.cloudevent.id`` keeps our event id as the envelope id
+    (the consumers' idempotency key) and ``metadata.partitionKey`` keeps one task's events on one
+    partition, in order. Messages are sent one after another: ordering needs it.
+    """
+
+    def __init__(self, endpoint: str, pubsub: str, *, timeout: float = 10.0) -> None:
+        self.base = endpoint.rstrip("/")
+        self.pubsub = pubsub
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(base_url=self.base, timeout=self.timeout)
+
+    async def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        await self.start()
+        assert self._client is not None
+        for message in messages:
+            params = {"metadata.partitionKey": message.key}
+            if message.event_id is not None:
+                params["metadata.cloudevent.id"] = message.event_id
+                content_type = CLOUDEVENTS_JSON
+            else:
+                # A plain notice: Dapr wraps it in its own envelope, consumers unwrap it.
+                content_type = "application/json"
+            try:
+                response = await self._client.post(
+                    f"/v1.0/publish/{self.pubsub}/{message.topic}",
+                    params=params,
+                    content=message.value,
+                    headers={"Content-Type": content_type},
+                )
+            except httpx.HTTPError as exc:
+                raise PublishError(f"dapr sidecar unreachable: {exc!r}") from exc
+            if not response.is_success:
+                raise PublishError(
+                    f"dapr publish to {message.topic} failed: {response.status_code} "
+                    f"{response.text[:300]}"
+                )

@@ -1,0 +1,116 @@
+"""The running platform for the recurring and notifier e2e tests and bench/reminders.py.
+
+The real API (``devtools.api_server.ApiServer``, a uvicorn process, migrating its database on
+start) and the real outbox relay (``python -m services.relay``) on the test session's
+PostgreSQL and Kafka; the services under test are started by each test, as processes too.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from app.db.models import OutboxEvent
+from app.db.session import create_engine, session_factory
+from devtools.api_server import ApiServer
+from devtools.kafka import KafkaBroker
+from devtools.postgres import PostgresServer
+from tests.services.events_support import ServiceProcess
+from tests.services.workers_support import Database, eventually
+
+
+@dataclass
+class Stack:
+    db: Database
+    api: ApiServer
+    relay: ServiceProcess
+    client: httpx.AsyncClient
+    bootstrap: str
+    log_dir: Path
+
+    def service(self, name: str, env: Mapping[str, str] | None = None) -> ServiceProcess:
+        """``python -m services.<name>`` on this stack's database and broker (not started)."""
+        return ServiceProcess(
+            name,
+            database_url=self.db.url,
+            bootstrap=self.bootstrap,
+            log_dir=self.log_dir,
+            env=env,
+        )
+
+    async def new_user(self) -> dict[str, str]:
+        """Register an account through the API; its Authorization header."""
+        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        password = secrets.token_urlsafe(12)
+        registered = await self.client.post(
+            "/auth/register", json={"email": email, "password": password}
+        )
+        assert registered.status_code == 201, registered.text
+        token = await self.client.post(
+            "/auth/token", data={"username": email, "password": password}
+        )
+        assert token.status_code == 200, token.text
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    async def create_task(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+        body.setdefault("title", "a task")
+        response = await self.client.post("/tasks", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def complete(self, headers: dict[str, str], task_id: str) -> dict[str, Any]:
+        response = await self.client.post(f"/tasks/{task_id}/complete", headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def outbox_drained(self) -> bool:
+        """Whether the relay has published every outbox row."""
+        async with self.db.sessions() as session:
+            pending = await session.scalar(
+                select(func.count())
+                .select_from(OutboxEvent)
+                .where(OutboxEvent.published_at.is_(None))
+            )
+        return pending == 0
+
+    async def wait_published(self, within: float = 30.0) -> None:
+        await eventually(self.outbox_drained, within=within, what="the outbox published")
+
+
+@contextmanager
+def api_process(postgres: PostgresServer, log_dir: Path) -> Iterator[ApiServer]:
+    """The API on a fresh database. Enter it outside the event loop (a sync fixture, or before
+    ``asyncio.run``): it migrates with ``asyncio.run``, and must be started from the main
+    thread, since its process dies with the thread that forked it."""
+    with ApiServer(postgres.url(postgres.create_database()), log_dir=log_dir) as api:
+        yield api
+
+
+@asynccontextmanager
+async def running_stack(api: ApiServer, kafka: KafkaBroker, log_dir: Path) -> AsyncIterator[Stack]:
+    """The relay next to ``api`` (on its database), and a client of both."""
+    url = api.database_url
+    engine = create_engine(url)
+    relay = ServiceProcess("relay", database_url=url, bootstrap=kafka.bootstrap, log_dir=log_dir)
+    try:
+        await relay.start()
+        async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
+            yield Stack(
+                Database(url, engine, session_factory(engine)),
+                api,
+                relay,
+                client,
+                kafka.bootstrap,
+                log_dir,
+            )
+    finally:
+        relay.stop()
+        await engine.dispose()

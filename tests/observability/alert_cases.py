@@ -1,0 +1,332 @@
+"""For every alert: input series that fire it, and series that must not.
+
+Rendered into ``promtool test rules`` files by ``test_alert_rules.py``. Series use promtool's
+expanding notation (``'0+60x20'``: start 0, add 60 per step, 20 steps; ``'1x10 0x5'``: ten
+steps at 1 then five at 0) with a one-minute step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from infra.platform.namespaces import APP as NAMESPACE
+
+RUNBOOK_URL: Final = "https://git.example.com/todo-platform/blob/main/docs/runbook.md"
+NS: Final = f'namespace="{NAMESPACE}"'
+API: Final = f'{NS}, service="todo-api", job="todo-api"'
+RELAY: Final = f'{NS}, service="todo-relay", job="todo-relay", pod="todo-relay-6d4f9-abcde"'
+RECURRING: Final = f'{NS}, service="todo-recurring", job="todo-recurring"'
+NOTIFIER: Final = f'{NS}, service="todo-notifier", job="todo-notifier", pod="todo-notifier-7c-x1"'
+KSM: Final = f'{NS}, job="kube-state-metrics"'
+
+
+@dataclass(frozen=True)
+class Scenario:
+    what: str
+    series: dict[str, str]
+    eval_time: str
+    # Labels and annotations of the firing alert (besides the rule's own severity/component
+    # and runbook_url, which the test adds); empty for scenarios that must not fire.
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertCase:
+    firing: Scenario
+    quiet: tuple[Scenario, ...]
+
+
+def _http(status: str, route: str, values: str) -> tuple[str, str]:
+    return (
+        f'http_requests_total{{{API}, pod="todo-api-5f-aa", route="{route}", method="GET", '
+        f'status="{status}"}}',
+        values,
+    )
+
+
+CASES: Final[dict[str, AlertCase]] = {
+    "TodoHighHttpErrorRatio": AlertCase(
+        Scenario(
+            "a fifth of the requests fail",
+            dict(
+                [
+                    _http("200", "/tasks", "0+60x20"),
+                    _http("500", "/tasks", "0+15x20"),
+                ]
+            ),
+            "15m",
+            {"namespace": NAMESPACE, "service": "todo-api"},
+            {
+                "summary": "todo-api fails 20% of its requests",
+                "description": "More than 5% of the requests to todo-api in todo-app have "
+                "answered 5xx over the last 5 minutes (probe and scrape endpoints excluded).",
+            },
+        ),
+        (
+            Scenario(
+                "1.6% errors, and failing readiness probes are not user traffic",
+                dict(
+                    [
+                        _http("200", "/tasks", "0+60x20"),
+                        _http("500", "/tasks", "0+1x20"),
+                        _http("503", "/readyz", "0+600x20"),
+                    ]
+                ),
+                "15m",
+            ),
+            Scenario(
+                "every request fails, but there are too few to matter (2 in 5 min)",
+                dict([_http("500", "/tasks/{task_id}", "0x10 1x5 2x5")]),
+                "15m",
+            ),
+        ),
+    ),
+    "TodoPodNotReady": AlertCase(
+        Scenario(
+            "a running pod has failed readiness for 15 minutes",
+            {
+                f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-aa", condition="true"}}': "0x20",
+                f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-aa", condition="false"}}': "1x20",
+                f'kube_pod_status_phase{{{KSM}, pod="todo-api-5f-aa", phase="Running"}}': "1x20",
+                f'kube_pod_status_phase{{{KSM}, pod="todo-api-5f-aa", phase="Succeeded"}}': "0x20",
+            },
+            "15m",
+            {"namespace": NAMESPACE, "pod": "todo-api-5f-aa"},
+            {
+                "summary": "Pod todo-api-5f-aa has not been ready for 10 minutes",
+                "description": "Pod todo-api-5f-aa in todo-app is pending, crash-looping or "
+                "failing its readiness probe; it receives no traffic.",
+            },
+        ),
+        (
+            Scenario(
+                "the finished migration Job pod is never ready, by design",
+                {
+                    f'kube_pod_status_ready{{{KSM}, pod="todo-migrate-x", condition="true"}}': "0x20",
+                    f'kube_pod_status_phase{{{KSM}, pod="todo-migrate-x", phase="Succeeded"}}': "1x20",
+                },
+                "15m",
+            ),
+            Scenario(
+                "not ready for 5 minutes only (a rollout)",
+                {f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-bb", condition="true"}}': "1x10 0x5"},
+                "15m",
+            ),
+        ),
+    ),
+    "TodoWorkloadUnavailable": AlertCase(
+        Scenario(
+            "the relay has had no available replica for 8 minutes",
+            {
+                f'kube_deployment_status_replicas_available{{{KSM}, deployment="todo-relay"}}': "0x10",
+                f'kube_deployment_spec_replicas{{{KSM}, deployment="todo-relay"}}': "1x10",
+            },
+            "8m",
+            {"namespace": NAMESPACE, "deployment": "todo-relay"},
+            {
+                "summary": "todo-relay has no available replica",
+                "description": "Deployment todo-relay in todo-app wants replicas but none has "
+                "been available for 5 minutes: its function is down.",
+            },
+        ),
+        (
+            Scenario(
+                "scaled to zero on purpose",
+                {
+                    f'kube_deployment_status_replicas_available{{{KSM}, deployment="todo-audit"}}': "0x10",
+                    f'kube_deployment_spec_replicas{{{KSM}, deployment="todo-audit"}}': "0x10",
+                },
+                "8m",
+            ),
+            Scenario(
+                "one of two replicas available",
+                {
+                    f'kube_deployment_status_replicas_available{{{KSM}, deployment="todo-api"}}': "1x10",
+                    f'kube_deployment_spec_replicas{{{KSM}, deployment="todo-api"}}': "2x10",
+                },
+                "8m",
+            ),
+        ),
+    ),
+    "TodoDatabaseUnreachable": AlertCase(
+        Scenario(
+            "two of three API pods fail the database check",
+            {
+                f'todo_readiness_check_up{{{API}, pod="a", check="database"}}': "0x5",
+                f'todo_readiness_check_up{{{API}, pod="b", check="database"}}': "0x5",
+                f'todo_readiness_check_up{{{API}, pod="c", check="database"}}': "1x5",
+            },
+            "4m",
+            {"namespace": NAMESPACE, "service": "todo-api"},
+            {
+                "summary": "todo-api cannot reach the database",
+                "description": "2 pod(s) of todo-api in todo-app have failed the database "
+                "readiness check (connect and SELECT 1 within 2 s) for 2 minutes.",
+            },
+        ),
+        (
+            Scenario(
+                "a one-minute blip",
+                {f'todo_readiness_check_up{{{API}, pod="a", check="database"}}': "1x3 0x1"},
+                "4m",
+            ),
+            Scenario(
+                "another check failing is not the database",
+                {f'todo_readiness_check_up{{{API}, pod="a", check="kafka"}}': "0x5"},
+                "4m",
+            ),
+        ),
+    ),
+    "TodoKafkaConsumerLagHigh": AlertCase(
+        Scenario(
+            "1500 messages behind over two partitions for 12 minutes",
+            {
+                f'todo_consumer_lag{{{RECURRING}, pod="r-1", group="recurring", '
+                'topic="task-events", partition="0"}': "800x15",
+                f'todo_consumer_lag{{{RECURRING}, pod="r-2", group="recurring", '
+                'topic="task-events", partition="1"}': "700x15",
+            },
+            "12m",
+            {"namespace": NAMESPACE, "group": "recurring", "topic": "task-events"},
+            {
+                "summary": "Consumer group recurring is 1500 messages behind on task-events",
+                "description": "Consumer group recurring has been more than 1000 messages "
+                "behind on task-events for 10 minutes: its effects (next occurrences, "
+                "reminders, history) are delayed.",
+            },
+        ),
+        (
+            Scenario(
+                "a burst that was worked off within 5 minutes",
+                {
+                    f'todo_consumer_lag{{{RECURRING}, pod="r-1", group="recurring", '
+                    'topic="task-events", partition="0"}': "5000x5 0x10",
+                },
+                "12m",
+            ),
+            Scenario(
+                "steadily 900 behind, under the threshold",
+                {
+                    f'todo_consumer_lag{{{RECURRING}, pod="r-1", group="recurring", '
+                    'topic="task-events", partition="0"}': "900x15",
+                },
+                "12m",
+            ),
+        ),
+    ),
+    "TodoOutboxBacklogGrowing": AlertCase(
+        Scenario(
+            "the backlog grows by 20 rows a minute",
+            {f"todo_outbox_backlog{{{RELAY}}}": "0+20x30"},
+            "25m",
+            {"namespace": NAMESPACE},
+            {
+                "summary": "500 outbox rows wait to be published, and more every minute",
+                "description": "More than 100 committed changes in todo-app are not yet on "
+                "Kafka and the backlog has grown for 10 minutes: the relay is slower than the "
+                "writes.",
+            },
+        ),
+        (
+            Scenario(
+                "a large backlog that shrinks",
+                {f"todo_outbox_backlog{{{RELAY}}}": "1000-20x30"},
+                "25m",
+            ),
+            Scenario(
+                "a small backlog that grows slowly",
+                {f"todo_outbox_backlog{{{RELAY}}}": "0+1x30"},
+                "25m",
+            ),
+        ),
+    ),
+    "TodoOutboxStalled": AlertCase(
+        Scenario(
+            "nothing published for 8 minutes",
+            {f"todo_outbox_oldest_unpublished_age_seconds{{{RELAY}}}": "0+60x10"},
+            "8m",
+            {"namespace": NAMESPACE},
+            {
+                "summary": "The oldest unpublished outbox row is 480 s old",
+                "description": "The relay in todo-app has published nothing for more than "
+                "120 seconds: no consumer sees new changes.",
+            },
+        ),
+        (
+            Scenario(
+                "rows are published within half a minute",
+                {f"todo_outbox_oldest_unpublished_age_seconds{{{RELAY}}}": "0 30 0 30 0 30 0 30 0"},
+                "8m",
+            ),
+            Scenario(
+                "stuck for two minutes only (a relay restart)",
+                {f"todo_outbox_oldest_unpublished_age_seconds{{{RELAY}}}": "0x6 200x2"},
+                "8m",
+            ),
+        ),
+    ),
+    "TodoDeadLetterMessages": AlertCase(
+        Scenario(
+            "three messages dead-lettered two minutes ago",
+            {f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "0x5 3x5"},
+            "8m",
+            {"namespace": NAMESPACE, "group": "audit"},
+            {
+                "summary": "Consumer group audit dead-lettered messages",
+                "description": "audit in todo-app sent about 3 message(s) to audit.dlq in the "
+                "last 15 minutes: their effects did not happen.",
+            },
+        ),
+        (
+            Scenario(
+                "an old count that no longer moves",
+                {f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "2x20"},
+                "18m",
+            ),
+            Scenario(
+                "a dead letter more than 15 minutes ago",
+                {f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "0x2 1x30"},
+                "25m",
+            ),
+        ),
+    ),
+    "TodoRemindersLate": AlertCase(
+        Scenario(
+            "nine in ten reminders are 2 to 5 minutes late",
+            {
+                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="60"}}': "0+1x30",
+                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="120"}}': "0+1x30",
+                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="300"}}': "0+10x30",
+                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="+Inf"}}': "0+10x30",
+            },
+            "25m",
+            {"namespace": NAMESPACE},
+            {
+                "summary": "Reminders arrive 290 s late (p95)",
+                "description": "95% of the reminders delivered in todo-app over the last 10 "
+                "minutes were up to 290 s late (threshold 120 s).",
+            },
+        ),
+        (
+            Scenario(
+                "every reminder within a minute",
+                {
+                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="60"}}': "0+10x30",
+                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="+Inf"}}': "0+10x30",
+                },
+                "25m",
+            ),
+            Scenario(
+                "one slow reminder among a hundred fast ones",
+                {
+                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="log", le="60"}}': "0+100x30",
+                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="log", le="300"}}': "0+101x30",
+                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="log", le="+Inf"}}': "0+101x30",
+                },
+                "25m",
+            ),
+        ),
+    ),
+}

@@ -1,0 +1,40 @@
+"""Reading PromQL expressions: the metric names and label matchers each one selects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import promql_parser
+
+from infra.observability.grafana import BUILTIN_VARIABLES
+
+# What Grafana puts in for its variables when it runs a panel's query.
+GRAFANA_SUBSTITUTES = {"$__rate_interval": "5m", "$__range": "6h"}
+assert set(GRAFANA_SUBSTITUTES) == set(BUILTIN_VARIABLES)
+
+
+@dataclass(frozen=True)
+class Selector:
+    metric: str
+    labels: frozenset[str]
+
+
+def grafana_to_promql(expr: str, namespace: str) -> str:
+    """A panel's expression as Grafana sends it to Prometheus for the default variables."""
+    for variable, value in GRAFANA_SUBSTITUTES.items():
+        expr = expr.replace(variable, value)
+    return expr.replace("$namespace", namespace)
+
+
+def selectors(expr: str) -> list[Selector]:
+    """Every vector selector of ``expr``: metric name and the labels it matches on."""
+    found: list[Selector] = []
+
+    def visit(node: object) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            assert node.name, f"selector without a metric name in {expr!r}"
+            labels = frozenset(matcher.name for matcher in node.matchers.matchers)
+            found.append(Selector(node.name, labels))
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found

@@ -1,0 +1,158 @@
+"""Prometheus and Alertmanager (Debian's packages) as real processes on loopback for tests.
+
+Each runs in its own temporary directory on a free 127.0.0.1 port; Alertmanager with
+clustering off (``--cluster.listen-address=``), so it never gossips on the network.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+import yaml
+
+from devtools.process import (
+    LOOPBACK,
+    ComponentError,
+    ManagedProcess,
+    free_port,
+    make_temp_dir,
+    remove_tree,
+    wait_until,
+)
+from tests.observability.tools import debian_tool, unavailable
+
+START_TIMEOUT_S: Final = 30.0
+HTTP_TIMEOUT_S: Final = 5.0
+
+
+def _http(url: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - loopback URLs built here
+        url, data=data, headers={"Content-Type": "application/json"} if data else {}
+    )
+    with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
+        text = response.read().decode()
+    return json.loads(text) if text else None
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+class _Server:
+    component: str
+
+    def __init__(self, argv_tail: list[str], binary: str) -> None:
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.dir = make_temp_dir(f"todo-{self.component}-")
+        self._process = ManagedProcess(
+            self.component,
+            [binary, *argv_tail, f"--web.listen-address={LOOPBACK}:{self.port}"],
+            log_path=self.dir / f"{self.component}.log",
+            cwd=self.dir,
+        )
+
+    @property
+    def log_path(self) -> Path:
+        return self._process.log_path
+
+    def start(self) -> None:
+        try:
+            self._process.start()
+            wait_until(
+                lambda: _ready(f"{self.url}/-/ready"),
+                component=self.component,
+                what=f"GET {self.url}/-/ready",
+                timeout=START_TIMEOUT_S,
+                process=self._process,
+            )
+        except ComponentError as error:
+            self.close()
+            unavailable(str(error))
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        """Poll ``condition``; at the deadline fail with this server's log tail."""
+        wait_until(
+            condition, component=self.component, what=what, timeout=timeout, process=self._process
+        )
+
+    def close(self) -> None:
+        self._process.stop(timeout=10)
+        remove_tree(self.dir)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Prometheus(_Server):
+    """``config`` is prometheus.yml; ``rule_groups`` are written to a rule file it loads."""
+
+    component = "prometheus"
+
+    def __init__(self, config: dict[str, Any], rule_groups: list[dict[str, Any]]) -> None:
+        binary = debian_tool("prometheus", "prometheus")
+        super().__init__(["--config.file=prometheus.yml", "--storage.tsdb.path=data"], binary)
+        (self.dir / "rules.yml").write_text(yaml.safe_dump({"groups": rule_groups}))
+        (self.dir / "prometheus.yml").write_text(
+            yaml.safe_dump({**config, "rule_files": [str(self.dir / "rules.yml")]})
+        )
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """The instant vector ``expr`` evaluates to now."""
+        params = urllib.parse.urlencode({"query": expr})
+        answer = _http(f"{self.url}/api/v1/query?{params}")
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Active (pending or firing) alerts."""
+        alerts: list[dict[str, Any]] = _http(f"{self.url}/api/v1/alerts")["data"]["alerts"]
+        return alerts
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        groups: list[dict[str, Any]] = _http(f"{self.url}/api/v1/rules")["data"]["groups"]
+        return groups
+
+
+class Alertmanager(_Server):
+    component = "alertmanager"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        binary = debian_tool("prometheus-alertmanager", "prometheus-alertmanager")
+        super().__init__(
+            [
+                "--config.file=alertmanager.yml",
+                "--storage.path=data",
+                # Clustering off: a single instance that never listens for gossip.
+                "--cluster.listen-address=",
+            ],
+            binary,
+        )
+        (self.dir / "alertmanager.yml").write_text(yaml.safe_dump(config))
+
+    def post(self, alerts: list[dict[str, Any]]) -> None:
+        _http(f"{self.url}/api/v2/alerts", alerts)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        alerts: list[dict[str, Any]] = _http(f"{self.url}/api/v2/alerts")
+        return alerts

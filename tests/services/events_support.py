@@ -1,0 +1,273 @@
+"""Support for the event-backbone tests (runtime, relay, audit, e2e) and bench/pipeline.py.
+
+Raw Kafka access for the tests' own eyes (produce bytes, read a topic from the beginning, read
+a group's committed offsets), well-formed events, and the worker services as real processes
+(``python -m services.<name>``) that a test can SIGTERM or ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from app.events.contract import CloudEvent, EventType, TaskData, TaskDeletedData
+from app.events.topics import Topic
+from devtools.kafka import KafkaBroker
+from devtools.process import LOOPBACK, ManagedProcess, free_port
+from tests.services.workers_support import eventually
+
+
+def new_topic(kafka: KafkaBroker, prefix: str, partitions: int = 3) -> str:
+    """A fresh topic (auto-creation is off on the test broker)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    kafka.create_topics([Topic(name, partitions)])
+    return name
+
+
+def new_group(kafka: KafkaBroker, prefix: str) -> str:
+    """A fresh consumer group name, with its dead-letter topic created."""
+    group = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    kafka.create_topics([Topic(f"{group}.dlq", 1)])
+    return group
+
+
+def task_event(
+    event_type: EventType = EventType.TASK_CREATED,
+    *,
+    task_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    version: int = 1,
+    title: str = "a task",
+) -> CloudEvent:
+    """A valid task event, as the API would emit it."""
+    task_id = task_id or uuid.uuid4()
+    owner_id = owner_id or uuid.uuid4()
+    if event_type is EventType.TASK_DELETED:
+        return CloudEvent.of(
+            event_type,
+            TaskDeletedData(id=task_id, owner_id=owner_id, series_id=None),
+            subject=task_id,
+        )
+    data = TaskData(
+        id=task_id,
+        owner_id=owner_id,
+        title=title,
+        description="",
+        priority="medium",
+        tags=[],
+        completed=event_type is EventType.TASK_COMPLETED,
+        completed_at=datetime.now(UTC) if event_type is EventType.TASK_COMPLETED else None,
+        due_date=None,
+        timezone="UTC",
+        recurrence=None,
+        series_id=None,
+        occurrence_index=None,
+        version=version,
+    )
+    return CloudEvent.of(event_type, data, subject=task_id)
+
+
+def encode(event: CloudEvent) -> bytes:
+    return event.model_dump_json().encode()
+
+
+async def produce(
+    bootstrap: str, topic: str, records: Iterable[tuple[str | None, bytes | None]]
+) -> None:
+    """Send raw ``(key, value)`` records and wait until the broker has every one."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, value, key=key.encode() if key is not None else None)
+            for key, value in records
+        ]
+        for future in futures:
+            await future
+    finally:
+        await producer.stop()
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, count: int, within: float = 30.0
+) -> list[Record]:
+    """Every record of ``topic`` from the beginning, once there are at least ``count``.
+
+    Waits up to ``within`` seconds for them, then reads on briefly so a surplus (a duplicate
+    that should not be there) shows up too.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        assert partitions, f"topic {topic} has no partitions"
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[Record] = []
+        deadline = time.monotonic() + within
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records.extend(
+                    Record(r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers))
+                    for r in tp_records
+                )
+            caught_up = all(await consumer.position(tp) >= ends[tp] for tp in partitions)
+            if len(records) >= count and caught_up:
+                return records
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{topic}: {len(records)} records after {within:g} s, expected {count}"
+                )
+            if len(records) < count:
+                ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+class ServiceProcess:
+    """``python -m services.<name>`` as a real process, with its /readyz and /metrics."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        database_url: str,
+        bootstrap: str,
+        log_dir: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.log_path = log_dir / f"{name}.log"
+        self._process = ManagedProcess(
+            name,
+            [sys.executable, "-m", f"services.{name}"],
+            log_path=self.log_path,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "KAFKA_BOOTSTRAP": bootstrap,
+                "HTTP_PORT": str(self.port),
+                # The broker's minimum: a killed consumer's partitions move on within seconds.
+                "CONSUMER_SESSION_TIMEOUT_MS": "6000",
+                "LOG_LEVEL": "INFO",
+                **(env or {}),
+            },
+        )
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
+    async def start(self, *, within: float = 40.0) -> None:
+        """Start and wait until /readyz answers 200 (consumers in their groups, DB reachable)."""
+        self._process.start()
+        await eventually(self._ready, within=within, what=f"{self.name} ready ({self.log_path})")
+
+    async def _ready(self) -> bool:
+        self._process.check_alive("while starting")
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                return (await client.get(f"{self.url}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup at all, as when a node dies."""
+        os.kill(self.pid, signal.SIGKILL)
+        self._process.wait()
+
+    async def terminate(self, *, within: float = 30.0) -> int:
+        """SIGTERM, then the exit code (the graceful shutdown must finish within ``within``)."""
+        os.kill(self.pid, signal.SIGTERM)
+        return await asyncio.wait_for(asyncio.to_thread(self._process.wait), within)
+
+    def stop(self) -> None:
+        self._process.stop(30)
+
+    async def metric(self, name: str, **labels: str) -> float:
+        """The sum of a metric's samples that carry ``labels`` (0 when absent)."""
+        async with httpx.AsyncClient(timeout=5) as client:
+            text = (await client.get(f"{self.url}/metrics")).text
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("#") or not line.startswith(name):
+                continue
+            sample, _, value = line.rpartition(" ")
+            metric, _, label_text = sample.partition("{")
+            if metric != name:
+                continue
+            if all(f'{key}="{wanted}"' in label_text for key, wanted in labels.items()):
+                total += float(value)
+        return total
+
+    def rss_mb(self) -> float:
+        """Resident memory of the process, in MiB (from /proc)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError(f"no VmRSS for pid {self.pid}")
+
+
+def by_key(records: Sequence[Record]) -> dict[bytes | None, list[Record]]:
+    grouped: dict[bytes | None, list[Record]] = {}
+    for record in records:
+        grouped.setdefault(record.key, []).append(record)
+    return grouped
+
+
+def decoded(records: Sequence[Record]) -> list[dict[str, Any]]:
+    return [json.loads(record.value) for record in records]

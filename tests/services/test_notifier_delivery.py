@@ -1,0 +1,154 @@
+"""The delivery consumer's handler on the real PostgreSQL: one send per reminder and channel,
+however often reminder.due arrives, and failures recorded and dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from app.db.event_models import NotificationDelivery
+from app.db.models import OutboxEvent, User
+from app.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
+from devtools.postgres import PostgresServer
+from services.common.spec import PermanentError
+from services.notifier.channels import Channel, EmailChannel, RetryPolicy, WebhookChannel
+from services.notifier.delivery import Delivery
+from services.notifier.metrics import NotifierMetrics
+from tests.services.workers_support import (
+    Database,
+    SmtpSink,
+    WebhookReceiver,
+    migrated_database,
+)
+
+SECRET = secrets.token_urlsafe(32)
+FAST = RetryPolicy(max_attempts=2, backoff_seconds=0.01, backoff_max_seconds=0.02)
+
+
+@pytest.fixture(scope="module")
+async def db(postgres: PostgresServer) -> AsyncIterator[Database]:
+    async with migrated_database(postgres) as database:
+        yield database
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    async with WebhookReceiver(SECRET) as hook:
+        yield hook
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+async def channels(receiver: WebhookReceiver, smtp: SmtpSink) -> AsyncIterator[list[Channel]]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield [
+            WebhookChannel(receiver.url, SecretStr(SECRET), client),
+            EmailChannel(
+                host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none"
+            ),
+        ]
+
+
+async def _reminder_due(db: Database) -> tuple[CloudEvent, str]:
+    owner = await db.new_user()
+    async with db.sessions() as session:
+        email = await session.scalar(select(User.email).where(User.id == owner))
+    assert email is not None
+    data = ReminderDueData(
+        reminder_id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        owner_id=owner,
+        title="Pay rent",
+        remind_at=datetime.now(UTC),
+        due_date=None,
+    )
+    return CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id), email
+
+
+async def _handle(delivery: Delivery, db: Database, event: CloudEvent) -> None:
+    """As the consumer runtime calls it: inside a transaction it commits afterwards."""
+    async with db.sessions() as session, session.begin():
+        await delivery.handle(event, session)
+
+
+async def _rows(db: Database, reminder_id: uuid.UUID) -> dict[str, tuple[str, int]]:
+    async with db.sessions() as session:
+        rows = await session.scalars(
+            select(NotificationDelivery).where(NotificationDelivery.reminder_id == reminder_id)
+        )
+        return {row.channel: (row.status, row.attempts) for row in rows}
+
+
+async def _sent_events(db: Database, reminder_id: uuid.UUID) -> list[str]:
+    async with db.sessions() as session:
+        rows = await session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == EventType.NOTIFICATION_SENT.value)
+        )
+        return sorted(
+            data.channel
+            for data in (NotificationSentData.model_validate(r.payload["data"]) for r in rows)
+            if data.reminder_id == reminder_id
+        )
+
+
+async def test_each_channel_delivers_once_however_often_the_event_arrives(
+    db: Database, channels: list[Channel], receiver: WebhookReceiver, smtp: SmtpSink
+) -> None:
+    delivery = Delivery(db.sessions, channels, FAST, NotifierMetrics(CollectorRegistry()))
+    event, email = await _reminder_due(db)
+    reminder_id = uuid.UUID(event.data["reminder_id"])
+
+    await _handle(delivery, db, event)
+    await _handle(delivery, db, event)
+    await asyncio.gather(*(_handle(delivery, db, event) for _ in range(3)))
+
+    assert len(receiver.hooks) == 1
+    assert receiver.hooks[0].signature_valid
+    assert [m["To"] for m in smtp.messages] == [email]
+    assert await _rows(db, reminder_id) == {"webhook": ("delivered", 1), "email": ("delivered", 1)}
+    assert await _sent_events(db, reminder_id) == ["email", "webhook"]
+
+
+async def test_a_failing_channel_is_recorded_dead_lettered_and_later_completed_alone(
+    db: Database, channels: list[Channel], receiver: WebhookReceiver, smtp: SmtpSink
+) -> None:
+    delivery = Delivery(db.sessions, channels, FAST, NotifierMetrics(CollectorRegistry()))
+    event, _email = await _reminder_due(db)
+    reminder_id = uuid.UUID(event.data["reminder_id"])
+    receiver.fail_next(2, status=502)
+
+    with pytest.raises(PermanentError, match="webhook: webhook answered HTTP 502"):
+        await _handle(delivery, db, event)
+
+    assert receiver.attempts == 2  # FAST allows two attempts
+    assert await _rows(db, reminder_id) == {"webhook": ("failed", 2), "email": ("delivered", 1)}
+
+    # Replayed from the dead-letter topic once the receiver is back: only the webhook is sent.
+    await _handle(delivery, db, event)
+    assert len(receiver.valid) == 1
+    assert len(smtp.messages) == 1
+    assert await _rows(db, reminder_id) == {"webhook": ("delivered", 3), "email": ("delivered", 1)}
+    async with db.sessions() as session:
+        errors = await session.scalar(
+            select(func.count())
+            .select_from(NotificationDelivery)
+            .where(
+                NotificationDelivery.reminder_id == reminder_id,
+                NotificationDelivery.last_error.is_not(None),
+            )
+        )
+    assert errors == 0

@@ -1,0 +1,157 @@
+"""The UI through its own app, in process, once per database backend (SQLite and PostgreSQL).
+
+A :class:`Browserless` client keeps cookies like a browser and reads the CSRF token out of each
+page, so the tests post forms the way a person's browser does.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.db.migrate import upgrade_async
+from app.db.models import OutboxEvent, Task, User
+from app.db.session import create_engine, session_factory
+from app.live import LiveHub
+from app.main import create_app
+from app.settings import ApiSettings
+from devtools.postgres import PostgresServer
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+FIELD_ERROR = re.compile(
+    r'class="field-error" id="([\w-]+)-error"><span class="visually-hidden">Error: </span>'
+    r"([^<]*)</p>"
+)
+
+
+def field_errors(html: str) -> dict[str, str]:
+    """Each error shown under an input: input id -> message (HTML entities as rendered)."""
+    return dict(FIELD_ERROR.findall(html))
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match is not None, "the page has no CSRF token"
+    return match.group(1)
+
+
+@dataclass
+class Browserless:
+    """One browser's cookie jar on the UI."""
+
+    client: httpx.AsyncClient
+    email: str = ""
+    password: str = ""
+
+    async def form_token(self, path: str) -> str:
+        response = await self.client.get(path)
+        assert response.status_code == 200, response.text
+        return csrf_of(response.text)
+
+    async def post(self, path: str, data: dict[str, Any], *, token_from: str = "/") -> httpx.Response:
+        token = await self.form_token(token_from)
+        return await self.client.post(path, data={"csrf_token": token, **data})
+
+    async def sign_up(self) -> None:
+        self.email = f"ui-{uuid.uuid4().hex[:12]}@example.com"
+        self.password = secrets.token_urlsafe(12)
+        response = await self.post(
+            "/ui/signup",
+            {"email": self.email, "password": self.password, "next": "/"},
+            token_from="/ui/signup",
+        )
+        assert response.status_code == 303, response.text
+
+    async def create(self, **fields: Any) -> httpx.Response:
+        data = {"title": "a task", "timezone": "UTC", "freq": "none", "next": "/", **fields}
+        return await self.post("/ui/tasks/new", data, token_from="/ui/tasks/new")
+
+
+@dataclass
+class Ui:
+    backend: str
+    app: Any
+    transport: httpx.ASGITransport
+    sessions: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
+
+    def browser(self) -> Browserless:
+        return Browserless(
+            httpx.AsyncClient(transport=self.transport, base_url="http://test", timeout=30)
+        )
+
+    async def signed_up(self) -> Browserless:
+        browser = self.browser()
+        await browser.sign_up()
+        return browser
+
+    @property
+    def hub(self) -> LiveHub:
+        hub = self.app.state.live
+        assert isinstance(hub, LiveHub)
+        return hub
+
+    async def counts(self) -> tuple[int, int]:
+        """(tasks, outbox rows) in the database: proof that a refused post wrote nothing."""
+        async with self.sessions() as session:
+            tasks = await session.scalar(select(func.count()).select_from(Task))
+            events = await session.scalar(select(func.count()).select_from(OutboxEvent))
+        return int(tasks or 0), int(events or 0)
+
+    async def tasks_of(self, email: str) -> list[Task]:
+        async with self.sessions() as session:
+            user = await session.scalar(select(User).where(User.email == email))
+            assert user is not None
+            rows = await session.scalars(
+                select(Task).where(Task.owner_id == user.id).order_by(Task.created_at)
+            )
+            return list(rows)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def ui_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("ui-sqlite") / "ui.db"
+        return f"sqlite+aiosqlite:///{path}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.url(server.create_database())
+
+
+@pytest.fixture(scope="session")
+async def ui(ui_database_url: str) -> AsyncIterator[Ui]:
+    await upgrade_async(ui_database_url)
+    settings = ApiSettings(database_url=ui_database_url, jwt_secret=secrets.token_urlsafe(48))
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        engine = create_engine(ui_database_url)
+        try:
+            yield Ui(
+                backend=ui_database_url.split(":")[0],
+                app=app,
+                transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 40000)),
+                sessions=session_factory(engine),
+                engine=engine,
+            )
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture
+async def person(ui: Ui) -> AsyncIterator[Browserless]:
+    browser = await ui.signed_up()
+    try:
+        yield browser
+    finally:
+        await browser.client.aclose()
