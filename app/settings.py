@@ -7,6 +7,7 @@ secret has a default at all: the local run command generates one.
 
 from __future__ import annotations
 
+import re
 from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -39,10 +40,11 @@ class CommonSettings(BaseSettings):
             ("sqlite:///", "sqlite+aiosqlite:///"),
         ):
             if value.startswith(plain):
-                return driver + value.removeprefix(plain)
+                value = driver + value.removeprefix(plain)
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
             raise ValueError("must be a postgresql:// or sqlite:/// URL")
-        return value
+        # Hosted PostgreSQL (Neon, ...) hands out libpq's ?sslmode=require; asyncpg calls it ssl.
+        return re.sub(r"([?&])sslmode=", r"\1ssl=", value)
 
 
 class ApiSettings(CommonSettings):

@@ -182,7 +182,16 @@ SYSTEM_HEALTH: Final = Dashboard(
                             "{{pod}}/{{container}}",
                         ),
                     ),
-                    width=24,
+                    width=16,
+                    height=6,
+                ),
+                Panel(
+                    "Scrape targets up",
+                    "Our pods' /metrics endpoints and Dapr sidecars Prometheus can scrape, "
+                    "per job; a missing pod here has no metrics and no alerts.",
+                    (Query(f"sum by (job) ({x.UP}{{{NS}}})", "{{job}}"),),
+                    kind="bargauge",
+                    width=8,
                     height=6,
                 ),
             ),
@@ -263,19 +272,28 @@ SYSTEM_HEALTH: Final = Dashboard(
                     ),
                 ),
                 Panel(
-                    "Dead-lettered (1 h) and under-replicated partitions",
-                    "Messages sent to <group>.dlq in the last hour, and partitions without "
-                    "their full replica set.",
+                    "Dead-lettered (1 h)",
+                    "Messages sent to <group>.dlq in the last hour. Alert: TodoDeadLetterMessages.",
                     (
                         Query(
                             f"sum by (group) (increase({m.DLQ_MESSAGES.name}{{{NS}}}[1h]))",
-                            "{{group}} dead-lettered",
-                        ),
-                        Query(
-                            f"sum({x.KAFKA_TOPIC_PARTITION_UNDER_REPLICATED})",
-                            "under-replicated partitions",
+                            "{{group}}",
                         ),
                     ),
+                ),
+                Panel(
+                    "Kafka partitions at risk",
+                    "Partitions without their full replica set (kafka-exporter) and partitions "
+                    "with no leader (the controller): both block producers with acks=all.",
+                    (
+                        Query(
+                            f"sum({x.KAFKA_TOPIC_PARTITION_UNDER_REPLICATED})",
+                            "under-replicated",
+                        ),
+                        Query(f"max({x.KAFKA_OFFLINE_PARTITIONS})", "offline"),
+                    ),
+                    width=24,
+                    height=6,
                 ),
             ),
         ),
@@ -296,13 +314,18 @@ SYSTEM_HEALTH: Final = Dashboard(
                     width=8,
                 ),
                 Panel(
-                    "Dapr component init failures (1 h)",
-                    "Components (pub/sub, secret store, bindings) a sidecar failed to load.",
+                    "Dapr components",
+                    "Components (pub/sub, secret store, bindings) each sidecar loaded, and "
+                    "those it failed to initialise in the last hour.",
                     (
+                        Query(
+                            f"sum by (app_id) ({x.DAPR_COMPONENT_LOADED}{{{NS}}})",
+                            "{{app_id}} loaded",
+                        ),
                         Query(
                             "sum by (app_id, component) (increase("
                             f"{x.DAPR_COMPONENT_INIT_FAIL}{{{NS}}}[1h]))",
-                            "{{app_id}} {{component}}",
+                            "{{app_id}} {{component}} failed",
                         ),
                     ),
                     width=8,

@@ -32,7 +32,6 @@ UP: Final = "up"
 # Kafka.
 KAFKA_CONSUMERGROUP_LAG: Final = "kafka_consumergroup_lag"
 KAFKA_TOPIC_PARTITION_UNDER_REPLICATED: Final = "kafka_topic_partition_under_replicated_partition"
-KAFKA_BROKER_UNDER_REPLICATED: Final = "kafka_server_replicamanager_underreplicatedpartitions"
 KAFKA_OFFLINE_PARTITIONS: Final = "kafka_controller_kafkacontroller_offlinepartitionscount"
 # Dapr sidecars (OpenCensus counters: no _total suffix).
 DAPR_COMPONENT_INIT_FAIL: Final = "dapr_runtime_component_init_fail_total"
@@ -52,7 +51,6 @@ EXTERNAL_METRICS: Final[dict[str, str]] = {
     UP: PROMETHEUS,
     KAFKA_CONSUMERGROUP_LAG: KAFKA_EXPORTER,
     KAFKA_TOPIC_PARTITION_UNDER_REPLICATED: KAFKA_EXPORTER,
-    KAFKA_BROKER_UNDER_REPLICATED: KAFKA_BROKER,
     KAFKA_OFFLINE_PARTITIONS: KAFKA_BROKER,
     DAPR_COMPONENT_INIT_FAIL: DAPR_SIDECAR,
     DAPR_COMPONENT_LOADED: DAPR_SIDECAR,

@@ -24,12 +24,10 @@ from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import ComponentError
 from services.recurring.worker import GROUP
-from tests.e2e.workers_stack import Stack, api_process, running_stack
+from tests.e2e.workers_stack import Stack, api_process, group_caught_up, running_stack
 from tests.services.events_support import (
     ServiceProcess,
-    committed_offsets,
     encode,
-    end_offsets,
     produce,
 )
 from tests.services.workers_support import eventually
@@ -66,17 +64,10 @@ async def recurring(stack: Stack) -> AsyncIterator[ServiceProcess]:
         worker.stop()
 
 
-async def _consumed_everything(stack: Stack) -> bool:
-    """Whether the recurring group's committed offsets reached the end of task-events."""
-    ends = await end_offsets(stack.bootstrap, TASK_EVENTS.name)
-    committed = await committed_offsets(stack.bootstrap, GROUP)
-    return all(committed.get(tp, -1) >= end for tp, end in ends.items())
-
-
 async def _settled(stack: Stack) -> None:
     await stack.wait_published()
     await eventually(
-        lambda: _consumed_everything(stack),
+        lambda: group_caught_up(stack.bootstrap, GROUP, TASK_EVENTS.name),
         within=DEADLINE_S,
         what="the recurring group consumed task-events",
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import func, select
 
 from app.db.models import OutboxEvent
@@ -23,7 +24,7 @@ from app.db.session import create_engine, session_factory
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from tests.services.events_support import ServiceProcess
+from tests.services.events_support import ServiceProcess, committed_offsets
 from tests.services.workers_support import Database, eventually
 
 
@@ -83,6 +84,23 @@ class Stack:
 
     async def wait_published(self, within: float = 30.0) -> None:
         await eventually(self.outbox_drained, within=within, what="the outbox published")
+
+
+async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
+    """Whether ``group`` has committed offsets at the end of every partition of ``topic``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        # A metadata request first: without it the client may not know the topic yet, and an
+        # empty partition list would make "caught up" vacuously true.
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        assert partitions, f"topic {topic} has no partitions"
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    committed = await committed_offsets(bootstrap, group)
+    return all(committed.get((tp.topic, tp.partition), -1) >= end for tp, end in ends.items())
 
 
 @contextmanager

@@ -111,7 +111,9 @@ CASES: Final[dict[str, AlertCase]] = {
             ),
             Scenario(
                 "not ready for 5 minutes only (a rollout)",
-                {f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-bb", condition="true"}}': "1x10 0x5"},
+                {
+                    f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-bb", condition="true"}}': "1x10 0x5"
+                },
                 "15m",
             ),
         ),
@@ -287,7 +289,9 @@ CASES: Final[dict[str, AlertCase]] = {
             ),
             Scenario(
                 "a dead letter more than 15 minutes ago",
-                {f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "0x2 1x30"},
+                {
+                    f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "0x2 1x30"
+                },
                 "25m",
             ),
         ),

@@ -63,7 +63,13 @@ def test_every_rule_carries_severity_component_summary_description_and_runbook()
 def test_group_names_are_unique_and_every_rule_is_in_one() -> None:
     groups = rule_groups(namespace=NAMESPACE, runbook_url=RUNBOOK_URL)
     names = [group["name"] for group in groups]
-    assert names == ["todo-http", "todo-kubernetes", "todo-database", "todo-events", "todo-reminders"]
+    assert names == [
+        "todo-http",
+        "todo-kubernetes",
+        "todo-database",
+        "todo-events",
+        "todo-reminders",
+    ]
     assert sum(len(group["rules"]) for group in groups) == len(ALERTS)
 
 
@@ -103,7 +109,11 @@ def _promtool_test(rules_file: Path, alertname: str, scenario: Scenario, firing:
                     for series, values in scenario.series.items()
                 ],
                 "alert_rule_test": [
-                    {"eval_time": scenario.eval_time, "alertname": alertname, "exp_alerts": expected}
+                    {
+                        "eval_time": scenario.eval_time,
+                        "alertname": alertname,
+                        "exp_alerts": expected,
+                    }
                 ],
             }
         ],
@@ -112,8 +122,7 @@ def _promtool_test(rules_file: Path, alertname: str, scenario: Scenario, firing:
 
 
 SCENARIOS = [
-    pytest.param(name, case.firing, True, id=f"{name}-fires")
-    for name, case in CASES.items()
+    pytest.param(name, case.firing, True, id=f"{name}-fires") for name, case in CASES.items()
 ] + [
     pytest.param(name, quiet, False, id=f"{name}-quiet-{index}")
     for name, case in CASES.items()
@@ -140,7 +149,9 @@ def test_alert_scenario(
     assert "SUCCESS" in result.stdout, output(result)
 
 
-def test_promtool_catches_a_wrong_expectation(promtool: str, rules_file: Path, tmp_path: Path) -> None:
+def test_promtool_catches_a_wrong_expectation(
+    promtool: str, rules_file: Path, tmp_path: Path
+) -> None:
     """The harness itself: a firing scenario declared quiet must fail."""
     case = CASES["TodoOutboxStalled"]
     test_file = tmp_path / "test.yml"
@@ -153,7 +164,9 @@ def test_promtool_catches_a_wrong_expectation(promtool: str, rules_file: Path, t
 def test_thresholds_shape_the_expressions() -> None:
     custom = {
         alert.name: alert
-        for alert in alerts(NAMESPACE, Thresholds(consumer_lag_messages=5000, consumer_lag_minutes=30))
+        for alert in alerts(
+            NAMESPACE, Thresholds(consumer_lag_messages=5000, consumer_lag_minutes=30)
+        )
     }
     lag = custom["TodoKafkaConsumerLagHigh"]
     assert lag.expr.endswith("> 5000")

@@ -34,7 +34,9 @@ def amtool() -> str:
     return debian_tool("amtool", "prometheus-alertmanager")
 
 
-def _receivers(tmp: Path, smtp_port: int = 587, slack_url: str = "https://hooks.example/x") -> tuple[EmailReceiver, SlackReceiver]:
+def _receivers(
+    tmp: Path, smtp_port: int = 587, slack_url: str = "https://hooks.example/x"
+) -> tuple[EmailReceiver, SlackReceiver]:
     (tmp / "smtp-password").write_text(SMTP_PASSWORD)
     (tmp / "slack-webhook").write_text(slack_url)
     email = EmailReceiver(

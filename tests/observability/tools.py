@@ -57,7 +57,9 @@ def actionlint() -> str:
     built = LOCAL_BIN / "actionlint"
     if built.exists():
         return str(built)
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
+    go = shutil.which("go") or (
+        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
+    )
     if go is None:
         unavailable("actionlint not found and no Go toolchain to build it")
     LOCAL_BIN.mkdir(parents=True, exist_ok=True)
