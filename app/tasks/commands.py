@@ -44,13 +44,14 @@ def _build_reminders(
                 raise invalid(f"{field}[{position}].before", "a relative reminder needs a due_date")
             built.append(
                 Reminder(
+                    id=uuid.uuid4(),
                     offset_seconds=int(reminder.before.total_seconds()),
                     remind_at=due_date - reminder.before,
                 )
             )
         else:
             assert reminder.at is not None  # ReminderIn guarantees exactly one of the two
-            built.append(Reminder(offset_seconds=None, remind_at=reminder.at))
+            built.append(Reminder(id=uuid.uuid4(), offset_seconds=None, remind_at=reminder.at))
     return built
 
 
@@ -127,6 +128,10 @@ async def create_task(
         tags=body.tags,
         due_date=body.due_date,
         timezone=body.timezone,
+        # Column defaults apply only at flush; the event snapshot is taken before it.
+        completed=False,
+        reminder_sent=False,
+        version=1,
         created_at=now,
         updated_at=now,
         reminders=_build_reminders(body.reminders, body.due_date),
@@ -135,10 +140,8 @@ async def create_task(
         # The series row first: the task references it.
         session.add(_start_series(task, body.recurrence))
         await session.flush()
-    for reminder in task.reminders:
-        reminder.id = uuid.uuid4()
     session.add(task)
-    await session.flush()
+    # One flush at commit writes the task, its reminders and its events together.
     await _record(session, EventType.TASK_CREATED, task, traceparent)
     if task.reminders:
         await notify(session, REMINDERS_CHANNEL)
@@ -218,10 +221,7 @@ def _move_relative_reminders(task: Task, *, replacing: bool) -> bool:
 def _replace_reminders(task: Task, reminders: Sequence[ReminderIn]) -> None:
     # Reminders already sent stay as history; the pending ones are replaced by the new set.
     kept = [r for r in task.reminders if r.sent_at is not None]
-    fresh = _build_reminders(reminders, task.due_date)
-    for reminder in fresh:
-        reminder.id = uuid.uuid4()
-    task.reminders = kept + fresh
+    task.reminders = kept + _build_reminders(reminders, task.due_date)
 
 
 async def _change_recurrence(

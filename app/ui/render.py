@@ -51,7 +51,7 @@ def page(
     context: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    values = {"me": person.user, "csrf": person.csrf, "timezone": person.timezone}
+    values = {"me": person.email, "csrf": person.csrf, "timezone": person.timezone}
     values.update(context or {})
     response = templates.TemplateResponse(
         request, template, values, status_code=status, headers=SECURITY_HEADERS

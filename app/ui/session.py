@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Final
@@ -63,9 +64,15 @@ def user_timezone(request: Request) -> str:
 
 @dataclass
 class Visitor:
-    """The person behind a request: signed in (``user``) or not, and their form token."""
+    """The person behind a request: signed in (``user``) or not, and their form token.
+
+    ``user_id`` and ``email`` are plain copies: a rolled-back session expires ``user``, and
+    pages rendered after a rollback (a form error) must not reload it.
+    """
 
     user: User | None
+    user_id: uuid.UUID | None
+    email: str | None
     session_token: str | None
     presession: str
     new_presession: bool
@@ -106,6 +113,8 @@ async def visitor(request: Request, app_state: State, db: Session) -> Visitor:
         csrf = _sign(key, "csrf-presession", presession)
     return Visitor(
         user=user,
+        user_id=user.id if user else None,
+        email=user.email if user else None,
         session_token=token,
         presession=presession,
         new_presession=new_presession,
@@ -141,6 +150,12 @@ SignedIn = Annotated[Visitor, Depends(signed_in)]
 def user_of(person: Visitor) -> User:
     assert person.user is not None  # guaranteed by the SignedIn dependency
     return person.user
+
+
+def owner_of(person: Visitor) -> uuid.UUID:
+    """The signed-in user's id (safe to use after a rollback)."""
+    assert person.user_id is not None  # guaranteed by the SignedIn dependency
+    return person.user_id
 
 
 def check_csrf(request: Request, person: Visitor, submitted: object) -> None:

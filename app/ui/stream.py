@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from app.api.deps import Session
 from app.api.problems import Problem
 from app.live import LiveHub, Notice
-from app.ui.session import Visit, user_of
+from app.ui.session import Visit, owner_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -63,7 +63,7 @@ async def events(request: Request, person: Visit, db: Session) -> Response:
     if person.user is None:
         raise Problem(401, "Unauthorized", "sign in first")
     hub = hub_of(request)
-    owner_id = user_of(person).id
+    owner_id = owner_of(person)
     if not hub.can_add(owner_id):
         raise Problem(429, "Too many live streams", f"at most {hub.max_streams_per_owner} per user")
     # The database is not needed while streaming: give the connection back to the pool now.

@@ -34,7 +34,7 @@ from app.ui.forms import (
 from app.ui.listing import GROUPS, ORDERS, SORTS, STATUSES, ListQuery, grouped
 from app.ui.posting import read_form
 from app.ui.render import page, see_other
-from app.ui.session import SignedIn, Visitor, safe_next, user_of
+from app.ui.session import SignedIn, Visitor, owner_of, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,7 +59,7 @@ async def _list_context(request: Request, person: Visitor, db: Session) -> dict[
     zone = ZoneInfo(person.timezone)
     tasks, more = await list_tasks(
         db,
-        user_of(person).id,
+        owner_of(person),
         query.task_filter(zone),
         sort=query.sort,
         direction=query.order,
@@ -133,7 +133,7 @@ async def create_task(request: Request, person: SignedIn, db: Session) -> Respon
     form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
     try:
         body = form.create_body()
-        await commands.create_task(db, user_of(person).id, body)
+        await commands.create_task(db, owner_of(person), body)
         await db.commit()
     except FormInvalid as invalid:
         return _form_page(request, person, form, errors=invalid.errors, next_path=next_path)
@@ -146,7 +146,7 @@ async def create_task(request: Request, person: SignedIn, db: Session) -> Respon
 
 async def _own_task(db: Session, person: Visitor, task_id: uuid.UUID) -> Task | None:
     try:
-        return await commands.get_task(db, user_of(person).id, task_id)
+        return await commands.get_task(db, owner_of(person), task_id)
     except Problem:
         return None
 
@@ -191,13 +191,13 @@ async def save_task(
         )
     except Problem as problem:
         await db.rollback()
-        task = await commands.get_task(db, user_of(person).id, task_id)
+        task = await commands.get_task(db, owner_of(person), task_id)
         errors = problem_errors(problem, form.reminder_rows())
         return _form_page(request, person, form, task=task, errors=errors, next_path=next_path)
     except StaleDataError:
         # Someone else committed a change between our read and our write.
         await db.rollback()
-        task = await commands.get_task(db, user_of(person).id, task_id)
+        task = await commands.get_task(db, owner_of(person), task_id)
         return _changed_elsewhere(request, person, form, task, next_path)
     return see_other(_with_notice(next_path, "saved"))
 
@@ -224,7 +224,7 @@ async def complete_task(
     if isinstance(posted, Response):
         return posted
     try:
-        await commands.complete_task(db, user_of(person).id, task_id)
+        await commands.complete_task(db, owner_of(person), task_id)
     except Problem:
         return _missing(request, person)
     await db.commit()

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from app.db.models import OutboxEvent
@@ -24,7 +25,7 @@ from app.db.session import create_engine, session_factory
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from tests.services.events_support import ServiceProcess, committed_offsets
+from tests.services.events_support import ServiceProcess
 from tests.services.workers_support import Database, eventually
 
 
@@ -88,19 +89,23 @@ class Stack:
 
 async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
     """Whether ``group`` has committed offsets at the end of every partition of ``topic``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    # An empty list would make "caught up" vacuously true.
+    assert partitions, f"topic {topic} has no partitions"
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        # A metadata request first: without it the client may not know the topic yet, and an
-        # empty partition list would make "caught up" vacuously true.
-        await consumer.topics()
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        assert partitions, f"topic {topic} has no partitions"
         ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
-    committed = await committed_offsets(bootstrap, group)
-    return all(committed.get((tp.topic, tp.partition), -1) >= end for tp, end in ends.items())
+    return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
 
 
 @contextmanager

@@ -468,7 +468,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         maker = self._calls.get(args.token)
         if maker is None:
             raise NotImplementedError(f"no mock for invoke {args.token}")
-        return maker(args), None
+        return maker(args), []
 
 
 class RecordingMonitor(MockMonitor):
