@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
 from app import live, ui
@@ -14,19 +15,29 @@ from app.api.deps import AppState
 from app.db.session import create_engine, session_factory
 from app.observability.http import HttpMetrics, ObservabilityMiddleware
 from app.observability.logs import configure as configure_logs
+from app.observability.tracing import instrument_engine, tracer_provider
 from app.security import LoginThrottle
 from app.settings import ApiSettings, load
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    """Build the API; without ``settings`` they are read (and validated) from the environment."""
+def create_app(
+    settings: ApiSettings | None = None, *, span_exporter: SpanExporter | None = None
+) -> FastAPI:
+    """Build the API; without ``settings`` they are read (and validated) from the environment.
+
+    ``span_exporter`` replaces the OTLP export of traces (tests collect spans in memory).
+    """
     if settings is None:
         settings = load(ApiSettings)
         configure_logs(settings.log_level)
+    provider = tracer_provider(
+        "todo-api", otlp_endpoint=settings.otel_exporter_otlp_endpoint, exporter=span_exporter
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        instrument_engine(engine, provider)
         app.state.todo = AppState(
             settings=settings,
             engine=engine,
@@ -44,6 +55,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Multi-user tasks with due dates, recurrence and reminders",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans (they read an incoming traceparent); our Prometheus
+        # middleware does the metrics, and structured logs the logging.
+        telemetry={
+            "tracer_provider": provider,
+            "tracing": provider is not None,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+        },
     )
     registry = CollectorRegistry()
     app.state.registry = registry

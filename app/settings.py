@@ -29,6 +29,9 @@ class CommonSettings(BaseSettings):
     kafka_bootstrap: str | None = Field(
         None, description="host:port[,host:port]; unset = in-process event bus"
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector base URL; unset = no trace export"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -51,7 +51,9 @@ def scaled(factor: int) -> Iterator[None]:
     workers = tuple(_copy_worker(app, i) for i in range(factor) for app in catalog.WORKERS)
     pubsub = tuple(_copy_worker(app, i) for i in range(factor) for app in catalog.PUBSUB_APPS)
     topics: tuple[Topic, ...] = tuple(
-        dataclasses.replace(topic, name=f"{topic.name}-{i}") for i in range(factor) for topic in TOPICS
+        dataclasses.replace(topic, name=f"{topic.name}-{i}")
+        for i in range(factor)
+        for topic in TOPICS
     )
     catalog.APPS = (catalog.API, *workers)  # type: ignore[misc]
     catalog.WORKERS = workers  # type: ignore[misc]
@@ -104,7 +106,10 @@ def main() -> None:
             f"{up.seconds:7.3f}s {preview.seconds:7.3f}s"
         )
 
-    topics, deployments = "kubernetes:kafka.strimzi.io/v1:KafkaTopic", "kubernetes:apps/v1:Deployment"
+    topics, deployments = (
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic",
+        "kubernetes:apps/v1:Deployment",
+    )
     before = (count("local", topics), count("local", deployments))
     with scaled(SCALE):
         after = (

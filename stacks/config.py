@@ -20,6 +20,7 @@ from typing import Final, Literal, Protocol, TypeVar
 
 import pulumi
 
+from infra.cloud.aks import KUBELOGIN_MODES
 from infra.cloud.base import Allocatable, NodePoolSpec
 from infra.cloud.kubeconfig import KubeconfigError, context_names
 from infra.cloud.shapes import (
@@ -37,7 +38,6 @@ Provider = Literal["oke", "aks", "gke", "local"]
 DatabaseMode = Literal["external", "incluster"]
 PROVIDERS: Final[tuple[Provider, ...]] = ("oke", "aks", "gke", "local")
 DATABASE_MODES: Final[tuple[DatabaseMode, ...]] = ("external", "incluster")
-KUBELOGIN_MODES: Final = ("azurecli", "workloadidentity", "spn", "msi")
 AKS_SKU_TIERS: Final = ("Free", "Standard", "Premium")
 
 # Optional secrets: never declared in Pulumi.yaml (see the module docstring), always set with

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ from app.api.schemas import (
 )
 from app.db.models import IdempotencyKey, Task, TaskRecurrence
 from app.domain.recurrence import Occurrence, RecurrenceRule, occurrences
+from app.observability.tracing import current_traceparent
 from app.tasks import commands
 from app.tasks.queries import Direction, SortField, TaskFilter, list_tasks
 from app.tasks.snapshots import task_out
@@ -40,8 +42,16 @@ def _etag(task: Task) -> str:
     return f'"{task.version}"'
 
 
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
 def _traceparent(request: Request) -> str | None:
-    return request.headers.get("traceparent")
+    """The trace context to stamp on this request's events: our server span when tracing is on,
+    else a well-formed incoming ``traceparent`` header (anything else is ignored)."""
+    if (current := current_traceparent()) is not None:
+        return current
+    header = request.headers.get("traceparent", "")
+    return header if _TRACEPARENT.match(header) else None
 
 
 @router.post("", status_code=201, response_model=TaskOut)

@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from app.observability.tracing import current_trace_id
+
 # Set per request (API middleware) or per event (worker runtime); every log line carries it.
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
@@ -28,6 +30,8 @@ class JsonFormatter(logging.Formatter):
         }
         if (cid := correlation_id.get()) is not None:
             line["correlation_id"] = cid
+        if (trace_id := current_trace_id()) is not None:
+            line["trace_id"] = trace_id
         line.update(
             {
                 k: v

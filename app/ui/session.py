@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
 
@@ -54,7 +54,7 @@ def _sign(key: str, purpose: str, value: str) -> str:
 
 def user_timezone(request: Request) -> str:
     """The zone the browser reported (see app.js), if it is a real IANA zone; else UTC."""
-    name = request.cookies.get(TIMEZONE_COOKIE, "")
+    name = unquote(request.cookies.get(TIMEZONE_COOKIE, ""))
     try:
         load_timezone(name)
     except RecurrenceError:

@@ -15,9 +15,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cloud.shapes import MIB_PER_GIB, MachineSize, NodeArch
+from infra.workloads.catalog import IMAGE_NAME
 
-# The one application image; every workload runs it with a different command.
-APP_IMAGES: Final[tuple[str, ...]] = ("todo-platform",)
+# The application's images (one today; every workload runs it with its own command).
+APP_IMAGES: Final[tuple[str, ...]] = (IMAGE_NAME,)
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,6 @@ class Allocatable:
 
     cpu_millicores: int
     memory_mib: int
-
-    def __add__(self, other: Allocatable) -> Allocatable:
-        return Allocatable(
-            self.cpu_millicores + other.cpu_millicores, self.memory_mib + other.memory_mib
-        )
 
     def __sub__(self, other: Allocatable) -> Allocatable:
         return Allocatable(

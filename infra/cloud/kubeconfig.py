@@ -8,7 +8,7 @@ where Pulumi runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import yaml
@@ -28,7 +28,6 @@ class ExecPlugin:
     args: Sequence[str] = ()
     install_hint: str = ""
     provide_cluster_info: bool = False
-    env: Sequence[tuple[str, str]] = field(default_factory=tuple)
 
 
 def exec_kubeconfig(name: str, server: str, ca_data: str, plugin: ExecPlugin) -> str:
@@ -45,8 +44,6 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, plugin: ExecPlugin) ->
     }
     if plugin.install_hint:
         user["installHint"] = plugin.install_hint
-    if plugin.env:
-        user["env"] = [{"name": key, "value": value} for key, value in plugin.env]
     document = {
         "apiVersion": "v1",
         "kind": "Config",

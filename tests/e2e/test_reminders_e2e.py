@@ -94,12 +94,12 @@ async def _settled(stack: Stack) -> None:
     )
 
 
-async def _count(stack: Stack, statement: Select[tuple[int]]) -> int:
+async def _count(stack: Stack, statement: Select[int]) -> int:
     async with stack.db.sessions() as session:
         return int(await session.scalar(statement) or 0)
 
 
-def _due_events(task_ids: set[str]) -> Select[tuple[int]]:
+def _due_events(task_ids: set[str]) -> Select[int]:
     return (
         select(func.count())
         .select_from(OutboxEvent)

@@ -105,7 +105,8 @@ async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
         ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
-    return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
+    # A partition the group never committed on is caught up only while it is empty.
+    return all((committed[tp].offset if tp in committed else 0) >= end for tp, end in ends.items())
 
 
 @contextmanager

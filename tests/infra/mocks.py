@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pulumi
 import yaml
@@ -30,6 +30,9 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.stack import run_pulumi_func
+
+if TYPE_CHECKING:
+    from stacks.config import StackConfig
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 PROJECT: Final = "todo-platform"
@@ -149,6 +152,34 @@ def stack_config(
             if key in (secrets or {}):
                 secret_keys.add(key)
     return config, secret_keys
+
+
+class MappingSource:
+    """A ``stacks.config.ConfigSource`` over a plain mapping, recording the keys asked for."""
+
+    def __init__(self, values: Mapping[str, str], secret_keys: set[str]) -> None:
+        self._values = values
+        self._secret_keys = secret_keys
+        self.read: set[str] = set()
+
+    def get(self, key: str) -> str | None:
+        self.read.add(key)
+        return self._values.get(key)
+
+    def is_secret(self, key: str) -> bool:
+        return key in self._secret_keys
+
+
+def load_config(
+    stack: str,
+    workdir: Path,
+    settings: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> StackConfig:
+    """The validated config of ``stack`` as the program would load it, without running it."""
+    from stacks.config import load_stack_config
+
+    return load_stack_config(MappingSource(*stack_config(stack, workdir, settings, secrets)))
 
 
 # --- what a run records ----------------------------------------------------------------------

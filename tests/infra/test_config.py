@@ -20,7 +20,9 @@ from stacks.config import (
 from tests.infra.mocks import (
     PROJECT,
     STACKS,
+    MappingSource,
     ProgramRun,
+    load_config,
     project_file,
     stack_config,
     stack_file,
@@ -29,30 +31,13 @@ from tests.infra.mocks import (
 DB_URL = "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo"
 
 
-class MappingSource:
-    """A ConfigSource over a plain mapping, recording which keys the loader asked for."""
-
-    def __init__(self, values: Mapping[str, str], secret_keys: set[str]) -> None:
-        self._values = values
-        self._secret_keys = secret_keys
-        self.read: set[str] = set()
-
-    def get(self, key: str) -> str | None:
-        self.read.add(key)
-        return self._values.get(key)
-
-    def is_secret(self, key: str) -> bool:
-        return key in self._secret_keys
-
-
 def load(
     stack: str,
     workdir: Path,
     settings: Mapping[str, Any] | None = None,
     secrets: Mapping[str, str] | None = None,
 ) -> StackConfig:
-    values, secret_keys = stack_config(stack, workdir, settings, secrets)
-    return load_stack_config(MappingSource(values, secret_keys))
+    return load_config(stack, workdir, settings, secrets)
 
 
 # --- the committed stacks load into exact values ---------------------------------------------

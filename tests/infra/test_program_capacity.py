@@ -12,24 +12,13 @@ from infra.capacity import Requests, platform_requests, workloads_requests
 from infra.cloud.base import Allocatable
 from stacks.capacity import CapacityError, check_capacity
 from stacks.cluster import planned_allocatable
-from stacks.config import StackConfig, load_stack_config
+from stacks.config import StackConfig
 from stacks.program import platform_plan, workloads_plan
-from tests.infra.mocks import STACKS, ProgramRun, stack_config
-
-
-class _Source:
-    def __init__(self, values: dict[str, str], secret_keys: set[str]) -> None:
-        self._values, self._secret_keys = values, secret_keys
-
-    def get(self, key: str) -> str | None:
-        return self._values.get(key)
-
-    def is_secret(self, key: str) -> bool:
-        return key in self._secret_keys
+from tests.infra.mocks import STACKS, ProgramRun, load_config
 
 
 def config(stack: str, workdir: Path, settings: dict[str, Any] | None = None) -> StackConfig:
-    return load_stack_config(_Source(*stack_config(stack, workdir, settings)))
+    return load_config(stack, workdir, settings)
 
 
 def requested(cfg: StackConfig) -> Requests:

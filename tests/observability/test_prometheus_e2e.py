@@ -119,7 +119,15 @@ def test_prometheus_scrapes_the_api_and_the_error_ratio_alert_turns_pending(
         # One connection per request: after an unhandled error uvicorn drops the connection,
         # and a reused keep-alive connection would read a reset instead of the 500.
         closing = {**auth, "Connection": "close"}
-        statuses = [client.get("/tasks", headers=closing).status_code for _ in range(FAILED)]
+        failed = (
+            f'sum(http_requests_total{{namespace="{NAMESPACE}", route="/tasks", '
+            'method="GET", status=~"5.."})'
+        )
+        statuses = [client.get("/tasks", headers=closing).status_code]
+        # rate() counts increases between scrapes: a series first scraped at its final value
+        # shows none. Let Prometheus see the error series before the rest of the failures.
+        prometheus.wait_for(lambda: _value(prometheus, failed) == 1, f"{failed} == 1")
+        statuses += [client.get("/tasks", headers=closing).status_code for _ in range(FAILED - 1)]
         assert all(status >= 500 for status in statuses), statuses
         assert client.get("/readyz", headers={"Connection": "close"}).status_code == 503
 
@@ -141,10 +149,5 @@ def test_prometheus_scrapes_the_api_and_the_error_ratio_alert_turns_pending(
             "component": "http",
         }
         assert alert["annotations"]["runbook_url"] == f"{RUNBOOK_URL}#todohighhttperrorratio"
-        # Readiness probes failing are not user traffic: only the /tasks requests count.
-        failed = (
-            f'sum(http_requests_total{{namespace="{NAMESPACE}", route="/tasks", '
-            'method="GET", status=~"5.."})'
-        )
         prometheus.wait_for(lambda: _value(prometheus, failed) == FAILED, f"{failed} == {FAILED}")
         _sql(postgres, f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')

@@ -58,7 +58,9 @@ class Browserless:
         assert response.status_code == 200, response.text
         return csrf_of(response.text)
 
-    async def post(self, path: str, data: dict[str, Any], *, token_from: str = "/") -> httpx.Response:
+    async def post(
+        self, path: str, data: dict[str, Any], *, token_from: str = "/"
+    ) -> httpx.Response:
         token = await self.form_token(token_from)
         return await self.client.post(path, data={"csrf_token": token, **data})
 

@@ -242,7 +242,9 @@ async def test_tasks_are_grouped_by_due_date_in_the_viewers_time_zone(
         ("later", now + timedelta(days=3)),
         ("done", now + timedelta(days=1)),
     ):
-        assert (await person.create(title=title, due=local_input(due, zone), timezone=zone)).status_code == 303
+        assert (
+            await person.create(title=title, due=local_input(due, zone), timezone=zone)
+        ).status_code == 303
     assert (await person.create(title="someday")).status_code == 303
     done = next(t for t in await ui.tasks_of(person.email) if t.title == "done")
     completed = await person.post(f"/ui/tasks/{done.id}/complete", {"next": "/?sort=title"})
@@ -315,18 +317,14 @@ async def test_an_invalid_form_keeps_its_values_and_names_each_field(
     assert await ui.counts() == before
 
 
-async def test_errors_from_the_task_commands_reach_their_field(
-    ui: Ui, person: Browserless
-) -> None:
+async def test_errors_from_the_task_commands_reach_their_field(ui: Ui, person: Browserless) -> None:
     response = await person.create(title="no due", freq="daily", due="")
     assert response.status_code == 422
     assert field_errors(response.text) == {
         "due": "a recurring task needs a due_date to start its series"
     }
     response = await person.create(title="no due", reminder_amount=["5"], due="")
-    assert field_errors(response.text) == {
-        "reminder-0": "a relative reminder needs a due_date"
-    }
+    assert field_errors(response.text) == {"reminder-0": "a relative reminder needs a due_date"}
 
 
 async def test_editing_changes_only_what_was_edited(ui: Ui, person: Browserless) -> None:
@@ -393,8 +391,13 @@ async def test_history_lists_the_audited_changes(ui: Ui, person: Browserless) ->
     assert "No history recorded yet" in empty.text
     await person.post(
         f"/ui/tasks/{task.id}/edit",
-        {"title": "Renew passports", "due": "2031-04-01T10:00", "timezone": "UTC",
-         "freq": "none", "version": "1"},
+        {
+            "title": "Renew passports",
+            "due": "2031-04-01T10:00",
+            "timezone": "UTC",
+            "freq": "none",
+            "version": "1",
+        },
         token_from=f"/ui/tasks/{task.id}/edit",
     )
     await person.post(f"/ui/tasks/{task.id}/complete", {})
@@ -417,7 +420,9 @@ async def test_pages_carry_security_headers_and_stay_out_of_the_api_schema(
     ui: Ui, person: Browserless
 ) -> None:
     page = await person.client.get("/")
-    assert page.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self'")
+    assert page.headers["content-security-policy"].startswith(
+        "default-src 'self'; script-src 'self'"
+    )
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     schema = (await person.client.get("/openapi.json")).json()
@@ -427,9 +432,7 @@ async def test_pages_carry_security_headers_and_stay_out_of_the_api_schema(
     assert "EventSource" in script.text
 
 
-async def test_an_unknown_time_zone_cookie_falls_back_to_utc(
-    ui: Ui, person: Browserless
-) -> None:
+async def test_an_unknown_time_zone_cookie_falls_back_to_utc(ui: Ui, person: Browserless) -> None:
     person.client.cookies.set("todo_tz", "Mars/Olympus_Mons")
     page = (await person.client.get("/")).text
     assert '<span id="viewer-timezone">UTC</span>' in page
