@@ -37,7 +37,9 @@ async def test_events_carry_the_request_trace(api: Api) -> None:
     assert format(server[0].context.trace_id, "032x") == trace_id
     assert format(server[0].context.span_id, "016x") == parent_span_id
     sql = [s for s in finished if s.attributes and "db.statement" in s.attributes]
-    inserts = [s for s in sql if str(s.attributes["db.statement"]).startswith("INSERT INTO tasks")]
+    inserts = [
+        s for s in sql if str((s.attributes or {})["db.statement"]).startswith("INSERT INTO tasks")
+    ]
     assert len(inserts) == 1
     assert inserts[0].context.trace_id == server[0].context.trace_id
 

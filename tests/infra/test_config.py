@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ from infra.cloud.shapes import MachineSize
 from stacks.config import (
     SECRET_KEYS,
     SecretValue,
-    StackConfig,
     StackConfigError,
     load_stack_config,
 )
@@ -31,20 +30,11 @@ from tests.infra.mocks import (
 DB_URL = "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo"
 
 
-def load(
-    stack: str,
-    workdir: Path,
-    settings: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, str] | None = None,
-) -> StackConfig:
-    return load_config(stack, workdir, settings, secrets)
-
-
 # --- the committed stacks load into exact values ---------------------------------------------
 
 
 def test_oke_stack_is_the_always_free_shape(tmp_path: Path) -> None:
-    config = load("oke", tmp_path)
+    config = load_config("oke", tmp_path)
     assert config.provider == "oke"
     assert config.region == "eu-frankfurt-1"
     assert config.kubernetes_version == "v1.33.1"
@@ -73,7 +63,7 @@ def test_oke_stack_is_the_always_free_shape(tmp_path: Path) -> None:
 
 
 def test_aks_stack(tmp_path: Path) -> None:
-    config = load("aks", tmp_path)
+    config = load_config("aks", tmp_path)
     assert (config.provider, config.region, config.kubernetes_version) == (
         "aks",
         "westeurope",
@@ -91,7 +81,7 @@ def test_aks_stack(tmp_path: Path) -> None:
 
 
 def test_gke_stack_is_zonal_without_deletion_protection(tmp_path: Path) -> None:
-    config = load("gke", tmp_path)
+    config = load_config("gke", tmp_path)
     assert config.gke is not None
     assert config.gke.project == "todo-mock-project"
     assert config.gke.zone == "europe-west1-b"
@@ -102,7 +92,7 @@ def test_gke_stack_is_zonal_without_deletion_protection(tmp_path: Path) -> None:
 
 
 def test_gke_regional_cluster_counts_nodes_in_three_zones(tmp_path: Path) -> None:
-    config = load("gke", tmp_path, {"gkeZone": None, "nodeCount": 1, "nodeMaxCount": 2})
+    config = load_config("gke", tmp_path, {"gkeZone": None, "nodeCount": 1, "nodeMaxCount": 2})
     assert config.gke is not None
     assert config.gke.zone is None
     assert config.node_pool is not None
@@ -110,7 +100,7 @@ def test_gke_regional_cluster_counts_nodes_in_three_zones(tmp_path: Path) -> Non
 
 
 def test_local_stack_reads_its_kubeconfig(tmp_path: Path) -> None:
-    config = load("local", tmp_path)
+    config = load_config("local", tmp_path)
     local = config.local
     assert local is not None
     assert local.context == "kind-todo"
@@ -132,7 +122,7 @@ def test_local_kubeconfig_defaults_to_the_kubeconfig_variable(
 
 
 def test_optional_values(tmp_path: Path) -> None:
-    config = load(
+    config = load_config(
         "aks",
         tmp_path,
         {
@@ -158,11 +148,14 @@ def test_optional_values(tmp_path: Path) -> None:
 
 
 def test_oke_version_without_v_is_normalised(tmp_path: Path) -> None:
-    assert load("oke", tmp_path, {"kubernetesVersion": "1.33.1"}).kubernetes_version == "v1.33.1"
+    assert (
+        load_config("oke", tmp_path, {"kubernetesVersion": "1.33.1"}).kubernetes_version
+        == "v1.33.1"
+    )
 
 
 def test_external_database_url_is_ignored_in_cluster_mode(tmp_path: Path) -> None:
-    config = load("aks", tmp_path, secrets={"databaseUrl": DB_URL})
+    config = load_config("aks", tmp_path, secrets={"databaseUrl": DB_URL})
     assert config.database.url is None
 
 
@@ -390,7 +383,7 @@ def test_invalid_value_is_refused_before_any_resource(
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(StackConfigError) as raised:
-        load("oke", tmp_path, {"nodeCount": 0, "imageTag": "latest", "kafkaReplicas": 2})
+        load_config("oke", tmp_path, {"nodeCount": 0, "imageTag": "latest", "kafkaReplicas": 2})
     assert [problem.key for problem in raised.value.problems] == [
         "nodeCount",
         "imageTag",
@@ -401,12 +394,12 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 def test_a_rejected_secret_is_never_echoed(tmp_path: Path) -> None:
     secret = "mysql://admin:hunter2-very-secret@db/x"
     with pytest.raises(StackConfigError) as raised:
-        load("oke", tmp_path, secrets={"databaseUrl": secret})
+        load_config("oke", tmp_path, secrets={"databaseUrl": secret})
     assert "hunter2" not in str(raised.value)
 
 
 def test_secret_values_do_not_show_in_reprs(tmp_path: Path) -> None:
-    config = load("oke", tmp_path)
+    config = load_config("oke", tmp_path)
     assert "s3cret" not in repr(config)
     assert "s3cret" not in repr(config.database)
 
@@ -415,7 +408,7 @@ def test_an_unreadable_kubeconfig_is_refused(tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     broken.write_text("kind: [unclosed")
     with pytest.raises(StackConfigError) as raised:
-        load("local", tmp_path, {"localKubeconfig": str(broken)})
+        load_config("local", tmp_path, {"localKubeconfig": str(broken)})
     (problem,) = raised.value.problems
     assert problem.key == "localKubeconfig"
     assert "not valid YAML" in problem.message

@@ -17,10 +17,6 @@ from stacks.program import platform_plan, workloads_plan
 from tests.infra.mocks import STACKS, ProgramRun, load_config
 
 
-def config(stack: str, workdir: Path, settings: dict[str, Any] | None = None) -> StackConfig:
-    return load_config(stack, workdir, settings)
-
-
 def requested(cfg: StackConfig) -> Requests:
     return platform_requests(platform_plan(cfg)) + workloads_requests(workloads_plan(cfg))
 
@@ -53,12 +49,12 @@ def test_either_resource_short_is_refused_with_both_figures(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_committed_stack_fits(tmp_path: Path, stack: str) -> None:
-    cfg = config(stack, tmp_path)
+    cfg = load_config(stack, tmp_path)
     assert check_capacity(requested(cfg), planned_allocatable(cfg), stack).fits
 
 
 def test_default_oke_stack_fits_the_always_free_pool(tmp_path: Path) -> None:
-    cfg = config("oke", tmp_path)
+    cfg = load_config("oke", tmp_path)
     assert planned_allocatable(cfg) == Allocatable(3560, 19370)
     need = requested(cfg)
     assert need.cpu_millicores <= 3560
@@ -80,7 +76,7 @@ def test_oversized_stack_is_refused_before_any_resource(
     stack: str,
     settings: dict[str, Any],
 ) -> None:
-    cfg = config(stack, tmp_path, settings)
+    cfg = load_config(stack, tmp_path, settings)
     need, have = requested(cfg), planned_allocatable(cfg)
     run = run_stack(stack, settings=settings)
     assert isinstance(run.error, CapacityError), run.error
