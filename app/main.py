@@ -15,6 +15,7 @@ from app.api.deps import AppState
 from app.db.session import create_engine, session_factory
 from app.observability.http import HttpMetrics, ObservabilityMiddleware
 from app.observability.logs import configure as configure_logs
+from app.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.observability.tracing import instrument_engine, tracer_provider
 from app.security import LoginThrottle
 from app.settings import ApiSettings, load
@@ -34,6 +35,9 @@ def create_app(
         "todo-api", otlp_endpoint=settings.otel_exporter_otlp_endpoint, exporter=span_exporter
     )
 
+    registry = CollectorRegistry()
+    task_metrics = TaskMetrics(registry)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -41,8 +45,10 @@ def create_app(
         app.state.todo = AppState(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=session_factory(engine, after_commit=task_metrics.count_committed),
             throttle=LoginThrottle(window_seconds=settings.login_window_seconds),
+            task_metrics=task_metrics,
+            db_metrics=DatabaseMetrics(registry, engine),
         )
         try:
             async with live.feeds(settings) as app.state.live:
@@ -65,7 +71,6 @@ def create_app(
             "operation_spans": False,
         },
     )
-    registry = CollectorRegistry()
     app.state.registry = registry
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
     problems.install(app)

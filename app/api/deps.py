@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api.problems import Problem
 from app.db.models import User
+from app.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.security import InvalidToken, LoginThrottle, read_token
 from app.settings import ApiSettings
 
@@ -24,6 +25,8 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     throttle: LoginThrottle
+    task_metrics: TaskMetrics
+    db_metrics: DatabaseMetrics
 
 
 async def state(request: Request) -> AppState:

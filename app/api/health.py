@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,6 +13,7 @@ from app.api.deps import State
 from app.api.problems import Problem, documented
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
 
 
 @router.get("/healthz")
@@ -28,12 +30,19 @@ async def readyz(app_state: State) -> dict[str, str]:
             async with app_state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except Exception as exc:
+        app_state.db_metrics.record_check(passed=False)
         raise Problem(
             503, "Not ready", f"database: {type(exc).__name__}", headers={"Retry-After": "5"}
         ) from None
+    app_state.db_metrics.record_check(passed=True)
     return {"status": "ready"}
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, app_state: State) -> Response:
+    app_state.db_metrics.refresh()
+    try:
+        await app_state.task_metrics.refresh(app_state.sessions)
+    except Exception:  # a scrape must not fail because the database is down: keep last values
+        log.warning("task gauges not refreshed", exc_info=True)
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -36,5 +38,20 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, *, after_commit: Callable[[Session], None] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``; ``after_commit`` sees each session right after it commits.
+
+    Work that must only count once the data is durable (metrics) hangs off ``after_commit``
+    and reads what the transaction noted in ``session.info``, which a rollback clears.
+    """
+    if after_commit is None:
+        return async_sessionmaker(engine, expire_on_commit=False)
+
+    class _ObservedSession(Session):
+        pass
+
+    event.listen(_ObservedSession, "after_commit", after_commit)
+    event.listen(_ObservedSession, "after_rollback", lambda session: session.info.clear())
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=_ObservedSession)

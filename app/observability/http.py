@@ -6,29 +6,20 @@ import logging
 import time
 import uuid
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.logs import correlation_id
+from app.observability.metrics import build
+from infra.observability import metric_names as catalog
 
 log = logging.getLogger("app.access")
 
 
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "http_requests_total",
-            "HTTP requests by route template, method and status code",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        self.duration = Histogram(
-            "http_request_duration_seconds",
-            "HTTP request duration by route template",
-            ["route", "method"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-            registry=registry,
-        )
+        self.requests = build(catalog.HTTP_REQUESTS, registry)
+        self.duration = build(catalog.HTTP_REQUEST_DURATION, registry)
 
 
 def _route_template(scope: Scope) -> str:
@@ -65,8 +56,8 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.duration.labels(route, method).observe(elapsed)
+            self.metrics.requests.labels(route, method, str(status)).inc()  # type: ignore[union-attr]
+            self.metrics.duration.labels(route, method).observe(elapsed)  # type: ignore[union-attr]
             if route != "/metrics":
                 log.info(
                     "request",

@@ -82,9 +82,13 @@ def _start_series(task: Task, rule: RecurrenceRule) -> TaskRecurrence:
     return series
 
 
+TASK_CHANGES = "task_changes"  # session.info key: task events of this transaction, for metrics
+
+
 async def _record(
     session: AsyncSession, event_type: EventType, task: Task, traceparent: str | None
 ) -> None:
+    session.info.setdefault(TASK_CHANGES, []).append(event_type.value.removeprefix("task."))
     await outbox.record(
         session,
         CloudEvent.of(event_type, task_data(task), subject=task.id, traceparent=traceparent),
@@ -291,6 +295,7 @@ async def delete_task(session: AsyncSession, task: Task, *, traceparent: str | N
     if any(r.sent_at is None and r.cancelled_at is None for r in task.reminders):
         await notify(session, REMINDERS_CHANNEL)
     await session.delete(task)
+    session.info.setdefault(TASK_CHANGES, []).append("deleted")
     await outbox.record(
         session,
         CloudEvent.of(EventType.TASK_DELETED, data, subject=task.id, traceparent=traceparent),

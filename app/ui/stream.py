@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Final
 
 from fastapi import APIRouter, Request, Response
@@ -41,7 +41,9 @@ def frame(notice: Notice) -> str:
     return f"event: {notice.kind}\ndata: {json.dumps(notice.data, separators=(',', ':'))}\n\n"
 
 
-async def _frames(hub: LiveHub, owner_id: uuid.UUID, max_seconds: float) -> AsyncIterator[str]:
+async def _frames(
+    hub: LiveHub, owner_id: uuid.UUID, max_seconds: float
+) -> AsyncGenerator[str, None]:
     # Subscribed inside the generator: its cleanup then runs however the response ends.
     with hub.subscribe(owner_id) as subscription:
         # "ready" tells the page its stream is live: after a reconnect it reloads the list,

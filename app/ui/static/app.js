@@ -118,13 +118,12 @@
 
   function connect() {
     if (!body.dataset.signedIn || !("EventSource" in window)) return;
-    let connectedBefore = false;
     const source = new EventSource("/ui/events");
     source.addEventListener("ready", function () {
       body.dataset.live = "connected";
-      // Notices sent while we were disconnected are lost: catch up once.
-      if (connectedBefore) scheduleRefresh();
-      connectedBefore = true;
+      // Notices sent before the stream was subscribed (between rendering this page and now,
+      // or while reconnecting) are lost: catch up once the stream is live.
+      scheduleRefresh();
     });
     source.addEventListener("change", scheduleRefresh);
     source.addEventListener("resync", scheduleRefresh);
