@@ -229,8 +229,11 @@ class _Reader:
         self.problems.append(Problem(key, message))
 
     def raw(self, key: str) -> str | None:
+        """The value, or None when unset or blank (Pulumi.yaml's "" defaults mean "unset")."""
         value = self._source.get(key)
-        return value.strip() or None if value is not None else None
+        if value is None or not value.strip():
+            return None
+        return value.strip()
 
     def text(self, key: str, pattern: re.Pattern[str], expected: str) -> str | None:
         value = self.raw(key)
