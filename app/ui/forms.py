@@ -35,7 +35,6 @@ WEEKDAYS: Final = (
 # Largest first: an offset is shown in the largest unit that divides it evenly.
 UNITS: Final = (("weeks", 604_800), ("days", 86_400), ("hours", 3_600), ("minutes", 60))
 UNIT_SECONDS: Final = dict(UNITS)
-FREQS: Final = ("none", "daily", "weekly", "monthly", "yearly")
 ENDS: Final = ("never", "until", "count")
 LOCAL_MINUTE: Final = "%Y-%m-%dT%H:%M"
 # Empty reminder rows a form offers; the page script adds more on request.

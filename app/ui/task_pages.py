@@ -31,7 +31,7 @@ from app.ui.forms import (
     problem_errors,
     zone_names,
 )
-from app.ui.listing import GROUPS, ORDERS, SORTS, STATUSES, ListQuery, grouped
+from app.ui.listing import ListQuery, grouped
 from app.ui.posting import read_form
 from app.ui.render import page, see_other
 from app.ui.session import SignedIn, Visitor, owner_of, safe_next
@@ -80,10 +80,6 @@ async def _list_context(request: Request, person: Visitor, db: Session) -> dict[
         "here": "/" + (f"?{query_string}" if query_string else ""),
         "query_string": query_string,
         "notice": NOTICES.get(request.query_params.get("notice", "")),
-        "statuses": STATUSES,
-        "sorts": SORTS,
-        "orders": ORDERS,
-        "group_names": GROUPS,
     }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -80,68 +80,69 @@ class Delivery:
             raise PermanentError("; ".join(failures))
 
     async def _deliver(self, channel: Channel, notice: Notice) -> None:
+        where = (
+            NotificationDelivery.reminder_id == notice.reminder_id,
+            NotificationDelivery.channel == channel.name,
+        )
+        attempts = 0
+        error: DeliveryFailed | None = None
         async with self._sessions() as session, session.begin():
-            row = await _locked_row(session, notice.reminder_id, channel.name)
-            if row.status == DELIVERED:
+            if await _lock_row(session, notice.reminder_id, channel.name) == DELIVERED:
                 self._metrics.deliveries.labels(channel.name, "duplicate").inc()
                 return
 
             async def failed_attempt(_attempt: int, failure: DeliveryFailed) -> None:
-                row.attempts += 1
-                row.last_error = str(failure)
+                nonlocal attempts
+                attempts += 1
                 self._metrics.delivery_attempts.labels(channel.name).inc()
 
-            error: DeliveryFailed | None = None
             try:
-                await with_retries(
+                attempts += await with_retries(
                     lambda: channel.send(notice), self._policy, on_failure=failed_attempt
                 )
             except DeliveryFailed as failure:
-                row.status = FAILED
                 error = failure
+                outcome: dict[str, object] = {"status": FAILED, "last_error": str(failure)}
             else:
-                row.status = DELIVERED
-                row.attempts += 1
-                row.delivered_at = datetime.now(UTC)
-                row.last_error = None
-                await _record_sent(session, notice, channel.name, row.delivered_at)
+                delivered_at = datetime.now(UTC)
+                outcome = {"status": DELIVERED, "last_error": None, "delivered_at": delivered_at}
+                await _record_sent(session, notice, channel.name, delivered_at)
+            await session.execute(
+                update(NotificationDelivery)
+                .where(*where)
+                .values(attempts=NotificationDelivery.attempts + attempts, **outcome)
+            )
         # Outside the transaction, which committed the row either way.
-        self._metrics.deliveries.labels(channel.name, row.status).inc()
+        self._metrics.deliveries.labels(channel.name, str(outcome["status"])).inc()
         if error is not None:
             log.warning(
                 "delivery failed",
                 extra={
                     "channel": channel.name,
                     "reminder_id": str(notice.reminder_id),
-                    "attempts": row.attempts,
+                    "attempts": attempts,
                     "error": str(error),
                 },
             )
             raise error
 
 
-async def _locked_row(
-    session: AsyncSession, reminder_id: uuid.UUID, channel: str
-) -> NotificationDelivery:
-    """The delivery row of (reminder, channel), created if missing, locked until commit."""
+async def _lock_row(session: AsyncSession, reminder_id: uuid.UUID, channel: str) -> str:
+    """Create the delivery row of (reminder, channel) if missing, lock it until commit, and
+    return its status: one upsert, whose no-op update takes the row lock (a concurrent
+    delivery of the same reminder waits here, then finds it delivered)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(
-        insert(NotificationDelivery)
-        .values(
-            id=uuid.uuid4(), reminder_id=reminder_id, channel=channel, status=PENDING, attempts=0
-        )
-        .on_conflict_do_nothing(index_elements=["reminder_id", "channel"])
+    statement = insert(NotificationDelivery).values(
+        id=uuid.uuid4(), reminder_id=reminder_id, channel=channel, status=PENDING, attempts=0
     )
-    row = await session.scalar(
-        select(NotificationDelivery)
-        .where(
-            NotificationDelivery.reminder_id == reminder_id, NotificationDelivery.channel == channel
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    status = await session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=["reminder_id", "channel"],
+            set_={"status": NotificationDelivery.__table__.c.status},
+        ).returning(NotificationDelivery.status)
     )
-    assert row is not None  # inserted above or already there; rows are never deleted
-    return row
+    assert status is not None  # RETURNING yields the row, inserted or updated
+    return status
 
 
 async def _record_sent(

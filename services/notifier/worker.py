@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -30,6 +32,13 @@ from services.notifier.settings import NotifierSettings
 DELIVERY_GROUP = "notifier-delivery"
 # Without LISTEN (SQLite in the local run) the poll is the only wake-up: keep it short.
 POLL_WITHOUT_LISTEN_SECONDS = 1.0
+
+
+def quiet_http_client_logs() -> None:
+    """httpx logs every request's URL at INFO; webhook URLs can carry tokens, so only its
+    warnings (which carry no URL) are let through."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def build_channels(settings: NotifierSettings, client: httpx.AsyncClient) -> list[Channel]:
@@ -84,6 +93,7 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
             lambda: None if listener.connected.is_set() else "LISTEN reminders: not connected"
         )
 
+    quiet_http_client_logs()
     client = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
     delivery = Delivery(
         context.sessions,

@@ -118,7 +118,8 @@ async def test_two_reminders_due_in_seconds_arrive_signed_and_set_reminder_sent(
     stack: Stack, receiver: WebhookReceiver
 ) -> None:
     user = await stack.new_user()
-    async with _running(_notifier(stack, receiver)):
+    notifier = _notifier(stack, receiver)
+    async with _running(notifier):
         task = await stack.create_task(
             user,
             title="leave for the airport",
@@ -140,6 +141,11 @@ async def test_two_reminders_due_in_seconds_arrive_signed_and_set_reminder_sent(
     fetched = (await stack.client.get(f"/tasks/{task['id']}", headers=user)).json()
     assert fetched["reminder_sent"] is True
     assert all(r["sent_at"] is not None for r in fetched["reminders"])
+    # Hook URLs can carry tokens, and the signing key is a secret: neither reaches the log.
+    log = notifier.log_path.read_text()
+    assert '"reminders fired"' in log
+    assert receiver.url not in log
+    assert SECRET not in log
 
 
 async def test_two_notifier_replicas_deliver_every_reminder_exactly_once(

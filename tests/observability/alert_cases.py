@@ -38,12 +38,15 @@ class AlertCase:
     quiet: tuple[Scenario, ...]
 
 
+def _s(metric: str, scope: str, **labels: str) -> str:
+    """A promtool series: ``metric{scope, labels}``."""
+    extra = "".join(f', {name}="{value}"' for name, value in labels.items())
+    return f"{metric}{{{scope}{extra}}}"
+
+
 def _http(status: str, route: str, values: str) -> tuple[str, str]:
-    return (
-        f'http_requests_total{{{API}, pod="todo-api-5f-aa", route="{route}", method="GET", '
-        f'status="{status}"}}',
-        values,
-    )
+    labels = {"pod": "todo-api-5f-aa", "route": route, "method": "GET", "status": status}
+    return _s("http_requests_total", API, **labels), values
 
 
 CASES: Final[dict[str, AlertCase]] = {
@@ -87,10 +90,10 @@ CASES: Final[dict[str, AlertCase]] = {
         Scenario(
             "a running pod has failed readiness for 15 minutes",
             {
-                f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-aa", condition="true"}}': "0x20",
-                f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-aa", condition="false"}}': "1x20",
-                f'kube_pod_status_phase{{{KSM}, pod="todo-api-5f-aa", phase="Running"}}': "1x20",
-                f'kube_pod_status_phase{{{KSM}, pod="todo-api-5f-aa", phase="Succeeded"}}': "0x20",
+                _s("kube_pod_status_ready", KSM, pod="todo-api-5f-aa", condition="true"): "0x20",
+                _s("kube_pod_status_ready", KSM, pod="todo-api-5f-aa", condition="false"): "1x20",
+                _s("kube_pod_status_phase", KSM, pod="todo-api-5f-aa", phase="Running"): "1x20",
+                _s("kube_pod_status_phase", KSM, pod="todo-api-5f-aa", phase="Succeeded"): "0x20",
             },
             "15m",
             {"namespace": NAMESPACE, "pod": "todo-api-5f-aa"},
@@ -104,15 +107,21 @@ CASES: Final[dict[str, AlertCase]] = {
             Scenario(
                 "the finished migration Job pod is never ready, by design",
                 {
-                    f'kube_pod_status_ready{{{KSM}, pod="todo-migrate-x", condition="true"}}': "0x20",
-                    f'kube_pod_status_phase{{{KSM}, pod="todo-migrate-x", phase="Succeeded"}}': "1x20",
+                    _s(
+                        "kube_pod_status_ready", KSM, pod="todo-migrate-x", condition="true"
+                    ): "0x20",
+                    _s(
+                        "kube_pod_status_phase", KSM, pod="todo-migrate-x", phase="Succeeded"
+                    ): "1x20",
                 },
                 "15m",
             ),
             Scenario(
                 "not ready for 5 minutes only (a rollout)",
                 {
-                    f'kube_pod_status_ready{{{KSM}, pod="todo-api-5f-bb", condition="true"}}': "1x10 0x5"
+                    _s(
+                        "kube_pod_status_ready", KSM, pod="todo-api-5f-bb", condition="true"
+                    ): "1x10 0x5"
                 },
                 "15m",
             ),
@@ -122,8 +131,10 @@ CASES: Final[dict[str, AlertCase]] = {
         Scenario(
             "the relay has had no available replica for 8 minutes",
             {
-                f'kube_deployment_status_replicas_available{{{KSM}, deployment="todo-relay"}}': "0x10",
-                f'kube_deployment_spec_replicas{{{KSM}, deployment="todo-relay"}}': "1x10",
+                _s(
+                    "kube_deployment_status_replicas_available", KSM, deployment="todo-relay"
+                ): "0x10",
+                _s("kube_deployment_spec_replicas", KSM, deployment="todo-relay"): "1x10",
             },
             "8m",
             {"namespace": NAMESPACE, "deployment": "todo-relay"},
@@ -137,16 +148,20 @@ CASES: Final[dict[str, AlertCase]] = {
             Scenario(
                 "scaled to zero on purpose",
                 {
-                    f'kube_deployment_status_replicas_available{{{KSM}, deployment="todo-audit"}}': "0x10",
-                    f'kube_deployment_spec_replicas{{{KSM}, deployment="todo-audit"}}': "0x10",
+                    _s(
+                        "kube_deployment_status_replicas_available", KSM, deployment="todo-audit"
+                    ): "0x10",
+                    _s("kube_deployment_spec_replicas", KSM, deployment="todo-audit"): "0x10",
                 },
                 "8m",
             ),
             Scenario(
                 "one of two replicas available",
                 {
-                    f'kube_deployment_status_replicas_available{{{KSM}, deployment="todo-api"}}': "1x10",
-                    f'kube_deployment_spec_replicas{{{KSM}, deployment="todo-api"}}': "2x10",
+                    _s(
+                        "kube_deployment_status_replicas_available", KSM, deployment="todo-api"
+                    ): "1x10",
+                    _s("kube_deployment_spec_replicas", KSM, deployment="todo-api"): "2x10",
                 },
                 "8m",
             ),
@@ -156,9 +171,9 @@ CASES: Final[dict[str, AlertCase]] = {
         Scenario(
             "two of three API pods fail the database check",
             {
-                f'todo_readiness_check_up{{{API}, pod="a", check="database"}}': "0x5",
-                f'todo_readiness_check_up{{{API}, pod="b", check="database"}}': "0x5",
-                f'todo_readiness_check_up{{{API}, pod="c", check="database"}}': "1x5",
+                _s("todo_readiness_check_up", API, pod="a", check="database"): "0x5",
+                _s("todo_readiness_check_up", API, pod="b", check="database"): "0x5",
+                _s("todo_readiness_check_up", API, pod="c", check="database"): "1x5",
             },
             "4m",
             {"namespace": NAMESPACE, "service": "todo-api"},
@@ -171,12 +186,12 @@ CASES: Final[dict[str, AlertCase]] = {
         (
             Scenario(
                 "a one-minute blip",
-                {f'todo_readiness_check_up{{{API}, pod="a", check="database"}}': "1x3 0x1"},
+                {_s("todo_readiness_check_up", API, pod="a", check="database"): "1x3 0x1"},
                 "4m",
             ),
             Scenario(
                 "another check failing is not the database",
-                {f'todo_readiness_check_up{{{API}, pod="a", check="kafka"}}': "0x5"},
+                {_s("todo_readiness_check_up", API, pod="a", check="kafka"): "0x5"},
                 "4m",
             ),
         ),
@@ -185,10 +200,22 @@ CASES: Final[dict[str, AlertCase]] = {
         Scenario(
             "1500 messages behind over two partitions for 12 minutes",
             {
-                f'todo_consumer_lag{{{RECURRING}, pod="r-1", group="recurring", '
-                'topic="task-events", partition="0"}': "800x15",
-                f'todo_consumer_lag{{{RECURRING}, pod="r-2", group="recurring", '
-                'topic="task-events", partition="1"}': "700x15",
+                _s(
+                    "todo_consumer_lag",
+                    RECURRING,
+                    pod="r-1",
+                    group="recurring",
+                    topic="task-events",
+                    partition="0",
+                ): "800x15",
+                _s(
+                    "todo_consumer_lag",
+                    RECURRING,
+                    pod="r-2",
+                    group="recurring",
+                    topic="task-events",
+                    partition="1",
+                ): "700x15",
             },
             "12m",
             {"namespace": NAMESPACE, "group": "recurring", "topic": "task-events"},
@@ -203,16 +230,28 @@ CASES: Final[dict[str, AlertCase]] = {
             Scenario(
                 "a burst that was worked off within 5 minutes",
                 {
-                    f'todo_consumer_lag{{{RECURRING}, pod="r-1", group="recurring", '
-                    'topic="task-events", partition="0"}': "5000x5 0x10",
+                    _s(
+                        "todo_consumer_lag",
+                        RECURRING,
+                        pod="r-1",
+                        group="recurring",
+                        topic="task-events",
+                        partition="0",
+                    ): "5000x5 0x10",
                 },
                 "12m",
             ),
             Scenario(
                 "steadily 900 behind, under the threshold",
                 {
-                    f'todo_consumer_lag{{{RECURRING}, pod="r-1", group="recurring", '
-                    'topic="task-events", partition="0"}': "900x15",
+                    _s(
+                        "todo_consumer_lag",
+                        RECURRING,
+                        pod="r-1",
+                        group="recurring",
+                        topic="task-events",
+                        partition="0",
+                    ): "900x15",
                 },
                 "12m",
             ),
@@ -272,7 +311,7 @@ CASES: Final[dict[str, AlertCase]] = {
     "TodoDeadLetterMessages": AlertCase(
         Scenario(
             "three messages dead-lettered two minutes ago",
-            {f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "0x5 3x5"},
+            {_s("todo_dlq_messages_total", NS, service="todo-audit", group="audit"): "0x5 3x5"},
             "8m",
             {"namespace": NAMESPACE, "group": "audit"},
             {
@@ -284,13 +323,15 @@ CASES: Final[dict[str, AlertCase]] = {
         (
             Scenario(
                 "an old count that no longer moves",
-                {f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "2x20"},
+                {_s("todo_dlq_messages_total", NS, service="todo-audit", group="audit"): "2x20"},
                 "18m",
             ),
             Scenario(
                 "a dead letter more than 15 minutes ago",
                 {
-                    f'todo_dlq_messages_total{{{NS}, service="todo-audit", group="audit"}}': "0x2 1x30"
+                    _s(
+                        "todo_dlq_messages_total", NS, service="todo-audit", group="audit"
+                    ): "0x2 1x30"
                 },
                 "25m",
             ),
@@ -300,10 +341,18 @@ CASES: Final[dict[str, AlertCase]] = {
         Scenario(
             "nine in ten reminders are 2 to 5 minutes late",
             {
-                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="60"}}': "0+1x30",
-                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="120"}}': "0+1x30",
-                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="300"}}': "0+10x30",
-                f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="+Inf"}}': "0+10x30",
+                _s(
+                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="60"
+                ): "0+1x30",
+                _s(
+                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="120"
+                ): "0+1x30",
+                _s(
+                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="300"
+                ): "0+10x30",
+                _s(
+                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="+Inf"
+                ): "0+10x30",
             },
             "25m",
             {"namespace": NAMESPACE},
@@ -317,17 +366,30 @@ CASES: Final[dict[str, AlertCase]] = {
             Scenario(
                 "every reminder within a minute",
                 {
-                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="60"}}': "0+10x30",
-                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="email", le="+Inf"}}': "0+10x30",
+                    _s(
+                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="60"
+                    ): "0+10x30",
+                    _s(
+                        "todo_reminder_lateness_seconds_bucket",
+                        NOTIFIER,
+                        channel="email",
+                        le="+Inf",
+                    ): "0+10x30",
                 },
                 "25m",
             ),
             Scenario(
                 "one slow reminder among a hundred fast ones",
                 {
-                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="log", le="60"}}': "0+100x30",
-                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="log", le="300"}}': "0+101x30",
-                    f'todo_reminder_lateness_seconds_bucket{{{NOTIFIER}, channel="log", le="+Inf"}}': "0+101x30",
+                    _s(
+                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="log", le="60"
+                    ): "0+100x30",
+                    _s(
+                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="log", le="300"
+                    ): "0+101x30",
+                    _s(
+                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="log", le="+Inf"
+                    ): "0+101x30",
                 },
                 "25m",
             ),

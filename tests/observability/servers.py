@@ -41,7 +41,8 @@ def _http(url: str, body: Any = None) -> Any:
     return json.loads(text) if text else None
 
 
-def _ready(url: str) -> bool:
+def answers_200(url: str) -> bool:
+    """Whether GET ``url`` answers 200 right now."""
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
             return bool(response.status == 200)
@@ -71,7 +72,7 @@ class _Server:
         try:
             self._process.start()
             wait_until(
-                lambda: _ready(f"{self.url}/-/ready"),
+                lambda: answers_200(f"{self.url}/-/ready"),
                 component=self.component,
                 what=f"GET {self.url}/-/ready",
                 timeout=START_TIMEOUT_S,

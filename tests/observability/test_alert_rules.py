@@ -198,4 +198,4 @@ def test_bad_thresholds_are_refused_by_name(kwargs: dict[str, float], message: s
 def test_bad_arguments_are_refused_by_name(kwargs: dict[str, str], message: str) -> None:
     arguments = {"namespace": NAMESPACE, "runbook_url": RUNBOOK_URL, **kwargs}
     with pytest.raises(ValueError, match=re.escape(message)):
-        rule_groups(**arguments)
+        rule_groups(namespace=arguments["namespace"], runbook_url=arguments["runbook_url"])

@@ -66,14 +66,17 @@ def test_amtool_accepts_the_config(amtool: str, tmp_path: Path, channels: str) -
     result = run([amtool, "check-config", str(_write(tmp_path, config))])
     assert result.returncode == 0, output(result)
     assert "SUCCESS" in result.stdout
-    assert " - 3 inhibit rules" in result.stdout and " - 3 receivers" in result.stdout
+    assert " - 3 inhibit rules" in result.stdout
+    assert " - 3 receivers" in result.stdout
 
 
 def test_no_secret_value_is_in_the_config(tmp_path: Path) -> None:
     email, slack = _receivers(tmp_path)
     text = yaml.safe_dump(alertmanager_config(email=email, slack=slack))
-    assert SMTP_PASSWORD not in text and "hooks.example" not in text
-    assert str(tmp_path / "smtp-password") in text and str(tmp_path / "slack-webhook") in text
+    assert SMTP_PASSWORD not in text
+    assert "hooks.example" not in text
+    assert str(tmp_path / "smtp-password") in text
+    assert str(tmp_path / "slack-webhook") in text
 
 
 @pytest.mark.parametrize(
@@ -247,7 +250,7 @@ def test_alertmanager_delivers_by_severity_and_inhibits_warnings(tmp_path: Path)
     assert states["TodoOutboxStalled"] == ("active", [])
     assert states["TodoKafkaConsumerLagHigh"] == ("active", [])
     state, inhibited_by = states["TodoOutboxBacklogGrowing"]
-    assert state == "suppressed" and len(inhibited_by) == 1, log
+    assert (state, len(inhibited_by)) == ("suppressed", 1), log
 
     titles = sorted(post["attachments"][0]["title"] for post in inbox.slack)
     assert titles == ["[FIRING:1] TodoKafkaConsumerLagHigh", "[FIRING:1] TodoOutboxStalled"]

@@ -13,9 +13,9 @@ import yaml
 from infra.observability import dashboards
 from infra.observability import external_metrics as x
 from infra.observability import metric_names as m
-from infra.observability.grafana import GRID_WIDTH
+from infra.observability.grafana import BUILTIN_VARIABLES, GRID_WIDTH
 from tests.observability.alert_cases import NAMESPACE
-from tests.observability.promql import grafana_to_promql, selectors
+from tests.observability.promql import GRAFANA_SUBSTITUTES, grafana_to_promql, selectors
 from tests.observability.tools import debian_tool, output, run
 
 BOARDS: dict[str, dict[str, Any]] = {
@@ -59,7 +59,7 @@ def test_panels_have_unique_ids_and_do_not_overlap() -> None:
         taken: set[tuple[int, int]] = set()
         for panel in board["panels"]:
             grid = panel["gridPos"]
-            assert 0 <= grid["x"] and grid["x"] + grid["w"] <= GRID_WIDTH, panel["title"]
+            assert 0 <= grid["x"] <= GRID_WIDTH - grid["w"], panel["title"]
             cells = {
                 (x, y)
                 for x in range(grid["x"], grid["x"] + grid["w"])
@@ -138,3 +138,7 @@ def test_no_unresolved_grafana_variable_remains(name: str) -> None:
         resolved = grafana_to_promql(expr, NAMESPACE)
         # "$1" is label_replace's capture group, not a Grafana variable.
         assert "$" not in resolved.replace('"$1"', ""), f"{title}: {resolved}"
+
+
+def test_every_builtin_grafana_variable_has_a_stand_in() -> None:
+    assert set(GRAFANA_SUBSTITUTES) == set(BUILTIN_VARIABLES)

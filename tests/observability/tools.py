@@ -63,7 +63,7 @@ def actionlint() -> str:
     if go is None:
         unavailable("actionlint not found and no Go toolchain to build it")
     LOCAL_BIN.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(  # noqa: S603 - fixed argv
+    result = subprocess.run(
         [go, "install", ACTIONLINT_MODULE],
         env={**os.environ, "GOBIN": str(LOCAL_BIN), "GOFLAGS": "-buildvcs=false"},
         capture_output=True,
@@ -78,11 +78,14 @@ def actionlint() -> str:
 
 def run(argv: Sequence[str], *, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a tool to completion; the caller asserts on the exit code and output."""
-    return subprocess.run(  # noqa: S603 - argv built by the tests
+    return subprocess.run(
         list(argv), capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, cwd=cwd, check=False
     )
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:
     """Both streams of a finished tool, for assertion messages."""
-    return f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    return (
+        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n"
+        f"--- stderr ---\n{result.stderr}"
+    )

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from app.api.schemas import TaskCreate
+from app.db.event_models import NotificationDelivery
+from app.db.migrate import upgrade_async
 from app.db.models import OutboxEvent, Reminder, Task
+from app.db.session import create_engine, session_factory
 from app.events.contract import CloudEvent, EventType, ReminderDueData
 from app.tasks import commands
 from devtools.postgres import PostgresServer
+from services.notifier.channels import LogChannel, RetryPolicy
 from services.notifier.claims import SOURCE_NOTIFIER, claim_due, due_count
+from services.notifier.delivery import Delivery
+from services.notifier.metrics import NotifierMetrics
 from tests.services.workers_support import Database, migrated_database
 
 
@@ -173,3 +182,33 @@ async def test_completing_after_a_claim_keeps_the_sent_reminder_and_cancels_the_
             )
         )
         assert list(pending) == []
+
+
+async def test_claims_and_deliveries_work_on_sqlite_for_the_local_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'local.db'}"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        db = Database(url, engine, session_factory(engine))
+        now = _now()
+        task = await _task_with_reminders(db, now - timedelta(seconds=1), now)
+        assert await _claim(db, now) == (2, 0)
+        assert await _claim(db, now) == (0, 0)
+        assert (await _reload(db, task.id)).reminder_sent is True
+
+        delivery = Delivery(
+            db.sessions, [LogChannel()], RetryPolicy(), NotifierMetrics(CollectorRegistry())
+        )
+        events = await _due_events(db, task.id)
+        with caplog.at_level(logging.INFO, logger="services.notifier.reminders"):
+            for event in [*events, *events]:  # each delivered twice
+                async with db.sessions() as session, session.begin():
+                    await delivery.handle(event, session)
+        assert len(caplog.records) == 2
+        async with db.sessions() as session:
+            statuses = await session.scalars(select(NotificationDelivery.status))
+            assert list(statuses) == ["delivered", "delivered"]
+    finally:
+        await engine.dispose()

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.db.migrate import upgrade_async
 from app.db.models import OutboxEvent, Task, User
 from app.db.session import create_engine, session_factory
-from app.live import LiveHub
 from app.main import create_app
 from app.settings import ApiSettings
 from devtools.postgres import PostgresServer
@@ -59,9 +58,9 @@ class Browserless:
         return csrf_of(response.text)
 
     async def post(
-        self, path: str, data: dict[str, Any], *, token_from: str = "/"
+        self, path: str, data: dict[str, Any], *, form_page: str = "/"
     ) -> httpx.Response:
-        token = await self.form_token(token_from)
+        token = await self.form_token(form_page)
         return await self.client.post(path, data={"csrf_token": token, **data})
 
     async def sign_up(self) -> None:
@@ -70,13 +69,13 @@ class Browserless:
         response = await self.post(
             "/ui/signup",
             {"email": self.email, "password": self.password, "next": "/"},
-            token_from="/ui/signup",
+            form_page="/ui/signup",
         )
         assert response.status_code == 303, response.text
 
     async def create(self, **fields: Any) -> httpx.Response:
         data = {"title": "a task", "timezone": "UTC", "freq": "none", "next": "/", **fields}
-        return await self.post("/ui/tasks/new", data, token_from="/ui/tasks/new")
+        return await self.post("/ui/tasks/new", data, form_page="/ui/tasks/new")
 
 
 @dataclass
@@ -96,12 +95,6 @@ class Ui:
         browser = self.browser()
         await browser.sign_up()
         return browser
-
-    @property
-    def hub(self) -> LiveHub:
-        hub = self.app.state.live
-        assert isinstance(hub, LiveHub)
-        return hub
 
     async def counts(self) -> tuple[int, int]:
         """(tasks, outbox rows) in the database: proof that a refused post wrote nothing."""

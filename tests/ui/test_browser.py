@@ -13,51 +13,41 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Error, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from app.events.topics import TOPICS
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import ComponentError
-from tests.fixtures.components import ci_enabled
 from tests.services.events_support import ServiceProcess
+from tests.ui.browser_support import (
+    ARTIFACTS,
+    EVENTUAL_MS,
+    ZONE,
+    Person,
+    api_change_reaches_another_tab,
+    chromium,
+    create_and_complete_weekly,
+    fill_weekly_task,
+    group,
+    live,
+    signed_up,
+    task_item,
+    unavailable,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-CHROMIUM: Final = "/usr/bin/chromium"
-CHROMIUM_ARGS: Final = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ZONE: Final = "Europe/Berlin"
-ARTIFACTS: Final = Path(__file__).resolve().parents[2] / "artifacts"
-# Events cross processes and Kafka: generous deadlines, met in well under a second normally.
-EVENTUAL_MS: Final = 60_000
 SERVICES: Final = ("relay", "recurring", "audit", "notifier")
-
-
-def _unavailable(component: str, error: Exception) -> NoReturn:
-    message = f"{component} could not start: {error}"
-    if ci_enabled():
-        pytest.fail(f"{message} (CI is set: failing)", pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +63,7 @@ def broker(log_dir: Path) -> Iterator[KafkaBroker]:
         kafka.create_topics(TOPICS)
     except ComponentError as error:
         kafka.close()
-        _unavailable("Kafka", error)
+        unavailable("Kafka", error)
     try:
         yield kafka
     finally:
@@ -108,169 +98,31 @@ async def services(
 
 @pytest.fixture(scope="module")
 async def browser(services: dict[str, ServiceProcess]) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        try:
-            chromium = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000
-            )
-        except Error as error:
-            _unavailable(f"Chromium ({CHROMIUM})", error)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-class Person:
-    """One account, signed up through the UI, with its browser context."""
-
-    def __init__(self, api: ApiServer, page: Page) -> None:
-        self.api = api
-        self.page = page
-        self.email = f"browser-{uuid.uuid4().hex[:10]}@example.com"
-        self.password = secrets.token_urlsafe(12)
-
-    async def sign_up(self) -> None:
-        page = self.page
-        await page.goto(f"{self.api.url}/")
-        await expect(page).to_have_url(re.compile(r"/ui/login\?next=%2F$"))
-        await page.get_by_role("link", name="Sign up").click()
-        await page.get_by_label("Email").fill(self.email)
-        await page.get_by_label("Password").fill(self.password)
-        await page.get_by_role("button", name="Create account").click()
-        await expect(page.get_by_role("heading", name="Your tasks")).to_be_visible()
-        await expect(page.locator("#viewer-timezone")).to_have_text(ZONE)
-
-    async def bearer(self) -> dict[str, str]:
-        """An API token for the same account, as another client (a phone, a script) has."""
-        async with httpx.AsyncClient(base_url=self.api.url) as client:
-            response = await client.post(
-                "/auth/token", data={"username": self.email, "password": self.password}
-            )
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 async def person(browser: Browser, api: ApiServer) -> AsyncIterator[Person]:
-    context = await browser.new_context(
-        timezone_id=ZONE, locale="en-GB", viewport={"width": 1100, "height": 900}
-    )
-    context.set_default_timeout(15_000)
-    try:
-        someone = Person(api, await context.new_page())
-        await someone.sign_up()
+    async with signed_up(browser, api) as someone:
         yield someone
-    finally:
-        await context.close()
 
 
-def group(page: Page, key: str) -> Locator:
-    return page.locator(f'section[data-group="{key}"]')
-
-
-def task_item(page: Page, key: str, title: str, due: str) -> Locator:
-    """The task titled ``title`` due ``due`` (as shown) in group ``key``."""
-    return (
-        group(page, key)
-        .locator("li.task")
-        .filter(has=page.locator(".task-title", has_text=re.compile(f"^{re.escape(title)}$")))
-        .filter(has=page.locator("time", has_text=due))
-    )
-
-
-async def live(page: Page) -> None:
-    """Wait until the page's event stream is connected (notices sent before would be missed)."""
-    await expect(page.locator("body")).to_have_attribute("data-live", "connected")
-
-
-async def fill_weekly_task(page: Page, title: str) -> None:
-    await page.get_by_label("Title").fill(title)
-    await page.get_by_label("Priority").select_option("high")
-    await page.get_by_label("Tags").fill("home, garden")
-    await page.get_by_label("Date and time").fill("2031-03-03T09:00")
-    await expect(page.get_by_label("Time zone")).to_have_value(ZONE)
-    await page.get_by_label("Repeats", exact=True).select_option("weekly")
-    await page.get_by_label("Monday").check()
-    await page.get_by_label("Thursday").check()
-    await page.get_by_label("Reminder 1", exact=True).fill("30")
-    await page.get_by_label("Unit of reminder 1").select_option("minutes")
-    await page.get_by_label("Reminder 2", exact=True).fill("1")
-    await page.get_by_label("Unit of reminder 2").select_option("days")
-
-
-async def test_a_weekly_task_with_two_reminders_then_its_next_occurrence(person: Person) -> None:
-    page = person.page
-    await page.get_by_role("link", name="New task").first.click()
-    await fill_weekly_task(page, "Water the plants")
-    await page.get_by_role("button", name="Create task").click()
-
-    await expect(page.get_by_role("status").filter(has_text="Task created.")).to_be_visible()
-    first = task_item(page, "upcoming", "Water the plants", "Mon 3 Mar 2031, 09:00")
-    await expect(first).to_have_count(1)
-    await expect(first.locator('[data-marker="recurring"]')).to_have_text(
-        "Repeats weekly on Mon, Thu"
-    )
-    await expect(first.locator('[data-marker="reminder"]')).to_have_text(
-        "2 reminders pending, next Sun 2 Mar 2031, 09:00"
-    )
-    await expect(group(page, "upcoming").locator("li.task")).to_have_count(1)
-
-    await live(page)
-    await first.get_by_role("button", name="Complete “Water the plants”").click()
-    await expect(page.get_by_role("status").filter(has_text="Task completed.")).to_be_visible()
-    await expect(
-        task_item(page, "completed", "Water the plants", "Mon 3 Mar 2031, 09:00")
-    ).to_have_count(1)
-    # The recurring service creates the next occurrence from the task.completed event; it
-    # reaches this page through task-updates and the event stream, without a reload.
-    await live(page)
-    following = task_item(page, "upcoming", "Water the plants", "Thu 6 Mar 2031, 09:00")
-    await expect(following).to_have_count(1, timeout=EVENTUAL_MS)
-    await expect(following.locator('[data-marker="recurring"]')).to_have_text(
-        "Repeats weekly on Mon, Thu"
-    )
-    await expect(group(page, "upcoming").locator("li.task")).to_have_count(1)
+async def test_a_weekly_task_with_two_reminders_then_its_next_occurrence(
+    person: Person,
+) -> None:
+    await create_and_complete_weekly(person)
 
 
 async def test_a_change_through_the_api_appears_in_another_tab(person: Person) -> None:
-    first, second = person.page, await person.page.context.new_page()
-    await second.goto(f"{person.api.url}/")
-    await live(first)
-    await live(second)
-    # Set on the page itself: a reload would lose it.
-    await second.evaluate("window.__loadedOnce = true")
-
-    headers = await person.bearer()
-    async with httpx.AsyncClient(base_url=person.api.url, headers=headers) as client:
-        created = await client.post(
-            "/tasks",
-            json={"title": "Made elsewhere", "due_date": "2031-05-01T07:00:00Z", "priority": "low"},
-        )
-        assert created.status_code == 201, created.text
-        for page in (first, second):
-            await expect(
-                task_item(page, "upcoming", "Made elsewhere", "Thu 1 May 2031, 09:00")
-            ).to_have_count(1, timeout=EVENTUAL_MS)
-
-        task_id = created.json()["id"]
-        renamed = await client.patch(f"/tasks/{task_id}", json={"title": "Renamed elsewhere"})
-        assert renamed.status_code == 200, renamed.text
-        await expect(
-            task_item(second, "upcoming", "Renamed elsewhere", "Thu 1 May 2031, 09:00")
-        ).to_have_count(1, timeout=EVENTUAL_MS)
-
-        deleted = await client.delete(f"/tasks/{task_id}")
-        assert deleted.status_code == 204
-        await expect(second.locator(".task-title")).to_have_count(0, timeout=EVENTUAL_MS)
-    assert await second.evaluate("window.__loadedOnce") is True
+    await api_change_reaches_another_tab(person)
 
 
 async def test_an_invalid_form_shows_the_error_at_the_field_and_keeps_the_values(
     person: Person,
 ) -> None:
     page = person.page
-    await page.goto(f"{person.api.url}/ui/tasks/new")
+    await page.goto(f"{person.url}/ui/tasks/new")
     await fill_weekly_task(page, "")
     await page.locator("#interval").fill("0")
     await page.get_by_role("button", name="Create task").click()
@@ -303,7 +155,7 @@ async def test_an_invalid_form_shows_the_error_at_the_field_and_keeps_the_values
 
 async def test_a_due_reminder_raises_a_browser_notification(person: Person) -> None:
     page = person.page
-    await page.context.grant_permissions(["notifications"], origin=person.api.url)
+    await page.context.grant_permissions(["notifications"], origin=person.url)
     # Record what the page shows through the Notifications API (headless shows nothing).
     await page.add_init_script(
         """
@@ -315,16 +167,18 @@ async def test_a_due_reminder_raises_a_browser_notification(person: Person) -> N
             window.__notifications.push({ title, body: options && options.body });
           }
         };
-        Object.defineProperty(window.Notification, "permission", { get: () => Original.permission });
+        Object.defineProperty(
+          window.Notification, "permission", { get: () => Original.permission }
+        );
         """
     )
-    await page.goto(f"{person.api.url}/")
+    await page.goto(f"{person.url}/")
     await live(page)
 
     # Due in two minutes, reminded two minutes before: the reminder is due now.
     due = (datetime.now(ZoneInfo(ZONE)) + timedelta(minutes=2)).replace(second=0, microsecond=0)
     headers = await person.bearer()
-    async with httpx.AsyncClient(base_url=person.api.url, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=person.url, headers=headers) as client:
         created = await client.post(
             "/tasks",
             json={
@@ -347,7 +201,7 @@ async def test_delete_asks_for_confirmation_and_history_shows_the_audit_log(
     person: Person,
 ) -> None:
     page = person.page
-    await page.goto(f"{person.api.url}/ui/tasks/new")
+    await page.goto(f"{person.url}/ui/tasks/new")
     await page.get_by_label("Title").fill("Cancel the gym")
     await page.get_by_role("button", name="Create task").click()
     item = group(page, "no-date").locator("li.task", has_text="Cancel the gym")
@@ -392,7 +246,7 @@ async def test_every_control_is_labelled_and_the_form_works_from_the_keyboard(
             .map((control) => control.name || control.id)
     """
     for path in ("/", "/ui/tasks/new"):
-        await page.goto(f"{person.api.url}{path}")
+        await page.goto(f"{person.url}{path}")
         assert await page.evaluate(unlabelled) == [], path
 
     # The first Tab reaches the skip link, which moves past the navigation.
@@ -414,7 +268,7 @@ async def test_every_control_is_labelled_and_the_form_works_from_the_keyboard(
 async def test_a_screenshot_of_a_list_with_every_group(person: Person) -> None:
     page = person.page
     now = datetime.now(ZoneInfo(ZONE))
-    # Due at 23:59 today (before that minute) is "Today"; in the last minutes, "Upcoming".
+    # Due at 23:59 today is "Today" until that minute comes; from then on it is overdue.
     tonight = now.replace(hour=23, minute=59, second=0, microsecond=0)
     today_group = "today" if now < tonight else "overdue"
     tasks = [
@@ -427,6 +281,7 @@ async def test_a_screenshot_of_a_list_with_every_group(person: Person) -> None:
         {
             "title": "Call the plumber",
             "priority": "medium",
+            "timezone": ZONE,
             "tags": ["home"],
             "due_date": tonight.isoformat(),
             "reminders": [{"before": "PT1H"}],
@@ -451,7 +306,7 @@ async def test_a_screenshot_of_a_list_with_every_group(person: Person) -> None:
         {"title": "Read a book", "priority": "low", "tags": ["leisure"]},
     ]
     headers = await person.bearer()
-    async with httpx.AsyncClient(base_url=person.api.url, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=person.url, headers=headers) as client:
         for task in tasks:
             created = await client.post("/tasks", json=task)
             assert created.status_code == 201, created.text
@@ -459,7 +314,7 @@ async def test_a_screenshot_of_a_list_with_every_group(person: Person) -> None:
         completed = await client.post(f"/tasks/{done.json()['id']}/complete")
         assert completed.status_code == 200, completed.text
 
-    await page.goto(f"{person.api.url}/")
+    await page.goto(f"{person.url}/")
     expected = {
         "overdue": ["Renew the passport"],
         "today": ["Call the plumber"],

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from app.api.problems import invalid
 from app.db.models import Reminder, Task
@@ -19,7 +19,7 @@ from app.ui.forms import (
     zone_names,
 )
 
-WEEKLY = {
+WEEKLY: dict[str, str | list[str]] = {
     "title": "Water the plants",
     "description": "the big ones\r\nand the small",
     "priority": "high",
@@ -40,7 +40,7 @@ WEEKLY = {
 
 
 def posted(values: dict[str, str | list[str]]) -> TaskForm:
-    items: list[tuple[str, str]] = []
+    items: list[tuple[str, str | UploadFile]] = []
     for name, value in values.items():
         for one in value if isinstance(value, list) else [value]:
             items.append((name, one))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from app.live import (
     LiveHub,
     LocalFeed,
     Notice,
+    Subscription,
     TooManyStreams,
     change_notice,
     deliver,
@@ -51,9 +53,9 @@ def reminder_due(owner: uuid.UUID, task: uuid.UUID) -> CloudEvent:
     return CloudEvent.of(EventType.REMINDER_DUE, data, subject=task)
 
 
-async def next_notice(subscription: object) -> Notice:
+async def next_notice(subscription: Subscription) -> Notice:
     async with asyncio.timeout(DEADLINE_S):
-        return await subscription.next()  # type: ignore[attr-defined,no-any-return]
+        return await subscription.next()
 
 
 async def test_each_owner_gets_only_their_notices_in_every_open_stream() -> None:
@@ -87,9 +89,11 @@ async def test_streams_per_owner_are_limited() -> None:
     owner = uuid.uuid4()
     with hub.subscribe(owner), hub.subscribe(owner):
         assert not hub.can_add(owner)
-        with pytest.raises(TooManyStreams, match="at most 2 live streams per user"):
-            with hub.subscribe(owner):
-                pass
+        with (
+            pytest.raises(TooManyStreams, match="at most 2 live streams per user"),
+            hub.subscribe(owner),
+        ):
+            pass
         assert hub.can_add(uuid.uuid4())
     assert hub.can_add(owner)
 
@@ -249,19 +253,32 @@ async def test_the_kafka_feed_delivers_from_the_end_of_both_topics(kafka: KafkaB
         await producer.stop()
 
 
-async def test_the_kafka_feed_retries_until_the_broker_answers(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+class _Seen(logging.Handler):
+    """Sets an event when a log record with ``text`` in its message is emitted."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+async def test_the_kafka_feed_retries_until_the_broker_answers() -> None:
+    seen = _Seen("Kafka feed failed; reconnecting")
+    logging.getLogger("app.live").addHandler(seen)
     # Nothing listens on port 9 of loopback (discard): every attempt fails at once.
     feed = KafkaFeed("127.0.0.1:9", LiveHub())
     runner = asyncio.create_task(feed.run())
     try:
         async with asyncio.timeout(DEADLINE_S):
-            while not any("reconnecting" in r.message for r in caplog.records):
-                await asyncio.sleep(0.05)
+            await seen.event.wait()
         assert not feed.assigned.is_set()
         assert not runner.done()
     finally:
+        logging.getLogger("app.live").removeHandler(seen)
         runner.cancel()
         with pytest.raises(asyncio.CancelledError):
             await runner

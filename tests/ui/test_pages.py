@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlalchemy import select
 
-from app.db.models import OutboxEvent, Task
+from app.db.models import OutboxEvent
 from app.events.contract import CloudEvent
 from services.audit.history import record_event
 from tests.ui.conftest import Browserless, Ui, csrf_of, field_errors
@@ -119,7 +118,7 @@ async def test_over_https_the_cookies_are_secure(ui: Ui) -> None:
 async def test_sign_up_errors_are_shown_at_their_fields_with_the_email_kept(ui: Ui) -> None:
     browser = ui.browser()
     response = await browser.post(
-        "/ui/signup", {"email": "not-an-address", "password": "short"}, token_from="/ui/signup"
+        "/ui/signup", {"email": "not-an-address", "password": "short"}, form_page="/ui/signup"
     )
     assert response.status_code == 422
     errors = field_errors(response.text)
@@ -130,7 +129,7 @@ async def test_sign_up_errors_are_shown_at_their_fields_with_the_email_kept(ui: 
 
     taken = await ui.signed_up()
     again = await browser.post(
-        "/ui/signup", {"email": taken.email, "password": "long enough"}, token_from="/ui/signup"
+        "/ui/signup", {"email": taken.email, "password": "long enough"}, form_page="/ui/signup"
     )
     assert field_errors(again.text) == {
         "email": "an account with this address exists; log in instead"
@@ -140,20 +139,20 @@ async def test_sign_up_errors_are_shown_at_their_fields_with_the_email_kept(ui: 
 async def test_log_in_errors_and_the_failed_login_throttle(ui: Ui) -> None:
     owner = await ui.signed_up()
     browser = ui.browser()
-    empty = await browser.post("/ui/login", {"email": "", "password": ""}, token_from="/ui/login")
+    empty = await browser.post("/ui/login", {"email": "", "password": ""}, form_page="/ui/login")
     assert field_errors(empty.text) == {
         "email": "enter your email",
         "password": "enter your password",
     }
     for _ in range(5):
         wrong = await browser.post(
-            "/ui/login", {"email": owner.email, "password": "wrong!"}, token_from="/ui/login"
+            "/ui/login", {"email": owner.email, "password": "wrong!"}, form_page="/ui/login"
         )
         assert wrong.status_code == 422
         assert field_errors(wrong.text) == {"password": "wrong email or password"}
         assert f'value="{owner.email}"' in wrong.text
     throttled = await browser.post(
-        "/ui/login", {"email": owner.email, "password": owner.password}, token_from="/ui/login"
+        "/ui/login", {"email": owner.email, "password": owner.password}, form_page="/ui/login"
     )
     assert throttled.status_code == 429
     assert "Too many failed logins: try again in" in throttled.text
@@ -165,7 +164,7 @@ async def test_logging_in_and_out(ui: Ui) -> None:
     response = await browser.post(
         "/ui/login",
         {"email": owner.email.upper(), "password": owner.password, "next": "//evil.example/"},
-        token_from="/ui/login",
+        form_page="/ui/login",
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/"  # never off-site
@@ -224,7 +223,8 @@ async def test_a_weekly_task_with_two_reminders_is_listed_with_its_markers(
     assert "(Mon 3 Mar 2031, 09:00 Europe/Berlin)" in page
     assert "Repeats every 2 weeks on Mon, Thu, 10 times" in page
     assert "2 reminders pending, next Sun 2 Mar 2031, 03:00" in page
-    assert "#home" in page and "#garden" in page
+    assert "#home" in page
+    assert "#garden" in page
     (task,) = await ui.tasks_of(person.email)
     assert task.due_date == datetime(2031, 3, 3, 8, 0, tzinfo=UTC)
     assert sorted(r.offset_seconds or 0 for r in task.reminders) == [1800, 86400]
@@ -335,7 +335,7 @@ async def test_editing_changes_only_what_was_edited(ui: Ui, person: Browserless)
     assert 'name="version" value="1"' in edit.text
     values = {**WEEKLY, "title": "Water every plant", "version": "1", "next": "/"}
     saved = await person.post(
-        f"/ui/tasks/{task.id}/edit", values, token_from=f"/ui/tasks/{task.id}/edit"
+        f"/ui/tasks/{task.id}/edit", values, form_page=f"/ui/tasks/{task.id}/edit"
     )
     assert saved.headers["location"] == "/?notice=saved"
     (task,) = await ui.tasks_of(person.email)
@@ -346,7 +346,7 @@ async def test_editing_changes_only_what_was_edited(ui: Ui, person: Browserless)
     stale = await person.post(
         f"/ui/tasks/{task.id}/edit",
         {**values, "title": "Stale title"},
-        token_from=f"/ui/tasks/{task.id}/edit",
+        form_page=f"/ui/tasks/{task.id}/edit",
     )
     assert stale.status_code == 422
     assert "This task was changed elsewhere" in stale.text
@@ -378,7 +378,7 @@ async def test_delete_asks_first(ui: Ui, person: Browserless) -> None:
     assert 'name="next" value="/?q=gym"' in confirm.text
     assert await ui.tasks_of(person.email) != []
     response = await person.post(
-        f"/ui/tasks/{task.id}/delete", {"next": "/?q=gym"}, token_from=confirm.request.url.path
+        f"/ui/tasks/{task.id}/delete", {"next": "/?q=gym"}, form_page=confirm.request.url.path
     )
     assert response.headers["location"] == "/?q=gym&notice=deleted"
     assert await ui.tasks_of(person.email) == []
@@ -398,7 +398,7 @@ async def test_history_lists_the_audited_changes(ui: Ui, person: Browserless) ->
             "freq": "none",
             "version": "1",
         },
-        token_from=f"/ui/tasks/{task.id}/edit",
+        form_page=f"/ui/tasks/{task.id}/edit",
     )
     await person.post(f"/ui/tasks/{task.id}/complete", {})
     # What the audit service does with each event of the task.
