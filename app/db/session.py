@@ -28,9 +28,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cursor.close()
 
         return engine
-    # No pre-ping: it costs a round trip on every checkout. A connection broken by a database
-    # restart fails one statement, and SQLAlchemy then invalidates the whole pool.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # Pre-ping costs a round trip per checkout, but without it a connection the server killed
+    # (restart, failover, idle timeout) can leave asyncpg in a state SQLAlchemy does not
+    # recognise as a disconnect, and requests fail until the process restarts.
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
 
 
 def dialect_name(session: AsyncSession) -> str:

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.logs import correlation_id
 from app.observability.metrics import build
-from infra.observability import metric_names as catalog
+from app.observability import catalog
 
 log = logging.getLogger("app.access")
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Task, TaskRecurrence
 from app.tasks.commands import TASK_CHANGES
-from infra.observability import metric_names as catalog
+from app.observability import catalog
 
 Collector = Counter | Gauge | Histogram
 

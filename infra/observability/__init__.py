@@ -1,4 +1,4 @@
-"""Observability as code: the metric catalog, alert rules, Alertmanager routing and dashboards.
+"""Observability as code: alert rules, Alertmanager routing and dashboards.
 
 The seam for the monitoring component (``infra/platform/monitoring.py``):
 
@@ -6,8 +6,8 @@ The seam for the monitoring component (``infra/platform/monitoring.py``):
 - :func:`dashboards` → ``MonitoringArgs.dashboards`` (one ConfigMap per dashboard),
 - :func:`alertmanager_config` → kube-prometheus-stack's ``alertmanager.config``.
 
-Everything here is plain data built with the standard library only, so the app and the workers
-can import :mod:`infra.observability.metric_names` without pulling in Pulumi.
+Everything here is plain data built with the standard library only. The metric names come from
+the catalog the processes export from, :mod:`app.observability.catalog`.
 """
 
 from infra.observability.alertmanager import (

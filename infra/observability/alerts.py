@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from infra.observability import external_metrics as x
-from infra.observability import metric_names as m
+from app.observability import catalog as m
 
 Severity = Literal["critical", "warning"]
 SEVERITIES: Final[tuple[Severity, ...]] = ("critical", "warning")

@@ -1,6 +1,6 @@
 """The two Grafana dashboards, "Task operations" and "System health", as code.
 
-Every expression names our metrics through the catalog (``metric_names``) or a third-party
+Every expression names our metrics through the catalog (``app.observability.catalog``) or a third-party
 metric from the documented list (``external_metrics``); a test parses each one with promtool
 and checks every name it selects.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from infra.observability import external_metrics as x
-from infra.observability import metric_names as m
+from app.observability import catalog as m
 from infra.observability.alerts import NOT_USER_TRAFFIC
 from infra.observability.grafana import Dashboard, Panel, Query, Row
 

@@ -64,7 +64,7 @@ class App:
 
 API: Final = App(
     "api",
-    ("uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", str(API_PORT)),  # noqa: S104
+    ("uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", str(API_PORT)),  # noqa: S104
     API_PORT,
     sizing.API,
 )

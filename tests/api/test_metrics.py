@@ -13,7 +13,7 @@ from app.db.migrate import upgrade_async
 from app.db.session import create_engine, session_factory
 from app.main import create_app
 from devtools.postgres import PostgresServer
-from infra.observability.metric_names import DUE_BUCKETS, exported_by
+from app.observability.catalog import DUE_BUCKETS, exported_by
 from tests.api.conftest import Api, api_settings
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from infra.observability import dashboards
 from infra.observability import external_metrics as x
-from infra.observability import metric_names as m
+from app.observability import catalog as m
 from infra.observability.grafana import BUILTIN_VARIABLES, GRID_WIDTH
 from tests.observability.alert_cases import NAMESPACE
 from tests.observability.promql import GRAFANA_SUBSTITUTES, grafana_to_promql, selectors

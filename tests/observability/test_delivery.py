@@ -149,16 +149,9 @@ def _resolves(command: tuple[str, ...]) -> str | None:
     return f"unknown command {command[0]}"
 
 
-# Known defect, reported: remove the mark with the fix.
-_API_COMMAND = pytest.mark.xfail(
-    strict=True,
-    reason="infra/workloads/catalog.py runs `uvicorn app.main:app` but app/main.py only has the "
-    "create_app factory: the command must be `uvicorn --factory app.main:create_app ...`",
-)
-COMMANDS = [
-    pytest.param(app.command, id=app.key, marks=[_API_COMMAND] if app is catalog.API else [])
-    for app in catalog.APPS
-] + [pytest.param(catalog.MIGRATION_COMMAND, id="migration")]
+COMMANDS = [pytest.param(app.command, id=app.key) for app in catalog.APPS] + [
+    pytest.param(catalog.MIGRATION_COMMAND, id="migration")
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -28,7 +28,7 @@ from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, ManagedProcess, free_port, wait_until
 from infra.observability import dashboards
-from infra.observability import metric_names as m
+from app.observability import catalog as m
 from infra.observability.alerts import alerts
 from infra.observability.external_metrics import EXTERNAL_METRICS
 from tests.observability.alert_cases import NAMESPACE
@@ -188,7 +188,7 @@ def test_running_api_labels_requests_by_route_template(api: ApiServer) -> None:
     strict=True,
     reason="pending: services/common/metrics.py still names its own metrics (events_*, "
     "consumer_lag, relay_*); remove this marker once the workers build their collectors from "
-    "infra.observability.metric_names, as app/observability/metrics.py does",
+    "app.observability.catalog, as app/observability/metrics.py does",
 )
 @pytest.mark.parametrize("worker", ["relay", "recurring", "notifier", "audit"])
 def test_running_worker_serves_every_catalog_metric_it_owns(

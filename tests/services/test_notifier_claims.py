@@ -73,6 +73,7 @@ async def _claim(db: Database, now: datetime, limit: int = 100) -> tuple[int, in
     return len(claimed.sent), len(claimed.suppressed)
 
 
+@pytest.mark.postgres
 async def test_due_reminders_are_sent_once_and_reminder_sent_follows_the_last(
     db: Database,
 ) -> None:
@@ -107,6 +108,7 @@ async def test_due_reminders_are_sent_once_and_reminder_sent_follows_the_last(
     assert (await _reload(db, task.id)).reminder_sent is True
 
 
+@pytest.mark.postgres
 async def test_a_claim_skips_what_another_claim_holds(db: Database) -> None:
     now = _now()
     task = await _task_with_reminders(db, now - timedelta(seconds=1), now - timedelta(seconds=1))
@@ -121,6 +123,7 @@ async def test_a_claim_skips_what_another_claim_holds(db: Database) -> None:
     assert len(await _due_events(db, task.id)) == 2
 
 
+@pytest.mark.postgres
 async def test_a_reminder_of_a_task_being_completed_is_suppressed(db: Database) -> None:
     now = _now()
     task = await _task_with_reminders(db, now - timedelta(seconds=1))
@@ -137,6 +140,7 @@ async def test_a_reminder_of_a_task_being_completed_is_suppressed(db: Database) 
     assert await _due_events(db, task.id) == []
 
 
+@pytest.mark.postgres
 async def test_a_pending_reminder_of_a_completed_task_is_suppressed_not_sent(
     db: Database,
 ) -> None:
@@ -155,6 +159,7 @@ async def test_a_pending_reminder_of_a_completed_task_is_suppressed_not_sent(
     assert await _due_events(db, task.id) == []
 
 
+@pytest.mark.postgres
 async def test_completing_after_a_claim_keeps_the_sent_reminder_and_cancels_the_rest(
     db: Database,
 ) -> None:

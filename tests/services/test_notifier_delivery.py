@@ -30,6 +30,8 @@ from tests.services.workers_support import (
     migrated_database,
 )
 
+pytestmark = pytest.mark.postgres
+
 SECRET = secrets.token_urlsafe(32)
 FAST = RetryPolicy(max_attempts=2, backoff_seconds=0.01, backoff_max_seconds=0.02)
 

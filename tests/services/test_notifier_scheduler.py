@@ -31,6 +31,8 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.worker import build
 from tests.services.workers_support import Database, eventually, migrated_database
 
+pytestmark = pytest.mark.postgres
+
 DEADLINE_S = 15.0
 
 

@@ -32,7 +32,9 @@ from tests.services.workers_support import Database, migrated_database
 DUE = datetime(2031, 3, 1, 8, 0, tzinfo=UTC)  # 09:00 in Berlin (CET)
 
 
-@pytest.fixture(scope="module", params=["postgres", "sqlite"])
+@pytest.fixture(
+    scope="module", params=[pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
+)
 async def db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Database]:

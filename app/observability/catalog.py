@@ -1,9 +1,10 @@
 """The catalog of every metric our own processes export: name, type, labels, help and buckets.
 
 One definition for both sides of the wire. The API and the workers create their collectors from
-these entries (``app`` and ``services`` may import this module: it imports nothing but the
-standard library), and the alert rules and dashboards name metrics only through it, so a rename
-happens here once and a test catches any expression that names a metric nobody exports.
+these entries, and the alert rules and dashboards (``infra/observability``, which may import
+this contract like the event contract) name metrics only through it, so a rename happens here
+once and a test catches any expression that names a metric nobody exports. It imports nothing
+but the standard library.
 
 Label values must come from small fixed sets (route templates, event types, consumer groups,
 topics, partitions, due buckets): never a user id, task id or raw path.
