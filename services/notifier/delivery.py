@@ -1,11 +1,13 @@
 """Delivery of ``reminder.due`` (consumer group ``notifier-delivery``) through the channels.
 
-Each channel's delivery is its own transaction around a ``notification_deliveries`` row
-(unique per reminder and channel), locked while the channel sends. The row commits "delivered"
-together with the ``notification.sent`` event as soon as that channel succeeded, independently
-of the consumer's transaction: when a later channel fails and the event is retried or replayed,
-a channel that already delivered is skipped, not sent twice. Concurrent deliveries of the same
-reminder (a consumer-group rebalance) serialise on the row lock, and the second finds it done.
+On PostgreSQL each channel's delivery is its own transaction around a
+``notification_deliveries`` row (unique per reminder and channel), locked while the channel
+sends. The row commits "delivered" together with the ``notification.sent`` event as soon as that
+channel succeeded, independently of the consumer's transaction: when a later channel fails and
+the event is retried or replayed, a channel that already delivered is skipped, not sent twice.
+Concurrent deliveries of the same reminder (a consumer-group rebalance) serialise on the row
+lock, and the second finds it done. (SQLite, the local run, shares the consumer's transaction:
+see :meth:`Delivery.handle`.)
 
 A channel retries transient failures with backoff (:mod:`channels.retry`); when it gives up,
 the row says "failed" with the error, and the handler raises :class:`PermanentError` so the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -27,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.event_models import NotificationDelivery
 from app.db.models import User
 from app.events import outbox
-from app.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
+from app.events.contract import CloudEvent, EventType, NotificationSentData
 from services.common.spec import PermanentError
 from services.notifier.channels import Channel, DeliveryFailed, Notice, RetryPolicy, with_retries
 from services.notifier.claims import SOURCE_NOTIFIER
@@ -56,75 +59,72 @@ class Delivery:
 
     async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
         """The consumer's handler: deliver one reminder.due through every channel."""
-        data = ReminderDueData.model_validate(event.data)
-        recipient = None
+        notice = Notice.of(event)
         if self._needs_address:
-            recipient = await session.scalar(select(User.email).where(User.id == data.owner_id))
-        notice = Notice(
-            event=event,
-            reminder_id=data.reminder_id,
-            task_id=data.task_id,
-            owner_id=data.owner_id,
-            title=data.title,
-            remind_at=data.remind_at,
-            due_date=data.due_date,
-            recipient=recipient,
-        )
+            owner = select(User.email).where(User.id == notice.owner_id)
+            notice = replace(notice, recipient=await session.scalar(owner))
+        # SQLite (the local run) has a single writer, and the consumer's transaction already
+        # holds it: there the deliveries share that transaction, so a failing channel rolls
+        # back the others' records too and a retry repeats them.
+        own_transactions = session.get_bind().dialect.name != "sqlite"
         failures = []
         for channel in self._channels:
-            try:
-                await self._deliver(channel, notice)
-            except DeliveryFailed as failure:
+            if own_transactions:
+                async with self._sessions() as own, own.begin():
+                    failure = await self._deliver(own, channel, notice)
+            else:
+                failure = await self._deliver(session, channel, notice)
+            if failure is not None:
                 failures.append(f"{channel.name}: {failure}")
         if failures:
             raise PermanentError("; ".join(failures))
 
-    async def _deliver(self, channel: Channel, notice: Notice) -> None:
-        where = (
-            NotificationDelivery.reminder_id == notice.reminder_id,
-            NotificationDelivery.channel == channel.name,
-        )
+    async def _deliver(
+        self, session: AsyncSession, channel: Channel, notice: Notice
+    ) -> DeliveryFailed | None:
+        """Send through ``channel`` unless already delivered, and record the outcome in the
+        session's transaction; the failure, if the channel gave up."""
+        if await _lock_row(session, notice.reminder_id, channel.name) == DELIVERED:
+            self._metrics.deliveries.labels(channel.name, "duplicate").inc()
+            return None
         attempts = 0
+
+        async def failed_attempt(_attempt: int, _failure: DeliveryFailed) -> None:
+            nonlocal attempts
+            attempts += 1
+            self._metrics.delivery_attempts.labels(channel.name).inc()
+
         error: DeliveryFailed | None = None
-        async with self._sessions() as session, session.begin():
-            if await _lock_row(session, notice.reminder_id, channel.name) == DELIVERED:
-                self._metrics.deliveries.labels(channel.name, "duplicate").inc()
-                return
-
-            async def failed_attempt(_attempt: int, failure: DeliveryFailed) -> None:
-                nonlocal attempts
-                attempts += 1
-                self._metrics.delivery_attempts.labels(channel.name).inc()
-
-            try:
-                attempts += await with_retries(
-                    lambda: channel.send(notice), self._policy, on_failure=failed_attempt
-                )
-            except DeliveryFailed as failure:
-                error = failure
-                outcome: dict[str, object] = {"status": FAILED, "last_error": str(failure)}
-            else:
-                delivered_at = datetime.now(UTC)
-                outcome = {"status": DELIVERED, "last_error": None, "delivered_at": delivered_at}
-                await _record_sent(session, notice, channel.name, delivered_at)
-            await session.execute(
-                update(NotificationDelivery)
-                .where(*where)
-                .values(attempts=NotificationDelivery.attempts + attempts, **outcome)
+        try:
+            attempts += await with_retries(
+                lambda: channel.send(notice), self._policy, on_failure=failed_attempt
             )
-        # Outside the transaction, which committed the row either way.
-        self._metrics.deliveries.labels(channel.name, str(outcome["status"])).inc()
-        if error is not None:
+        except DeliveryFailed as failure:
+            error = failure
+            outcome: dict[str, object] = {"status": FAILED, "last_error": str(failure)}
             log.warning(
                 "delivery failed",
                 extra={
                     "channel": channel.name,
                     "reminder_id": str(notice.reminder_id),
                     "attempts": attempts,
-                    "error": str(error),
+                    "error": str(failure),
                 },
             )
-            raise error
+        else:
+            delivered_at = datetime.now(UTC)
+            outcome = {"status": DELIVERED, "last_error": None, "delivered_at": delivered_at}
+            await _record_sent(session, notice, channel.name, delivered_at)
+        await session.execute(
+            update(NotificationDelivery)
+            .where(
+                NotificationDelivery.reminder_id == notice.reminder_id,
+                NotificationDelivery.channel == channel.name,
+            )
+            .values(attempts=NotificationDelivery.attempts + attempts, **outcome)
+        )
+        self._metrics.deliveries.labels(channel.name, str(outcome["status"])).inc()
+        return error
 
 
 async def _lock_row(session: AsyncSession, reminder_id: uuid.UUID, channel: str) -> str:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -19,12 +18,15 @@ from sqlalchemy import func, select
 from app.db.models import OutboxEvent, Task
 from app.events.contract import CloudEvent, EventType
 from app.events.topics import TASK_EVENTS
-from devtools.api_server import ApiServer
-from devtools.kafka import KafkaBroker
-from devtools.postgres import PostgresServer
 from devtools.process import ComponentError
 from services.recurring.worker import GROUP
-from tests.e2e.workers_stack import Stack, api_process, group_caught_up, running_stack
+from tests.e2e.workers_stack import (  # noqa: F401 - the fixtures are used by name
+    Stack,
+    api_fixture,
+    group_caught_up,
+    log_dir_fixture,
+    stack_fixture,
+)
 from tests.services.events_support import (
     ServiceProcess,
     encode,
@@ -35,23 +37,6 @@ from tests.services.workers_support import eventually
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 DEADLINE_S = 60.0
-
-
-@pytest.fixture(scope="module")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("recurring-e2e")
-
-
-@pytest.fixture(scope="module")
-def api(postgres: PostgresServer, log_dir: Path) -> Iterator[ApiServer]:
-    with api_process(postgres, log_dir) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def stack(api: ApiServer, kafka: KafkaBroker, log_dir: Path) -> AsyncIterator[Stack]:
-    async with running_stack(api, kafka, log_dir) as running:
-        yield running
 
 
 @pytest.fixture

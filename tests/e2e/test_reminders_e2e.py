@@ -12,9 +12,8 @@ import contextlib
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Select, func, select
@@ -23,11 +22,14 @@ from app.db.event_models import NotificationDelivery
 from app.db.models import OutboxEvent, Reminder
 from app.events.contract import EventType
 from app.events.topics import REMINDERS
-from devtools.api_server import ApiServer
-from devtools.kafka import KafkaBroker
-from devtools.postgres import PostgresServer
 from services.notifier.worker import DELIVERY_GROUP
-from tests.e2e.workers_stack import Stack, api_process, group_caught_up, running_stack
+from tests.e2e.workers_stack import (  # noqa: F401 - the fixtures are used by name
+    Stack,
+    api_fixture,
+    group_caught_up,
+    log_dir_fixture,
+    stack_fixture,
+)
 from tests.services.events_support import ServiceProcess
 from tests.services.workers_support import Hook, WebhookReceiver, eventually
 
@@ -35,23 +37,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 DEADLINE_S = 60.0
 SECRET = secrets.token_urlsafe(32)
-
-
-@pytest.fixture(scope="module")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("reminders-e2e")
-
-
-@pytest.fixture(scope="module")
-def api(postgres: PostgresServer, log_dir: Path) -> Iterator[ApiServer]:
-    with api_process(postgres, log_dir) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def stack(api: ApiServer, kafka: KafkaBroker, log_dir: Path) -> AsyncIterator[Stack]:
-    async with running_stack(api, kafka, log_dir) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

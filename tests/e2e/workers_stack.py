@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
@@ -138,3 +139,26 @@ async def running_stack(api: ApiServer, kafka: KafkaBroker, log_dir: Path) -> As
     finally:
         relay.stop()
         await engine.dispose()
+
+
+# Fixtures for the e2e test modules, which import them by name (a module-scoped fixture is
+# set up once per importing module): the API, the relay and the log directory of the module.
+
+
+@pytest.fixture(scope="module", name="log_dir")
+def log_dir_fixture(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    return tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+
+
+@pytest.fixture(scope="module", name="api")
+def api_fixture(postgres: PostgresServer, log_dir: Path) -> Iterator[ApiServer]:
+    with api_process(postgres, log_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", name="stack")
+async def stack_fixture(api: ApiServer, kafka: KafkaBroker, log_dir: Path) -> AsyncIterator[Stack]:
+    async with running_stack(api, kafka, log_dir) as running:
+        yield running

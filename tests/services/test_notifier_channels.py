@@ -43,17 +43,7 @@ def _notice(recipient: str | None = "ann@example.com") -> Notice:
         remind_at=datetime(2031, 3, 1, 8, 0, tzinfo=UTC),
         due_date=datetime(2031, 3, 2, 8, 0, tzinfo=UTC),
     )
-    event = CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id)
-    return Notice(
-        event=event,
-        reminder_id=data.reminder_id,
-        task_id=data.task_id,
-        owner_id=data.owner_id,
-        title=data.title,
-        remind_at=data.remind_at,
-        due_date=data.due_date,
-        recipient=recipient,
-    )
+    return Notice.of(CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id), recipient)
 
 
 @pytest.fixture

@@ -15,17 +15,20 @@ from sqlalchemy import select
 
 from app.api.schemas import TaskCreate
 from app.db.event_models import NotificationDelivery
-from app.db.migrate import upgrade_async
 from app.db.models import OutboxEvent, Reminder, Task
-from app.db.session import create_engine, session_factory
 from app.events.contract import CloudEvent, EventType, ReminderDueData
+from app.events.topics import REMINDERS
 from app.tasks import commands
 from devtools.postgres import PostgresServer
+from services.common.inprocess import InProcessBus
+from services.common.publisher import OutgoingMessage
+from services.common.spec import ConsumerSpec
 from services.notifier.channels import LogChannel, RetryPolicy
 from services.notifier.claims import SOURCE_NOTIFIER, claim_due, due_count
 from services.notifier.delivery import Delivery
 from services.notifier.metrics import NotifierMetrics
-from tests.services.workers_support import Database, migrated_database
+from services.notifier.worker import DELIVERY_GROUP
+from tests.services.workers_support import Database, migrated_database, sqlite_database
 
 
 @pytest.fixture(scope="module")
@@ -192,28 +195,34 @@ async def test_completing_after_a_claim_keeps_the_sent_reminder_and_cancels_the_
 async def test_claims_and_deliveries_work_on_sqlite_for_the_local_run(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'local.db'}"
-    await upgrade_async(url)
-    engine = create_engine(url)
-    try:
-        db = Database(url, engine, session_factory(engine))
+    async with sqlite_database(tmp_path / "local.db") as db:
         now = _now()
         task = await _task_with_reminders(db, now - timedelta(seconds=1), now)
         assert await _claim(db, now) == (2, 0)
         assert await _claim(db, now) == (0, 0)
         assert (await _reload(db, task.id)).reminder_sent is True
 
+        # Delivered as in the local run: the in-process bus, each event published twice.
         delivery = Delivery(
             db.sessions, [LogChannel()], RetryPolicy(), NotifierMetrics(CollectorRegistry())
         )
-        events = await _due_events(db, task.id)
+        bus = InProcessBus(db.sessions)
+        bus.subscribe(
+            ConsumerSpec(group=DELIVERY_GROUP, topics=(REMINDERS.name,), handler=delivery.handle)
+        )
+        messages = [
+            OutgoingMessage(REMINDERS.name, event.subject, event.model_dump_json().encode())
+            for event in await _due_events(db, task.id)
+        ]
         with caplog.at_level(logging.INFO, logger="services.notifier.reminders"):
-            for event in [*events, *events]:  # each delivered twice
-                async with db.sessions() as session, session.begin():
-                    await delivery.handle(event, session)
-        assert len(caplog.records) == 2
+            await bus.start()
+            try:
+                await bus.publish([*messages, *messages])
+                await bus.drained()
+            finally:
+                await bus.stop()
+        assert bus.dead_letters == []
+        assert [r.getMessage() for r in caplog.records] == ["reminder due", "reminder due"]
         async with db.sessions() as session:
             statuses = await session.scalars(select(NotificationDelivery.status))
             assert list(statuses) == ["delivered", "delivered"]
-    finally:
-        await engine.dispose()

@@ -11,7 +11,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,15 +18,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from app.api.schemas import TaskCreate, TaskUpdate
-from app.db.migrate import upgrade_async
 from app.db.models import OutboxEvent, Reminder, Task, TaskRecurrence
-from app.db.session import create_engine, session_factory
 from app.events.contract import CloudEvent, EventType
 from app.tasks import commands
 from app.tasks.occurrences import SOURCE_RECURRING
 from devtools.postgres import PostgresServer
 from services.recurring.occurrences import CompletionHandler, RecurringMetrics, repair_series
-from tests.services.workers_support import Database, migrated_database
+from tests.services.workers_support import Database, migrated_database, sqlite_database
 
 DUE = datetime(2031, 3, 1, 8, 0, tzinfo=UTC)  # 09:00 in Berlin (CET)
 
@@ -43,14 +40,8 @@ async def db(
         async with migrated_database(server) as database:
             yield database
         return
-    path: Path = tmp_path_factory.mktemp("recurring") / "local.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    await upgrade_async(url)
-    engine = create_engine(url)
-    try:
-        yield Database(url, engine, session_factory(engine))
-    finally:
-        await engine.dispose()
+    async with sqlite_database(tmp_path_factory.mktemp("recurring") / "local.db") as database:
+        yield database
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -69,15 +70,23 @@ class Database:
 
 
 @asynccontextmanager
-async def migrated_database(postgres: PostgresServer) -> AsyncIterator[Database]:
-    """A fresh database on the real PostgreSQL, migrated like production."""
-    url = postgres.url(postgres.create_database())
+async def _migrated(url: str) -> AsyncIterator[Database]:
     await upgrade_async(url)
     engine = create_engine(url)
     try:
         yield Database(url, engine, session_factory(engine))
     finally:
         await engine.dispose()
+
+
+def migrated_database(postgres: PostgresServer) -> AbstractAsyncContextManager[Database]:
+    """A fresh database on the real PostgreSQL, migrated like production."""
+    return _migrated(postgres.url(postgres.create_database()))
+
+
+def sqlite_database(path: Path) -> AbstractAsyncContextManager[Database]:
+    """A fresh SQLite file database (the local run's), migrated like production."""
+    return _migrated(f"sqlite+aiosqlite:///{path}")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from app.events.contract import CloudEvent
+from app.events.contract import CloudEvent, ReminderDueData
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,21 @@ class Notice:
     remind_at: datetime
     due_date: datetime | None
     recipient: str | None  # the owner's e-mail address, when a channel needs it
+
+    @classmethod
+    def of(cls, event: CloudEvent, recipient: str | None = None) -> Notice:
+        """The notice of a ``reminder.due`` event."""
+        data = ReminderDueData.model_validate(event.data)
+        return cls(
+            event=event,
+            reminder_id=data.reminder_id,
+            task_id=data.task_id,
+            owner_id=data.owner_id,
+            title=data.title,
+            remind_at=data.remind_at,
+            due_date=data.due_date,
+            recipient=recipient,
+        )
 
 
 class DeliveryFailed(Exception):
