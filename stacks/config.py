@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ SECRET_KEYS: Final[dict[str, str]] = {
     "databaseUrl": "PostgreSQL URL (postgresql://user:password@host/db); required when "
     "databaseMode=external",
     "alertSlackWebhook": "Slack incoming-webhook URL Alertmanager posts alerts to",
+    "alertSmtpPassword": "password of alertSmtpUsername at the SMTP relay (alertSmtpSmarthost)",
     "grafanaAdminPassword": "Grafana admin password (12+ characters); generated when unset",
 }
 
@@ -68,6 +70,9 @@ _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _REGISTRY = re.compile(r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$")
 _DATABASE_URL = re.compile(r"^postgres(ql)?(\+asyncpg)?://\S+$")
 _SLACK_WEBHOOK = re.compile(r"^https://hooks\.slack\.com/services/\S+$")
+_SMARTHOST = re.compile(r"^[A-Za-z0-9.-]+:(\d{1,5})$")
+_SMTP_USERNAME = re.compile(r"^\S+$")
+_ONE_LINE = re.compile(r"^[^\r\n]+$")
 _GRAFANA_PASSWORD_MIN: Final = 12
 # OCI block volumes (boot volumes and PVCs alike) are at least 50 GB.
 _OCI_MIN_VOLUME_GB: Final = 50
@@ -147,8 +152,19 @@ class IngressSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """The relay Alertmanager sends alert e-mail through."""
+
+    smarthost: str  # host:port
+    sender: str
+    username: str | None  # set exactly when password is
+    password: SecretValue | None
+
+
+@dataclass(frozen=True)
 class AlertSettings:
     email_to: str | None
+    smtp: SmtpSettings | None  # set exactly when email_to is
     slack_webhook: SecretValue | None
 
 
@@ -207,6 +223,8 @@ class StackConfig:
     alerts: AlertSettings
     api: ApiSettings
     image_tag: str
+    # docs/runbook.md as people read it; each alert links to its own section (#anchor) in it.
+    runbook_url: str
     grafana_admin_password: SecretValue | None
     oke: OkeSettings | None = None
     aks: AksSettings | None = None
@@ -227,6 +245,10 @@ class _Reader:
 
     def fail(self, key: str, message: str) -> None:
         self.problems.append(Problem(key, message))
+
+    def failed(self, key: str) -> bool:
+        """Whether ``key`` has a problem already (a rule about its absence would repeat it)."""
+        return any(problem.key == key for problem in self.problems)
 
     def raw(self, key: str) -> str | None:
         """The value, or None when unset or blank (Pulumi.yaml's "" defaults mean "unset")."""
@@ -404,7 +426,7 @@ def _api_allowed_cidrs(reader: _Reader) -> tuple[str, ...]:
     if reader.raw(key) is None:
         return ("0.0.0.0/0",)
     cidrs = reader.texts(key, _is_cidr, "CIDR blocks")
-    if not cidrs and not any(p.key == key for p in reader.problems):
+    if not cidrs and not reader.failed(key):
         reader.fail(key, "must list at least one CIDR block, or nobody can reach the API")
     return cidrs
 
@@ -497,11 +519,7 @@ def _local(reader: _Reader) -> LocalSettings:
 def _database(reader: _Reader, min_volume_gi: int) -> DatabaseSettings:
     mode = reader.choice("databaseMode", DATABASE_MODES, "incluster") or "incluster"
     url = reader.secret("databaseUrl", _DATABASE_URL, "a postgresql:// URL")
-    if (
-        mode == "external"
-        and url is None
-        and not any(p.key == "databaseUrl" for p in reader.problems)
-    ):
+    if mode == "external" and url is None and not reader.failed("databaseUrl"):
         reader.fail(
             "databaseUrl",
             "required when databaseMode=external: "
@@ -520,9 +538,87 @@ def _database(reader: _Reader, min_volume_gi: int) -> DatabaseSettings:
 def _ingress(reader: _Reader) -> IngressSettings:
     domain = reader.text("domain", _DNS_NAME, "a DNS name like todo.example.com (lower case)")
     tls_email = reader.text("tlsEmail", _EMAIL, "an e-mail address for Let's Encrypt")
-    if domain and not tls_email and not any(p.key == "tlsEmail" for p in reader.problems):
+    if domain and not tls_email and not reader.failed("tlsEmail"):
         reader.fail("tlsEmail", "required when domain is set: the Let's Encrypt account e-mail")
     return IngressSettings(domain=domain, tls_email=tls_email if domain else None)
+
+
+def _require_with(reader: _Reader, key: str, value: object, because: str, how: str) -> None:
+    """``key`` must be set since ``because`` is; one problem per key, never a repeated one."""
+    if value is None and not reader.failed(key):
+        reader.fail(key, f"required when {because} is set: {how}")
+
+
+def _smtp(reader: _Reader, email_to: str | None) -> SmtpSettings | None:
+    """The SMTP relay: every key checked whenever it is set, used only with ``alertEmailTo``."""
+    smarthost = reader.text(
+        "alertSmtpSmarthost", _SMARTHOST, "host:port of the SMTP relay, e.g. smtp.example.com:587"
+    )
+    port = _SMARTHOST.match(smarthost or "")
+    if smarthost is not None and port is not None and not 1 <= int(port[1]) <= 65535:
+        reader.fail("alertSmtpSmarthost", f"port must be from 1 to 65535, got {smarthost!r}")
+        smarthost = None
+    sender = reader.text(
+        "alertSmtpFrom", _EMAIL, "the sender's e-mail address, e.g. alerts@example.com"
+    )
+    username = reader.text("alertSmtpUsername", _SMTP_USERNAME, "a login name without spaces")
+    password = reader.secret("alertSmtpPassword", _ONE_LINE, "a single line")
+    # Alertmanager authenticates with both or sends unauthenticated: half a login is a mistake.
+    if username is not None:
+        _require_with(
+            reader,
+            "alertSmtpPassword",
+            password,
+            "alertSmtpUsername",
+            "`pulumi config set --secret alertSmtpPassword <password>`",
+        )
+    if password is not None:
+        _require_with(
+            reader, "alertSmtpUsername", username, "alertSmtpPassword", "the relay's login name"
+        )
+    if email_to is None:
+        return None
+    _require_with(reader, "alertSmtpSmarthost", smarthost, "alertEmailTo", "the relay's host:port")
+    _require_with(reader, "alertSmtpFrom", sender, "alertEmailTo", "the sender's e-mail address")
+    if smarthost is None or sender is None:
+        return None
+    return SmtpSettings(smarthost, sender, username, password)
+
+
+def _alerts(reader: _Reader) -> AlertSettings:
+    email_to = reader.text("alertEmailTo", _EMAIL, "an e-mail address")
+    return AlertSettings(
+        email_to=email_to,
+        smtp=_smtp(reader, email_to),
+        slack_webhook=reader.secret(
+            "alertSlackWebhook", _SLACK_WEBHOOK, "a https://hooks.slack.com/services/… URL"
+        ),
+    )
+
+
+def _runbook_url(reader: _Reader) -> str:
+    """An https URL of the runbook file; each alert appends ``#<its section>`` itself."""
+    key = "runbookUrl"
+    expected = (
+        "the https URL of docs/runbook.md as people read it, "
+        "e.g. https://github.com/ORG/REPO/blob/main/docs/runbook.md"
+    )
+    value = reader.raw(key)
+    if value is None:
+        reader.fail(key, f"required: {expected}")
+        return ""
+    if not value.startswith("https://") or not urllib.parse.urlsplit(value).netloc:
+        reason = "must be an https:// URL"
+    elif "#" in value:
+        reason = "must not carry an anchor (every alert appends #<its section>)"
+    elif "?" in value or any(char.isspace() for char in value):
+        reason = "must have no query string and no spaces"
+    elif not value.endswith(".md"):
+        reason = "must point at the runbook file itself (ending in .md)"
+    else:
+        return value
+    reader.fail(key, f"{reason}, got {value!r}: {expected}")
+    return value
 
 
 def _kafka(reader: _Reader, min_volume_gi: int) -> KafkaSettings:
@@ -564,17 +660,13 @@ def load_stack_config(source: ConfigSource) -> StackConfig:
         kafka=_kafka(reader, min_volume),
         database=_database(reader, min_volume),
         ingress=_ingress(reader),
-        alerts=AlertSettings(
-            email_to=reader.text("alertEmailTo", _EMAIL, "an e-mail address"),
-            slack_webhook=reader.secret(
-                "alertSlackWebhook", _SLACK_WEBHOOK, "a https://hooks.slack.com/services/… URL"
-            ),
-        ),
+        alerts=_alerts(reader),
         api=ApiSettings(
             replicas=api_replicas,
             max_replicas=reader.integer("apiMaxReplicas", api_replicas, 100, max(api_replicas, 5)),
         ),
         image_tag=image_tag,
+        runbook_url=_runbook_url(reader),
         grafana_admin_password=reader.secret(
             "grafanaAdminPassword",
             re.compile(rf"^.{{{_GRAFANA_PASSWORD_MIN},}}$"),

@@ -9,11 +9,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.capacity import platform_requests, workloads_requests
-from infra.platform import APP_NAMESPACE, Platform, PlatformArgs
+from infra.observability import dashboards, rule_groups
+from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
 from infra.workloads import Workloads, WorkloadsArgs
 from stacks.capacity import check_capacity
 from stacks.cluster import create_cluster, describe_pool, node_arch, planned_allocatable
-from stacks.config import PulumiConfigSource, StackConfig, load_stack_config
+from stacks.config import PulumiConfigSource, SmtpSettings, StackConfig, load_stack_config
 
 # Sizing reads replica counts, modes and storage sizes only. The plans are built before any
 # resource exists, so they carry no provider yet; the real one is attached once the cluster
@@ -29,7 +30,15 @@ STACK_OUTPUTS: Final = (
     "cluster_name",
     "namespace",
     "dapr_app_ids",
+    "image_tag",
 )
+
+
+def smtp_relay(smtp: SmtpSettings | None) -> SmtpRelay | None:
+    if smtp is None:
+        return None
+    password = smtp.password.output() if smtp.password is not None else None
+    return SmtpRelay(smtp.smarthost, smtp.sender, smtp.username, password)
 
 
 def platform_plan(config: StackConfig) -> PlatformArgs:
@@ -44,12 +53,15 @@ def platform_plan(config: StackConfig) -> PlatformArgs:
         domain=config.ingress.domain,
         tls_email=config.ingress.tls_email,
         alert_email_to=config.alerts.email_to,
+        alert_smtp=smtp_relay(config.alerts.smtp),
         alert_slack_webhook=(
             config.alerts.slack_webhook.output() if config.alerts.slack_webhook else None
         ),
         grafana_admin_password=(
             config.grafana_admin_password.output() if config.grafana_admin_password else None
         ),
+        rules=rule_groups(namespace=APP_NAMESPACE, runbook_url=config.runbook_url),
+        dashboards=dashboards(namespace=APP_NAMESPACE),
     )
 
 
@@ -110,3 +122,5 @@ def program() -> None:
     pulumi.export("cluster_name", cluster.name)
     pulumi.export("namespace", platform.app_namespace)
     pulumi.export("dapr_app_ids", workloads.dapr_app_ids)
+    # Read before the next `pulumi up`, this is the tag to roll back to.
+    pulumi.export("image_tag", config.image_tag)

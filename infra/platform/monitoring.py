@@ -18,6 +18,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra import observability
+from infra.observability import EmailReceiver, SlackReceiver
 from infra.platform import ingress, namespaces, sizing, versions
 from infra.platform.k8s import (
     PART_OF,
@@ -50,6 +52,10 @@ class SmtpRelay:
     username: str | None = None
     password: pulumi.Input[str] | None = None  # secret
 
+    def __post_init__(self) -> None:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("alert_smtp username and password go together (or neither)")
+
 
 @dataclass(frozen=True)
 class MonitoringArgs:
@@ -71,6 +77,8 @@ class MonitoringArgs:
             raise ValueError(
                 "alert_email_to needs alert_smtp (the relay Alertmanager sends through)"
             )
+        # The receivers check addresses, host:port and the username/password pairing.
+        receivers(self)
         for group in self.rules:
             if not isinstance(group.get("name"), str) or not isinstance(group.get("rules"), list):
                 raise ValueError(f"each rule group needs a 'name' and a 'rules' list: {group!r}")
@@ -95,40 +103,32 @@ def grafana_url(domain: str | None) -> str:
     return f"http://{GRAFANA_SERVICE}.{namespaces.MONITORING}.svc.cluster.local"
 
 
-def alertmanager_config(args: MonitoringArgs) -> dict[str, Any]:
-    receiver: dict[str, Any] = {"name": "default"}
+def receivers(args: MonitoringArgs) -> tuple[EmailReceiver | None, SlackReceiver | None]:
+    """The alert channels of ``args``; their secrets are files of the mounted receivers Secret
+    (see :func:`_receiver_secrets`), never values in the configuration."""
+    email = None
     if args.alert_email_to and args.alert_smtp:
-        email: dict[str, Any] = {
-            "to": args.alert_email_to,
-            "from": args.alert_smtp.sender,
-            "smarthost": args.alert_smtp.smarthost,
-            "require_tls": True,
-            "send_resolved": True,
-        }
-        if args.alert_smtp.username:
-            email["auth_username"] = args.alert_smtp.username
-        if args.alert_smtp.password is not None:
-            email["auth_password_file"] = f"{SECRETS_DIR}/smtp-password"
-        receiver["email_configs"] = [email]
-    if args.alert_slack_webhook is not None:
-        receiver["slack_configs"] = [
-            {"api_url_file": f"{SECRETS_DIR}/slack-webhook", "send_resolved": True}
-        ]
-    return {
-        "route": {
-            "receiver": "default",
-            "group_by": ["alertname", "namespace"],
-            "group_wait": "30s",
-            "group_interval": "5m",
-            "repeat_interval": "4h",
-            # The always-firing heartbeat and the inhibitor helper are not for people.
-            "routes": [
-                {"matchers": ['alertname = "Watchdog"'], "receiver": "null"},
-                {"matchers": ['alertname = "InfoInhibitor"'], "receiver": "null"},
-            ],
-        },
-        "receivers": [{"name": "null"}, receiver],
-    }
+        relay = args.alert_smtp
+        email = EmailReceiver(
+            to=args.alert_email_to,
+            sender=relay.sender,
+            smarthost=relay.smarthost,
+            username=relay.username,
+            password_file=f"{SECRETS_DIR}/smtp-password" if relay.password is not None else None,
+        )
+    slack = (
+        SlackReceiver(f"{SECRETS_DIR}/slack-webhook")
+        if args.alert_slack_webhook is not None
+        else None
+    )
+    return email, slack
+
+
+def alertmanager_config(args: MonitoringArgs) -> dict[str, Any]:
+    """kube-prometheus-stack's ``alertmanager.config``: the routing of
+    :mod:`infra.observability` with the receivers of ``args``."""
+    email, slack = receivers(args)
+    return observability.alertmanager_config(email=email, slack=slack)
 
 
 def _grafana_values(domain: str | None) -> dict[str, Any]:

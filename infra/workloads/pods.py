@@ -113,11 +113,11 @@ def secret_env(name: str, key: str) -> core.EnvVarArgs:
 def environment(
     app: catalog.App | None, kafka_bootstrap: pulumi.Input[str], event_publisher: str
 ) -> list[core.EnvVarArgs]:
-    """App settings (see ``app/settings.py``); secrets only through ``secretKeyRef``."""
+    """Process settings (``app/settings.py``, ``services/common/settings.py``); secrets only
+    through ``secretKeyRef``. ``app`` None is the migration Job."""
     env = [
         secret_env("DATABASE_URL", catalog.DATABASE_URL_KEY),
         core.EnvVarArgs(name="KAFKA_BOOTSTRAP", value=kafka_bootstrap),
-        core.EnvVarArgs(name="EVENT_PUBLISHER", value=event_publisher),
         core.EnvVarArgs(name="LOG_LEVEL", value="INFO"),
         # The root filesystem is read-only: no bytecode cache, and a writable HOME on /tmp.
         core.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1"),
@@ -125,6 +125,17 @@ def environment(
     ]
     if app is catalog.API:
         env.append(secret_env("JWT_SECRET", catalog.JWT_SECRET_KEY))
+    elif app is not None:
+        # A worker serves /healthz, /readyz and /metrics on loopback unless told otherwise; the
+        # kubelet's probes, the Service and Prometheus reach it on the pod's address and port.
+        env += [
+            core.EnvVarArgs(name="HTTP_HOST", value="0.0.0.0"),  # noqa: S104
+            core.EnvVarArgs(name="HTTP_PORT", value=str(app.port)),
+        ]
+    if app is catalog.RELAY:
+        env.append(core.EnvVarArgs(name="RELAY_BACKEND", value=event_publisher))
+        if event_publisher == "dapr":
+            env.append(core.EnvVarArgs(name="DAPR_PUBSUB", value=catalog.PUBSUB_COMPONENT))
     return env
 
 

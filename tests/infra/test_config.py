@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,17 @@ import pytest
 
 from infra.cloud.base import Allocatable
 from infra.cloud.shapes import MachineSize
+from infra.observability import rule_groups
 from stacks.config import (
     SECRET_KEYS,
     SecretValue,
+    SmtpSettings,
     StackConfigError,
     load_stack_config,
 )
 from tests.infra.mocks import (
     PROJECT,
+    ROOT,
     STACKS,
     MappingSource,
     ProgramRun,
@@ -28,6 +32,15 @@ from tests.infra.mocks import (
 )
 
 DB_URL = "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo"
+DEFAULT_RUNBOOK = "https://github.com/todo-platform/todo-platform/blob/main/docs/runbook.md"
+DEPLOYED_RUNBOOK = "https://github.com/acme/todo/blob/0123abc/docs/runbook.md"
+SMTP = {
+    "alertEmailTo": "oncall@example.com",
+    "alertSmtpSmarthost": "smtp.example.com:587",
+    "alertSmtpFrom": "alerts@example.com",
+    "alertSmtpUsername": "alerts",
+}
+SMTP_PASSWORD = "relay-pass-7731"
 
 
 # --- the committed stacks load into exact values ---------------------------------------------
@@ -128,23 +141,94 @@ def test_optional_values(tmp_path: Path) -> None:
         {
             "domain": "todo.example.com",
             "tlsEmail": "ops@example.com",
-            "alertEmailTo": "oncall@example.com",
+            **SMTP,
+            "runbookUrl": DEPLOYED_RUNBOOK,
             "aksAdminGroupObjectIds": ["6f1c1a1e-2b9e-4f0a-9d55-3c2f8e7b1a00"],
             "aksKubeloginMode": "workloadidentity",
         },
         {
             "alertSlackWebhook": "https://hooks.slack.com/services/T0/B0/XYZ",
+            "alertSmtpPassword": SMTP_PASSWORD,
             "grafanaAdminPassword": "correct-horse-battery",
         },
     )
     assert config.ingress.domain == "todo.example.com"
     assert config.ingress.tls_email == "ops@example.com"
     assert config.alerts.email_to == "oncall@example.com"
+    assert config.alerts.smtp == SmtpSettings(
+        "smtp.example.com:587", "alerts@example.com", "alerts", SecretValue(SMTP_PASSWORD)
+    )
+    assert config.runbook_url == DEPLOYED_RUNBOOK
     assert config.alerts.slack_webhook == SecretValue("https://hooks.slack.com/services/T0/B0/XYZ")
     assert config.grafana_admin_password == SecretValue("correct-horse-battery")
     assert config.aks is not None
     assert config.aks.admin_group_object_ids == ("6f1c1a1e-2b9e-4f0a-9d55-3c2f8e7b1a00",)
     assert config.aks.kubelogin_mode == "workloadidentity"
+
+
+def test_alerts_default_to_no_receivers_and_the_projects_runbook(tmp_path: Path) -> None:
+    for stack in STACKS:
+        config = load_config(stack, tmp_path)
+        assert (config.alerts.email_to, config.alerts.smtp, config.alerts.slack_webhook) == (
+            None,
+            None,
+            None,
+        )
+        assert config.runbook_url == DEFAULT_RUNBOOK
+
+
+def test_alert_email_through_a_relay_without_login(tmp_path: Path) -> None:
+    settings = {**SMTP, "alertSmtpSmarthost": "mail.internal:25", "alertSmtpUsername": None}
+    config = load_config("aks", tmp_path, settings)
+    assert config.alerts.smtp == SmtpSettings("mail.internal:25", "alerts@example.com", None, None)
+
+
+def test_relay_settings_without_a_recipient_are_checked_but_unused(tmp_path: Path) -> None:
+    config = load_config(
+        "aks", tmp_path, {**SMTP, "alertEmailTo": None}, {"alertSmtpPassword": SMTP_PASSWORD}
+    )
+    assert (config.alerts.email_to, config.alerts.smtp) == (None, None)
+    with pytest.raises(StackConfigError) as raised:
+        load_config("aks", tmp_path, {**SMTP, "alertEmailTo": None, "alertSmtpFrom": "alerts"})
+    assert [problem.key for problem in raised.value.problems] == [
+        "alertSmtpFrom",
+        "alertSmtpPassword",
+    ]
+
+
+VALID_RUNBOOK_URLS = [
+    DEFAULT_RUNBOOK,
+    DEPLOYED_RUNBOOK,
+    "https://git.example.com/ops/todo/-/blob/v1.2.0/docs/runbook.md",
+]
+INVALID_RUNBOOK_URLS = [
+    "http://github.com/acme/todo/blob/main/docs/runbook.md",
+    "HTTPS://github.com/acme/todo/blob/main/docs/runbook.md",
+    "https:///docs/runbook.md",
+    "https://github.com/acme/todo/blob/main/docs/runbook.md#todooutboxstalled",
+    "https://github.com/acme/todo/blob/main/docs/runbook.md?plain=1",
+    "https://github.com/acme/todo/blob/main/docs/run book.md",
+    "https://github.com/acme/todo/blob/main/docs/runbook.html",
+    "https://github.com/acme/todo/blob/main/docs/",
+]
+
+
+@pytest.mark.parametrize("url", VALID_RUNBOOK_URLS)
+def test_a_valid_runbook_url_becomes_every_alerts_link(tmp_path: Path, url: str) -> None:
+    config = load_config("aks", tmp_path, {"runbookUrl": url})
+    groups = rule_groups(namespace="todo-app", runbook_url=config.runbook_url)
+    links = [rule["annotations"]["runbook_url"] for group in groups for rule in group["rules"]]
+    assert len(links) == 9
+    assert all(link.startswith(f"{url}#todo") for link in links), links
+
+
+@pytest.mark.parametrize("url", INVALID_RUNBOOK_URLS)
+def test_the_config_refuses_every_runbook_url_the_rules_would(tmp_path: Path, url: str) -> None:
+    """Config validation is what speaks to the deployer, so it refuses every URL the rules
+    would (and a URL without a host, which they let through): none gets as far as the program."""
+    with pytest.raises(StackConfigError) as raised:
+        load_config("aks", tmp_path, {"runbookUrl": url})
+    assert [problem.key for problem in raised.value.problems] == ["runbookUrl"]
 
 
 def test_oke_version_without_v_is_normalised(tmp_path: Path) -> None:
@@ -323,6 +407,99 @@ INVALID: list[tuple[str, dict[str, Any], dict[str, Any], str, tuple[str, ...]]] 
         ("at least 12 characters",),
     ),
     (
+        "aks",
+        {"alertEmailTo": "ops@example.com"},
+        {},
+        "alertSmtpSmarthost",
+        ("required when alertEmailTo is set", "host:port"),
+    ),
+    (
+        "aks",
+        {"alertEmailTo": "ops@example.com"},
+        {},
+        "alertSmtpFrom",
+        ("required when alertEmailTo is set", "sender's e-mail address"),
+    ),
+    (
+        "aks",
+        {**SMTP, "alertSmtpSmarthost": "smtp.example.com"},
+        {},
+        "alertSmtpSmarthost",
+        ("host:port of the SMTP relay", "'smtp.example.com'"),
+    ),
+    (
+        "aks",
+        {**SMTP, "alertSmtpSmarthost": "smtp.example.com:70000"},
+        {},
+        "alertSmtpSmarthost",
+        ("port must be from 1 to 65535", "'smtp.example.com:70000'"),
+    ),
+    (
+        "aks",
+        {**SMTP, "alertSmtpFrom": "alerts"},
+        {},
+        "alertSmtpFrom",
+        ("sender's e-mail address", "'alerts'"),
+    ),
+    (
+        "aks",
+        {**SMTP, "alertSmtpUsername": "alert bot"},
+        {"alertSmtpPassword": SMTP_PASSWORD},
+        "alertSmtpUsername",
+        ("login name without spaces", "'alert bot'"),
+    ),
+    (
+        "aks",
+        SMTP,
+        {},
+        "alertSmtpPassword",
+        ("required when alertSmtpUsername is set", "pulumi config set --secret alertSmtpPassword"),
+    ),
+    (
+        "aks",
+        {**SMTP, "alertSmtpUsername": None},
+        {"alertSmtpPassword": SMTP_PASSWORD},
+        "alertSmtpUsername",
+        ("required when alertSmtpPassword is set", "login name"),
+    ),
+    (
+        "aks",
+        {**SMTP, "alertSmtpPassword": SMTP_PASSWORD},
+        {},
+        "alertSmtpPassword",
+        ("plain text", "pulumi config set --secret alertSmtpPassword"),
+    ),
+    (
+        "aks",
+        SMTP,
+        {"alertSmtpPassword": "line one\nline two"},
+        "alertSmtpPassword",
+        ("a single line",),
+    ),
+    ("aks", {"runbookUrl": ""}, {}, "runbookUrl", ("required", "docs/runbook.md")),
+    (
+        "aks",
+        {"runbookUrl": "http://example.com/docs/runbook.md"},
+        {},
+        "runbookUrl",
+        ("must be an https:// URL", "'http://example.com/docs/runbook.md'"),
+    ),
+    (
+        "aks",
+        {"runbookUrl": f"{DEFAULT_RUNBOOK}#alerts"},
+        {},
+        "runbookUrl",
+        ("must not carry an anchor", "#<its section>"),
+    ),
+    ("aks", {"runbookUrl": f"{DEFAULT_RUNBOOK}?plain=1"}, {}, "runbookUrl", ("no query string",)),
+    (
+        "aks",
+        {"runbookUrl": "https://example.com/runbook"},
+        {},
+        "runbookUrl",
+        ("ending in .md", "e.g. https://github.com/ORG/REPO/blob/main/docs/runbook.md"),
+    ),
+    (
         "local",
         {"localContext": "minikube"},
         {},
@@ -398,10 +575,21 @@ def test_a_rejected_secret_is_never_echoed(tmp_path: Path) -> None:
     assert "hunter2" not in str(raised.value)
 
 
+def test_a_rejected_smtp_password_is_never_echoed(tmp_path: Path) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        load_config("aks", tmp_path, SMTP, {"alertSmtpPassword": "hunter2\nsecond-line"})
+    assert "hunter2" not in str(raised.value)
+    with pytest.raises(StackConfigError) as raised:
+        load_config("aks", tmp_path, {**SMTP, "alertSmtpPassword": "hunter2-in-plain-text"})
+    assert "hunter2" not in str(raised.value)
+
+
 def test_secret_values_do_not_show_in_reprs(tmp_path: Path) -> None:
-    config = load_config("oke", tmp_path)
+    config = load_config("oke", tmp_path, SMTP, {"alertSmtpPassword": SMTP_PASSWORD})
     assert "s3cret" not in repr(config)
     assert "s3cret" not in repr(config.database)
+    assert SMTP_PASSWORD not in repr(config)
+    assert SMTP_PASSWORD not in repr(config.alerts.smtp)
 
 
 def test_an_unreadable_kubeconfig_is_refused(tmp_path: Path) -> None:
@@ -458,6 +646,20 @@ def test_committed_stack_file_holds_only_declared_plain_values(stack: str) -> No
         assert not isinstance(value, dict), f"{full_key} holds an encrypted or structured value"
     assert values[f"{PROJECT}:provider"] == stack
     assert "secretsprovider" not in stack_file(stack)
+
+
+def test_the_deploy_guide_names_every_key_and_secret() -> None:
+    """docs/deploy.md's configuration reference: each key by name, or a family as `prefix*`."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    reference = guide[guide.index("## Configuration reference") :]
+    named = set(re.findall(r"`([A-Za-z]+\*?)`", reference))
+    prefixes = tuple(name.removesuffix("*") for name in named if name.endswith("*"))
+    missing = [
+        key
+        for key in [*project_file()["config"], *SECRET_KEYS]
+        if key not in named and not key.startswith(prefixes)
+    ]
+    assert missing == []
 
 
 def test_the_loader_reads_exactly_the_declared_keys_and_secrets(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from app.events.topics import CONSUMER_GROUPS, TOPICS
+from infra.observability import EmailReceiver, SlackReceiver, alertmanager_config
 from infra.platform import PlatformArgs, SmtpRelay, versions
+from infra.platform.monitoring import SECRETS_DIR
 from infra.workloads import catalog
 from tests.infra._platform_mocks import (
     Registered,
@@ -309,13 +311,12 @@ def test_monitoring_release_selects_every_monitor_and_keeps_secrets_out_of_value
     ):
         assert spec[key] is False
     assert values["grafana"]["admin"]["existingSecret"] == "grafana-admin"
-    receivers = {r["name"]: r for r in values["alertmanager"]["config"]["receivers"]}
-    assert receivers["default"]["slack_configs"] == [
-        {
-            "api_url_file": "/etc/alertmanager/secrets/alertmanager-receivers/slack-webhook",
-            "send_resolved": True,
-        }
-    ]
+    # The routing of infra.observability, with the webhook read from the mounted Secret.
+    assert values["alertmanager"]["config"] == alertmanager_config(
+        slack=SlackReceiver(f"{SECRETS_DIR}/slack-webhook")
+    )
+    assert SECRETS_DIR == "/etc/alertmanager/secrets/alertmanager-receivers"
+    assert values["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
     assert "hooks.slack.com" not in json.dumps(values)
     receiver_secret = production.one(SECRET, "alertmanager-receivers")
     assert receiver_secret.secret("stringData")
@@ -390,6 +391,17 @@ PROVIDER = k8s.Provider.__new__(k8s.Provider)  # never registered: args validati
         ({"domain": "Not A Domain"}, "is not a lowercase DNS name"),
         ({"tls_email": None}, "tls_email is required when a domain is set"),
         ({"alert_email_to": "ops@example.com"}, "alert_email_to needs alert_smtp"),
+        (
+            {"alert_email_to": "ops", "alert_smtp": SmtpRelay("smtp.example.com:587", "a@b.co")},
+            "email to 'ops' is not an e-mail address",
+        ),
+        (
+            {
+                "alert_email_to": "ops@example.com",
+                "alert_smtp": SmtpRelay("smtp.example.com", "a@b.co"),
+            },
+            "email smarthost 'smtp.example.com' must be host:port",
+        ),
         ({"dashboards": {"Bad Name": "{}"}}, "must be a lowercase DNS label"),
         ({"dashboards": {"api": "{not json"}}, "dashboard 'api' is not valid JSON"),
         ({"rules": [{"rules": []}]}, "each rule group needs a 'name' and a 'rules' list"),
@@ -403,22 +415,43 @@ def test_invalid_platform_args_are_refused_with_the_field_named(
         PlatformArgs(provider=PROVIDER, **platform_kwargs(**changes))
 
 
+def test_half_an_smtp_login_is_refused() -> None:
+    with pytest.raises(ValueError, match="alert_smtp username and password go together"):
+        SmtpRelay("smtp.example.com:587", "alerts@example.com", username="alerts")
+    with pytest.raises(ValueError, match="alert_smtp username and password go together"):
+        SmtpRelay("smtp.example.com:587", "alerts@example.com", password="hunter2")
+
+
 def test_email_alerts_go_through_the_relay_with_a_password_file() -> None:
     relay = SmtpRelay("smtp.example.com:587", "alerts@example.com", "alerts", "hunter2-relay")
     run = stack(platform={"alert_email_to": "ops@example.com", "alert_smtp": relay})
     values = releases(run)["kube-prometheus-stack"]["values"]
-    default = next(
-        r for r in values["alertmanager"]["config"]["receivers"] if r["name"] == "default"
+    assert values["alertmanager"]["config"] == alertmanager_config(
+        email=EmailReceiver(
+            "ops@example.com",
+            "alerts@example.com",
+            "smtp.example.com:587",
+            username="alerts",
+            password_file="/etc/alertmanager/secrets/alertmanager-receivers/smtp-password",
+        )
     )
-    assert default["email_configs"] == [
-        {
-            "to": "ops@example.com",
-            "from": "alerts@example.com",
-            "smarthost": "smtp.example.com:587",
-            "require_tls": True,
-            "send_resolved": True,
-            "auth_username": "alerts",
-            "auth_password_file": "/etc/alertmanager/secrets/alertmanager-receivers/smtp-password",
-        }
-    ]
     assert "hunter2-relay" not in json.dumps(values)
+    receiver_secret = run.one(SECRET, "alertmanager-receivers")
+    assert receiver_secret.secret("stringData")
+    assert receiver_secret.manifest["stringData"] == {"smtp-password": "hunter2-relay"}
+
+
+def test_a_relay_without_login_needs_no_receivers_secret() -> None:
+    relay = SmtpRelay("mail.internal:25", "alerts@example.com")
+    run = stack(platform={"alert_email_to": "ops@example.com", "alert_smtp": relay})
+    values = releases(run)["kube-prometheus-stack"]["values"]
+    assert values["alertmanager"]["config"] == alertmanager_config(
+        email=EmailReceiver("ops@example.com", "alerts@example.com", "mail.internal:25")
+    )
+    assert "secrets" not in values["alertmanager"]["alertmanagerSpec"]
+    assert [r for r in run.of_type(SECRET) if r.k8s_name == "alertmanager-receivers"] == []
+
+
+def test_without_receivers_alerts_are_routed_but_nobody_is_notified(free_tier: Run) -> None:
+    values = releases(free_tier)["kube-prometheus-stack"]["values"]
+    assert values["alertmanager"]["config"] == alertmanager_config()

@@ -38,6 +38,7 @@ def test_program_runs_and_exports_every_output(
         "audit": "todo-audit",
     }
     assert run.outputs["kafka_bootstrap"].value == "todo-kafka-bootstrap.kafka.svc:9092"
+    assert run.outputs["image_tag"].value == "0.1.0"
     assert run.loose_errors == []
 
 

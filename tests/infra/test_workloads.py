@@ -10,12 +10,17 @@ from typing import Any
 
 import pulumi_kubernetes as k8s
 import pytest
+from pydantic_settings import BaseSettings
 
 from app.events.topics import CONSUMER_GROUPS
+from app.settings import ApiSettings, load
 from infra.capacity import Requests, of, platform_requests, workloads_requests
 from infra.k8s_schema import is_unknown
 from infra.platform import PlatformArgs, sizing
 from infra.workloads import WorkloadsArgs, catalog
+from services.common.settings import RelaySettings, WorkerSettings
+from services.notifier.settings import NotifierSettings
+from services.recurring.settings import RecurringSettings
 from tests.infra._platform_mocks import (
     LB_ADDRESS,
     REGISTRY,
@@ -107,11 +112,64 @@ def test_secrets_reach_containers_only_by_reference(run: Run, app: catalog.App) 
         "secretKeyRef": {"name": catalog.APP_SECRET_NAME, "key": catalog.DATABASE_URL_KEY}
     }
     assert env["KAFKA_BOOTSTRAP"]["value"] == "todo-kafka-bootstrap.kafka.svc:9092"
-    assert env["EVENT_PUBLISHER"]["value"] == "kafka"
     if app is catalog.API:
         assert env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == catalog.JWT_SECRET_KEY
     else:
         assert "JWT_SECRET" not in env
+
+
+# The settings class each process loads at start (its command's entry point).
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "api": ApiSettings,
+    "relay": RelaySettings,
+    "recurring": RecurringSettings,
+    "notifier": NotifierSettings,
+    "audit": WorkerSettings,
+}
+# Stand-ins for the values the pods read from todo-app-secrets.
+SECRET_STANDINS = {
+    catalog.DATABASE_URL_KEY: "postgresql://todo:pw@todo-db-rw.todo-db.svc:5432/todo",
+    catalog.JWT_SECRET_KEY: "j" * 64,
+}
+
+
+def settings_as_deployed(
+    deployment: dict[str, Any], app: catalog.App, monkeypatch: pytest.MonkeyPatch
+) -> BaseSettings:
+    """The container's environment, read by the settings class its process loads."""
+    (container,) = pod(deployment)["spec"]["containers"]
+    for entry in container["env"]:
+        if "valueFrom" in entry:
+            value = SECRET_STANDINS[entry["valueFrom"]["secretKeyRef"]["key"]]
+        else:
+            value = entry["value"]
+        monkeypatch.setenv(entry["name"], value)
+    return load(SETTINGS[app.key])
+
+
+@pytest.mark.parametrize("app", catalog.APPS, ids=lambda a: a.key)
+def test_each_process_serves_on_the_pods_address_and_port(
+    run: Run, app: catalog.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = deployments(run)[app.app_id]
+    settings = settings_as_deployed(deployment, app, monkeypatch)
+    if isinstance(settings, WorkerSettings):
+        # The probes, the Service and Prometheus reach the worker on the pod's IP: not loopback.
+        assert (settings.http_host, settings.http_port) == ("0.0.0.0", app.port)  # noqa: S104
+    else:
+        command = list(app.command)
+        assert command[command.index("--host") + 1] == "0.0.0.0"  # noqa: S104
+        assert command[command.index("--port") + 1] == str(app.port)
+    (container,) = pod(deployment)["spec"]["containers"]
+    assert container["ports"] == [{"name": "http", "containerPort": app.port}]
+
+
+def test_the_relay_publishes_through_the_configured_transport(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_as_deployed(deployments(run)["todo-relay"], catalog.RELAY, monkeypatch)
+    assert isinstance(settings, RelaySettings)
+    assert settings.relay_backend == "kafka"
 
 
 def test_replicas_belong_to_the_autoscalers_except_the_single_relay(run: Run) -> None:
@@ -216,7 +274,7 @@ def test_keda_scales_each_consumer_on_lag_up_to_its_partitions(run: Run) -> None
     assert not run.of_type(SUBSCRIPTION)
 
 
-def test_dapr_transport_subscribes_with_dead_letter_topics() -> None:
+def test_dapr_transport_subscribes_with_dead_letter_topics(monkeypatch: pytest.MonkeyPatch) -> None:
     run = stack(workloads={"event_transport": "dapr"})
     subscriptions = {r.k8s_name: r.manifest for r in run.of_type(SUBSCRIPTION)}
     assert set(subscriptions) == {
@@ -238,8 +296,10 @@ def test_dapr_transport_subscribes_with_dead_letter_topics() -> None:
     assert {t["metadata"]["consumerGroup"] for t in found["todo-notifier"]["triggers"]} == {
         "todo-notifier"
     }
-    env = pod(deployments(run)["todo-relay"])["spec"]["containers"][0]["env"]
-    assert {"name": "EVENT_PUBLISHER", "value": "dapr"} in env
+    relay = settings_as_deployed(deployments(run)["todo-relay"], catalog.RELAY, monkeypatch)
+    assert isinstance(relay, RelaySettings)
+    # Through the sidecar, to the platform's pub/sub component.
+    assert (relay.relay_backend, relay.dapr_pubsub) == ("dapr", "kafka-pubsub")
 
 
 def netpols(run: Run) -> dict[str, dict[str, Any]]:
