@@ -21,6 +21,7 @@ from app.db.notify import REMINDERS_CHANNEL, notify
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
 from app.events import outbox
 from app.events.contract import (
+    SOURCE_API,
     CloudEvent,
     EventType,
     ReminderData,
@@ -85,22 +86,33 @@ def _start_series(task: Task, rule: RecurrenceRule) -> TaskRecurrence:
 TASK_CHANGES = "task_changes"  # session.info key: task events of this transaction, for metrics
 
 
-async def _record(
-    session: AsyncSession, event_type: EventType, task: Task, traceparent: str | None
+async def record_task_event(
+    session: AsyncSession,
+    event_type: EventType,
+    task: Task,
+    traceparent: str | None,
+    *,
+    source: str = SOURCE_API,
 ) -> None:
+    """The task's snapshot as ``event_type`` in the outbox (and counted once committed)."""
     session.info.setdefault(TASK_CHANGES, []).append(event_type.value.removeprefix("task."))
     await outbox.record(
         session,
-        CloudEvent.of(event_type, task_data(task), subject=task.id, traceparent=traceparent),
+        CloudEvent.of(
+            event_type, task_data(task), subject=task.id, source=source, traceparent=traceparent
+        ),
     )
 
 
-async def _record_reminders_scheduled(
-    session: AsyncSession, task: Task, traceparent: str | None
+async def record_reminders_scheduled(
+    session: AsyncSession, task: Task, traceparent: str | None, *, source: str = SOURCE_API
 ) -> None:
+    """``reminder.scheduled`` for the task's pending reminders, and a wake-up for the notifier,
+    whose in-memory schedule then takes them in at once instead of at its next poll."""
     pending = [r for r in task.reminders if r.sent_at is None and r.cancelled_at is None]
     if not pending:
         return
+    await notify(session, REMINDERS_CHANNEL)
     data = ReminderScheduledData(
         task_id=task.id,
         owner_id=task.owner_id,
@@ -111,7 +123,13 @@ async def _record_reminders_scheduled(
     )
     await outbox.record(
         session,
-        CloudEvent.of(EventType.REMINDER_SCHEDULED, data, subject=task.id, traceparent=traceparent),
+        CloudEvent.of(
+            EventType.REMINDER_SCHEDULED,
+            data,
+            subject=task.id,
+            source=source,
+            traceparent=traceparent,
+        ),
     )
 
 
@@ -146,10 +164,8 @@ async def create_task(
         await session.flush()
     session.add(task)
     # One flush at commit writes the task, its reminders and its events together.
-    await _record(session, EventType.TASK_CREATED, task, traceparent)
-    if task.reminders:
-        await notify(session, REMINDERS_CHANNEL)
-        await _record_reminders_scheduled(session, task, traceparent)
+    await record_task_event(session, EventType.TASK_CREATED, task, traceparent)
+    await record_reminders_scheduled(session, task, traceparent)
     return task
 
 
@@ -197,11 +213,12 @@ async def update_task(
     _refresh_reminder_sent(task)
     task.updated_at = _now()
     await session.flush()
-    await _record(session, EventType.TASK_UPDATED, task, traceparent)
+    await record_task_event(session, EventType.TASK_UPDATED, task, traceparent)
     if reminders_moved:
         # The notifier re-reads its schedule on any change, including reminders going away.
+        # Tell the notifier even when no reminder is left: it drops the ones it held.
         await notify(session, REMINDERS_CHANNEL)
-        await _record_reminders_scheduled(session, task, traceparent)
+        await record_reminders_scheduled(session, task, traceparent)
     return task
 
 
@@ -281,7 +298,7 @@ async def complete_task(
         raise not_found()
     if claimed is not None:
         await session.refresh(task, ["reminders"])
-        await _record(session, EventType.TASK_COMPLETED, task, traceparent)
+        await record_task_event(session, EventType.TASK_COMPLETED, task, traceparent)
     return task
 
 

@@ -22,16 +22,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Reminder, Task, TaskRecurrence
-from app.db.notify import REMINDERS_CHANNEL, notify
 from app.domain.recurrence import Occurrence, RecurrenceRule, next_occurrence
-from app.events import outbox
 from app.events.contract import (
-    CloudEvent,
     EventType,
-    ReminderData,
-    ReminderScheduledData,
 )
-from app.tasks.snapshots import task_data
+from app.tasks.commands import record_reminders_scheduled, record_task_event
 
 SOURCE_RECURRING: Final = "/todo-platform/recurring"
 
@@ -186,38 +181,10 @@ async def _copy_reminders(
 
 
 async def _record_created(session: AsyncSession, task: Task, traceparent: str | None) -> None:
-    await outbox.record(
-        session,
-        CloudEvent.of(
-            EventType.TASK_CREATED,
-            task_data(task),
-            subject=task.id,
-            source=SOURCE_RECURRING,
-            traceparent=traceparent,
-        ),
+    await record_task_event(
+        session, EventType.TASK_CREATED, task, traceparent, source=SOURCE_RECURRING
     )
-    if not task.reminders:
-        return
-    # The notifier's schedule takes the new reminders in at once instead of at its next poll.
-    await notify(session, REMINDERS_CHANNEL)
-    scheduled = ReminderScheduledData(
-        task_id=task.id,
-        owner_id=task.owner_id,
-        reminders=[
-            ReminderData(id=r.id, remind_at=r.remind_at, offset_seconds=r.offset_seconds)
-            for r in task.reminders
-        ],
-    )
-    await outbox.record(
-        session,
-        CloudEvent.of(
-            EventType.REMINDER_SCHEDULED,
-            scheduled,
-            subject=task.id,
-            source=SOURCE_RECURRING,
-            traceparent=traceparent,
-        ),
-    )
+    await record_reminders_scheduled(session, task, traceparent, source=SOURCE_RECURRING)
 
 
 async def series_missing_next(
