@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from infra.observability import external_metrics as x
 from app.observability import catalog as m
+from infra.observability import external_metrics as x
 
 Severity = Literal["critical", "warning"]
 SEVERITIES: Final[tuple[Severity, ...]] = ("critical", "warning")

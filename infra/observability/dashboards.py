@@ -1,16 +1,16 @@
 """The two Grafana dashboards, "Task operations" and "System health", as code.
 
-Every expression names our metrics through the catalog (``app.observability.catalog``) or a third-party
-metric from the documented list (``external_metrics``); a test parses each one with promtool
-and checks every name it selects.
+Every expression names our metrics through the catalog (``app.observability.catalog``) or a
+third-party metric from the documented list (``external_metrics``); a test parses each one with
+promtool and checks every name it selects.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from infra.observability import external_metrics as x
 from app.observability import catalog as m
+from infra.observability import external_metrics as x
 from infra.observability.alerts import NOT_USER_TRAFFIC
 from infra.observability.grafana import Dashboard, Panel, Query, Row
 
