@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.events.topics import TASK_EVENTS
-from services.audit.history import GROUP, record_event
+from services.audit.history import GROUP, record_event, record_events
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec
 from services.common.worker import Worker, WorkerContext, WorkerParts
@@ -15,6 +15,7 @@ def audit_consumer(settings: WorkerSettings) -> ConsumerSpec:
         group=GROUP,
         topics=(TASK_EVENTS.name,),
         handler=record_event,
+        batch_handler=record_events,
         max_attempts=settings.handler_max_attempts,
     )
 

@@ -22,10 +22,11 @@ from services.common.process import run, serve
 from services.common.publisher import OutgoingMessage, Publisher
 from services.common.runtime import KafkaConsumerRuntime
 from services.common.settings import RelaySettings, WorkerSettings
-from services.common.spec import ConsumerSpec, Handler, PermanentError
+from services.common.spec import BatchHandler, ConsumerSpec, Handler, PermanentError
 from services.common.worker import Loop, Worker, WorkerContext, WorkerParts
 
 __all__ = [
+    "BatchHandler",
     "ConsumerSpec",
     "DeadLetterReason",
     "Handler",

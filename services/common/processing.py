@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.event_models import ProcessedEvent
@@ -27,6 +28,7 @@ from services.common.decode import DeadLetterReason
 from services.common.messages import DeadLetterSink, Received
 from services.common.metrics import WorkerMetrics
 from services.common.spec import ConsumerSpec, PermanentError
+from services.common.sql import upsert_into
 
 log = logging.getLogger("services.consumer")
 
@@ -68,20 +70,36 @@ def is_outage(exc: BaseException) -> bool:
     )
 
 
-async def claim(session: AsyncSession, group: str, event_id: object) -> bool:
+def _insert_processed(session: AsyncSession) -> Any:
+    return upsert_into(session, ProcessedEvent).on_conflict_do_nothing()
+
+
+async def claim_many(
+    session: AsyncSession, group: str, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Record every event as processed by ``group`` in one statement; the ids that were new."""
+    now = datetime.now(UTC)
+    rows: list[dict[str, object]] = [
+        {"consumer_group": group, "event_id": event_id, "processed_at": now}
+        for event_id in event_ids
+    ]
+    # executemany form: one cached statement, batched into multi-row VALUES by SQLAlchemy.
+    statement = _insert_processed(session).returning(ProcessedEvent.event_id)
+    return set(await session.scalars(statement, rows))
+
+
+async def claim(session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
     """Record the event as processed by ``group``; False when it already was.
 
     INSERT ... ON CONFLICT DO NOTHING, so two consumers racing on one event serialise on the
     primary key: the second waits for the first to commit, then finds the row and skips.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(ProcessedEvent)
-        .values(consumer_group=group, event_id=event_id, processed_at=datetime.now(UTC))
-        .on_conflict_do_nothing()
-    )
-    result = await session.execute(statement)
+    row: dict[str, object] = {
+        "consumer_group": group,
+        "event_id": event_id,
+        "processed_at": datetime.now(UTC),
+    }
+    result = await session.execute(_insert_processed(session).values(row))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -136,6 +154,10 @@ class EventProcessor:
         SQLite, whose driver has no dependable savepoints, off them.
         """
         savepoints = len(batch) > 1
+        if savepoints and self.spec.batch_handler is not None:
+            bulk = await self._apply_in_bulk(batch)
+            if bulk is not None:
+                return bulk, None
         while True:
             outcomes: list[Outcome] = []
             error: Exception | None = None
@@ -165,6 +187,43 @@ class EventProcessor:
                 return [], exc
             self._observe(batch[: len(outcomes)], outcomes, time.perf_counter() - started)
             return outcomes, error
+
+    async def _apply_in_bulk(self, batch: Sequence[Received]) -> list[Outcome] | None:
+        """The fastest path: one claim statement and one batch-handler call for the batch.
+
+        None when the batch handler failed (the caller then goes event by event).
+        """
+        assert self.spec.batch_handler is not None
+        while True:
+            started = time.perf_counter()
+            try:
+                async with self.sessions() as session, session.begin():
+                    wanted = [item.event.id for item in batch if self.spec.wants(item.event)]
+                    fresh = await claim_many(session, self.spec.group, list(dict.fromkeys(wanted)))
+                    outcomes: list[Outcome] = []
+                    todo: list[CloudEvent] = []
+                    for item in batch:
+                        if not self.spec.wants(item.event):
+                            outcomes.append(Outcome.SKIPPED)
+                        elif item.event.id in fresh:
+                            fresh.discard(item.event.id)  # a repeat within the batch: duplicate
+                            todo.append(item.event)
+                            outcomes.append(Outcome.APPLIED)
+                        else:
+                            outcomes.append(Outcome.DUPLICATE)
+                    if todo:
+                        await self.spec.batch_handler(todo, session)
+            except Exception as exc:
+                if is_outage(exc):
+                    await self._wait_out_outage(exc)
+                    continue
+                log.warning(
+                    "batch handler failed, applying the batch event by event",
+                    extra={"group": self.spec.group, "error": _describe(exc)},
+                )
+                return None
+            self._observe(batch, outcomes, time.perf_counter() - started)
+            return outcomes
 
     async def _apply_alone(self, item: Received, first_error: Exception) -> Outcome:
         """The slow path: attempts 2..N of one event in its own transactions, then the DLQ."""

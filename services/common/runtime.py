@@ -13,11 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, ConsumerStoppedError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    ConsumerStoppedError,
+    IllegalStateError,
+    KafkaError,
+)
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,6 +40,7 @@ log = logging.getLogger("services.consumer")
 # Pause before a batch is retried after Kafka itself failed (commit or dead-letter send).
 _KAFKA_RETRY_S = 1.0
 _MAX_HEADER = 1000
+_LAG_INTERVAL_S = 1.0
 
 Fetched = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
@@ -149,6 +156,7 @@ class KafkaConsumerRuntime:
             retry_backoff_seconds=retry_backoff_seconds,
         )
         self._started = False
+        self._lag_reported_at = 0.0
 
     @property
     def ready(self) -> bool:
@@ -174,6 +182,7 @@ class KafkaConsumerRuntime:
             except ConsumerStoppedError:
                 return
             if not fetched:
+                await self._report_lag()
                 continue
             async with self.batch_lock:
                 try:
@@ -188,6 +197,7 @@ class KafkaConsumerRuntime:
                     )
                     self._rewind(fetched)
                     await self._pause(_KAFKA_RETRY_S)
+            await self._report_lag()
 
     async def stop(self) -> None:
         """Finish the in-flight batch, commit it, leave the group, close the clients."""
@@ -247,13 +257,27 @@ class KafkaConsumerRuntime:
         except CommitFailedError as exc:
             # The group rebalanced: the new owner redelivers, processed_events dedupes.
             log.warning("offset commit lost to a rebalance", extra={"error": str(exc)})
+
+    async def _report_lag(self) -> None:
+        """Lag per assigned partition: records between its end and our position (once a second).
+
+        Reported while idle too, so a dashboard sees the lag of a partition with no traffic.
+        """
+        now = time.monotonic()
+        if now - self._lag_reported_at < _LAG_INTERVAL_S:
             return
-        for tp, position in offsets.items():
+        self._lag_reported_at = now
+        for tp in self._consumer.assignment():
             highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                self.metrics.consumer_lag.labels(self.spec.group, tp.topic, str(tp.partition)).set(
-                    max(0, highwater - position)
-                )
+            if highwater is None:  # no fetch response for it yet
+                continue
+            try:
+                position = await self._consumer.position(tp)
+            except (IllegalStateError, KafkaError):  # moved away by a rebalance meanwhile
+                continue
+            self.metrics.consumer_lag.labels(self.spec.group, tp.topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
 
     def _rewind(self, fetched: Fetched) -> None:
         for tp, records in fetched.items():

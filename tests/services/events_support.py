@@ -8,27 +8,41 @@ a group's committed offsets), well-formed events, and the worker services as rea
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
+from app.db.migrate import upgrade_async
+from app.db.session import create_engine, session_factory
 from app.events.contract import CloudEvent, EventType, TaskData, TaskDeletedData
 from app.events.topics import Topic
 from devtools.kafka import KafkaBroker
 from devtools.process import LOOPBACK, ManagedProcess, free_port
-from tests.services.workers_support import eventually
+from tests.services.workers_support import Database, eventually
+
+
+@asynccontextmanager
+async def sqlite_database(directory: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite database (the local run's kind) in ``directory``."""
+    url = f"sqlite+aiosqlite:///{directory / 'local.db'}"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        yield Database(url, engine, session_factory(engine))
+    finally:
+        await engine.dispose()
 
 
 def new_topic(kafka: KafkaBroker, prefix: str, partitions: int = 3) -> str:
@@ -113,22 +127,26 @@ class Record:
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, count: int, within: float = 30.0
+    bootstrap: str,
+    topic: str,
+    *,
+    count: int,
+    keys: Collection[str] | None = None,
+    within: float = 30.0,
 ) -> list[Record]:
-    """Every record of ``topic`` from the beginning, once there are at least ``count``.
+    """The records of ``topic`` from the beginning (only those with ``keys``, if given), once
+    there are at least ``count``.
 
-    Waits up to ``within`` seconds for them, then reads on briefly so a surplus (a duplicate
-    that should not be there) shows up too.
+    Waits up to ``within`` seconds for them, and reads up to the end offsets as of then, so a
+    surplus (a duplicate that should not be there) shows too. Records keep partition order.
     """
+    wanted = None if keys is None else {key.encode() for key in keys}
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        assert partitions, f"topic {topic} has no partitions"
+        partitions = await _partitions(bootstrap, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -140,35 +158,54 @@ async def read_topic(
                 records.extend(
                     Record(r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers))
                     for r in tp_records
+                    if wanted is None or r.key in wanted
                 )
-            caught_up = all(await consumer.position(tp) >= ends[tp] for tp in partitions)
+            positions = [await consumer.position(tp) for tp in partitions]
+            caught_up = all(pos >= ends[tp] for pos, tp in zip(positions, partitions, strict=True))
             if len(records) >= count and caught_up:
                 return records
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"{topic}: {len(records)} records after {within:g} s, expected {count}"
                 )
-            if len(records) < count:
-                ends = await consumer.end_offsets(partitions)
+            ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
 
 
-async def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group)
+        (described,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+    assert described["error_code"] == 0, f"topic {topic}: error {described['error_code']}"
+    return [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+
+
+async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[tuple[str, int], int]:
+    """The offsets ``group`` has committed on ``topic`` ({} while its coordinator is not up)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(10):
+            committed = {
+                (tp.topic, tp.partition): await consumer.committed(tp)
+                for tp in await _partitions(bootstrap, topic)
+            }
+    except (KafkaError, TimeoutError):
+        return {}
+    finally:
+        await consumer.stop()
+    return {tp: offset for tp, offset in committed.items() if offset is not None}
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        partitions = await _partitions(bootstrap, topic)
         ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
@@ -230,9 +267,12 @@ class ServiceProcess:
         os.kill(self.pid, signal.SIGKILL)
         self._process.wait()
 
-    async def terminate(self, *, within: float = 30.0) -> int:
-        """SIGTERM, then the exit code (the graceful shutdown must finish within ``within``)."""
+    def send_sigterm(self) -> None:
+        """Ask for the graceful shutdown (what Kubernetes sends first)."""
         os.kill(self.pid, signal.SIGTERM)
+
+    async def wait_exit(self, *, within: float = 30.0) -> int:
+        """The exit code, once the process has exited (within ``within`` seconds)."""
         return await asyncio.wait_for(asyncio.to_thread(self._process.wait), within)
 
     def stop(self) -> None:
@@ -253,21 +293,3 @@ class ServiceProcess:
             if all(f'{key}="{wanted}"' in label_text for key, wanted in labels.items()):
                 total += float(value)
         return total
-
-    def rss_mb(self) -> float:
-        """Resident memory of the process, in MiB (from /proc)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise AssertionError(f"no VmRSS for pid {self.pid}")
-
-
-def by_key(records: Sequence[Record]) -> dict[bytes | None, list[Record]]:
-    grouped: dict[bytes | None, list[Record]] = {}
-    for record in records:
-        grouped.setdefault(record.key, []).append(record)
-    return grouped
-
-
-def decoded(records: Sequence[Record]) -> list[dict[str, Any]]:
-    return [json.loads(record.value) for record in records]

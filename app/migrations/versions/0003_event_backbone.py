@@ -55,9 +55,7 @@ def upgrade() -> None:
         sa.Column("processed_at", UTCDateTime(), server_default=NOW, nullable=False),
         sa.PrimaryKeyConstraint("consumer_group", "event_id", name="pk_processed_events"),
     )
-    op.create_index(
-        "ix_processed_events_processed_at", "processed_events", ["processed_at"]
-    )
+    op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
 
     op.create_table(
         "notification_deliveries",

@@ -1,0 +1,214 @@
+"""The audit service as a real process (``python -m services.audit``) under faults.
+
+Each test counts events in and effects out and asserts they are equal. To kill the worker
+*mid-batch* rather than somewhere by chance, the test holds a lock on ``audit_log``: the
+worker's batch transaction then waits inside its first insert, provably in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.events.contract import CloudEvent, EventType
+from app.events.topics import TASK_EVENTS
+from devtools.kafka import KafkaBroker
+from devtools.postgres import PostgresServer
+from tests.services.events_support import ServiceProcess, encode, produce, task_event
+from tests.services.workers_support import Database, eventually, migrated_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+
+@pytest.fixture
+async def db(postgres: PostgresServer) -> AsyncIterator[Database]:
+    async with migrated_database(postgres) as database:
+        yield database
+
+
+def events_for(count: int) -> list[CloudEvent]:
+    tasks = [uuid.uuid4() for _ in range(max(1, count // 4))]
+    return [
+        task_event(EventType.TASK_UPDATED, task_id=tasks[i % len(tasks)], version=i + 1)
+        for i in range(count)
+    ]
+
+
+async def publish(kafka: KafkaBroker, events: list[CloudEvent]) -> None:
+    await produce(kafka.bootstrap, TASK_EVENTS.name, [(e.subject, encode(e)) for e in events])
+
+
+async def audited(db: Database, events: list[CloudEvent]) -> int:
+    """How many audit rows the given events have (each must have exactly one)."""
+    async with db.engine.connect() as connection:
+        count = await connection.scalar(
+            text("SELECT count(*) FROM audit_log WHERE event_id = ANY(:ids)"),
+            {"ids": [e.id for e in events]},
+        )
+    return int(count or 0)
+
+
+async def recorded(db: Database, events: list[CloudEvent]) -> int:
+    async with db.engine.connect() as connection:
+        count = await connection.scalar(
+            text(
+                "SELECT count(*) FROM processed_events"
+                " WHERE consumer_group = 'audit' AND event_id = ANY(:ids)"
+            ),
+            {"ids": [e.id for e in events]},
+        )
+    return int(count or 0)
+
+
+@asynccontextmanager
+async def audit_log_locked(db: Database) -> AsyncIterator[None]:
+    """Hold a lock that makes every insert into audit_log wait, until the block exits."""
+    async with db.engine.connect() as connection, connection.begin():
+        await connection.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+        yield
+
+
+async def waiting_on_lock(db: Database) -> bool:
+    async with db.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO audit_log%'"
+            )
+        )
+    return bool(waiting)
+
+
+def audit_process(db: Database, kafka: KafkaBroker, tmp_path: Path) -> ServiceProcess:
+    return ServiceProcess(
+        "audit",
+        database_url=db.url,
+        bootstrap=kafka.bootstrap,
+        log_dir=tmp_path,
+        env={"CONSUMER_BATCH_SIZE": "50"},
+    )
+
+
+async def test_kill_9_mid_batch_then_restart_applies_every_event_exactly_once(
+    kafka: KafkaBroker, db: Database, tmp_path: Path
+) -> None:
+    worker = audit_process(db, kafka, tmp_path)
+    await worker.start()
+    try:
+        before = events_for(100)
+        await publish(kafka, before)
+        await eventually(lambda: count_is(audited(db, before), 100), within=30, what="100 audited")
+
+        during = events_for(200)
+        async with audit_log_locked(db):
+            await publish(kafka, during)
+            await eventually(lambda: waiting_on_lock(db), within=30, what="a batch in flight")
+            worker.kill()
+        assert await audited(db, during) == 0  # the killed batch committed nothing
+
+        await worker.start()
+        await eventually(lambda: count_is(audited(db, during), 200), within=40, what="200 audited")
+    finally:
+        worker.stop()
+    everything = before + during
+    assert await audited(db, everything) == 300
+    assert await recorded(db, everything) == 300
+
+
+async def test_sigterm_finishes_the_batch_in_flight_commits_and_exits_0(
+    kafka: KafkaBroker, db: Database, tmp_path: Path
+) -> None:
+    worker = audit_process(db, kafka, tmp_path)
+    await worker.start()
+    events = events_for(40)
+    try:
+        async with audit_log_locked(db):
+            await publish(kafka, events)
+            await eventually(lambda: waiting_on_lock(db), within=30, what="a batch in flight")
+            worker.send_sigterm()
+        # The lock is gone: the batch completes, commits, and the process exits on its own.
+        assert await worker.wait_exit() == 0
+    finally:
+        worker.stop()
+    in_flight = await audited(db, events)
+    assert 0 < in_flight <= 40
+    assert await recorded(db, events) == in_flight
+
+    # Whatever was not in the finished batch is still there for the next process, once.
+    worker = audit_process(db, kafka, tmp_path)
+    await worker.start()
+    try:
+        await eventually(lambda: count_is(audited(db, events), 40), within=40, what="40 audited")
+    finally:
+        worker.stop()
+    assert await recorded(db, events) == 40
+
+
+async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, tmp_path: Path) -> None:
+    worker = audit_process(db, kafka, tmp_path)
+    await worker.start()
+    try:
+        events = events_for(12)
+        await publish(kafka, events)
+        await eventually(lambda: count_is(audited(db, events), 12), within=30, what="12 audited")
+        async with httpx.AsyncClient(base_url=worker.url, timeout=5) as client:
+            health = await client.get("/healthz")
+            ready = await client.get("/readyz")
+        assert (health.status_code, health.json()) == (200, {"status": "ok", "service": "audit"})
+        assert (ready.status_code, ready.json()["status"]) == (200, "ready")
+        # Caught up: no lag on any partition, and the handler's time was measured.
+        await eventually(lambda: _lag_is_zero(worker), within=30, what="consumer lag reported as 0")
+        assert await worker.metric("event_handler_duration_seconds_count", group="audit") > 0
+    finally:
+        worker.stop()
+
+
+async def _lag_is_zero(worker: ServiceProcess) -> bool:
+    """Every partition of task-events reports a lag, and each is 0."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        body = (await client.get(f"{worker.url}/metrics")).text
+    samples = [line for line in body.splitlines() if line.startswith('consumer_lag{group="audit"')]
+    return len(samples) == 3 and all(float(line.rpartition(" ")[2]) == 0 for line in samples)
+
+
+@pytest.mark.parametrize(
+    ("service", "env", "named"),
+    [
+        (
+            "audit",
+            {"DATABASE_URL": "mysql://nope", "HTTP_PORT": "99999"},
+            ["DATABASE_URL", "HTTP_PORT"],
+        ),
+        ("relay", {"KAFKA_BOOTSTRAP": "", "RELAY_BACKEND": "kafka"}, ["KAFKA_BOOTSTRAP"]),
+        ("relay", {"RELAY_BACKEND": "carrier-pigeon"}, ["RELAY_BACKEND"]),
+    ],
+)
+async def test_a_bad_environment_stops_the_worker_naming_the_variable(
+    service: str, env: dict[str, str], named: list[str]
+) -> None:
+    base = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP", "DATABASE_URL")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        f"services.{service}",
+        env={**base, **{k: v for k, v in env.items() if v}},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    message = stderr.decode()
+    assert all(variable in message for variable in named), message
+
+
+async def count_is(count: Awaitable[int], expected: int) -> bool:
+    return await count == expected
