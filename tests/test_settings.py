@@ -21,7 +21,7 @@ def test_missing_and_invalid_variables_are_named(monkeypatch: pytest.MonkeyPatch
 
 def test_short_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JWT_SECRET", "too-short")
-    with pytest.raises(SettingsError, match="JWT_SECRET: .*at least 32"):
+    with pytest.raises(SettingsError, match=r"JWT_SECRET: .*at least 32"):
         load(ApiSettings)
 
 

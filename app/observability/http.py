@@ -9,9 +9,9 @@ import uuid
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability import catalog
 from app.observability.logs import correlation_id
 from app.observability.metrics import build
-from app.observability import catalog
 
 log = logging.getLogger("app.access")
 

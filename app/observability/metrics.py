@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from app.db.models import Task, TaskRecurrence
-from app.tasks.commands import TASK_CHANGES
 from app.observability import catalog
+from app.tasks.commands import TASK_CHANGES
 
 Collector = Counter | Gauge | Histogram
 

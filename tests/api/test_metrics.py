@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.db.migrate import upgrade_async
 from app.db.session import create_engine, session_factory
 from app.main import create_app
-from devtools.postgres import PostgresServer
 from app.observability.catalog import DUE_BUCKETS, exported_by
+from devtools.postgres import PostgresServer
 from tests.api.conftest import Api, api_settings
 
 

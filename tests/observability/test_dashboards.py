@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from app.observability import catalog as m
 from infra.observability import dashboards
 from infra.observability import external_metrics as x
-from app.observability import catalog as m
 from infra.observability.grafana import BUILTIN_VARIABLES, GRID_WIDTH
 from tests.observability.alert_cases import NAMESPACE
 from tests.observability.promql import GRAFANA_SUBSTITUTES, grafana_to_promql, selectors

@@ -22,13 +22,13 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.db.migrate import upgrade
+from app.observability import catalog as m
 from app.observability.http import HttpMetrics
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, ManagedProcess, free_port, wait_until
 from infra.observability import dashboards
-from app.observability import catalog as m
 from infra.observability.alerts import alerts
 from infra.observability.external_metrics import EXTERNAL_METRICS
 from tests.observability.alert_cases import NAMESPACE
