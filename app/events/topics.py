@@ -35,7 +35,9 @@ TASK_UPDATES: Final = Topic(
 )
 
 # Consumer groups of the worker services; each has a dead-letter topic "<group>.dlq".
-CONSUMER_GROUPS: Final = ("recurring", "audit", "notifier", "notifier-delivery")
+# The notifier claims reminders from the database (woken by NOTIFY); only its delivery workers
+# consume a topic.
+CONSUMER_GROUPS: Final = ("recurring", "audit", "notifier-delivery")
 
 
 def dead_letter_topic(group: str) -> Topic:

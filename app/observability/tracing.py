@@ -8,8 +8,9 @@ write, consumers continue the trace from the event they handle.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -116,6 +117,53 @@ def continue_trace(
             yield span
     finally:
         otel_context.detach(token)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanStart:
+    """One span of :func:`spans_for_each`: its name, the traceparent it continues, attributes."""
+
+    name: str
+    traceparent: str | None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def spans_for_each(
+    provider: TracerProvider | None, kind: SpanKind, starts: Sequence[SpanStart]
+) -> Iterator[None]:
+    """One span per item of work done for many items at once (a relay batch, a bulk handler).
+
+    Each continues its own item's trace, so every trace shows the work; none becomes the current
+    span (the items belong to different traces). If the block raises, every span records the
+    error. Without a provider nothing is recorded.
+    """
+    if provider is None or not starts:
+        yield
+        return
+    tracer = provider.get_tracer("todo-platform")
+    spans = [
+        tracer.start_span(
+            start.name, context=context_of(start.traceparent), kind=kind, attributes=start.attributes
+        )
+        for start in starts
+    ]
+    try:
+        yield
+    except BaseException as exc:
+        for span in spans:
+            span.record_exception(exc)
+            span.set_status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        for span in spans:
+            span.end()
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id (32 hex digits) a traceparent names, for a log line written outside its span."""
+    span_context = trace.get_current_span(context_of(traceparent)).get_span_context()
+    return format(span_context.trace_id, "032x") if span_context.is_valid else None
 
 
 def current_trace_id() -> str | None:

@@ -83,7 +83,7 @@ NOTIFIER: Final = App(
     ("python", "-m", "services.notifier"),
     WORKER_PORT,
     sizing.WORKER,
-    (Consumption("notifier", TASK_EVENTS), Consumption("notifier-delivery", REMINDERS)),
+    (Consumption("notifier-delivery", REMINDERS),),
 )
 AUDIT: Final = App(
     "audit",

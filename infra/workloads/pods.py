@@ -125,6 +125,10 @@ def environment(
     ]
     if app is catalog.API:
         env.append(secret_env("JWT_SECRET", catalog.JWT_SECRET_KEY))
+        # uvicorn trusts X-Forwarded-Proto only from the peers named here. The NetworkPolicy
+        # admits only ingress-nginx to the API, so trust every peer: the session cookie is then
+        # marked Secure behind the TLS-terminating ingress.
+        env.append(core.EnvVarArgs(name="FORWARDED_ALLOW_IPS", value="*"))
     elif app is not None:
         # A worker serves /healthz, /readyz and /metrics on loopback unless told otherwise; the
         # kubelet's probes, the Service and Prometheus reach it on the pod's address and port.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.observability.metrics import DatabaseMetrics
 from services.common.metrics import WorkerMetrics
 
 ReadyCheck = Callable[[], str | None]
@@ -31,7 +32,12 @@ def worker_http_app(
     ready_checks: Sequence[ReadyCheck] = (),
     routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """``/healthz``: the process answers. ``/readyz``: the DB answers and every check passes."""
+    """``/healthz``: the process answers. ``/readyz``: the DB answers and every check passes.
+
+    The database check's result and the pool's use are the catalog's ``DatabaseMetrics``, as
+    in the API (build the app once per registry).
+    """
+    database = DatabaseMetrics(metrics.registry, engine)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "service": name})
@@ -43,6 +49,9 @@ def worker_http_app(
                 await connection.execute(text("SELECT 1"))
         except Exception as exc:
             problems.append(f"database: {type(exc).__name__}")
+            database.record_check(passed=False)
+        else:
+            database.record_check(passed=True)
         if problems:
             return JSONResponse(
                 {"status": "not ready", "service": name, "problems": problems},
@@ -52,7 +61,8 @@ def worker_http_app(
         return JSONResponse({"status": "ready", "service": name})
 
     async def metrics_endpoint(_: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        database.refresh()
+        return Response(await metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(
         routes=[

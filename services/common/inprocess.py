@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.decode import DeadLetterReason, PoisonMessage, decode_event
 from services.common.messages import RawMessage, Received
-from services.common.metrics import WorkerMetrics
+from services.common.metrics import ConsumerMetrics, WorkerMetrics
 from services.common.processing import EventProcessor
 from services.common.publisher import OutgoingMessage
 from services.common.spec import ConsumerSpec
@@ -82,7 +82,7 @@ class InProcessBus:
             spec,
             self.sessions,
             _MemoryDeadLetters(self, spec.group),
-            self.metrics,
+            ConsumerMetrics(self.metrics, spec.group),
             retry_backoff_seconds=self.retry_backoff_seconds,
         )
         subscription = _Subscription(spec, processor)
@@ -148,9 +148,7 @@ class InProcessBus:
         try:
             event = decode_event(message.value)
         except PoisonMessage as poison:
-            await subscription.processor.dead_letters.dead_letter(
-                message, poison.reason, poison.detail, 0
-            )
+            await subscription.processor.reject(message, poison)
             return
         # One event per transaction (no savepoints, which SQLite's driver cannot be trusted
         # with); the local run needs no batching.

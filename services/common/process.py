@@ -17,13 +17,17 @@ from typing import Any
 
 import uvicorn
 from aiokafka.errors import KafkaError
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.session import create_engine, session_factory
+from app.observability import catalog
 from app.observability.logs import configure as configure_logs
+from app.observability.tracing import instrument_engine, tracer_provider
 from app.settings import SettingsError, load
 from services.common.http import worker_http_app
-from services.common.metrics import WorkerMetrics
+from services.common.metrics import WorkerMetrics, task_change_counter
 from services.common.runtime import KafkaConsumerRuntime
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec
@@ -56,14 +60,36 @@ class _PartFailed(Exception):
     pass
 
 
-async def serve(worker: Worker[S], settings: S) -> None:
-    """Run ``worker`` until SIGTERM/SIGINT; raises if one of its parts fails."""
+async def serve(
+    worker: Worker[S],
+    settings: S,
+    *,
+    span_exporter: SpanExporter | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run ``worker`` until SIGTERM/SIGINT (or until ``stop`` is set); raises if one of its
+    parts fails.
+
+    Traces go to ``OTEL_EXPORTER_OTLP_ENDPOINT`` when it is set; ``span_exporter`` replaces
+    that export, and ``stop`` the signal handlers, for tests that run workers in-process.
+    """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    provider = tracer_provider(
+        f"todo-{worker.name}",
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+        exporter=span_exporter,
+    )
+    instrument_engine(engine, provider)
     metrics = WorkerMetrics()
-    context = WorkerContext(worker.name, settings, session_factory(engine), metrics)
+    # A process the catalog says creates tasks counts them once committed, as the API does.
+    count_changes = (
+        task_change_counter(metrics) if worker.name in catalog.TASK_EVENTS.exported_by else None
+    )
+    sessions = session_factory(engine, after_commit=count_changes)
+    context = WorkerContext(worker.name, settings, sessions, metrics, provider)
     try:
         parts = await worker.build(context)
-        runtimes = kafka_runtimes(parts.consumers, settings, context.sessions, metrics)
+        runtimes = kafka_runtimes(parts.consumers, settings, sessions, metrics, tracer=provider)
         checks = [
             *(_consumer_ready(runtime) for runtime in runtimes),
             *parts.ready_checks,
@@ -72,9 +98,8 @@ async def serve(worker: Worker[S], settings: S) -> None:
         server = QuietServer(
             uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
         )
-        stop = stop_on_signals()
         failed = await run_until_stopped(
-            stop,
+            stop if stop is not None else stop_on_signals(),
             server,
             runtimes,
             [loop() for loop in parts.loops],
@@ -84,6 +109,8 @@ async def serve(worker: Worker[S], settings: S) -> None:
             await hook()
     finally:
         await engine.dispose()
+        if provider is not None:
+            provider.shutdown()  # exports the spans still batched
     if failed:
         raise _PartFailed
 
@@ -93,6 +120,8 @@ def kafka_runtimes(
     settings: WorkerSettings,
     sessions: async_sessionmaker[AsyncSession],
     metrics: WorkerMetrics,
+    *,
+    tracer: TracerProvider | None = None,
 ) -> list[KafkaConsumerRuntime]:
     """A Kafka consumer runtime per spec, tuned by ``settings``."""
     if specs and not settings.kafka_bootstrap:
@@ -103,6 +132,7 @@ def kafka_runtimes(
             bootstrap=settings.kafka_bootstrap or "",
             sessions=sessions,
             metrics=metrics,
+            tracer=tracer,
             client_id=settings.kafka_client_id,
             batch_size=settings.consumer_batch_size,
             retry_backoff_seconds=settings.handler_retry_backoff_seconds,

@@ -11,7 +11,6 @@ commit on a timer, before the effect is durable).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -25,12 +24,13 @@ from aiokafka.errors import (
     KafkaError,
 )
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.decode import DeadLetterReason, PoisonMessage, decode_event
 from services.common.kafka import durable_producer, send_all
 from services.common.messages import RawMessage, Received
-from services.common.metrics import WorkerMetrics
+from services.common.metrics import ConsumerMetrics, WorkerMetrics
 from services.common.processing import EventProcessor, Stopping
 from services.common.publisher import OutgoingMessage
 from services.common.spec import ConsumerSpec
@@ -124,13 +124,14 @@ class KafkaConsumerRuntime:
         bootstrap: str,
         sessions: async_sessionmaker[AsyncSession],
         metrics: WorkerMetrics | None = None,
+        tracer: TracerProvider | None = None,
         client_id: str = "todo-platform",
         batch_size: int = 100,
         retry_backoff_seconds: float = 0.2,
         session_timeout_ms: int = 10_000,
     ) -> None:
         self.spec = spec
-        self.metrics = metrics if metrics is not None else WorkerMetrics()
+        self.metrics = ConsumerMetrics(metrics or WorkerMetrics(), spec.group)
         self.batch_lock = asyncio.Lock()
         self.assigned = asyncio.Event()
         self._stop_requested = asyncio.Event()
@@ -153,6 +154,7 @@ class KafkaConsumerRuntime:
             sessions,
             self._dead_letters,
             self.metrics,
+            tracer=tracer,
             retry_backoff_seconds=retry_backoff_seconds,
         )
         self._started = False
@@ -209,8 +211,7 @@ class KafkaConsumerRuntime:
         self._started = False
 
     def forget_partition(self, tp: TopicPartition) -> None:
-        with contextlib.suppress(KeyError):  # never reported for this partition
-            self.metrics.consumer_lag.remove(self.spec.group, tp.topic, str(tp.partition))
+        self.metrics.forget_lag(tp.topic, tp.partition)
 
     async def _handle(
         self, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
@@ -232,8 +233,7 @@ class KafkaConsumerRuntime:
                 try:
                     event = decode_event(record.value)
                 except PoisonMessage as poison:
-                    await self._dead_letters.dead_letter(message, poison.reason, poison.detail, 0)
-                    self.metrics.dead_lettered.labels(self.spec.group, poison.reason.value).inc()
+                    await self._processor.reject(message, poison)
                     continue
                 positions.append(len(ordered) - 1)
                 batch.append(Received(message, event))
@@ -275,9 +275,7 @@ class KafkaConsumerRuntime:
                 position = await self._consumer.position(tp)
             except (IllegalStateError, KafkaError):  # moved away by a rebalance meanwhile
                 continue
-            self.metrics.consumer_lag.labels(self.spec.group, tp.topic, str(tp.partition)).set(
-                max(0, highwater - position)
-            )
+            self.metrics.lag(tp.topic, tp.partition, max(0, highwater - position))
 
     def _rewind(self, fetched: Fetched) -> None:
         for tp, records in fetched.items():

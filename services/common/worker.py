@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import BaseRoute
 
@@ -27,12 +28,14 @@ Loop = Callable[[], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True, slots=True)
 class WorkerContext(Generic[S]):
-    """What a worker's ``build`` gets: its validated settings, the database and its metrics."""
+    """What a worker's ``build`` gets: its validated settings, the database, its metrics and
+    its tracer provider (None: tracing is off, events still pass their trace context on)."""
 
     name: str
     settings: S
     sessions: async_sessionmaker[AsyncSession]
     metrics: WorkerMetrics
+    tracer: TracerProvider | None = None
 
 
 @dataclass(frozen=True, slots=True)

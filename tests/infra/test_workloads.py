@@ -279,7 +279,6 @@ def test_dapr_transport_subscribes_with_dead_letter_topics(monkeypatch: pytest.M
     subscriptions = {r.k8s_name: r.manifest for r in run.of_type(SUBSCRIPTION)}
     assert set(subscriptions) == {
         "todo-recurring-task-events",
-        "todo-notifier-task-events",
         "todo-notifier-reminders",
         "todo-audit-task-events",
     }
