@@ -24,11 +24,10 @@ from app.events.contract import (
     SOURCE_API,
     CloudEvent,
     EventType,
-    ReminderData,
     ReminderScheduledData,
     TaskDeletedData,
 )
-from app.tasks.snapshots import task_data
+from app.tasks.snapshots import pending_reminders, reminder_data, task_data
 
 
 def _now() -> datetime:
@@ -109,17 +108,12 @@ async def record_reminders_scheduled(
 ) -> None:
     """``reminder.scheduled`` for the task's pending reminders, and a wake-up for the notifier,
     whose in-memory schedule then takes them in at once instead of at its next poll."""
-    pending = [r for r in task.reminders if r.sent_at is None and r.cancelled_at is None]
+    pending = pending_reminders(task)
     if not pending:
         return
     await notify(session, REMINDERS_CHANNEL)
     data = ReminderScheduledData(
-        task_id=task.id,
-        owner_id=task.owner_id,
-        reminders=[
-            ReminderData(id=r.id, remind_at=r.remind_at, offset_seconds=r.offset_seconds)
-            for r in pending
-        ],
+        task_id=task.id, owner_id=task.owner_id, reminders=[reminder_data(r) for r in pending]
     )
     await outbox.record(
         session,

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from app.api.schemas import ReminderOut, TaskOut
 from app.db.models import Reminder, Task
 from app.domain.recurrence import RecurrenceRule
 from app.events.contract import ReminderData, TaskData
 
-
-def _active(reminders: list[Reminder]) -> list[Reminder]:
-    return [r for r in _by_time(reminders) if r.cancelled_at is None]
+_SHARED_FIELDS = (
+    "id",
+    "title",
+    "description",
+    "priority",
+    "completed",
+    "completed_at",
+    "due_date",
+    "timezone",
+    "recurrence",
+    "series_id",
+    "occurrence_index",
+    "version",
+)
 
 
 def _by_time(reminders: list[Reminder]) -> list[Reminder]:
@@ -19,42 +31,33 @@ def _by_time(reminders: list[Reminder]) -> list[Reminder]:
     return sorted(reminders, key=lambda r: (r.remind_at, str(r.id)))
 
 
+def pending_reminders(task: Task) -> list[Reminder]:
+    """The reminders still to fire, in time order."""
+    return [r for r in _by_time(task.reminders) if r.sent_at is None and r.cancelled_at is None]
+
+
+def reminder_data(reminder: Reminder) -> ReminderData:
+    return ReminderData(
+        id=reminder.id, remind_at=reminder.remind_at, offset_seconds=reminder.offset_seconds
+    )
+
+
+def _shared(task: Task) -> dict[str, Any]:
+    """The columns events and API responses both carry, as they are on the row."""
+    return {name: getattr(task, name) for name in _SHARED_FIELDS} | {"tags": list(task.tags)}
+
+
 def task_data(task: Task) -> TaskData:
     return TaskData(
-        id=task.id,
+        **_shared(task),
         owner_id=task.owner_id,
-        title=task.title,
-        description=task.description,
-        priority=task.priority,
-        tags=list(task.tags),
-        completed=task.completed,
-        completed_at=task.completed_at,
-        due_date=task.due_date,
-        timezone=task.timezone,
-        recurrence=task.recurrence,
-        series_id=task.series_id,
-        occurrence_index=task.occurrence_index,
-        reminders=[
-            ReminderData(id=r.id, remind_at=r.remind_at, offset_seconds=r.offset_seconds)
-            for r in _active(task.reminders)
-            if r.sent_at is None
-        ],
-        version=task.version,
+        reminders=[reminder_data(r) for r in pending_reminders(task)],
     )
 
 
 def task_out(task: Task) -> TaskOut:
     return TaskOut(
-        id=task.id,
-        title=task.title,
-        description=task.description,
-        priority=task.priority,
-        tags=list(task.tags),
-        completed=task.completed,
-        completed_at=task.completed_at,
-        due_date=task.due_date,
-        timezone=task.timezone,
-        recurrence=task.recurrence,
+        **_shared(task),
         recurrence_text=(
             RecurrenceRule.parse(task.recurrence).describe() if task.recurrence else None
         ),
@@ -69,9 +72,6 @@ def task_out(task: Task) -> TaskOut:
             for r in _by_time(task.reminders)
         ],
         reminder_sent=task.reminder_sent,
-        series_id=task.series_id,
-        occurrence_index=task.occurrence_index,
         created_at=task.created_at,
         updated_at=task.updated_at,
-        version=task.version,
     )
