@@ -8,28 +8,18 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from app.db.migrate import upgrade
-from devtools.process import LOOPBACK, ManagedProcess, free_port, make_temp_dir, wait_until
+from devtools.process import LOOPBACK, HttpServer, free_port, make_temp_dir
 
 COMPONENT: Final = "api"
 START_TIMEOUT_S: Final = 30.0
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-class ApiServer:
+class ApiServer(HttpServer):
     def __init__(
         self,
         database_url: str,
@@ -38,19 +28,18 @@ class ApiServer:
         workers: int = 1,
         log_dir: Path | None = None,
     ) -> None:
+        port = free_port()
         self.database_url = database_url
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
         self.jwt_secret = secrets.token_urlsafe(48)
         self.log_dir = log_dir or make_temp_dir("todo-api-")
-        self._env = {
+        environment = {
             **os.environ,
             "DATABASE_URL": database_url,
             "JWT_SECRET": self.jwt_secret,
             "LOG_LEVEL": "WARNING",
             **(env or {}),
         }
-        self._process = ManagedProcess(
+        super().__init__(
             COMPONENT,
             [
                 sys.executable,
@@ -61,18 +50,21 @@ class ApiServer:
                 "--host",
                 LOOPBACK,
                 "--port",
-                str(self.port),
+                str(port),
                 "--workers",
                 str(workers),
                 "--no-access-log",
             ],
+            port=port,
+            ready_path="/healthz",
             log_path=self.log_dir / "api.log",
-            env=self._env,
+            env=environment,
+            start_timeout=START_TIMEOUT_S,
         )
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid
+        return self.process.pid
 
     def pids(self) -> list[int]:
         """The server process and, with several uvicorn workers, its worker children."""
@@ -84,26 +76,4 @@ class ApiServer:
 
     def start(self) -> None:
         upgrade(self.database_url)
-        self._process.start()
-        wait_until(
-            lambda: _healthy(self.url),
-            component=COMPONENT,
-            what=f"GET {self.url}/healthz",
-            timeout=START_TIMEOUT_S,
-            process=self._process,
-        )
-
-    def stop(self) -> None:
-        self._process.stop(timeout=10)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().start()

@@ -24,30 +24,26 @@ import hashlib
 import os
 import re
 import shutil
-import sys
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from app.events.topics import TOPICS, Topic
 from devtools.process import (
-    LOOPBACK,
     ComponentError,
+    LocalServer,
     ManagedProcess,
     free_ports,
-    interrupt_on_sigterm,
-    make_temp_dir,
     port_accepts,
     remove_tree,
+    run_by_hand,
     run_tool,
-    serve_until_interrupted,
     wait_until,
 )
 
@@ -231,15 +227,17 @@ def _run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
-class KafkaBroker:
+class KafkaBroker(LocalServer):
     """One single-node Kafka cluster in a temporary directory; stop/start keeps ports and data.
 
-    The broker log goes to ``log_dir/kafka.log`` when ``log_dir`` is given (so it outlives the
-    broker, for debugging), else into the temporary directory.
+    ``stop()`` is a controlled shutdown (SIGTERM); the log is ``kafka.log`` (see
+    :class:`LocalServer`).
     """
 
-    host: str
-    port: int
+    component = COMPONENT
+    stop_timeout = STOP_TIMEOUT_S
+    probe_interval = 0.2
+
     controller_port: int
     bootstrap: str
 
@@ -252,75 +250,25 @@ class KafkaBroker:
         heap: str = "512m",
         startup_timeout: float = 60.0,
     ) -> None:
-        self.host = LOOPBACK
         ports = free_ports(2)
-        self.port = port if port is not None else ports[0]
+        super().__init__(
+            port=port if port is not None else ports[0],
+            log_dir=log_dir,
+            startup_timeout=startup_timeout,
+        )
         self.controller_port = ports[1] if ports[1] != self.port else ports[0]
         self.bootstrap = f"{self.host}:{self.port}"
         self.heap = heap
-        self.startup_timeout = startup_timeout
         self._jars_dir = jars_dir
-        self._log_dir = log_dir
-        self._root: Path | None = None
-        self.process: ManagedProcess | None = None
 
     @property
-    def log_path(self) -> Path | None:
-        """The broker log, once the broker was first started."""
-        return self.process.log_path if self.process is not None else None
-
-    @property
-    def running(self) -> bool:
-        """Whether the broker process is up."""
-        return self.process is not None and self.process.running
-
-    def start(self) -> None:
-        """Start the broker (formatting its storage the first time) and wait until it serves."""
-        if self.process is None:
-            self.process = self._initialise()
-        self.process.start()
-        wait_until(
-            self._serves_metadata,
-            component=COMPONENT,
-            what=f"serving clients on {self.bootstrap}",
-            timeout=self.startup_timeout,
-            process=self.process,
-            interval=0.2,
-        )
-
-    def stop(self) -> None:
-        """Stop the broker (controlled shutdown on SIGTERM); ports, topics and data stay."""
-        if self.process is not None:
-            self.process.stop(STOP_TIMEOUT_S)
+    def serving_what(self) -> str:
+        return f"serving clients on {self.bootstrap}"
 
     def restart(self) -> None:
         """Stop and start again on the same ports with the same data."""
         self.stop()
         self.start()
-
-    def close(self) -> None:
-        """Stop the broker and delete its data directory."""
-        self.stop()
-        if self._root is not None:
-            remove_tree(self._root)
-            self._root = None
-        self.process = None
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def create_topics(self, topics: Iterable[Topic], timeout: float = 30.0) -> None:
         """Create the topics that do not exist yet and wait until every partition has a leader.
@@ -348,12 +296,7 @@ class KafkaBroker:
     def _initialise(self) -> ManagedProcess:
         jars = self._jars_dir if self._jars_dir is not None else fetch_jars()
         java = find_java()
-        root = make_temp_dir("todo-kafka-")
-        self._root = root
-        log_dir = self._log_dir if self._log_dir is not None else root
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / "kafka.log"
-        log_path.write_bytes(b"")
+        root, log_path = self._make_dirs()
         config = root / "config"
         config.mkdir()
         server_properties = config / "server.properties"
@@ -409,7 +352,7 @@ class KafkaBroker:
             client_id="devtools",
         )
 
-    def _serves_metadata(self) -> bool:
+    def _serving(self) -> bool:
         # A cheap TCP check first: an admin client against a closed port waits out its timeout.
         if not port_accepts(self.port, self.host):
             return False
@@ -482,9 +425,7 @@ def _serve(port: int | None) -> None:
         broker.create_topics(TOPICS)
         print(f"KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
         print(f"# topics: {', '.join(topic.name for topic in TOPICS)}", flush=True)
-        print(f"# log: {broker.log_path}  (Ctrl-C stops and deletes the data)", flush=True)
-        assert broker.process is not None
-        serve_until_interrupted(broker.process)
+        broker.serve_until_interrupted()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -496,16 +437,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", nargs="?", choices=("run", "fetch"), default="run")
     parser.add_argument("--port", type=int, default=None, help="client port (default: free)")
     args = parser.parse_args(argv)
-    interrupt_on_sigterm()
-    try:
-        if args.command == "fetch":
-            print(fetch_jars(), flush=True)
-        else:
-            _serve(args.port)
-    except ComponentError as exc:
-        sys.exit(f"error: {exc}")
-    except KeyboardInterrupt:
-        sys.exit(130)  # interrupted while starting; everything started is stopped already
+    if args.command == "fetch":
+        run_by_hand(lambda: print(fetch_jars(), flush=True))
+    else:
+        run_by_hand(lambda: _serve(args.port))
 
 
 if __name__ == "__main__":

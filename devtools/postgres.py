@@ -21,24 +21,19 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 from devtools.process import (
     LOOPBACK,
     ComponentError,
+    LocalServer,
     ManagedProcess,
     free_port,
-    interrupt_on_sigterm,
-    make_temp_dir,
-    remove_tree,
     run_as_user,
+    run_by_hand,
     run_tool,
-    serve_until_interrupted,
-    wait_until,
 )
 
 COMPONENT: Final = "postgres"
@@ -93,16 +88,16 @@ def check_database_name(name: str) -> str:
     return name
 
 
-class PostgresServer:
+class PostgresServer(LocalServer):
     """One PostgreSQL server in a temporary directory; stop/start keeps its data.
 
-    ``close()`` (or leaving the ``with`` block) stops it and deletes the data directory. The
-    server log goes to ``log_dir/postgres.log`` when ``log_dir`` is given (so it outlives the
-    server, for debugging), else into the temporary directory.
+    ``stop()`` is a fast shutdown (open sessions are ended); the log is ``postgres.log`` (see
+    :class:`LocalServer`).
     """
 
-    host: str
-    port: int
+    component = COMPONENT
+    stop_timeout = STOP_TIMEOUT_S
+
     user: str
 
     def __init__(
@@ -113,70 +108,21 @@ class PostgresServer:
         bindir: Path | None = None,
         startup_timeout: float = 60.0,
     ) -> None:
-        self.host = LOOPBACK
-        self.port = port if port is not None else free_port()
+        super().__init__(
+            port=port if port is not None else free_port(),
+            log_dir=log_dir,
+            startup_timeout=startup_timeout,
+        )
         self.user = SUPERUSER
-        self.startup_timeout = startup_timeout
         self._bindir = bindir
-        self._log_dir = log_dir
-        self._root: Path | None = None
-        self.process: ManagedProcess | None = None
 
     @property
-    def log_path(self) -> Path | None:
-        """The server log, once the server was first started."""
-        return self.process.log_path if self.process is not None else None
-
-    @property
-    def running(self) -> bool:
-        """Whether the server process is up."""
-        return self.process is not None and self.process.running
+    def serving_what(self) -> str:
+        return f"accepting connections on {self.host}:{self.port}"
 
     def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
         """A connection URL for ``database``; ``driver="postgresql"`` gives a libpq/asyncpg one."""
         return f"{driver}://{self.user}@{self.host}:{self.port}/{check_database_name(database)}"
-
-    def start(self) -> None:
-        """Start the server (initialising its data directory the first time) and wait for it."""
-        if self.process is None:
-            self.process = self._initialise()
-        self.process.start()
-        wait_until(
-            self._accepts_connections,
-            component=COMPONENT,
-            what=f"accepting connections on {self.host}:{self.port}",
-            timeout=self.startup_timeout,
-            process=self.process,
-        )
-
-    def stop(self) -> None:
-        """Stop the server (fast shutdown: open sessions are ended); the data stays."""
-        if self.process is not None:
-            self.process.stop(STOP_TIMEOUT_S)
-
-    def close(self) -> None:
-        """Stop the server and delete its data directory."""
-        self.stop()
-        if self._root is not None:
-            remove_tree(self._root)
-            self._root = None
-        self.process = None
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def create_database(self, name: str | None = None) -> str:
         """Create a fresh, empty database; its name (a unique one when ``name`` is None)."""
@@ -192,12 +138,7 @@ class PostgresServer:
         bindir = self._bindir if self._bindir is not None else find_bindir()
         self._bindir = bindir
         owner = run_as_user()
-        root = make_temp_dir("todo-postgres-", owner=owner)
-        self._root = root
-        log_dir = self._log_dir if self._log_dir is not None else root
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / "postgres.log"
-        log_path.write_bytes(b"")
+        root, log_path = self._make_dirs(owner)
         data = root / "data"
         run_tool(
             COMPONENT,
@@ -229,7 +170,7 @@ class PostgresServer:
             COMPONENT, argv, log_path=log_path, stop_signal=signal.SIGINT, user=owner
         )
 
-    def _accepts_connections(self) -> bool:
+    def _serving(self) -> bool:
         assert self._bindir is not None
         probe = subprocess.run(  # noqa: S603 - fixed argv
             [
@@ -270,6 +211,14 @@ class PostgresServer:
         )
 
 
+def _serve(port: int | None, database: str) -> None:
+    with PostgresServer(port=port) as server:
+        if database != "postgres":
+            server.create_database(database)
+        print(f"DATABASE_URL={server.url(database)}", flush=True)
+        server.serve_until_interrupted()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start a server, create a database, print its DATABASE_URL and serve until Ctrl-C."""
     parser = argparse.ArgumentParser(
@@ -279,23 +228,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     parser.add_argument("--database", default="todo", help="database to create and print a URL for")
     args = parser.parse_args(argv)
-    interrupt_on_sigterm()
     try:
         database = check_database_name(args.database)
     except ValueError as exc:
         parser.error(str(exc))
-    try:
-        with PostgresServer(port=args.port) as server:
-            if database != "postgres":
-                server.create_database(database)
-            print(f"DATABASE_URL={server.url(database)}", flush=True)
-            print(f"# log: {server.log_path}  (Ctrl-C stops and deletes the data)", flush=True)
-            assert server.process is not None
-            serve_until_interrupted(server.process)
-    except ComponentError as exc:
-        sys.exit(f"error: {exc}")
-    except KeyboardInterrupt:
-        sys.exit(130)  # interrupted while starting; everything started is stopped already
+    run_by_hand(lambda: _serve(args.port, database))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,11 @@
 
 Free ports on loopback, waiting for a condition under a deadline, temporary directories (owned
 by another system user where PostgreSQL needs it), and child processes that stop cleanly:
-the component's own stop signal first, SIGKILL only when the deadline passes.
+the component's own stop signal first, SIGKILL only when the deadline passes. On top of those,
+the lifecycle every component shares: :class:`Component` (a ``with`` block that cleans up
+after a failed start), :class:`LocalServer` (a server with its data in a temporary directory),
+:class:`HttpServer` (a process ready once an HTTP path answers 200) and :func:`run_by_hand`
+(the ``python -m devtools.*`` entry points).
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from types import TracebackType
+from typing import ClassVar, Final, Self
 
 LOOPBACK: Final = "127.0.0.1"
 LOG_TAIL_LINES: Final = 40
@@ -298,22 +306,218 @@ class ManagedProcess:
             popen.wait()
 
 
+class Component(ABC):
+    """Something that runs between :meth:`start` and :meth:`close`, usable as a ``with`` block.
+
+    A start that fails part-way closes what it did start, so no process or temporary directory
+    outlives a ``with`` statement whose start raised (or was interrupted with Ctrl-C).
+    """
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start and wait until usable; raise :class:`ComponentError` when that cannot happen."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop and release everything :meth:`start` took; safe to call more than once."""
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LocalServer(Component):
+    """A server of ours on a loopback port, with its data in a temporary directory.
+
+    The first :meth:`start` prepares the directory (:meth:`_initialise`); :meth:`stop` then
+    :meth:`start` reuse the same port and data, which fault tests rely on; :meth:`close` stops the
+    server and deletes the directory. The log goes to ``log_dir/<component>.log`` when ``log_dir``
+    is given (so it outlives the server, for debugging), else into the temporary directory.
+    """
+
+    component: ClassVar[str]
+    stop_timeout: ClassVar[float]
+    probe_interval: ClassVar[float] = 0.1
+
+    host: str
+    port: int
+
+    def __init__(self, *, port: int, log_dir: Path | None, startup_timeout: float) -> None:
+        self.host = LOOPBACK
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self._log_dir = log_dir
+        self._root: Path | None = None
+        self.process: ManagedProcess | None = None
+
+    @property
+    def log_path(self) -> Path | None:
+        """The server log, once the server was first started."""
+        return self.process.log_path if self.process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is up."""
+        return self.process is not None and self.process.running
+
+    @property
+    @abstractmethod
+    def serving_what(self) -> str:
+        """What :meth:`start` waits for, as its deadline error names it."""
+
+    @abstractmethod
+    def _serving(self) -> bool:
+        """Whether the started server answers its clients yet."""
+
+    @abstractmethod
+    def _initialise(self) -> ManagedProcess:
+        """Prepare the data directory (see :meth:`_make_dirs`); the server process to run."""
+
+    def start(self) -> None:
+        """Start the server (initialising its data the first time) and wait until it serves."""
+        if self.process is None:
+            self.process = self._initialise()
+        self.process.start()
+        wait_until(
+            self._serving,
+            component=self.component,
+            what=self.serving_what,
+            timeout=self.startup_timeout,
+            process=self.process,
+            interval=self.probe_interval,
+        )
+
+    def stop(self) -> None:
+        """Stop the server with its own stop signal; the port and the data stay."""
+        if self.process is not None:
+            self.process.stop(self.stop_timeout)
+
+    def close(self) -> None:
+        """Stop the server and delete its data directory."""
+        self.stop()
+        if self._root is not None:
+            remove_tree(self._root)
+            self._root = None
+        self.process = None
+
+    def serve_until_interrupted(self) -> None:
+        """Say where the log is, then block until Ctrl-C (or SIGTERM, see :func:`run_by_hand`).
+
+        Raises :class:`ComponentError` with the log tail if the server dies on its own first.
+        """
+        print(f"# log: {self.log_path}  (Ctrl-C stops and deletes the data)", flush=True)
+        if self.process is None:
+            raise ComponentError(self.component, "was never started")
+        try:
+            self.process.wait()
+        except KeyboardInterrupt:
+            return
+        self.process.check_alive("on its own")
+
+    def _make_dirs(self, owner: str | None = None) -> tuple[Path, Path]:
+        """A fresh temporary directory (handed to ``owner`` if given) and an empty log file."""
+        root = make_temp_dir(f"todo-{self.component}-", owner=owner)
+        self._root = root
+        log_dir = self._log_dir if self._log_dir is not None else root
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / f"{self.component}.log"
+        log_path.write_bytes(b"")
+        return root, log_path
+
+
+def answers_200(url: str) -> bool:
+    """Whether GET ``url`` answers 200 right now."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback URLs
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+class HttpServer(Component):
+    """A server process answering HTTP on a loopback port; ready once GET ``ready_path`` is 200.
+
+    ``argv`` must make the server listen on ``port`` (callers take one from :func:`free_port`).
+    Its output goes to ``log_path``, which this class never deletes.
+    """
+
+    def __init__(
+        self,
+        component: str,
+        argv: Sequence[str],
+        *,
+        port: int,
+        ready_path: str,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        start_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.port = port
+        self.url = f"http://{LOOPBACK}:{port}"
+        self.ready_url = f"{self.url}{ready_path}"
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.process = ManagedProcess(component, argv, log_path=log_path, env=env, cwd=cwd)
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def start(self) -> None:
+        """Start the process and wait until it answers ``ready_path`` with 200."""
+        self.process.start()
+        self.wait_for(lambda: answers_200(self.ready_url), f"GET {self.ready_url}")
+
+    def wait_for(
+        self, condition: Callable[[], bool], what: str, timeout: float | None = None
+    ) -> None:
+        """Poll ``condition`` (default deadline: the start timeout); fail with the server's log."""
+        wait_until(
+            condition,
+            component=self.process.component,
+            what=what,
+            timeout=self.start_timeout if timeout is None else timeout,
+            process=self.process,
+        )
+
+    def stop(self) -> None:
+        """Stop the process (its stop signal, then SIGKILL after the stop timeout)."""
+        self.process.stop(self.stop_timeout)
+
+    def close(self) -> None:
+        """Stop the process; its log stays."""
+        self.stop()
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def interrupt_on_sigterm() -> None:
-    """Make SIGTERM raise KeyboardInterrupt, so `kill <pid>` cleans up the way Ctrl-C does."""
-    signal.signal(signal.SIGTERM, _interrupt)
+def run_by_hand(serve: Callable[[], None]) -> None:
+    """Run a ``python -m devtools.*`` command: ``serve`` until Ctrl-C or SIGTERM.
 
-
-def serve_until_interrupted(process: ManagedProcess) -> None:
-    """Block until Ctrl-C (or SIGTERM, see :func:`interrupt_on_sigterm`), then return.
-
-    Raises :class:`ComponentError` with the log tail if the server dies on its own first.
+    SIGTERM raises KeyboardInterrupt, so `kill <pid>` cleans up the way Ctrl-C does. A
+    :class:`ComponentError` exits with its message; an interrupt while starting exits with 130,
+    everything started being stopped already.
     """
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        process.wait()
+        serve()
+    except ComponentError as exc:
+        sys.exit(f"error: {exc}")
     except KeyboardInterrupt:
-        return
-    process.check_alive("on its own")
+        sys.exit(130)

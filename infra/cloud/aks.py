@@ -15,13 +15,7 @@ from typing import Final
 import pulumi
 import pulumi_azure_native as azure
 
-from infra.cloud.base import (
-    Allocatable,
-    CloudCluster,
-    ClusterOutputs,
-    NodePoolSpec,
-    kubernetes_provider,
-)
+from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import with_kubelogin_mode
 
 # Per node: cilium agent, cloud-node-manager, azure disk/file CSI node plugins, konnectivity.
@@ -112,11 +106,11 @@ class AksCluster(CloudCluster):
         self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:cloud:AksCluster", name, None, opts)
-        provider = azure.Provider(
-            f"{name}-azure", location=args.location, opts=pulumi.ResourceOptions(parent=self)
+        child, invoke = self._provider_options(
+            azure.Provider(
+                f"{name}-azure", location=args.location, opts=pulumi.ResourceOptions(parent=self)
+            )
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        invoke = pulumi.InvokeOptions(parent=self, provider=provider)
         group = azure.resources.ResourceGroup(f"{name}-rg", location=args.location, opts=child)
         pool = args.node_pool
         scales = pool.max_count > pool.count
@@ -209,26 +203,14 @@ class AksCluster(CloudCluster):
                 .kubeconfigs[0]
                 .value.apply(_decode_kubeconfig)
             )
-        kubeconfig = pulumi.Output.secret(kubeconfig)
-        allocatable = pool.allocatable(SYSTEM_DAEMONS)
-        self._complete(
-            ClusterOutputs(
-                name=cluster.name,
-                kubeconfig=kubeconfig,
-                provider=kubernetes_provider(
-                    f"{name}-k8s",
-                    kubeconfig=kubeconfig,
-                    cluster_identifier=cluster.id,
-                    parent=self,
-                    # Pods must not try to pull before the kubelet may read the registry.
-                    depends_on=[cluster, registry],
-                ),
-                registry_server=registry.server,
-                registry_username=None,
-                registry_password=None,
-                node_arch=pool.size.arch,
-                storage_class=STORAGE_CLASS,
-                allocatable_cpu_millicores=allocatable.cpu_millicores,
-                allocatable_memory_mib=allocatable.memory_mib,
-            )
+        self._complete_managed(
+            name,
+            cluster,
+            kubeconfig=pulumi.Output.secret(kubeconfig),
+            pool=pool,
+            system_daemons=SYSTEM_DAEMONS,
+            storage_class=STORAGE_CLASS,
+            registry=RegistryAccess(registry.server),
+            # Pods must not try to pull before the kubelet may read the registry.
+            ready=[cluster, registry],
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -137,10 +137,81 @@ def kubernetes_provider(
     )
 
 
+class ManagedClusterResource(Protocol):
+    """What every cloud's cluster resource has: a provider-assigned id and the cluster's name."""
+
+    @property
+    def id(self) -> pulumi.Output[str]: ...
+
+    @property
+    def name(self) -> pulumi.Output[str]: ...
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    """Where the cluster pulls images from; a login only where the kubelet has no identity."""
+
+    server: pulumi.Output[str]
+    username: pulumi.Output[str] | None = None
+    password: pulumi.Output[str] | None = None  # secret
+
+
 class CloudCluster(pulumi.ComponentResource):
     """Base of the per-provider foundations; subclasses end with :meth:`_complete`."""
 
     outputs: ClusterOutputs
+
+    def _provider_options(
+        self, provider: pulumi.ProviderResource
+    ) -> tuple[pulumi.ResourceOptions, pulumi.InvokeOptions]:
+        """Options for the children and lookups of this foundation, all through ``provider``.
+
+        An explicit provider: region and credentials are the typed stack config's, never an
+        ambient default of the machine running Pulumi.
+        """
+        return (
+            pulumi.ResourceOptions(parent=self, provider=provider),
+            pulumi.InvokeOptions(parent=self, provider=provider),
+        )
+
+    def _complete_managed(
+        self,
+        name: str,
+        cluster: ManagedClusterResource,
+        *,
+        kubeconfig: pulumi.Output[str],
+        pool: NodePoolSpec,
+        system_daemons: Allocatable,
+        storage_class: str,
+        registry: RegistryAccess,
+        ready: Sequence[pulumi.Resource],
+    ) -> None:
+        """Complete a cloud-managed cluster whose nodes come from ``pool``.
+
+        ``ready`` is what must exist before anything is applied to the cluster: the node pool
+        and whatever lets the kubelet pull from the registry.
+        """
+        allocatable = pool.allocatable(system_daemons)
+        self._complete(
+            ClusterOutputs(
+                name=cluster.name,
+                kubeconfig=kubeconfig,
+                provider=kubernetes_provider(
+                    f"{name}-k8s",
+                    kubeconfig=kubeconfig,
+                    cluster_identifier=cluster.id,
+                    parent=self,
+                    depends_on=ready,
+                ),
+                registry_server=registry.server,
+                registry_username=registry.username,
+                registry_password=registry.password,
+                node_arch=pool.size.arch,
+                storage_class=storage_class,
+                allocatable_cpu_millicores=allocatable.cpu_millicores,
+                allocatable_memory_mib=allocatable.memory_mib,
+            )
+        )
 
     def _complete(self, outputs: ClusterOutputs) -> None:
         self.outputs = outputs

@@ -14,14 +14,7 @@ from typing import Final
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.cloud.base import (
-    APP_IMAGES,
-    Allocatable,
-    CloudCluster,
-    ClusterOutputs,
-    NodePoolSpec,
-    kubernetes_provider,
-)
+from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import ExecPlugin, exec_kubeconfig
 
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
@@ -157,13 +150,14 @@ class GkeCluster(CloudCluster):
         self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:cloud:GkeCluster", name, None, opts)
-        provider = gcp.Provider(
-            f"{name}-gcp",
-            project=args.project,
-            region=args.region,
-            opts=pulumi.ResourceOptions(parent=self),
+        child, _ = self._provider_options(
+            gcp.Provider(
+                f"{name}-gcp",
+                project=args.project,
+                region=args.region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
         location = args.zone or args.region
         zones = 1 if args.zone else REGIONAL_ZONES
         network = GkeNetwork(
@@ -253,24 +247,13 @@ class GkeCluster(CloudCluster):
                 )
             )
         )
-        allocatable = pool.allocatable(SYSTEM_DAEMONS)
-        self._complete(
-            ClusterOutputs(
-                name=cluster.name,
-                kubeconfig=kubeconfig,
-                provider=kubernetes_provider(
-                    f"{name}-k8s",
-                    kubeconfig=kubeconfig,
-                    cluster_identifier=cluster.id,
-                    parent=self,
-                    depends_on=[node_pool, registry.reader],
-                ),
-                registry_server=registry.server,
-                registry_username=None,
-                registry_password=None,
-                node_arch=pool.size.arch,
-                storage_class=STORAGE_CLASS,
-                allocatable_cpu_millicores=allocatable.cpu_millicores,
-                allocatable_memory_mib=allocatable.memory_mib,
-            )
+        self._complete_managed(
+            name,
+            cluster,
+            kubeconfig=kubeconfig,
+            pool=pool,
+            system_daemons=SYSTEM_DAEMONS,
+            storage_class=STORAGE_CLASS,
+            registry=RegistryAccess(registry.server),
+            ready=[node_pool, registry.reader],
         )

@@ -8,21 +8,14 @@ balancers" with the flannel overlay, sized so the defaults stay inside the alway
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import pulumi
 import pulumi_oci as oci
 
-from infra.cloud.base import (
-    APP_IMAGES,
-    Allocatable,
-    CloudCluster,
-    ClusterOutputs,
-    NodePoolSpec,
-    kubernetes_provider,
-)
+from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import with_oci_profile
 from infra.cloud.shapes import NodeArch
 
@@ -38,6 +31,8 @@ NODE_PORTS: Final = (30000, 32767)
 KUBE_PROXY_HEALTH: Final = 10256
 API_PORT: Final = 6443
 CONTROL_PLANE_PORT: Final = 12250  # workers to the OKE control plane (proxymux)
+
+_RuleArgs = TypeVar("_RuleArgs")
 
 
 class OkeLookupError(LookupError):
@@ -191,55 +186,50 @@ def select_node_image(sources: Sequence[Any], arch: NodeArch, kubernetes_version
     return str(max(candidates, key=lambda source: source.source_name).image_id)
 
 
-def _peer_type(rule: SecurityRule) -> str:
-    return "SERVICE_CIDR_BLOCK" if rule.service_peer else "CIDR_BLOCK"
+@dataclass(frozen=True)
+class _RuleArgsTypes(Generic[_RuleArgs]):
+    """The SDK's argument types for one direction of security-list rules.
+
+    Ingress and egress rules carry the same fields but for the peer's name (``source`` or
+    ``destination``), and each direction has option types of its own.
+    """
+
+    rule: Callable[..., _RuleArgs]
+    tcp_options: Callable[..., Any]
+    icmp_options: Callable[..., Any]
+    peer: str
 
 
-def _ingress(rule: SecurityRule) -> oci.core.SecurityListIngressSecurityRuleArgs:
-    return oci.core.SecurityListIngressSecurityRuleArgs(
+_INGRESS: Final = _RuleArgsTypes(
+    oci.core.SecurityListIngressSecurityRuleArgs,
+    oci.core.SecurityListIngressSecurityRuleTcpOptionsArgs,
+    oci.core.SecurityListIngressSecurityRuleIcmpOptionsArgs,
+    "source",
+)
+_EGRESS: Final = _RuleArgsTypes(
+    oci.core.SecurityListEgressSecurityRuleArgs,
+    oci.core.SecurityListEgressSecurityRuleTcpOptionsArgs,
+    oci.core.SecurityListEgressSecurityRuleIcmpOptionsArgs,
+    "destination",
+)
+
+
+def _rule_args(rule: SecurityRule, types: _RuleArgsTypes[_RuleArgs]) -> _RuleArgs:
+    """``rule`` as the SDK's stateful security-list rule of ``types``' direction."""
+    return types.rule(
         description=rule.description,
         protocol=rule.protocol,
-        source=rule.peer,
-        source_type=_peer_type(rule),
         stateless=False,
         tcp_options=(
-            oci.core.SecurityListIngressSecurityRuleTcpOptionsArgs(
-                min=rule.ports[0], max=rule.ports[1]
-            )
-            if rule.ports
-            else None
+            types.tcp_options(min=rule.ports[0], max=rule.ports[1]) if rule.ports else None
         ),
         icmp_options=(
-            oci.core.SecurityListIngressSecurityRuleIcmpOptionsArgs(
-                type=rule.icmp[0], code=rule.icmp[1]
-            )
-            if rule.icmp
-            else None
+            types.icmp_options(type=rule.icmp[0], code=rule.icmp[1]) if rule.icmp else None
         ),
-    )
-
-
-def _egress(rule: SecurityRule) -> oci.core.SecurityListEgressSecurityRuleArgs:
-    return oci.core.SecurityListEgressSecurityRuleArgs(
-        description=rule.description,
-        protocol=rule.protocol,
-        destination=rule.peer,
-        destination_type=_peer_type(rule),
-        stateless=False,
-        tcp_options=(
-            oci.core.SecurityListEgressSecurityRuleTcpOptionsArgs(
-                min=rule.ports[0], max=rule.ports[1]
-            )
-            if rule.ports
-            else None
-        ),
-        icmp_options=(
-            oci.core.SecurityListEgressSecurityRuleIcmpOptionsArgs(
-                type=rule.icmp[0], code=rule.icmp[1]
-            )
-            if rule.icmp
-            else None
-        ),
+        **{
+            types.peer: rule.peer,
+            f"{types.peer}_type": "SERVICE_CIDR_BLOCK" if rule.service_peer else "CIDR_BLOCK",
+        },
     )
 
 
@@ -348,9 +338,11 @@ class OkeNetwork(pulumi.ComponentResource):
                 vcn_id=vcn.id,
                 display_name=f"{name}-{tier}",
                 ingress_security_rules=rules.apply(
-                    lambda r: [_ingress(rule) for rule in r.ingress]
+                    lambda r: [_rule_args(rule, _INGRESS) for rule in r.ingress]
                 ),
-                egress_security_rules=rules.apply(lambda r: [_egress(rule) for rule in r.egress]),
+                egress_security_rules=rules.apply(
+                    lambda r: [_rule_args(rule, _EGRESS) for rule in r.egress]
+                ),
                 opts=child,
             )
 
@@ -471,15 +463,14 @@ class OkeCluster(CloudCluster):
         self, name: str, args: OkeClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:cloud:OkeCluster", name, None, opts)
-        # An explicit provider: the region is the typed stack config's, never an ambient default.
-        provider = oci.Provider(
-            f"{name}-oci",
-            region=args.region,
-            config_file_profile=args.config_profile,
-            opts=pulumi.ResourceOptions(parent=self),
+        child, invoke = self._provider_options(
+            oci.Provider(
+                f"{name}-oci",
+                region=args.region,
+                config_file_profile=args.config_profile,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        invoke = pulumi.InvokeOptions(parent=self, provider=provider)
         network = OkeNetwork(
             f"{name}-network",
             OkeNetworkArgs(args.compartment_ocid, args.api_allowed_cidrs, args.layout),
@@ -565,24 +556,13 @@ class OkeCluster(CloudCluster):
                 opts=invoke,
             ).content.apply(lambda content: with_oci_profile(content, args.config_profile))
         )
-        allocatable = args.node_pool.allocatable(SYSTEM_DAEMONS)
-        self._complete(
-            ClusterOutputs(
-                name=cluster.name,
-                kubeconfig=kubeconfig,
-                provider=kubernetes_provider(
-                    f"{name}-k8s",
-                    kubeconfig=kubeconfig,
-                    cluster_identifier=cluster.id,
-                    parent=self,
-                    depends_on=[node_pool],
-                ),
-                registry_server=registry.server,
-                registry_username=registry.username,
-                registry_password=registry.password,
-                node_arch=arch,
-                storage_class=STORAGE_CLASS,
-                allocatable_cpu_millicores=allocatable.cpu_millicores,
-                allocatable_memory_mib=allocatable.memory_mib,
-            )
+        self._complete_managed(
+            name,
+            cluster,
+            kubeconfig=kubeconfig,
+            pool=args.node_pool,
+            system_daemons=SYSTEM_DAEMONS,
+            storage_class=STORAGE_CLASS,
+            registry=RegistryAccess(registry.server, registry.username, registry.password),
+            ready=[node_pool],
         )

@@ -9,6 +9,7 @@ message per violation. They import nothing from ``pulumi_policy``: the pack in
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -83,112 +84,99 @@ def workload(resource_type: str, props: Mapping[str, Any]) -> Workload | None:
     )
 
 
-def _where(w: Workload, container: Mapping[str, Any]) -> str:
-    return f"{w.kind} {w.name}: container {container.get('name', '?')}"
+ContainerCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], Iterator[str]]
 
 
-def check_non_root(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+def _per_container(find: ContainerCheck) -> ResourceCheck:
+    """A resource check that runs ``find`` on every container of a pod-bearing resource.
+
+    ``find`` gets the container and the pod's security context (the fallback for the
+    container's own) and yields what is wrong with it; each message is prefixed with where.
+    """
+
+    @functools.wraps(find)
+    def check(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+        w = workload(resource_type, props)
+        if w is None:
+            return []
+        pod_ctx = w.pod_spec.get("securityContext") or {}
+        return [
+            f"{w.kind} {w.name}: container {c.get('name', '?')} {problem}"
+            for c in w.containers()
+            for problem in find(c, pod_ctx)
+        ]
+
+    return check
+
+
+@_per_container
+def check_non_root(c: Mapping[str, Any], pod_ctx: Mapping[str, Any]) -> Iterator[str]:
     """Every container runs as a non-root user (container or pod security context)."""
-    w = workload(resource_type, props)
-    if w is None:
-        return []
-    pod_ctx = w.pod_spec.get("securityContext") or {}
-    problems = []
-    for c in w.containers():
-        ctx = c.get("securityContext") or {}
-        non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
-        user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
-        if non_root is not True:
-            problems.append(f"{_where(w, c)} must set runAsNonRoot: true")
-        if user == 0:
-            problems.append(f"{_where(w, c)} must not run as user 0")
-    return problems
+    ctx = c.get("securityContext") or {}
+    if ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")) is not True:
+        yield "must set runAsNonRoot: true"
+    if ctx.get("runAsUser", pod_ctx.get("runAsUser")) == 0:
+        yield "must not run as user 0"
 
 
-def check_read_only_root(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+@_per_container
+def check_read_only_root(c: Mapping[str, Any], pod_ctx: Mapping[str, Any]) -> Iterator[str]:
     """Every container has a read-only root filesystem."""
-    w = workload(resource_type, props)
-    if w is None:
-        return []
-    return [
-        f"{_where(w, c)} must set readOnlyRootFilesystem: true"
-        for c in w.containers()
-        if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True
-    ]
+    if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
+        yield "must set readOnlyRootFilesystem: true"
 
 
-def check_no_privilege_escalation(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+@_per_container
+def check_no_privilege_escalation(
+    c: Mapping[str, Any], pod_ctx: Mapping[str, Any]
+) -> Iterator[str]:
     """No privilege escalation, not privileged, every capability dropped."""
-    w = workload(resource_type, props)
-    if w is None:
-        return []
-    problems = []
-    for c in w.containers():
-        ctx = c.get("securityContext") or {}
-        if ctx.get("allowPrivilegeEscalation") is not False:
-            problems.append(f"{_where(w, c)} must set allowPrivilegeEscalation: false")
-        if ctx.get("privileged") is True:
-            problems.append(f"{_where(w, c)} must not be privileged")
-        dropped = [str(cap).upper() for cap in (ctx.get("capabilities") or {}).get("drop") or []]
-        if "ALL" not in dropped:
-            problems.append(f"{_where(w, c)} must drop ALL capabilities")
-    return problems
+    ctx = c.get("securityContext") or {}
+    if ctx.get("allowPrivilegeEscalation") is not False:
+        yield "must set allowPrivilegeEscalation: false"
+    if ctx.get("privileged") is True:
+        yield "must not be privileged"
+    dropped = [str(cap).upper() for cap in (ctx.get("capabilities") or {}).get("drop") or []]
+    if "ALL" not in dropped:
+        yield "must drop ALL capabilities"
 
 
-def check_limits(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+@_per_container
+def check_limits(c: Mapping[str, Any], pod_ctx: Mapping[str, Any]) -> Iterator[str]:
     """Every container requests and limits both CPU and memory."""
-    w = workload(resource_type, props)
-    if w is None:
-        return []
-    problems = []
-    for c in w.containers():
-        res = c.get("resources") or {}
-        for section in ("requests", "limits"):
-            missing = [r for r in ("cpu", "memory") if not (res.get(section) or {}).get(r)]
-            if missing:
-                problems.append(f"{_where(w, c)} has no {section} for {', '.join(missing)}")
-    return problems
+    res = c.get("resources") or {}
+    for section in ("requests", "limits"):
+        missing = [r for r in ("cpu", "memory") if not (res.get(section) or {}).get(r)]
+        if missing:
+            yield f"has no {section} for {', '.join(missing)}"
 
 
-def check_image_pinned(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+@_per_container
+def check_image_pinned(c: Mapping[str, Any], pod_ctx: Mapping[str, Any]) -> Iterator[str]:
     """Every image names a tag other than ``latest``, or a digest."""
-    w = workload(resource_type, props)
-    if w is None:
-        return []
-    problems = []
-    for c in w.containers():
-        raw = c.get("image")
-        if is_unknown(raw):
-            continue  # a registry not created yet (first preview): checked on update
-        image = str(raw or "")
-        if "@sha256:" in image:
-            continue
-        last = image.rsplit("/", 1)[-1]
-        tag = last.split(":", 1)[1] if ":" in last else ""
-        if tag in ("", "latest"):
-            problems.append(f"{_where(w, c)} image {image!r} must be pinned (not latest)")
-    return problems
+    raw = c.get("image")
+    if is_unknown(raw):
+        return  # a registry not created yet (first preview): checked on update
+    image = str(raw or "")
+    if "@sha256:" in image:
+        return
+    last = image.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    if tag in ("", "latest"):
+        yield f"image {image!r} must be pinned (not latest)"
 
 
-def check_no_plaintext_secrets(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+@_per_container
+def check_no_plaintext_secrets(c: Mapping[str, Any], pod_ctx: Mapping[str, Any]) -> Iterator[str]:
     """Secret-looking env vars come from a Secret (``valueFrom``), never a literal value."""
-    w = workload(resource_type, props)
-    if w is None:
-        return []
-    problems = []
-    for c in w.containers():
-        for var in c.get("env") or []:
-            value = var.get("value")
-            if not value:
-                continue
-            name = str(var.get("name", ""))
-            credential_url = not is_unknown(value) and _CREDENTIAL_URL.match(str(value))
-            if _SECRET_NAME.search(name) or credential_url:
-                problems.append(
-                    f"{_where(w, c)} env {name} holds a secret in plain text; "
-                    "use valueFrom.secretKeyRef"
-                )
-    return problems
+    for var in c.get("env") or []:
+        value = var.get("value")
+        if not value:
+            continue
+        name = str(var.get("name", ""))
+        credential_url = not is_unknown(value) and _CREDENTIAL_URL.match(str(value))
+        if _SECRET_NAME.search(name) or credential_url:
+            yield f"env {name} holds a secret in plain text; use valueFrom.secretKeyRef"
 
 
 def check_dapr_annotations(resource_type: str, props: Mapping[str, Any]) -> list[str]:

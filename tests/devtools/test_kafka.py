@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -18,10 +16,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from app.events.topics import TASK_EVENTS, TOPICS, Topic
 from devtools import kafka as kafka_module
 from devtools.kafka import KafkaBroker, fetch_jars, new_cluster_id
-from devtools.process import ComponentError, port_accepts, wait_until
-from tests.devtools.subprocesses import read_lines
+from devtools.process import ComponentError, port_accepts
+from tests.devtools.subprocesses import (
+    read_lines,
+    run_module,
+    start_error_on_taken_port,
+    wait_port_closed,
+)
 
-REPO = Path(__file__).parents[2]
 RECORDS = 1000
 KEYS = 37  # not a multiple of the partition count, so keys spread unevenly
 CONSUME_DEADLINE_S = 60.0
@@ -201,25 +203,14 @@ def test_cluster_ids_are_kafka_shaped() -> None:
 
 
 def test_a_taken_port_fails_with_the_broker_log(tmp_path: Path) -> None:
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen()
-        taken = KafkaBroker(port=squatter.getsockname()[1], log_dir=tmp_path)
+    message = start_error_on_taken_port(lambda port: KafkaBroker(port=port, log_dir=tmp_path))
 
-        with pytest.raises(ComponentError) as caught:
-            taken.start()
-        taken.close()
-
-    message = str(caught.value)
     assert message.startswith("kafka: exited with code")
     assert "Address already in use" in message
 
 
 async def test_run_by_hand_creates_the_topics_and_cleans_up_on_sigterm() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "devtools.kafka", cwd=REPO, stdout=asyncio.subprocess.PIPE
-    )
-    try:
+    async with run_module("devtools.kafka") as process:
         async with asyncio.timeout(180):
             bootstrap_line, topics_line, log_line = await read_lines(process, 3)
         assert bootstrap_line.startswith("KAFKA_BOOTSTRAP=127.0.0.1:")
@@ -231,10 +222,6 @@ async def test_run_by_hand_creates_the_topics_and_cleans_up_on_sigterm() -> None
         process.send_signal(signal.SIGTERM)
         stop_deadline = kafka_module.STOP_TIMEOUT_S + 30
         assert await asyncio.wait_for(process.wait(), timeout=stop_deadline) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
-    wait_until(lambda: not port_accepts(port), component="test", what="port closed", timeout=5)
+    wait_port_closed(port)
     assert not temp_dir.exists()

@@ -7,8 +7,6 @@ import ipaddress
 import os
 import pwd
 import signal
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +14,13 @@ import asyncpg
 import pytest
 
 from devtools.postgres import PostgresServer
-from devtools.process import ComponentError, port_accepts, wait_until
-from tests.devtools.subprocesses import read_lines
-
-REPO = Path(__file__).parents[2]
+from devtools.process import ComponentError, port_accepts
+from tests.devtools.subprocesses import (
+    read_lines,
+    run_module,
+    start_error_on_taken_port,
+    wait_port_closed,
+)
 
 
 async def _fetch(url: str, query: str) -> list[asyncpg.Record]:
@@ -176,16 +177,8 @@ def test_close_deletes_the_data_directory(tmp_path: Path) -> None:
 
 
 def test_a_taken_port_fails_with_the_server_log(tmp_path: Path) -> None:
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen()
-        server = PostgresServer(port=squatter.getsockname()[1], log_dir=tmp_path)
+    message = start_error_on_taken_port(lambda port: PostgresServer(port=port, log_dir=tmp_path))
 
-        with pytest.raises(ComponentError) as caught:
-            server.start()
-        server.close()
-
-    message = str(caught.value)
     assert message.startswith("postgres: exited with code 1")
     assert "could not bind IPv4 address" in message
 
@@ -199,16 +192,7 @@ def test_commands_on_a_stopped_server_say_it_is_not_running(tmp_path: Path) -> N
 
 
 async def test_run_by_hand_prints_a_url_and_cleans_up_on_ctrl_c() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devtools.postgres",
-        "--database",
-        "by_hand",
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
+    async with run_module("devtools.postgres", "--database", "by_hand") as process:
         async with asyncio.timeout(120):
             url_line, log_line = await read_lines(process, 2)
         assert url_line.startswith("DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:")
@@ -219,11 +203,6 @@ async def test_run_by_hand_prints_a_url_and_cleans_up_on_ctrl_c() -> None:
 
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), timeout=60) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
-    wait_until(lambda: not port_accepts(port), component="test", what="port closed", timeout=5)
+    wait_port_closed(int(url.rsplit(":", 1)[1].split("/")[0]))
     assert not temp_dir.exists()

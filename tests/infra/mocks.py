@@ -680,6 +680,19 @@ def cloud_resources(run: ProgramRun, cloud: str) -> list[RecordedResource]:
     ]
 
 
+def explicit_provider(run: ProgramRun, cloud: str, cluster_type: str) -> RecordedResource:
+    """``cloud``'s provider resource, a child of the ``cluster_type`` component, once every
+    other resource of the package is checked to go through it and to sit under that cluster."""
+    provider = run.one(f"pulumi:providers:{CLOUD_PACKAGES[cloud]}")
+    cluster = run.one(cluster_type)
+    assert provider.parent == cluster.urn
+    for resource in cloud_resources(run, cloud):
+        if resource is not provider:
+            assert resource.provider.startswith(provider.urn + "::"), resource.name
+            assert cluster in run.ancestors(resource), resource.name
+    return provider
+
+
 def cluster_program() -> None:
     """Only the cloud foundation of the stack's config, exporting every ClusterOutputs field."""
     from stacks.cluster import create_cluster

@@ -9,7 +9,13 @@ import pytest
 import yaml
 
 from tests.infra.conftest import StackRuns
-from tests.infra.mocks import ProgramRun, b64, cloud_resources, cluster_program
+from tests.infra.mocks import (
+    ProgramRun,
+    b64,
+    cloud_resources,
+    cluster_program,
+    explicit_provider,
+)
 
 GCP_PROVIDER = "pulumi:providers:gcp"
 PROJECT_ID = "todo-mock-project"
@@ -38,14 +44,10 @@ def test_exactly_the_gke_resources(run: ProgramRun) -> None:
 
 
 def test_every_gcp_resource_uses_the_explicit_provider_under_the_cluster(run: ProgramRun) -> None:
-    provider = run.one(GCP_PROVIDER)
+    provider = explicit_provider(run, "gke", "todo:cloud:GkeCluster")
     assert provider.inputs == {"project": PROJECT_ID, "region": "europe-west1"}
-    cluster = run.one("todo:cloud:GkeCluster")
     for resource in cloud_resources(run, "gke"):
-        if resource is not provider:
-            assert resource.provider.startswith(provider.urn + "::"), resource.name
-            assert cluster in run.ancestors(resource), resource.name
-            assert resource.inputs["project"] == PROJECT_ID, resource.name
+        assert resource.inputs["project"] == PROJECT_ID, resource.name
 
 
 def test_vpc_native_network(run: ProgramRun) -> None:

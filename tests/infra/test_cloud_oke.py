@@ -18,6 +18,7 @@ from tests.infra.mocks import (
     RecordedResource,
     cloud_resources,
     cluster_program,
+    explicit_provider,
 )
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaamockcompartment"
@@ -55,14 +56,8 @@ def test_exactly_the_oke_resources(run: ProgramRun) -> None:
 
 
 def test_every_oci_resource_uses_the_explicit_provider_under_the_cluster(run: ProgramRun) -> None:
-    provider = run.one(OCI_PROVIDER)
+    provider = explicit_provider(run, "oke", "todo:cloud:OkeCluster")
     assert provider.inputs == {"region": "eu-frankfurt-1", "configFileProfile": "DEFAULT"}
-    cluster = run.one("todo:cloud:OkeCluster")
-    assert provider.parent == cluster.urn
-    for resource in cloud_resources(run, "oke"):
-        if resource is not provider:
-            assert resource.provider.startswith(provider.urn + "::"), resource.name
-            assert cluster in run.ancestors(resource), resource.name
     invokes = [i.token for i in run.invokes if i.token.startswith("oci:")]
     assert sorted(invokes) == [
         "oci:ContainerEngine/getClusterKubeConfig:getClusterKubeConfig",

@@ -9,21 +9,17 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import yaml
 
 from devtools.process import (
     LOOPBACK,
     ComponentError,
-    ManagedProcess,
+    HttpServer,
     free_port,
     make_temp_dir,
     remove_tree,
-    wait_until,
 )
 from tests.observability.tools import debian_tool, unavailable
 
@@ -41,68 +37,34 @@ def _http(url: str, body: Any = None) -> Any:
     return json.loads(text) if text else None
 
 
-def answers_200(url: str) -> bool:
-    """Whether GET ``url`` answers 200 right now."""
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except OSError:
-        return False
+class _Server(HttpServer):
+    """A Debian-packaged server in a temporary directory of its own, deleted on close."""
 
-
-class _Server:
     component: str
 
     def __init__(self, argv_tail: list[str], binary: str) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        port = free_port()
         self.dir = make_temp_dir(f"todo-{self.component}-")
-        self._process = ManagedProcess(
+        super().__init__(
             self.component,
-            [binary, *argv_tail, f"--web.listen-address={LOOPBACK}:{self.port}"],
+            [binary, *argv_tail, f"--web.listen-address={LOOPBACK}:{port}"],
+            port=port,
+            ready_path="/-/ready",
             log_path=self.dir / f"{self.component}.log",
             cwd=self.dir,
+            start_timeout=START_TIMEOUT_S,
         )
-
-    @property
-    def log_path(self) -> Path:
-        return self._process.log_path
 
     def start(self) -> None:
         try:
-            self._process.start()
-            wait_until(
-                lambda: answers_200(f"{self.url}/-/ready"),
-                component=self.component,
-                what=f"GET {self.url}/-/ready",
-                timeout=START_TIMEOUT_S,
-                process=self._process,
-            )
+            super().start()
         except ComponentError as error:
             self.close()
             unavailable(str(error))
 
-    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-        """Poll ``condition``; at the deadline fail with this server's log tail."""
-        wait_until(
-            condition, component=self.component, what=what, timeout=timeout, process=self._process
-        )
-
     def close(self) -> None:
-        self._process.stop(timeout=10)
+        super().close()
         remove_tree(self.dir)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class Prometheus(_Server):

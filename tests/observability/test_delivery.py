@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devtools.process import LOOPBACK, ComponentError, ManagedProcess, free_port, wait_until
+from devtools.process import LOOPBACK, ComponentError, HttpServer, free_port
 from infra.workloads import catalog
 from infra.workloads.pods import RUN_AS
-from tests.observability.servers import answers_200
 from tests.observability.tools import ROOT, actionlint, output, run, venv_tool
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -99,9 +98,11 @@ def test_the_image_default_command_starts_the_api(tmp_path: Path) -> None:
     # The image's command, on loopback and a free port (uvicorn takes the last option given),
     # with the interpreter of this environment standing in for the image's PATH.
     argv = [sys.executable, "-m", *cmd, "--host", LOOPBACK, "--port", str(port)]
-    process = ManagedProcess(
+    server = HttpServer(
         "image-cmd",
         argv,
+        port=port,
+        ready_path="/healthz",
         log_path=tmp_path / "api.log",
         cwd=ROOT,
         env={
@@ -110,21 +111,13 @@ def test_the_image_default_command_starts_the_api(tmp_path: Path) -> None:
             "JWT_SECRET": secrets.token_urlsafe(48),
             "PYTHONDONTWRITEBYTECODE": "1",
         },
+        start_timeout=60,
     )
-    url = f"http://{LOOPBACK}:{port}"
-    process.start()
     try:
-        wait_until(
-            lambda: answers_200(f"{url}/healthz"),
-            component="image-cmd",
-            what=f"GET {url}/healthz",
-            timeout=60,
-            process=process,
-        )
+        with server:
+            pass
     except ComponentError as error:
         pytest.fail(str(error))
-    finally:
-        process.stop(timeout=10)
 
 
 def _resolves(command: tuple[str, ...]) -> str | None:
