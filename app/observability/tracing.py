@@ -144,7 +144,10 @@ def spans_for_each(
     tracer = provider.get_tracer("todo-platform")
     spans = [
         tracer.start_span(
-            start.name, context=context_of(start.traceparent), kind=kind, attributes=start.attributes
+            start.name,
+            context=context_of(start.traceparent),
+            kind=kind,
+            attributes=start.attributes,
         )
         for start in starts
     ]

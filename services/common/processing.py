@@ -18,15 +18,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.event_models import ProcessedEvent
 from app.events.contract import CloudEvent
 from app.observability.logs import correlation_id
-from services.common.decode import DeadLetterReason
-from services.common.messages import DeadLetterSink, Received
-from services.common.metrics import WorkerMetrics
+from app.observability.tracing import SpanStart, continue_trace, spans_for_each, trace_id_of
+from services.common.decode import DeadLetterReason, PoisonMessage
+from services.common.messages import DeadLetterSink, RawMessage, Received
+from services.common.metrics import INVALID_MESSAGE, ConsumerMetrics
 from services.common.spec import ConsumerSpec, PermanentError
 from services.common.sql import upsert_into
 
@@ -104,23 +107,36 @@ async def claim(session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
 
 
 class EventProcessor:
-    """Applies one consumer's events exactly once; hands failures to a dead-letter sink."""
+    """Applies one consumer's events exactly once; hands failures to a dead-letter sink.
+
+    Each event is handled in a CONSUMER span that continues the event's ``traceparent``, so
+    the handler's SQL, its log lines and the events it writes belong to the trace of the
+    request that caused the event (with no tracer the context still passes through).
+    """
 
     def __init__(
         self,
         spec: ConsumerSpec,
         sessions: async_sessionmaker[AsyncSession],
         dead_letters: DeadLetterSink,
-        metrics: WorkerMetrics,
+        metrics: ConsumerMetrics,
         *,
+        tracer: TracerProvider | None = None,
         retry_backoff_seconds: float = 0.2,
     ) -> None:
         self.spec = spec
         self.sessions = sessions
         self.dead_letters = dead_letters
         self.metrics = metrics
+        self.tracer = tracer
         self.retry_backoff_seconds = retry_backoff_seconds
         self.stopping = asyncio.Event()
+
+    async def reject(self, message: RawMessage, poison: PoisonMessage) -> None:
+        """A message that is no valid event: straight to the dead-letter sink, counted."""
+        await self.dead_letters.dead_letter(message, poison.reason, poison.detail, 0)
+        self.metrics.failed(INVALID_MESSAGE)
+        self.metrics.dead_lettered()
 
     async def apply_batch(self, batch: Sequence[Received]) -> list[Outcome]:
         """Apply ``batch`` in order; returns once every event is committed, skipped or DLQ'd.
@@ -166,11 +182,11 @@ class EventProcessor:
                 async with self.sessions() as session, session.begin():
                     for item in batch:
                         if not savepoints:
-                            outcomes.append(await self._apply(session, item.event))
+                            outcomes.append(await self._apply(session, item))
                             continue
                         try:
                             async with session.begin_nested():
-                                outcomes.append(await self._apply(session, item.event))
+                                outcomes.append(await self._apply(session, item))
                         except Exception as exc:
                             if is_outage(exc):
                                 raise
@@ -201,18 +217,20 @@ class EventProcessor:
                     wanted = [item.event.id for item in batch if self.spec.wants(item.event)]
                     fresh = await claim_many(session, self.spec.group, list(dict.fromkeys(wanted)))
                     outcomes: list[Outcome] = []
-                    todo: list[CloudEvent] = []
+                    todo: list[Received] = []
                     for item in batch:
                         if not self.spec.wants(item.event):
                             outcomes.append(Outcome.SKIPPED)
                         elif item.event.id in fresh:
                             fresh.discard(item.event.id)  # a repeat within the batch: duplicate
-                            todo.append(item.event)
+                            todo.append(item)
                             outcomes.append(Outcome.APPLIED)
                         else:
                             outcomes.append(Outcome.DUPLICATE)
                     if todo:
-                        await self.spec.batch_handler(todo, session)
+                        spans = [self._span(item) for item in todo]
+                        with spans_for_each(self.tracer, SpanKind.CONSUMER, spans):
+                            await self.spec.batch_handler([item.event for item in todo], session)
             except Exception as exc:
                 if is_outage(exc):
                     await self._wait_out_outage(exc)
@@ -234,7 +252,7 @@ class EventProcessor:
             started = time.perf_counter()
             try:
                 async with self.sessions() as session, session.begin():
-                    outcome = await self._apply(session, item.event)
+                    outcome = await self._apply(session, item)
             except Exception as exc:
                 if is_outage(exc):  # says nothing about the event: not an attempt
                     await self._wait_out_outage(exc)
@@ -247,37 +265,58 @@ class EventProcessor:
             return outcome
         reason = DeadLetterReason.HANDLER_FAILED
         await self.dead_letters.dead_letter(item.message, reason, _describe(error), attempt)
-        self.metrics.dead_lettered.labels(self.spec.group, reason.value).inc()
-        self.metrics.processed.labels(
-            self.spec.group, item.event.type.value, Outcome.DEAD_LETTERED.value
-        ).inc()
+        self.metrics.dead_lettered()
         return Outcome.DEAD_LETTERED
 
-    async def _apply(self, session: AsyncSession, event: CloudEvent) -> Outcome:
+    async def _apply(self, session: AsyncSession, item: Received) -> Outcome:
+        event = item.event
         if not self.spec.wants(event):
             return Outcome.SKIPPED
         token = correlation_id.set(str(event.id))
+        span = self._span(item)
         try:
-            if not await claim(session, self.spec.group, event.id):
-                return Outcome.DUPLICATE
-            await self.spec.handler(event, session)
-            return Outcome.APPLIED
+            with continue_trace(
+                self.tracer,
+                span.name,
+                span.traceparent,
+                kind=SpanKind.CONSUMER,
+                attributes=span.attributes,
+            ):
+                if not await claim(session, self.spec.group, event.id):
+                    return Outcome.DUPLICATE
+                await self.spec.handler(event, session)
+                return Outcome.APPLIED
         finally:
             correlation_id.reset(token)
 
-    def _count_failure(self, event: CloudEvent, exc: BaseException, attempt: int) -> None:
-        self.metrics.failed.labels(self.spec.group, event.type.value).inc()
-        log.warning(
-            "handler failed",
-            extra={
-                "group": self.spec.group,
-                "event_id": str(event.id),
-                "event_type": event.type.value,
-                "attempt": attempt,
-                "max_attempts": self.spec.max_attempts,
-                "error": _describe(exc),
+    def _span(self, item: Received) -> SpanStart:
+        """The CONSUMER span of one event (OpenTelemetry messaging conventions)."""
+        return SpanStart(
+            f"process {item.message.topic}",
+            item.event.traceparent,
+            {
+                "messaging.operation.type": "process",
+                "messaging.destination.name": item.message.topic,
+                "messaging.consumer.group.name": self.spec.group,
+                "messaging.message.id": str(item.event.id),
+                "cloudevents.event_type": item.event.type.value,
             },
         )
+
+    def _count_failure(self, event: CloudEvent, exc: BaseException, attempt: int) -> None:
+        self.metrics.failed(type(exc).__name__)
+        details: dict[str, object] = {
+            "group": self.spec.group,
+            "event_id": str(event.id),
+            "event_type": event.type.value,
+            "attempt": attempt,
+            "max_attempts": self.spec.max_attempts,
+            "error": _describe(exc),
+        }
+        # Logged after the event's span ended: name its trace, as the lines inside it do.
+        if (trace_id := trace_id_of(event.traceparent)) is not None:
+            details["trace_id"] = trace_id
+        log.warning("handler failed", extra=details)
 
     def _observe(
         self, batch: Sequence[Received], outcomes: Sequence[Outcome], elapsed: float
@@ -287,10 +326,11 @@ class EventProcessor:
         # One commit serves the whole batch: each event is charged its share of it.
         share = elapsed / len(batch)
         for item, outcome in zip(batch, outcomes, strict=True):
-            event_type = item.event.type.value
-            self.metrics.processed.labels(self.spec.group, event_type, outcome.value).inc()
+            # Types the group does not handle are not its events: not counted.
+            if outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
+                self.metrics.processed(item.event.type.value)
             if outcome is Outcome.APPLIED:
-                self.metrics.handler_duration.labels(self.spec.group, event_type).observe(share)
+                self.metrics.handled_in(share)
 
     async def _wait_out_outage(self, exc: BaseException) -> None:
         log.warning(

@@ -31,6 +31,8 @@ from app.db.event_models import NotificationDelivery
 from app.db.models import User
 from app.events import outbox
 from app.events.contract import CloudEvent, EventType, NotificationSentData
+from app.observability.tracing import current_traceparent
+from services.common.metrics import WorkerMetrics
 from services.common.spec import PermanentError
 from services.notifier.channels import Channel, DeliveryFailed, Notice, RetryPolicy, with_retries
 from services.notifier.claims import SOURCE_NOTIFIER
@@ -49,12 +51,12 @@ class Delivery:
         sessions: async_sessionmaker[AsyncSession],
         channels: Sequence[Channel],
         policy: RetryPolicy,
-        metrics: NotifierMetrics,
+        metrics: WorkerMetrics,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
         self._policy = policy
-        self._metrics = metrics
+        self._metrics = NotifierMetrics(metrics, [channel.name for channel in channels])
         self._needs_address = any(channel.name == "email" for channel in channels)
 
     async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
@@ -85,14 +87,12 @@ class Delivery:
         """Send through ``channel`` unless already delivered, and record the outcome in the
         session's transaction; the failure, if the channel gave up."""
         if await _lock_row(session, notice.reminder_id, channel.name) == DELIVERED:
-            self._metrics.deliveries.labels(channel.name, "duplicate").inc()
             return None
         attempts = 0
 
         async def failed_attempt(_attempt: int, _failure: DeliveryFailed) -> None:
             nonlocal attempts
             attempts += 1
-            self._metrics.delivery_attempts.labels(channel.name).inc()
 
         error: DeliveryFailed | None = None
         try:
@@ -115,6 +115,7 @@ class Delivery:
             delivered_at = datetime.now(UTC)
             outcome = {"status": DELIVERED, "last_error": None, "delivered_at": delivered_at}
             await _record_sent(session, notice, channel.name, delivered_at)
+            self._metrics.delivered(channel.name, notice.remind_at, delivered_at)
         await session.execute(
             update(NotificationDelivery)
             .where(
@@ -123,7 +124,6 @@ class Delivery:
             )
             .values(attempts=NotificationDelivery.attempts + attempts, **outcome)
         )
-        self._metrics.deliveries.labels(channel.name, str(outcome["status"])).inc()
         return error
 
 
@@ -162,6 +162,7 @@ async def _record_sent(
             data,
             subject=notice.task_id,
             source=SOURCE_NOTIFIER,
-            traceparent=notice.event.traceparent,
+            # The handling span's context: the trace of the reminder.due being delivered.
+            traceparent=current_traceparent(),
         ),
     )

@@ -1,43 +1,24 @@
-"""The notifier's own metrics, registered on the worker's registry (served on /metrics)."""
+"""The notifier's catalog metrics: reminders delivered, and how late, per channel."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Iterable
+from datetime import datetime
+
+from app.observability import catalog
+from services.common.metrics import WorkerMetrics
 
 
 class NotifierMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.fired = Counter(
-            "reminders_fired_total",
-            "Reminders claimed when due: sent, or suppressed because the task was done",
-            ["outcome"],
-            registry=registry,
-        )
-        self.lateness = Histogram(
-            "reminder_claim_lateness_seconds",
-            "Time from remind_at to the claim that fired the reminder",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 300),
-            registry=registry,
-        )
-        self.scheduled = Gauge(
-            "reminder_schedule_size",
-            "Upcoming reminders held in the in-memory schedule",
-            registry=registry,
-        )
-        self.refills = Counter(
-            "reminder_schedule_refills_total",
-            "Reloads of the schedule from the database (NOTIFY, poll, drained window)",
-            registry=registry,
-        )
-        self.deliveries = Counter(
-            "notifications_total",
-            "Deliveries per channel: delivered, failed, or already delivered (duplicate)",
-            ["channel", "outcome"],
-            registry=registry,
-        )
-        self.delivery_attempts = Counter(
-            "notification_attempts_failed_total",
-            "Failed delivery attempts per channel (each retry counts)",
-            ["channel"],
-            registry=registry,
-        )
+    def __init__(self, metrics: WorkerMetrics, channels: Iterable[str]) -> None:
+        self._sent = metrics.counter(catalog.REMINDERS_SENT)
+        self._lateness = metrics.histogram(catalog.REMINDER_LATENESS)
+        for channel in channels:
+            # Exposed from the start: rate() and increase() need a baseline.
+            self._sent.labels(channel)
+            self._lateness.labels(channel)
+
+    def delivered(self, channel: str, remind_at: datetime, delivered_at: datetime) -> None:
+        self._sent.labels(channel).inc()
+        late = (delivered_at - remind_at).total_seconds()
+        self._lateness.labels(channel).observe(max(0.0, late))

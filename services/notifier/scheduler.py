@@ -6,6 +6,9 @@ heap is reloaded from the database when a NOTIFY on ``reminders`` says reminders
 moved or cancelled, when it has drained a full window, and on a slow backstop poll that catches
 a lost notification. The database stays the truth: claims select by ``remind_at <= now``, so a
 stale heap costs at most a wasted wake-up, never a missed or doubled reminder.
+
+Each claim is the root of a trace: the ``reminder.due`` events it writes carry it, so the
+delivery and its ``notification.sent`` follow in the same trace.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.observability.tracing import continue_trace, current_traceparent
 from services.notifier.claims import Claimed, claim_due, due_count, upcoming
-from services.notifier.metrics import NotifierMetrics
 
 log = logging.getLogger("services.notifier.scheduler")
 
@@ -44,7 +49,8 @@ async def sweep(
     sessions: async_sessionmaker[AsyncSession],
     now: datetime,
     batch_size: int,
-    metrics: NotifierMetrics,
+    *,
+    tracer: TracerProvider | None = None,
 ) -> SweepResult:
     """Claim every reminder due by ``now``, one committed batch at a time.
 
@@ -53,23 +59,21 @@ async def sweep(
     """
     sent = suppressed = 0
     while True:
-        async with sessions() as session, session.begin():
-            claimed = await claim_due(session, now, batch_size)
-        _observe(claimed, metrics)
+        with continue_trace(tracer, "reminders claim", None, kind=SpanKind.INTERNAL):
+            async with sessions() as session, session.begin():
+                claimed = await claim_due(
+                    session, now, batch_size, traceparent=current_traceparent()
+                )
+            _log(claimed)
         sent += len(claimed.sent)
         suppressed += len(claimed.suppressed)
         if len(claimed) < batch_size:
             return SweepResult(sent, suppressed)
 
 
-def _observe(claimed: Claimed, metrics: NotifierMetrics) -> None:
+def _log(claimed: Claimed) -> None:
     if not claimed:
         return
-    fired_at = utc_now()
-    for data in claimed.sent:
-        metrics.lateness.observe(max(0.0, (fired_at - data.remind_at).total_seconds()))
-    metrics.fired.labels("sent").inc(len(claimed.sent))
-    metrics.fired.labels("suppressed").inc(len(claimed.suppressed))
     log.info(
         "reminders fired",
         extra={"sent": len(claimed.sent), "suppressed": len(claimed.suppressed)},
@@ -80,15 +84,15 @@ class ReminderScheduler:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        metrics: NotifierMetrics,
         *,
         size: int = 1000,
         poll_seconds: float = 30.0,
         batch_size: int = 200,
         clock: Callable[[], datetime] = utc_now,
+        tracer: TracerProvider | None = None,
     ) -> None:
         self._sessions = sessions
-        self._metrics = metrics
+        self._tracer = tracer
         self._size = size
         self._poll = poll_seconds
         self._batch_size = batch_size
@@ -138,14 +142,11 @@ class ReminderScheduler:
         self._heap = pending
         heapq.heapify(self._heap)
         self._complete = len(pending) < self._size
-        self._metrics.refills.inc()
-        self._metrics.scheduled.set(len(self._heap))
 
     async def _fire(self, now: datetime) -> None:
-        await sweep(self._sessions, now, self._batch_size, self._metrics)
+        await sweep(self._sessions, now, self._batch_size, tracer=self._tracer)
         while self._heap and self._heap[0] <= now:
             heapq.heappop(self._heap)
-        self._metrics.scheduled.set(len(self._heap))
         async with self._sessions() as session:
             held_elsewhere = await due_count(session, now)
         if held_elsewhere:

@@ -25,7 +25,6 @@ from services.notifier.channels import (
     WebhookChannel,
 )
 from services.notifier.delivery import Delivery
-from services.notifier.metrics import NotifierMetrics
 from services.notifier.scheduler import ReminderScheduler, sweep, utc_now
 from services.notifier.settings import NotifierSettings
 
@@ -71,11 +70,9 @@ def build_channels(settings: NotifierSettings, client: httpx.AsyncClient) -> lis
 
 async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
     settings = context.settings
-    metrics = NotifierMetrics(context.metrics.registry)
     listens = settings.database_url.startswith("postgresql")
     scheduler = ReminderScheduler(
         context.sessions,
-        metrics,
         size=settings.schedule_size,
         poll_seconds=(
             settings.schedule_poll_seconds
@@ -83,6 +80,7 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
             else min(settings.schedule_poll_seconds, POLL_WITHOUT_LISTEN_SECONDS)
         ),
         batch_size=settings.claim_batch_size,
+        tracer=context.tracer,
     )
     loops: list[Loop] = [scheduler.run]
     ready_checks: list[ReadyCheck] = []
@@ -103,7 +101,7 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
             backoff_seconds=settings.delivery_backoff_seconds,
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
         ),
-        metrics,
+        context.metrics,
     )
     consumer = ConsumerSpec(
         group=DELIVERY_GROUP,
@@ -116,7 +114,9 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
     async def reminder_check(_request: Request) -> JSONResponse:
         # The Dapr cron binding: a backstop sweep, fired on every replica at once (safe: claims
         # skip what another replica holds). OPTIONS, its start-up probe, gets Starlette's 405.
-        result = await sweep(context.sessions, utc_now(), settings.claim_batch_size, metrics)
+        result = await sweep(
+            context.sessions, utc_now(), settings.claim_batch_size, tracer=context.tracer
+        )
         return JSONResponse({"sent": result.sent, "suppressed": result.suppressed})
 
     return WorkerParts(

@@ -2,7 +2,8 @@
 
 Both create occurrences through :func:`app.tasks.occurrences.create_next_occurrence`, whose
 unique ``(series_id, occurrence_index)`` insert makes them safe to run in any order, any number
-of times, concurrently with each other and on several replicas.
+of times, concurrently with each other and on several replicas. The process counts what they
+create in ``todo_tasks_total{event="created"}`` once committed (``services.common.process``).
 """
 
 from __future__ import annotations
@@ -11,27 +12,16 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.events.contract import CloudEvent, TaskData
+from app.observability.tracing import current_traceparent
 from app.tasks.occurrences import NextOccurrence, create_next_occurrence, series_missing_next
 
 log = logging.getLogger("services.recurring")
 
 
-class RecurringMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.outcomes = Counter(
-            "recurring_occurrences_total",
-            "Next-occurrence attempts by outcome (created, exists, series-ended, ...)",
-            ["trigger", "outcome"],
-            registry=registry,
-        )
-
-
-def _report(result: NextOccurrence, trigger: str, metrics: RecurringMetrics) -> None:
-    metrics.outcomes.labels(trigger, result.reason).inc()
+def _report(result: NextOccurrence, trigger: str) -> None:
     if result.task is not None:
         log.info(
             "next occurrence created",
@@ -45,19 +35,14 @@ def _report(result: NextOccurrence, trigger: str, metrics: RecurringMetrics) -> 
         )
 
 
-class CompletionHandler:
+async def on_completed(event: CloudEvent, session: AsyncSession) -> None:
     """The ``recurring`` consumer's handler for ``task.completed``."""
-
-    def __init__(self, metrics: RecurringMetrics) -> None:
-        self._metrics = metrics
-
-    async def __call__(self, event: CloudEvent, session: AsyncSession) -> None:
-        # The event's snapshot is the completion as it happened; the reminders to carry over
-        # are read from the database (the snapshot lists pending ones only, and completing
-        # cancelled them all).
-        completed = TaskData.model_validate(event.data)
-        result = await create_next_occurrence(session, completed, traceparent=event.traceparent)
-        _report(result, "event", self._metrics)
+    # The event's snapshot is the completion as it happened; the reminders to carry over are
+    # read from the database (the snapshot lists pending ones only, and completing cancelled
+    # them all). The new events carry the handling span's context: the completion's trace.
+    completed = TaskData.model_validate(event.data)
+    result = await create_next_occurrence(session, completed, traceparent=current_traceparent())
+    _report(result, "event")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +54,6 @@ class SweepResult:
 
 async def repair_series(
     sessions: async_sessionmaker[AsyncSession],
-    metrics: RecurringMetrics,
     *,
     grace: timedelta,
     batch_size: int,
@@ -93,14 +77,13 @@ async def repair_series(
                     result = await create_next_occurrence(session, candidate)
             except Exception as exc:
                 failed += 1
-                metrics.outcomes.labels("sweep", "failed").inc()
                 log.exception(
                     "series repair failed",
                     extra={"series_id": str(candidate.series_id), "error": str(exc)},
                 )
                 continue
             progress = True
-            _report(result, "sweep", metrics)
+            _report(result, "sweep")
             created += result.task is not None
         # A full batch that moved on may have more behind it; failures alone would repeat.
         if len(candidates) < batch_size or not progress:

@@ -15,12 +15,7 @@ from app.events.contract import EventType
 from app.events.topics import TASK_EVENTS
 from services.common.spec import ConsumerSpec
 from services.common.worker import Loop, Worker, WorkerContext, WorkerParts
-from services.recurring.occurrences import (
-    CompletionHandler,
-    RecurringMetrics,
-    SweepResult,
-    repair_series,
-)
+from services.recurring.occurrences import SweepResult, on_completed, repair_series
 from services.recurring.settings import RecurringSettings
 
 GROUP = "recurring"
@@ -29,11 +24,10 @@ log = logging.getLogger("services.recurring")
 
 async def build(context: WorkerContext[RecurringSettings]) -> WorkerParts:
     settings = context.settings
-    metrics = RecurringMetrics(context.metrics.registry)
     consumer = ConsumerSpec(
         group=GROUP,
         topics=(TASK_EVENTS.name,),
-        handler=CompletionHandler(metrics),
+        handler=on_completed,
         event_types=frozenset({EventType.TASK_COMPLETED}),
         max_attempts=settings.handler_max_attempts,
     )
@@ -41,7 +35,6 @@ async def build(context: WorkerContext[RecurringSettings]) -> WorkerParts:
     async def sweep() -> SweepResult:
         return await repair_series(
             context.sessions,
-            metrics,
             grace=timedelta(seconds=settings.recurring_sweep_grace_seconds),
             batch_size=settings.recurring_sweep_batch_size,
         )

@@ -50,7 +50,6 @@ class RelayLoop:
                     await self.relay.publish_all()
                 except Exception as exc:
                     self.last_error = f"{type(exc).__name__}: {exc}"
-                    self.relay.metrics.publish_failures.inc()
                     log.warning("publishing failed, retrying", extra={"error": self.last_error})
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF_S)

@@ -9,20 +9,26 @@ are idempotent on the event id, so at-least-once publishing is enough.
 Replicas: a transaction-scoped advisory lock lets one replica publish at a time, so rows go out
 strictly in id order (two replicas publishing interleaved batches could reorder one task's
 events); SKIP LOCKED keeps any claim from ever waiting on, or re-sending, a row another holds.
+
+Tracing: each event's publication is a PRODUCER span continuing the event's ``traceparent``
+(the request that wrote it); the payload goes out unchanged, so consumers continue that trace.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import OutboxEvent
+from app.observability import catalog
+from app.observability.tracing import SpanStart, spans_for_each
 from services.common.metrics import WorkerMetrics
 from services.common.publisher import OutgoingMessage, Publisher
 from services.relay.notices import task_update_notice
@@ -46,19 +52,33 @@ def outgoing(row: OutboxEvent) -> list[OutgoingMessage]:
     return [event] if notice is None else [event, notice]
 
 
+def publish_span(row: OutboxEvent) -> SpanStart:
+    """The PRODUCER span of one row's publication (OpenTelemetry messaging conventions)."""
+    return SpanStart(
+        f"publish {row.topic}",
+        row.payload.get("traceparent"),
+        {
+            "messaging.operation.type": "send",
+            "messaging.destination.name": row.topic,
+            "messaging.message.id": str(row.event_id),
+            "cloudevents.event_type": row.event_type,
+        },
+    )
+
+
 class OutboxRelay:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         publisher: Publisher,
-        metrics: WorkerMetrics,
         *,
         batch_size: int = 200,
+        tracer: TracerProvider | None = None,
     ) -> None:
         self.sessions = sessions
         self.publisher = publisher
-        self.metrics = metrics
         self.batch_size = batch_size
+        self.tracer = tracer
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; the number of rows published (0: nothing to do, or busy)."""
@@ -79,13 +99,14 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            await self.publisher.publish([m for row in rows for m in outgoing(row)])
+            spans = [publish_span(row) for row in rows]
+            with spans_for_each(self.tracer, SpanKind.PRODUCER, spans):
+                await self.publisher.publish([m for row in rows for m in outgoing(row)])
             await session.execute(
                 update(OutboxEvent)
                 .where(OutboxEvent.id.in_([row.id for row in rows]))
                 .values(published_at=datetime.now(UTC))
             )
-        self._count(rows)
         return len(rows)
 
     async def publish_all(self) -> int:
@@ -97,15 +118,26 @@ class OutboxRelay:
             if published < self.batch_size:
                 return total
 
-    async def pending(self) -> int:
-        async with self.sessions() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None))
-            )
-        return int(count or 0)
 
-    def _count(self, rows: Sequence[OutboxEvent]) -> None:
-        for row in rows:
-            self.metrics.published.labels(row.topic).inc()
+class OutboxBacklog:
+    """The outbox gauges, read from the database when Prometheus scrapes: how many rows wait,
+    and how long the oldest has waited. Measured apart from publishing, so a relay that cannot
+    publish still shows its backlog growing."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], metrics: WorkerMetrics) -> None:
+        self._sessions = sessions
+        self._backlog = metrics.gauge(catalog.OUTBOX_BACKLOG)
+        self._oldest_age = metrics.gauge(catalog.OUTBOX_OLDEST_AGE)
+
+    async def refresh(self) -> None:
+        async with self._sessions() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxEvent.created_at)).where(
+                        OutboxEvent.published_at.is_(None)
+                    )
+                )
+            ).one()
+        self._backlog.set(count)
+        age = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+        self._oldest_age.set(max(0.0, age))  # the database's clock may run a little ahead

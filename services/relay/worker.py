@@ -10,7 +10,7 @@ from services.common.publisher import Publisher
 from services.common.settings import RelaySettings
 from services.common.worker import Worker, WorkerContext, WorkerParts
 from services.relay.loop import RelayLoop, prune_periodically
-from services.relay.outbox import OutboxRelay
+from services.relay.outbox import OutboxBacklog, OutboxRelay
 from services.relay.publishers import DaprPublisher, KafkaPublisher
 
 
@@ -27,8 +27,12 @@ def relay_parts(context: WorkerContext[RelaySettings], publisher: Publisher) -> 
     """The relay's loops over ``publisher`` (Kafka, Dapr, or the local in-process bus)."""
     settings = context.settings
     relay = OutboxRelay(
-        context.sessions, publisher, context.metrics, batch_size=settings.relay_batch_size
+        context.sessions,
+        publisher,
+        batch_size=settings.relay_batch_size,
+        tracer=context.tracer,
     )
+    context.metrics.before_scrape(OutboxBacklog(context.sessions, context.metrics).refresh)
     postgres = settings.database_url.startswith("postgresql")
     loop = RelayLoop(
         relay,

@@ -211,10 +211,14 @@ async def test_broker_outage_while_the_api_takes_writes_then_every_event_arrives
         for task_id in tasks[:5]:
             await stack.complete(headers, task_id)
         assert not await stack.outbox_drained()
+        # What the alerts read: every change made while the broker is down waits, and ages.
+        assert await stack.relay.metric("todo_outbox_backlog") == 10 + 10 + 5
+        assert await stack.relay.metric("todo_outbox_oldest_unpublished_age_seconds") > 0
     finally:
         kafka.start()  # from this (the main) thread: the broker dies with its parent thread
 
     await stack.wait_published(within=90)
+    assert await stack.relay.metric("todo_outbox_backlog") == 0
     ids = await outbox_ids(stack, set(tasks))
     assert len(ids) == 13 + 10 + 5
     await eventually(lambda: _counts(stack, ids, len(ids)), within=90, what="every event audited")

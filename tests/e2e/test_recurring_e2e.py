@@ -96,7 +96,7 @@ async def test_daily_weekly_monthly_completions_each_create_exactly_one_next_occ
     for freq, (_due, _zone, expected) in cases.items():
         series = await _series(stack, tasks[freq]["series_id"])
         assert series[1] == (1, expected), freq
-    assert await recurring.metric("recurring_occurrences_total", outcome="created") == 3
+    assert await recurring.metric("todo_tasks_total", event="created") == 3
 
 
 async def test_duplicate_task_completed_events_create_one_occurrence(
@@ -131,11 +131,12 @@ async def test_duplicate_task_completed_events_create_one_occurrence(
         (0, datetime(2031, 5, 1, 9, tzinfo=UTC)),
         (1, datetime(2031, 5, 2, 9, tzinfo=UTC)),
     ]
-    duplicates = await recurring.metric(
-        "events_processed_total", group=GROUP, type="task.completed", outcome="duplicate"
+    # Four deliveries handled (the original, the same event twice, the new id), one task made.
+    handled = await recurring.metric(
+        "todo_events_processed_total", group=GROUP, type="task.completed"
     )
-    assert duplicates == 2
-    assert await recurring.metric("recurring_occurrences_total", outcome="exists") == 1
+    assert handled == 4
+    assert await recurring.metric("todo_tasks_total", event="created") == 1
 
 
 async def _has_length(stack: Stack, series_id: str, length: int) -> bool:

@@ -30,6 +30,17 @@ from tests.services.events_support import ServiceProcess
 from tests.services.workers_support import Database, eventually
 
 
+async def register(client: httpx.AsyncClient) -> dict[str, str]:
+    """Register an account through the API ``client`` talks to; its Authorization header."""
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    password = secrets.token_urlsafe(12)
+    registered = await client.post("/auth/register", json={"email": email, "password": password})
+    assert registered.status_code == 201, registered.text
+    token = await client.post("/auth/token", data={"username": email, "password": password})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
 @dataclass
 class Stack:
     db: Database
@@ -50,18 +61,7 @@ class Stack:
         )
 
     async def new_user(self) -> dict[str, str]:
-        """Register an account through the API; its Authorization header."""
-        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-        password = secrets.token_urlsafe(12)
-        registered = await self.client.post(
-            "/auth/register", json={"email": email, "password": password}
-        )
-        assert registered.status_code == 201, registered.text
-        token = await self.client.post(
-            "/auth/token", data={"username": email, "password": password}
-        )
-        assert token.status_code == 200, token.text
-        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+        return await register(self.client)
 
     async def create_task(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
         body.setdefault("title", "a task")

@@ -27,13 +27,12 @@ from app.observability.http import HttpMetrics
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from devtools.process import LOOPBACK, ManagedProcess, free_port, wait_until
+from devtools.process import LOOPBACK, HttpServer, free_port
 from infra.observability import dashboards
 from infra.observability.alerts import alerts
 from infra.observability.external_metrics import EXTERNAL_METRICS
 from tests.observability.alert_cases import NAMESPACE
 from tests.observability.promql import Selector, grafana_to_promql, selectors
-from tests.observability.servers import answers_200
 
 # Labels Prometheus adds to every series it scrapes from our pods (ServiceMonitor targets).
 TARGET_LABELS = frozenset(
@@ -138,21 +137,29 @@ def _get(url: str) -> str:
         return str(response.read().decode())
 
 
-@pytest.mark.postgres
-def test_running_api_serves_every_catalog_metric_it_owns(api: ApiServer) -> None:
-    _get(f"{api.url}/readyz")  # sets the readiness gauge, as the kubelet's probe does
-    _get(f"{api.url}/healthz")
-    families = {
-        family.name: family for family in text_string_to_metric_families(_get(f"{api.url}/metrics"))
-    }
-    missing = [metric.name for metric in m.exported_by("api") if metric.family not in families]
+def _assert_serves_its_catalog_metrics(process: m.Process, exposition: str) -> None:
+    """``exposition`` has every family the catalog gives ``process``, each with its type and
+    labels, and no family the catalog does not define."""
+    families = {family.name: family for family in text_string_to_metric_families(exposition)}
+    missing = [metric.name for metric in m.exported_by(process) if metric.family not in families]
     assert missing == []
-    for metric in m.exported_by("api"):
+    for metric in m.exported_by(process):
         family = families[metric.family]
         assert family.type == metric.kind, metric.name
         for sample in family.samples:
             labels = set(sample.labels) - {"le"}
             assert labels == set(metric.labels), f"{metric.name}: {sample}"
+    # prometheus_client also exposes each counter's and histogram's creation time as
+    # ``<family>_created``, which its text parser reports as a family of its own.
+    known = {metric.family for metric in m.CATALOG}
+    assert sorted(set(families) - known - {f"{family}_created" for family in known}) == []
+
+
+@pytest.mark.postgres
+def test_running_api_serves_every_catalog_metric_it_owns(api: ApiServer) -> None:
+    _get(f"{api.url}/readyz")  # sets the readiness gauge, as the kubelet's probe does
+    _get(f"{api.url}/healthz")
+    _assert_serves_its_catalog_metrics("api", _get(f"{api.url}/metrics"))
 
 
 def _requests(api: ApiServer) -> dict[tuple[str, str, str], float]:
@@ -184,12 +191,6 @@ def test_running_api_labels_requests_by_route_template(api: ApiServer) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.kafka
-@pytest.mark.xfail(
-    strict=True,
-    reason="pending: services/common/metrics.py still names its own metrics (events_*, "
-    "consumer_lag, relay_*); remove this marker once the workers build their collectors from "
-    "app.observability.catalog, as app/observability/metrics.py does",
-)
 @pytest.mark.parametrize("worker", ["relay", "recurring", "notifier", "audit"])
 def test_running_worker_serves_every_catalog_metric_it_owns(
     worker: m.Process, postgres: PostgresServer, kafka: KafkaBroker, tmp_path: Path
@@ -197,9 +198,11 @@ def test_running_worker_serves_every_catalog_metric_it_owns(
     database_url = postgres.url(postgres.create_database())
     upgrade(database_url)
     port = free_port()
-    process = ManagedProcess(
+    with HttpServer(
         worker,
         [sys.executable, "-m", f"services.{worker}"],
+        port=port,
+        ready_path="/readyz",
         log_path=tmp_path / f"{worker}.log",
         env={
             **os.environ,
@@ -209,19 +212,8 @@ def test_running_worker_serves_every_catalog_metric_it_owns(
             "HTTP_PORT": str(port),
             "LOG_LEVEL": "WARNING",
         },
-    )
-    url = f"http://{LOOPBACK}:{port}"
-    process.start()
-    try:
-        wait_until(
-            lambda: answers_200(f"{url}/readyz"),
-            component=worker,
-            what=f"GET {url}/readyz",
-            timeout=60,
-            process=process,
-        )
-        families = {f.name for f in text_string_to_metric_families(_get(f"{url}/metrics"))}
-    finally:
-        process.stop(timeout=30)
-    missing = [metric.name for metric in m.exported_by(worker) if metric.family not in families]
-    assert missing == []
+        start_timeout=60,
+        stop_timeout=30,
+    ) as server:
+        exposition = _get(f"{server.url}/metrics")
+    _assert_serves_its_catalog_metrics(worker, exposition)

@@ -167,7 +167,8 @@ async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, tmp_path: Pa
         assert (ready.status_code, ready.json()["status"]) == (200, "ready")
         # Caught up: no lag on any partition, and the handler's time was measured.
         await eventually(lambda: _lag_is_zero(worker), within=30, what="consumer lag reported as 0")
-        assert await worker.metric("event_handler_duration_seconds_count", group="audit") > 0
+        assert await worker.metric("todo_event_handler_duration_seconds_count", group="audit") > 0
+        assert await worker.metric("todo_readiness_check_up", check="database") == 1
     finally:
         worker.stop()
 
@@ -176,7 +177,9 @@ async def _lag_is_zero(worker: ServiceProcess) -> bool:
     """Every partition of task-events reports a lag, and each is 0."""
     async with httpx.AsyncClient(timeout=5) as client:
         body = (await client.get(f"{worker.url}/metrics")).text
-    samples = [line for line in body.splitlines() if line.startswith('consumer_lag{group="audit"')]
+    samples = [
+        line for line in body.splitlines() if line.startswith('todo_consumer_lag{group="audit"')
+    ]
     return len(samples) == 3 and all(float(line.rpartition(" ")[2]) == 0 for line in samples)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from app.api.schemas import TaskCreate
@@ -21,12 +20,12 @@ from app.events.topics import REMINDERS
 from app.tasks import commands
 from devtools.postgres import PostgresServer
 from services.common.inprocess import InProcessBus
+from services.common.metrics import WorkerMetrics
 from services.common.publisher import OutgoingMessage
 from services.common.spec import ConsumerSpec
 from services.notifier.channels import LogChannel, RetryPolicy
 from services.notifier.claims import SOURCE_NOTIFIER, claim_due, due_count
 from services.notifier.delivery import Delivery
-from services.notifier.metrics import NotifierMetrics
 from services.notifier.worker import DELIVERY_GROUP
 from tests.services.workers_support import Database, migrated_database, sqlite_database
 
@@ -203,9 +202,7 @@ async def test_claims_and_deliveries_work_on_sqlite_for_the_local_run(
         assert (await _reload(db, task.id)).reminder_sent is True
 
         # Delivered as in the local run: the in-process bus, each event published twice.
-        delivery = Delivery(
-            db.sessions, [LogChannel()], RetryPolicy(), NotifierMetrics(CollectorRegistry())
-        )
+        delivery = Delivery(db.sessions, [LogChannel()], RetryPolicy(), WorkerMetrics())
         bus = InProcessBus(db.sessions)
         bus.subscribe(
             ConsumerSpec(group=DELIVERY_GROUP, topics=(REMINDERS.name,), handler=delivery.handle)

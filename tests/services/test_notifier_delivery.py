@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
@@ -19,14 +18,16 @@ from app.db.event_models import NotificationDelivery
 from app.db.models import OutboxEvent, User
 from app.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
 from devtools.postgres import PostgresServer
+from services.common.metrics import WorkerMetrics
 from services.common.spec import PermanentError
 from services.notifier.channels import Channel, EmailChannel, RetryPolicy, WebhookChannel
 from services.notifier.delivery import Delivery
-from services.notifier.metrics import NotifierMetrics
 from tests.services.workers_support import (
+    TRACEPARENT,
     Database,
     SmtpSink,
     WebhookReceiver,
+    handling,
     migrated_database,
 )
 
@@ -78,13 +79,26 @@ async def _reminder_due(db: Database) -> tuple[CloudEvent, str]:
         remind_at=datetime.now(UTC),
         due_date=None,
     )
-    return CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id), email
+    event = CloudEvent.of(
+        EventType.REMINDER_DUE, data, subject=data.task_id, traceparent=TRACEPARENT
+    )
+    return event, email
 
 
 async def _handle(delivery: Delivery, db: Database, event: CloudEvent) -> None:
     """As the consumer runtime calls it: inside a transaction it commits afterwards."""
     async with db.sessions() as session, session.begin():
-        await delivery.handle(event, session)
+        with handling(event):
+            await delivery.handle(event, session)
+
+
+def _sent(metrics: WorkerMetrics, channel: str) -> tuple[float | None, float | None]:
+    """Reminders counted as sent through ``channel``, and lateness observations."""
+    labels = {"channel": channel}
+    return (
+        metrics.registry.get_sample_value("todo_reminders_sent_total", labels),
+        metrics.registry.get_sample_value("todo_reminder_lateness_seconds_count", labels),
+    )
 
 
 async def _rows(db: Database, reminder_id: uuid.UUID) -> dict[str, tuple[str, int]]:
@@ -96,21 +110,25 @@ async def _rows(db: Database, reminder_id: uuid.UUID) -> dict[str, tuple[str, in
 
 
 async def _sent_events(db: Database, reminder_id: uuid.UUID) -> list[str]:
+    """The channels of the reminder's notification.sent events (each in the reminder's trace)."""
     async with db.sessions() as session:
         rows = await session.scalars(
             select(OutboxEvent).where(OutboxEvent.event_type == EventType.NOTIFICATION_SENT.value)
         )
-        return sorted(
-            data.channel
-            for data in (NotificationSentData.model_validate(r.payload["data"]) for r in rows)
-            if data.reminder_id == reminder_id
-        )
+        events = [CloudEvent.model_validate(row.payload) for row in rows]
+    mine = [
+        e for e in events if NotificationSentData.model_validate(e.data).reminder_id == reminder_id
+    ]
+    assert [event.traceparent for event in mine] == [TRACEPARENT] * len(mine)
+    return sorted(NotificationSentData.model_validate(e.data).channel for e in mine)
 
 
 async def test_each_channel_delivers_once_however_often_the_event_arrives(
     db: Database, channels: list[Channel], receiver: WebhookReceiver, smtp: SmtpSink
 ) -> None:
-    delivery = Delivery(db.sessions, channels, FAST, NotifierMetrics(CollectorRegistry()))
+    metrics = WorkerMetrics()
+    delivery = Delivery(db.sessions, channels, FAST, metrics)
+    assert _sent(metrics, "webhook") == _sent(metrics, "email") == (0, 0)  # from the start
     event, email = await _reminder_due(db)
     reminder_id = uuid.UUID(event.data["reminder_id"])
 
@@ -123,12 +141,14 @@ async def test_each_channel_delivers_once_however_often_the_event_arrives(
     assert [m["To"] for m in smtp.messages] == [email]
     assert await _rows(db, reminder_id) == {"webhook": ("delivered", 1), "email": ("delivered", 1)}
     assert await _sent_events(db, reminder_id) == ["email", "webhook"]
+    assert _sent(metrics, "webhook") == _sent(metrics, "email") == (1, 1)
 
 
 async def test_a_failing_channel_is_recorded_dead_lettered_and_later_completed_alone(
     db: Database, channels: list[Channel], receiver: WebhookReceiver, smtp: SmtpSink
 ) -> None:
-    delivery = Delivery(db.sessions, channels, FAST, NotifierMetrics(CollectorRegistry()))
+    metrics = WorkerMetrics()
+    delivery = Delivery(db.sessions, channels, FAST, metrics)
     event, _email = await _reminder_due(db)
     reminder_id = uuid.UUID(event.data["reminder_id"])
     receiver.fail_next(2, status=502)
@@ -138,12 +158,14 @@ async def test_a_failing_channel_is_recorded_dead_lettered_and_later_completed_a
 
     assert receiver.attempts == 2  # FAST allows two attempts
     assert await _rows(db, reminder_id) == {"webhook": ("failed", 2), "email": ("delivered", 1)}
+    assert (_sent(metrics, "webhook"), _sent(metrics, "email")) == ((0, 0), (1, 1))
 
     # Replayed from the dead-letter topic once the receiver is back: only the webhook is sent.
     await _handle(delivery, db, event)
     assert len(receiver.valid) == 1
     assert len(smtp.messages) == 1
     assert await _rows(db, reminder_id) == {"webhook": ("delivered", 3), "email": ("delivered", 1)}
+    assert _sent(metrics, "webhook") == _sent(metrics, "email") == (1, 1)
     async with db.sessions() as session:
         errors = await session.scalar(
             select(func.count())

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from app.api.schemas import TaskCreate, TaskUpdate
@@ -23,8 +22,14 @@ from app.events.contract import CloudEvent, EventType
 from app.tasks import commands
 from app.tasks.occurrences import SOURCE_RECURRING
 from devtools.postgres import PostgresServer
-from services.recurring.occurrences import CompletionHandler, RecurringMetrics, repair_series
-from tests.services.workers_support import Database, migrated_database, sqlite_database
+from services.recurring.occurrences import on_completed, repair_series
+from tests.services.workers_support import (
+    TRACEPARENT,
+    Database,
+    handling,
+    migrated_database,
+    sqlite_database,
+)
 
 DUE = datetime(2031, 3, 1, 8, 0, tzinfo=UTC)  # 09:00 in Berlin (CET)
 
@@ -44,11 +49,6 @@ async def db(
         yield database
 
 
-@pytest.fixture
-def handler() -> CompletionHandler:
-    return CompletionHandler(RecurringMetrics(CollectorRegistry()))
-
-
 async def _create(db: Database, owner: uuid.UUID, **body: Any) -> Task:
     body.setdefault("title", "water the plants")
     async with db.sessions() as session, session.begin():
@@ -58,7 +58,7 @@ async def _create(db: Database, owner: uuid.UUID, **body: Any) -> Task:
 async def _complete(db: Database, task: Task) -> CloudEvent:
     """Complete ``task`` as the API does; the task.completed event it recorded."""
     async with db.sessions() as session, session.begin():
-        await commands.complete_task(session, task.owner_id, task.id)
+        await commands.complete_task(session, task.owner_id, task.id, traceparent=TRACEPARENT)
     async with db.sessions() as session:
         row = await session.scalar(
             select(OutboxEvent).where(
@@ -70,9 +70,10 @@ async def _complete(db: Database, task: Task) -> CloudEvent:
     return CloudEvent.model_validate(row.payload)
 
 
-async def _deliver(db: Database, handler: CompletionHandler, event: CloudEvent) -> None:
+async def _deliver(db: Database, event: CloudEvent) -> None:
     async with db.sessions() as session, session.begin():
-        await handler(event, session)
+        with handling(event):
+            await on_completed(event, session)
 
 
 async def _series_tasks(db: Database, series_id: uuid.UUID) -> list[Task]:
@@ -91,9 +92,7 @@ async def _events(db: Database, task_id: uuid.UUID) -> list[OutboxEvent]:
         return list(rows)
 
 
-async def test_daily_completion_creates_the_next_day_with_shifted_reminders(
-    db: Database, handler: CompletionHandler
-) -> None:
+async def test_daily_completion_creates_the_next_day_with_shifted_reminders(db: Database) -> None:
     owner = await db.new_user()
     first = await _create(
         db,
@@ -107,7 +106,7 @@ async def test_daily_completion_creates_the_next_day_with_shifted_reminders(
     )
     event = await _complete(db, first)
 
-    await _deliver(db, handler, event)
+    await _deliver(db, event)
 
     tasks = await _series_tasks(db, first.series_id)  # type: ignore[arg-type]
     assert [(t.occurrence_index, t.completed) for t in tasks] == [(0, True), (1, False)]
@@ -131,7 +130,7 @@ async def test_daily_completion_creates_the_next_day_with_shifted_reminders(
     assert [e.event_type for e in events] == ["task.created", "reminder.scheduled"]
     created = CloudEvent.model_validate(events[0].payload)
     assert created.source == SOURCE_RECURRING
-    assert created.traceparent == event.traceparent
+    assert created.traceparent == event.traceparent == TRACEPARENT  # the completion's trace
     assert created.data["occurrence_index"] == 1
     async with db.sessions() as session:
         series = await session.get(TaskRecurrence, first.series_id)
@@ -139,19 +138,17 @@ async def test_daily_completion_creates_the_next_day_with_shifted_reminders(
     assert series.next_due_date == following.due_date
 
 
-async def test_a_redelivered_or_concurrent_completion_creates_one_occurrence(
-    db: Database, handler: CompletionHandler
-) -> None:
+async def test_a_redelivered_or_concurrent_completion_creates_one_occurrence(db: Database) -> None:
     owner = await db.new_user()
     first = await _create(db, owner, due_date=DUE.isoformat(), recurrence="weekly")
     event = await _complete(db, first)
 
     # Twice in sequence, then three at once (SQLite serialises writers; PostgreSQL makes the
     # later inserts wait on the first one's unique key and then do nothing).
-    await _deliver(db, handler, event)
-    await _deliver(db, handler, event)
+    await _deliver(db, event)
+    await _deliver(db, event)
     if db.url.startswith("postgresql"):
-        await asyncio.gather(*(_deliver(db, handler, event) for _ in range(3)))
+        await asyncio.gather(*(_deliver(db, event) for _ in range(3)))
 
     tasks = await _series_tasks(db, first.series_id)  # type: ignore[arg-type]
     assert [t.occurrence_index for t in tasks] == [0, 1]
@@ -159,14 +156,12 @@ async def test_a_redelivered_or_concurrent_completion_creates_one_occurrence(
     assert [e.event_type for e in await _events(db, tasks[1].id)] == ["task.created"]
 
 
-async def test_monthly_on_the_31st_lands_on_the_last_day_of_february(
-    db: Database, handler: CompletionHandler
-) -> None:
+async def test_monthly_on_the_31st_lands_on_the_last_day_of_february(db: Database) -> None:
     owner = await db.new_user()
     first = await _create(
         db, owner, due_date="2031-01-31T17:00:00Z", recurrence="monthly", timezone="UTC"
     )
-    await _deliver(db, handler, await _complete(db, first))
+    await _deliver(db, await _complete(db, first))
     tasks = await _series_tasks(db, first.series_id)  # type: ignore[arg-type]
     assert [t.due_date for t in tasks] == [
         datetime(2031, 1, 31, 17, 0, tzinfo=UTC),
@@ -174,16 +169,14 @@ async def test_monthly_on_the_31st_lands_on_the_last_day_of_february(
     ]
 
 
-async def test_the_last_occurrence_ends_the_series(
-    db: Database, handler: CompletionHandler
-) -> None:
+async def test_the_last_occurrence_ends_the_series(db: Database) -> None:
     owner = await db.new_user()
     first = await _create(
         db, owner, due_date=DUE.isoformat(), recurrence={"freq": "daily", "count": 2}
     )
-    await _deliver(db, handler, await _complete(db, first))
+    await _deliver(db, await _complete(db, first))
     second = (await _series_tasks(db, first.series_id))[1]  # type: ignore[arg-type]
-    await _deliver(db, handler, await _complete(db, second))
+    await _deliver(db, await _complete(db, second))
 
     assert len(await _series_tasks(db, first.series_id)) == 2  # type: ignore[arg-type]
     async with db.sessions() as session:
@@ -192,20 +185,18 @@ async def test_the_last_occurrence_ends_the_series(
     assert (series.active, series.next_due_date) == (False, None)
 
 
-async def test_no_occurrence_once_the_recurrence_was_removed(
-    db: Database, handler: CompletionHandler
-) -> None:
+async def test_no_occurrence_once_the_recurrence_was_removed(db: Database) -> None:
     owner = await db.new_user()
     first = await _create(db, owner, due_date=DUE.isoformat(), recurrence="daily")
     async with db.sessions() as session, session.begin():
         task = await commands.get_task(session, owner, first.id)
         await commands.update_task(session, task, TaskUpdate(recurrence=None))
-    await _deliver(db, handler, await _complete(db, first))
+    await _deliver(db, await _complete(db, first))
     assert len(await _series_tasks(db, first.series_id)) == 1  # type: ignore[arg-type]
 
 
 async def test_a_deleted_completed_task_still_gets_its_successor_from_the_event(
-    db: Database, handler: CompletionHandler
+    db: Database,
 ) -> None:
     owner = await db.new_user()
     first = await _create(db, owner, due_date=DUE.isoformat(), recurrence="daily")
@@ -213,30 +204,25 @@ async def test_a_deleted_completed_task_still_gets_its_successor_from_the_event(
     async with db.sessions() as session, session.begin():
         await commands.delete_task(session, await commands.get_task(session, owner, first.id))
 
-    await _deliver(db, handler, event)
+    await _deliver(db, event)
 
     tasks = await _series_tasks(db, first.series_id)  # type: ignore[arg-type]
     assert [(t.occurrence_index, t.due_date) for t in tasks] == [(1, DUE + timedelta(days=1))]
 
 
-async def test_the_sweep_repairs_a_series_whose_event_was_lost_exactly_once(
-    db: Database, handler: CompletionHandler
-) -> None:
+async def test_the_sweep_repairs_a_series_whose_event_was_lost_exactly_once(db: Database) -> None:
     owner = await db.new_user()
     first = await _create(
         db, owner, due_date=DUE.isoformat(), recurrence="daily", reminders=[{"before": "PT5M"}]
     )
     event = await _complete(db, first)  # ... and the event never reaches the consumer
-    metrics = RecurringMetrics(CollectorRegistry())
 
-    recent = await repair_series(db.sessions, metrics, grace=timedelta(hours=1), batch_size=10)
+    recent = await repair_series(db.sessions, grace=timedelta(hours=1), batch_size=10)
     assert recent.created == 0  # too recent: the consumer's to handle
-    sweeps = [
-        repair_series(db.sessions, metrics, grace=timedelta(0), batch_size=10) for _ in range(2)
-    ]
+    sweeps = [repair_series(db.sessions, grace=timedelta(0), batch_size=10) for _ in range(2)]
     results = await asyncio.gather(*sweeps)
-    again = await repair_series(db.sessions, metrics, grace=timedelta(0), batch_size=10)
-    await _deliver(db, handler, event)  # late after all: changes nothing
+    again = await repair_series(db.sessions, grace=timedelta(0), batch_size=10)
+    await _deliver(db, event)  # late after all: changes nothing
 
     assert sum(result.created for result in results) == 1
     assert (again.created, again.failed) == (0, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
@@ -11,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import uvicorn
-from sqlalchemy import func, select, text
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from sqlalchemy import func, select, text, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,16 +23,18 @@ from starlette.routing import Route
 
 from app.db.event_models import ProcessedEvent
 from app.db.models import OutboxEvent
+from app.db.session import create_engine, session_factory
 from app.events.contract import CloudEvent, EventType
 from app.events.outbox import record
 from app.events.topics import TASK_EVENTS, TASK_UPDATES
+from app.observability.tracing import tracer_provider
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
 from services.common import WorkerMetrics, decode_event
 from services.common.publisher import Publisher
 from services.relay.loop import RelayLoop
-from services.relay.outbox import OutboxRelay
+from services.relay.outbox import OutboxBacklog, OutboxRelay
 from services.relay.pruning import prune
 from services.relay.publishers import DaprPublisher, KafkaPublisher
 from tests.services.events_support import read_topic, task_event
@@ -75,9 +81,14 @@ def task_history(count_tasks: int, versions: int) -> list[CloudEvent]:
 
 @asynccontextmanager
 async def relaying(
-    db: Database, publisher: Publisher, *, poll_seconds: float = 60, batch_size: int = 50
+    db: Database,
+    publisher: Publisher,
+    *,
+    poll_seconds: float = 60,
+    batch_size: int = 50,
+    tracer: TracerProvider | None = None,
 ) -> AsyncIterator[RelayLoop]:
-    relay = OutboxRelay(db.sessions, publisher, WorkerMetrics(), batch_size=batch_size)
+    relay = OutboxRelay(db.sessions, publisher, batch_size=batch_size, tracer=tracer)
     loop = RelayLoop(relay, poll_seconds=poll_seconds, listener_url=db.url)
     task = asyncio.create_task(loop.run())
     try:
@@ -214,13 +225,22 @@ class DaprSidecar:
             await self._task
 
 
+def _traced(event: CloudEvent) -> CloudEvent:
+    """``event`` as written by a traced request of its own."""
+    traceparent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+    return event.model_copy(update={"traceparent": traceparent})
+
+
 async def test_dapr_backend_keeps_the_event_id_and_partition_key_and_retries_failures(
     db: Database,
 ) -> None:
-    events = task_history(count_tasks=2, versions=2)
+    events = [_traced(event) for event in task_history(count_tasks=2, versions=2)]
+    spans = InMemorySpanExporter()
+    tracer = tracer_provider("test-relay", exporter=spans)
     async with DaprSidecar() as sidecar:
         sidecar.failures_left = 1  # the first batch fails: nothing may be marked published
-        async with relaying(db, DaprPublisher(sidecar.url, "pubsub"), poll_seconds=0.2):
+        relay = relaying(db, DaprPublisher(sidecar.url, "pubsub"), poll_seconds=0.2, tracer=tracer)
+        async with relay:
             await write(db, events)
             await eventually(lambda: _is_zero(unpublished(db)), within=20, what="outbox drained")
 
@@ -242,11 +262,71 @@ async def test_dapr_backend_keeps_the_event_id_and_partition_key_and_retries_fai
             "tracestate": "",
         }
         assert decode_event(json.dumps(passed_through).encode()) == decode_event(body)
+    # Published with the traceparent the request wrote, in a PRODUCER span continuing it.
+    sent = {json.loads(body)["id"]: json.loads(body)["traceparent"] for *_, body in cloud_events}
+    assert sent == {str(e.id): e.traceparent for e in events}
+    published = [s for s in spans.get_finished_spans() if s.kind == SpanKind.PRODUCER]
+    assert {s.name for s in published} == {"publish task-events"}
+
+    def continued(failed: bool) -> list[str]:
+        return sorted(
+            f"00-{s.context.trace_id:032x}-{s.parent.span_id:016x}-01"
+            for s in published
+            if s.parent is not None and (s.status.status_code is StatusCode.ERROR) is failed
+        )
+
+    # Each event published once; the events of the failed batch (the first written, at
+    # least) also have a span that records the failure.
+    assert continued(failed=False) == sorted(str(e.traceparent) for e in events)
+    assert str(events[0].traceparent) in continued(failed=True)
+    assert set(continued(failed=True)) <= {str(e.traceparent) for e in events}
     notices = [r for r in sidecar.requests if r[0].endswith("/task-updates")]
     assert {params["metadata.partitionKey"] for _, params, _, _ in notices} == {
         str(events[0].data["owner_id"])
     }
     assert {content_type for _, _, content_type, _ in notices} == {"application/json"}
+
+
+async def test_backlog_gauges_count_what_waits_and_survive_a_database_outage(
+    db: Database,
+) -> None:
+    metrics = WorkerMetrics()
+    metrics.before_scrape(OutboxBacklog(db.sessions, metrics).refresh)
+
+    async def gauges() -> tuple[float | None, float | None]:
+        await metrics.exposition()
+        get = metrics.registry.get_sample_value
+        return get("todo_outbox_backlog"), get("todo_outbox_oldest_unpublished_age_seconds")
+
+    assert await gauges() == (0, 0)
+    events = task_history(count_tasks=3, versions=1)
+    before = time.monotonic()
+    await write(db, events)
+    async with db.sessions() as session, session.begin():
+        # The oldest unpublished row has waited 90 s; an older one is published: not counted.
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.event_id == events[0].id)
+            .values(created_at=func.now() - timedelta(seconds=90))
+        )
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.event_id == events[1].id)
+            .values(created_at=func.now() - timedelta(seconds=150), published_at=func.now())
+        )
+    backlog, age = await gauges()
+    elapsed = time.monotonic() - before
+    assert backlog == 2
+    assert age is not None
+    assert 90 <= age <= 90 + elapsed
+
+    # The database goes away: the scrape still answers, with the last values.
+    unreachable = create_engine(f"postgresql+asyncpg://nobody@{LOOPBACK}:{free_port()}/none")
+    metrics.before_scrape(OutboxBacklog(session_factory(unreachable), metrics).refresh)
+    try:
+        assert (await gauges())[0] == 2
+    finally:
+        await unreachable.dispose()
 
 
 async def _is_zero(count: Awaitable[int]) -> bool:

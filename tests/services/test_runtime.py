@@ -15,10 +15,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.contract import CloudEvent, EventType
+from app.observability.tracing import tracer_provider
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from services.common import ConsumerSpec, KafkaConsumerRuntime, PermanentError, WorkerMetrics
@@ -99,13 +103,20 @@ async def processed(db: Database, group: str) -> int:
 
 @asynccontextmanager
 async def running(
-    kafka: KafkaBroker, db: Database, spec: ConsumerSpec, *, batch_size: int = 10
+    kafka: KafkaBroker,
+    db: Database,
+    spec: ConsumerSpec,
+    *,
+    batch_size: int = 10,
+    metrics: WorkerMetrics | None = None,
+    tracer: TracerProvider | None = None,
 ) -> AsyncIterator[KafkaConsumerRuntime]:
     runtime = KafkaConsumerRuntime(
         spec,
         bootstrap=kafka.bootstrap,
         sessions=db.sessions,
-        metrics=WorkerMetrics(),
+        metrics=metrics,
+        tracer=tracer,
         batch_size=batch_size,
         retry_backoff_seconds=0.01,
         session_timeout_ms=6000,
@@ -160,7 +171,8 @@ async def test_duplicate_delivery_has_one_effect(kafka: KafkaBroker, db: Databas
     await produce(kafka.bootstrap, topic, [record, record])  # twice in one batch
 
     spec = ConsumerSpec(group=group, topics=(topic,), handler=Effects(group))
-    async with running(kafka, db, spec) as runtime:
+    metrics = WorkerMetrics()
+    async with running(kafka, db, spec, metrics=metrics):
         await eventually(
             lambda: offsets_caught_up(kafka, group, topic), within=30, what="first two applied"
         )
@@ -168,11 +180,12 @@ async def test_duplicate_delivery_has_one_effect(kafka: KafkaBroker, db: Databas
         await eventually(
             lambda: offsets_caught_up(kafka, group, topic), within=30, what="third applied"
         )
-        duplicates = runtime.metrics.processed.labels(group, "task.created", "duplicate")
 
     assert [row[0] for row in await effects(db, group)] == [event.id]
-    assert duplicates._value.get() == 2
     assert await processed(db, group) == 1
+    # Handled three times (once applied, twice recognised); timed once, when applied.
+    assert _sample(metrics, "todo_events_processed_total", group, type="task.created") == 3
+    assert _sample(metrics, "todo_event_handler_duration_seconds_count", group) == 1
 
 
 async def test_types_outside_the_filter_are_acknowledged_without_effect(
@@ -200,6 +213,10 @@ async def test_types_outside_the_filter_are_acknowledged_without_effect(
 
     assert [row[0] for row in await effects(db, group)] == [events[1].id]
     assert await processed(db, group) == 1
+
+
+def _sample(metrics: WorkerMetrics, name: str, group: str, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, {"group": group, **labels})
 
 
 def _json(document: object) -> bytes:
@@ -239,7 +256,8 @@ async def test_poison_messages_are_dead_lettered_with_the_reason_and_the_consume
 
     handler = Effects(group)
     spec = ConsumerSpec(group=group, topics=(topic,), handler=handler, max_attempts=3)
-    async with running(kafka, db, spec, batch_size=50):
+    metrics = WorkerMetrics()
+    async with running(kafka, db, spec, batch_size=50, metrics=metrics):
         await eventually(
             lambda: offsets_caught_up(kafka, group, topic), within=30, what="offsets committed"
         )
@@ -261,6 +279,13 @@ async def test_poison_messages_are_dead_lettered_with_the_reason_and_the_consume
     assert b"retrying cannot help" in dead[-1].headers["dlq.error"]
     assert all(r.headers["dlq.error"] for r in dead)
 
+    failed = "todo_events_failed_total"
+    assert _sample(metrics, failed, group, reason="invalid") == len(poison)
+    assert _sample(metrics, failed, group, reason="RuntimeError") == 3 + 2  # explode, flaky
+    assert _sample(metrics, failed, group, reason="PermanentError") == 1
+    assert _sample(metrics, "todo_dlq_messages_total", group) == len(poison) + 2
+    assert _sample(metrics, "todo_events_processed_total", group, type="task.created") == 4
+
 
 async def test_the_bulk_path_dedupes_and_falls_back_event_by_event_when_it_fails(
     kafka: KafkaBroker, db: Database
@@ -274,17 +299,30 @@ async def test_the_bulk_path_dedupes_and_falls_back_event_by_event_when_it_fails
         for event in events:  # the same effect as the handler, event after event
             await effect(event, session)
 
-    first = [task_event(title=f"bulk {i}") for i in range(20)]
+    # Each event from its own request: the handling of each continues that request's trace.
+    first = [
+        task_event(title=f"bulk {i}").model_copy(
+            update={"traceparent": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"}
+        )
+        for i in range(20)
+    ]
     records = [(e.subject, encode(e)) for e in first]
     await produce(kafka.bootstrap, topic, [*records, records[0], records[1]])
     spec = ConsumerSpec(
         group=group, topics=(topic,), handler=effect, batch_handler=in_bulk, max_attempts=2
     )
-    async with running(kafka, db, spec, batch_size=50):
+    spans = InMemorySpanExporter()
+    tracer = tracer_provider("test-consumer", exporter=spans)
+    async with running(kafka, db, spec, batch_size=50, tracer=tracer):
         await eventually(
             lambda: offsets_caught_up(kafka, group, topic), within=30, what="first batch"
         )
         assert bulk_calls == [20]  # one call for the batch, repeats left out
+        handled = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CONSUMER]
+        assert sorted(_continued(span) for span in handled) == sorted(
+            str(e.traceparent).split("-")[1:3] for e in first
+        )
+        assert {span.name for span in handled} == {f"process {topic}"}
         # A batch whose bulk call fails is applied event by event: the good ones once, the
         # bad one retried and dead-lettered.
         second = [task_event(title="after"), task_event(title="explode"), first[2]]
@@ -299,3 +337,9 @@ async def test_the_bulk_path_dedupes_and_falls_back_event_by_event_when_it_fails
     assert effect.calls["explode"] == 3  # once in the failed bulk call, then its 2 attempts
     dead = await read_topic(kafka.bootstrap, f"{group}.dlq", count=1)
     assert [r.headers["dlq.reason"] for r in dead] == [b"handler-failed"]
+
+
+def _continued(span: ReadableSpan) -> list[str]:
+    """The trace id and parent span id of ``span``, as a traceparent spells them."""
+    assert span.parent is not None
+    return [format(span.context.trace_id, "032x"), format(span.parent.span_id, "016x")]

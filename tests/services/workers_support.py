@@ -12,8 +12,8 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +33,8 @@ from starlette.routing import Route
 from app.db.migrate import upgrade_async
 from app.db.models import User
 from app.db.session import create_engine, session_factory
+from app.events.contract import CloudEvent
+from app.observability.tracing import continue_trace
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
 from services.notifier.channels.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
@@ -51,6 +54,18 @@ async def eventually(
         if time.monotonic() >= deadline:
             raise AssertionError(f"gave up after {within:g} s waiting for: {what}")
         await asyncio.sleep(0.05)
+
+
+# A caller's trace context, as the API stamps it on the events of a request.
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@contextmanager
+def handling(event: CloudEvent) -> Iterator[None]:
+    """The context the consumer runtime calls a handler in: a span continuing the event's
+    trace (here without a tracer provider: the context passes through unrecorded)."""
+    with continue_trace(None, "process", event.traceparent, kind=SpanKind.CONSUMER):
+        yield
 
 
 @dataclass
