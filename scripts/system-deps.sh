@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The Debian packages the tests start as real components. Installs the missing ones when run as
+# The Debian packages the tests start as real components (and shellcheck, which actionlint runs
+# on the workflows; wrk, for bench/api.py). Installs the missing ones when run as
 # root; otherwise names them and stops, since the tests cannot run without them.
 set -euo pipefail
 
-PACKAGES=(postgresql openjdk-17-jre-headless maven prometheus prometheus-alertmanager chromium chromium-driver)
+PACKAGES=(postgresql openjdk-17-jre-headless maven prometheus prometheus-alertmanager chromium chromium-driver shellcheck wrk)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
