@@ -1,4 +1,5 @@
-"""Prometheus and Alertmanager (Debian's packages) as real processes on loopback for tests.
+"""Prometheus and Alertmanager (Debian's packages) as real processes on loopback for tests,
+and our worker processes for Prometheus to scrape.
 
 Each runs in its own temporary directory on a free 127.0.0.1 port; Alertmanager with
 clustering off (``--cluster.listen-address=``), so it never gossips on the network.
@@ -7,8 +8,12 @@ clustering off (``--cluster.listen-address=``), so it never gossips on the netwo
 from __future__ import annotations
 
 import json
+import os
+import sys
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Final
 
 import yaml
@@ -25,6 +30,10 @@ from tests.observability.tools import debian_tool, unavailable
 
 START_TIMEOUT_S: Final = 30.0
 HTTP_TIMEOUT_S: Final = 5.0
+# A consumer is ready once it holds partitions: joining may wait out a dead member's session.
+WORKER_START_TIMEOUT_S: Final = 60.0
+# A worker's graceful stop finishes its batch in flight first.
+WORKER_STOP_TIMEOUT_S: Final = 30.0
 
 
 def _http(url: str, body: Any = None) -> Any:
@@ -87,10 +96,39 @@ class Prometheus(_Server):
         result: list[dict[str, Any]] = answer["data"]["result"]
         return result
 
-    def alerts(self) -> list[dict[str, Any]]:
-        """Active (pending or firing) alerts."""
+    def value(self, expr: str) -> float | None:
+        """The value of ``expr``, which selects at most one series; None while it has none."""
+        result = self.query(expr)
+        if len(result) > 1:
+            raise AssertionError(f"{expr} selects {len(result)} series, expected at most one")
+        return float(result[0]["value"][1]) if result else None
+
+    def by_label(self, expr: str, label: str) -> dict[str, float]:
+        """The series of ``expr`` as ``{value of label: sample value}``."""
+        return {series["metric"][label]: float(series["value"][1]) for series in self.query(expr)}
+
+    def alerts(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Active (pending or firing) alerts; only those called ``name`` when given."""
         alerts: list[dict[str, Any]] = _http(f"{self.url}/api/v1/alerts")["data"]["alerts"]
-        return alerts
+        return [a for a in alerts if name is None or a["labels"]["alertname"] == name]
+
+    def settles(self, what: str, read: Callable[[], object], expected: object) -> None:
+        """Wait until ``read()`` returns ``expected``; at the deadline fail showing the last value.
+
+        For exact counts: a value that overshoots never settles, and the failure says what
+        was seen instead.
+        """
+        last: list[object] = []
+
+        def holds() -> bool:
+            last[:] = [read()]
+            return last[0] == expected
+
+        try:
+            self.wait_for(holds, f"{what} == {expected!r}")
+        except ComponentError as error:
+            seen = repr(last[0]) if last else "nothing"
+            raise AssertionError(f"{what}: expected {expected!r}, last saw {seen}") from error
 
     def rule_groups(self) -> list[dict[str, Any]]:
         groups: list[dict[str, Any]] = _http(f"{self.url}/api/v1/rules")["data"]["groups"]
@@ -119,3 +157,40 @@ class Alertmanager(_Server):
     def alerts(self) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = _http(f"{self.url}/api/v2/alerts")
         return alerts
+
+
+class WorkerProcess(HttpServer):
+    """``python -m services.<name>``, one of our workers, with /metrics on a loopback port.
+
+    Ready once /readyz answers 200: the database answers and a consumer holds its partitions.
+    Its log, ``<log_dir>/<name>.log``, stays after the run.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        database_url: str,
+        bootstrap: str,
+        log_dir: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        port = free_port()
+        super().__init__(
+            name,
+            [sys.executable, "-m", f"services.{name}"],
+            port=port,
+            ready_path="/readyz",
+            log_path=log_dir / f"{name}.log",
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "KAFKA_BOOTSTRAP": bootstrap,
+                "HTTP_HOST": LOOPBACK,
+                "HTTP_PORT": str(port),
+                "LOG_LEVEL": "INFO",
+                **(env or {}),
+            },
+            start_timeout=WORKER_START_TIMEOUT_S,
+            stop_timeout=WORKER_STOP_TIMEOUT_S,
+        )
