@@ -417,10 +417,11 @@ class LocalServer(Component):
 
         Raises :class:`ComponentError` with the log tail if the server dies on its own first.
         """
-        print(f"# log: {self.log_path}  (Ctrl-C stops and deletes the data)", flush=True)
         if self.process is None:
             raise ComponentError(self.component, "was never started")
         try:
+            # Inside the try: an interrupt right after the line is printed is a normal stop.
+            print(f"# log: {self.log_path}  (Ctrl-C stops and deletes the data)", flush=True)
             self.process.wait()
         except KeyboardInterrupt:
             return

@@ -11,8 +11,8 @@ commit on a timer, before the effect is durable).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -158,7 +158,6 @@ class KafkaConsumerRuntime:
             retry_backoff_seconds=retry_backoff_seconds,
         )
         self._started = False
-        self._lag_reported_at = 0.0
 
     @property
     def ready(self) -> bool:
@@ -178,13 +177,23 @@ class KafkaConsumerRuntime:
 
     async def run(self) -> None:
         """Consume until :meth:`stop` is called; the batch in flight then completes first."""
+        # Lag is measured beside the consumer loop, not between batches: a handler that hangs
+        # is exactly when the lag must keep growing on the dashboard and fire its alert.
+        lag_reporter = asyncio.create_task(self._report_lag_periodically())
+        try:
+            await self._consume()
+        finally:
+            lag_reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag_reporter
+
+    async def _consume(self) -> None:
         while not self._stop_requested.is_set():
             try:
                 fetched = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
             except ConsumerStoppedError:
                 return
             if not fetched:
-                await self._report_lag()
                 continue
             async with self.batch_lock:
                 try:
@@ -199,7 +208,6 @@ class KafkaConsumerRuntime:
                     )
                     self._rewind(fetched)
                     await self._pause(_KAFKA_RETRY_S)
-            await self._report_lag()
 
     async def stop(self) -> None:
         """Finish the in-flight batch, commit it, leave the group, close the clients."""
@@ -258,24 +266,31 @@ class KafkaConsumerRuntime:
             # The group rebalanced: the new owner redelivers, processed_events dedupes.
             log.warning("offset commit lost to a rebalance", extra={"error": str(exc)})
 
+    async def _report_lag_periodically(self) -> None:
+        while not self._stop_requested.is_set():
+            try:
+                await self._report_lag()
+            except (IllegalStateError, KafkaError) as exc:  # a rebalance or broker blip
+                log.debug("lag not measured", extra={"group": self.spec.group, "error": repr(exc)})
+            await self._pause(_LAG_INTERVAL_S)
+
     async def _report_lag(self) -> None:
-        """Lag per assigned partition: records between its end and our position (once a second).
+        """Lag per assigned partition: records between the log's end and the group's committed
+        offset, as the broker sees them (what KEDA and kafka-exporter measure too).
 
         Reported while idle too, so a dashboard sees the lag of a partition with no traffic.
         """
-        now = time.monotonic()
-        if now - self._lag_reported_at < _LAG_INTERVAL_S:
+        partitions = sorted(self._consumer.assignment())
+        if not partitions:
             return
-        self._lag_reported_at = now
-        for tp in self._consumer.assignment():
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:  # no fetch response for it yet
-                continue
-            try:
-                position = await self._consumer.position(tp)
-            except (IllegalStateError, KafkaError):  # moved away by a rebalance meanwhile
-                continue
-            self.metrics.lag(tp.topic, tp.partition, max(0, highwater - position))
+        ends = await self._consumer.end_offsets(partitions)
+        starts: dict[TopicPartition, int] | None = None
+        for tp in partitions:
+            committed = await self._consumer.committed(tp)
+            if committed is None:  # nothing committed yet: everything since the log start
+                starts = starts or await self._consumer.beginning_offsets(partitions)
+                committed = starts[tp]
+            self.metrics.lag(tp.topic, tp.partition, max(0, ends[tp] - committed))
 
     def _rewind(self, fetched: Fetched) -> None:
         for tp, records in fetched.items():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,23 @@ StackRuns = Callable[[str, bool], ProgramRun]
 def pytest_configure(config: pytest.Config) -> None:
     # Importing pulumi_gcp.compute constructs deprecated aliases of its own; not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_gcp.*")
+
+
+@pytest.fixture(autouse=True)
+def current_event_loop() -> Iterator[None]:
+    """A current event loop in the test's thread while it runs.
+
+    Building a ``pulumi.Output`` outside the program (e.g. ``stacks.program.platform_plan`` in a
+    test) asks for the thread's event loop, and an ``asyncio.run()`` anywhere earlier in the
+    session (Alembic's env, a by-hand server) leaves the main thread with none set.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 @pytest.fixture(scope="session")

@@ -343,3 +343,43 @@ def _continued(span: ReadableSpan) -> list[str]:
     """The trace id and parent span id of ``span``, as a traceparent spells them."""
     assert span.parent is not None
     return [format(span.context.trace_id, "032x"), format(span.parent.span_id, "016x")]
+
+
+class Hanging:
+    """A handler that blocks until released: a consumer stuck on a slow dependency."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, event: CloudEvent, session: AsyncSession) -> None:
+        self.entered.set()
+        await self.release.wait()
+
+
+async def test_lag_keeps_growing_while_a_handler_hangs(kafka: KafkaBroker, db: Database) -> None:
+    topic, group = new_topic(kafka, "rt-lag"), new_group(kafka, "rt-lag")
+    metrics, handler = WorkerMetrics(), Hanging()
+    spec = ConsumerSpec(group=group, topics=(topic,), handler=handler)
+
+    def lag() -> float:
+        return sum(
+            sample.value
+            for family in metrics.registry.collect()
+            if family.name == "todo_consumer_lag"
+            for sample in family.samples
+            if sample.labels["group"] == group
+        )
+
+    async with running(kafka, db, spec, batch_size=1, metrics=metrics):
+        await produce(kafka.bootstrap, topic, [("k", encode(task_event()))])
+        await asyncio.wait_for(handler.entered.wait(), 30)
+        # The first event is stuck in its handler; 20 more arrive behind it.
+        await produce(kafka.bootstrap, topic, [("k", encode(task_event())) for _ in range(20)])
+
+        async def lag_is(expected: int) -> bool:
+            return lag() == expected
+
+        await eventually(lambda: lag_is(21), within=30, what="lag of 21 while the handler hangs")
+        handler.release.set()
+        await eventually(lambda: lag_is(0), within=30, what="lag drained once released")
