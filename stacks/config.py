@@ -223,6 +223,7 @@ class StackConfig:
     alerts: AlertSettings
     api: ApiSettings
     image_tag: str
+    images_build: bool  # build and push the image in the program (infra/images.py)
     # docs/runbook.md as people read it; each alert links to its own section (#anchor) in it.
     runbook_url: str
     grafana_admin_password: SecretValue | None
@@ -633,6 +634,18 @@ def _kafka(reader: _Reader, min_volume_gi: int) -> KafkaSettings:
     )
 
 
+def _images_push_target(reader: _Reader, config: StackConfig) -> None:
+    """A program-built image is pushed: on local that needs a registry of the deployer's own."""
+    key = "registryServer"
+    local = config.local
+    if config.images_build and local and local.registry_server is None and not reader.failed(key):
+        reader.fail(
+            key,
+            "required on local when imagesBuild is true: the registry the program pushes the "
+            "image to and the cluster pulls from, e.g. localhost:5001",
+        )
+
+
 def load_stack_config(source: ConfigSource) -> StackConfig:
     """Read and validate the whole stack configuration, or raise one :class:`StackConfigError`."""
     reader = _Reader(source)
@@ -666,6 +679,7 @@ def load_stack_config(source: ConfigSource) -> StackConfig:
             max_replicas=reader.integer("apiMaxReplicas", api_replicas, 100, max(api_replicas, 5)),
         ),
         image_tag=image_tag,
+        images_build=reader.boolean("imagesBuild", False),
         runbook_url=_runbook_url(reader),
         grafana_admin_password=reader.secret(
             "grafanaAdminPassword",
@@ -677,6 +691,7 @@ def load_stack_config(source: ConfigSource) -> StackConfig:
         gke=gke,
         local=_local(reader) if provider == "local" else None,
     )
+    _images_push_target(reader, config)
     if reader.problems:
         raise StackConfigError(reader.problems)
     return config

@@ -9,6 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.capacity import platform_requests, workloads_requests
+from infra.cloud.base import ClusterOutputs
+from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
 from infra.workloads import Workloads, WorkloadsArgs
@@ -83,6 +85,20 @@ def workloads_plan(config: StackConfig) -> WorkloadsArgs:
     )
 
 
+def build_image(cluster: ClusterOutputs, config: StackConfig) -> AppImage:
+    """The app image built from the Dockerfile and pushed to the cluster's registry."""
+    return AppImage(
+        "todo",
+        AppImageArgs(
+            registry=cluster.registry_server,
+            tag=config.image_tag,
+            node_arch=cluster.node_arch,
+            registry_username=cluster.registry_username,
+            registry_password=cluster.registry_password,
+        ),
+    )
+
+
 def program() -> None:
     config = load_stack_config(PulumiConfigSource())
     platform_args, workloads_args = platform_plan(config), workloads_plan(config)
@@ -99,10 +115,13 @@ def program() -> None:
             platform_args, provider=cluster.provider, storage_class=cluster.storage_class
         ),
     )
+    built = build_image(cluster, config) if config.images_build else None
     workloads = Workloads(
         "todo",
         dataclasses.replace(
             workloads_args,
+            # The pushed tag@digest: a rebuild under the same tag still rolls the pods out.
+            image=built.ref if built else None,
             provider=cluster.provider,
             namespace=platform.app_namespace,
             image_registry=cluster.registry_server,
@@ -110,7 +129,7 @@ def program() -> None:
             registry_password=cluster.registry_password,
             database_url=platform.database_url,
             kafka_bootstrap=platform.kafka_bootstrap,
-            depends_on=platform.ready,
+            depends_on=[*platform.ready, *([built] if built else [])],
         ),
     )
 

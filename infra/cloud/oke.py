@@ -416,7 +416,7 @@ class OcirRegistry(pulumi.ComponentResource):
         namespace = oci.objectstorage.get_namespace_output(
             compartment_id=args.compartment_ocid, opts=pulumi.InvokeOptions(parent=self)
         ).namespace
-        for image in args.images:
+        repositories = [
             oci.artifacts.ContainerRepository(
                 f"{name}-{image}",
                 compartment_id=args.compartment_ocid,
@@ -425,6 +425,8 @@ class OcirRegistry(pulumi.ComponentResource):
                 is_immutable=False,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            for image in args.images
+        ]
         token = oci.identity.AuthToken(
             f"{name}-pull-token",
             user_id=args.user_ocid,
@@ -433,7 +435,13 @@ class OcirRegistry(pulumi.ComponentResource):
         )
         # Repositories live under the tenancy's Object Storage namespace:
         # <region>.ocir.io/<namespace>/<image>.
-        self.server = pulumi.Output.concat(args.region, ".ocir.io/", namespace)
+        # The server resolves only once the repositories exist, so nothing (a push by the
+        # program, a pull by the nodes) reaches OCIR first and makes it auto-create a repository
+        # in the root compartment.
+        created = pulumi.Output.all(*[repository.id for repository in repositories])
+        self.server = pulumi.Output.all(
+            created, pulumi.Output.concat(args.region, ".ocir.io/", namespace)
+        ).apply(lambda values: str(values[1]))
         self.username = pulumi.Output.concat(namespace, "/", args.registry_username)
         self.password = pulumi.Output.secret(token.token.apply(lambda value: value or ""))
         self.register_outputs({"server": self.server, "username": self.username})

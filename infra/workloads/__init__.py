@@ -47,6 +47,9 @@ class WorkloadsArgs:
     # How events reach the workers: their own aiokafka consumers ("kafka"), or the Dapr
     # sidecar through declarative Subscriptions ("dapr"). Also what the relay publishes with.
     event_transport: EventTransport = "kafka"
+    # The full reference when the program builds the image (``tag@digest``, see infra/images.py);
+    # None pulls ``<image_registry>/todo-platform:<image_tag>``.
+    image: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         if self.namespace != namespaces.APP:
@@ -106,7 +109,9 @@ class Workloads(pulumi.ComponentResource):
         super().__init__("todo:workloads:Workloads", name, None, opts)
         self._args = args
         self._ns = args.namespace
-        image = image_ref(args.image_registry, args.image_tag)
+        image = (
+            args.image if args.image is not None else image_ref(args.image_registry, args.image_tag)
+        )
 
         secret = self._app_secret()
         pull_secret = self._pull_secret()

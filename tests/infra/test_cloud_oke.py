@@ -251,8 +251,12 @@ def test_preview_of_a_fresh_stack_leaves_cluster_credentials_unknown(
     for name in ("kubeconfig", "registry_password"):
         assert not outputs[name].known
         assert outputs[name].secret
-    # The namespace lookup needs no new resource: the registry address is known already.
-    assert outputs["registry_server"].value == f"eu-frankfurt-1.ocir.io/{MOCK_OCI_NAMESPACE}"
+    # The registry address waits for the stack's repositories, which a fresh stack has yet to
+    # create: nothing may push or pull before them (OCIR would auto-create one elsewhere).
+    assert not outputs["registry_server"].known
+    assert cluster_outputs(False).outputs["registry_server"].value == (
+        f"eu-frankfurt-1.ocir.io/{MOCK_OCI_NAMESPACE}"
+    )
 
 
 def test_allowed_api_cidrs_and_availability_domain_come_from_config(
