@@ -11,15 +11,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability import catalog
 from app.observability.logs import correlation_id
-from app.observability.metrics import build
+from app.observability.metrics import counter, histogram
 
 log = logging.getLogger("app.access")
 
 
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = build(catalog.HTTP_REQUESTS, registry)
-        self.duration = build(catalog.HTTP_REQUEST_DURATION, registry)
+        self.requests = counter(catalog.HTTP_REQUESTS, registry)
+        self.duration = histogram(catalog.HTTP_REQUEST_DURATION, registry)
 
 
 def _route_template(scope: Scope) -> str:
@@ -56,8 +56,8 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            self.metrics.requests.labels(route, method, str(status)).inc()  # type: ignore[union-attr]
-            self.metrics.duration.labels(route, method).observe(elapsed)  # type: ignore[union-attr]
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.duration.labels(route, method).observe(elapsed)
             if route != "/metrics":
                 log.info(
                     "request",

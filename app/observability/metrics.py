@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import case, func, select
@@ -19,6 +20,7 @@ from app.observability import catalog
 from app.tasks.commands import TASK_CHANGES
 
 Collector = Counter | Gauge | Histogram
+C = TypeVar("C", Counter, Gauge, Histogram)
 
 
 def build(metric: catalog.Metric, registry: CollectorRegistry) -> Collector:
@@ -31,47 +33,77 @@ def build(metric: catalog.Metric, registry: CollectorRegistry) -> Collector:
     )
 
 
+def _typed(kind: type[C], metric: catalog.Metric, registry: CollectorRegistry) -> C:
+    collector = build(metric, registry)
+    if not isinstance(collector, kind):
+        raise TypeError(f"{metric.name} is a {metric.kind} in the catalog, not a {kind.__name__}")
+    return collector
+
+
+def counter(metric: catalog.Metric, registry: CollectorRegistry) -> Counter:
+    return _typed(Counter, metric, registry)
+
+
+def gauge(metric: catalog.Metric, registry: CollectorRegistry) -> Gauge:
+    return _typed(Gauge, metric, registry)
+
+
+def histogram(metric: catalog.Metric, registry: CollectorRegistry) -> Histogram:
+    return _typed(Histogram, metric, registry)
+
+
 class DatabaseMetrics:
     """Pool usage and the readiness check's last result; every process has them."""
 
     def __init__(self, registry: CollectorRegistry, engine: AsyncEngine) -> None:
         self._engine = engine
-        self.pool_in_use = build(catalog.DB_POOL_IN_USE, registry)
-        self.pool_size = build(catalog.DB_POOL_SIZE, registry)
-        self.check_up = build(catalog.READINESS_CHECK_UP, registry)
+        self.pool_in_use = gauge(catalog.DB_POOL_IN_USE, registry)
+        self.pool_size = gauge(catalog.DB_POOL_SIZE, registry)
+        self.check_up = gauge(catalog.READINESS_CHECK_UP, registry)
 
     def refresh(self) -> None:
         pool = self._engine.pool
         # SQLite's pool has no fixed size; report what it holds.
         size = getattr(pool, "size", lambda: 0)()
         in_use = getattr(pool, "checkedout", lambda: 0)()
-        self.pool_size.set(size)  # type: ignore[union-attr]
-        self.pool_in_use.set(in_use)  # type: ignore[union-attr]
+        self.pool_size.set(size)
+        self.pool_in_use.set(in_use)
 
     def record_check(self, passed: bool) -> None:
-        self.check_up.labels(catalog.DATABASE_CHECK).set(1 if passed else 0)  # type: ignore[union-attr]
+        self.check_up.labels(catalog.DATABASE_CHECK).set(1 if passed else 0)
 
 
-class TaskMetrics:
-    """Task counters (incremented after commit) and gauges refreshed from one aggregate query.
+class TaskChangeCounter:
+    """``todo_tasks_total``: task changes counted once their transaction has committed.
+
+    ``app.tasks.commands`` notes each change in ``session.info``; :meth:`count_committed` is the
+    ``after_commit`` hook of :func:`app.db.session.session_factory` (a rollback clears the notes).
+    The API and the recurring service both count this way.
+    """
+
+    def __init__(self, changes: Counter) -> None:
+        self.changes = changes
+        for event in catalog.TASK_EVENT_VALUES:
+            changes.labels(event)  # expose zeros from the start: rate() needs a baseline
+
+    def count_committed(self, session: Session) -> None:
+        for change in session.info.pop(TASK_CHANGES, ()):
+            self.changes.labels(change).inc()
+
+
+class TaskMetrics(TaskChangeCounter):
+    """The API's task metrics: the change counter, and gauges from one aggregate query.
 
     The gauges are computed when Prometheus scrapes, at most once per ``max_age`` seconds, so
     a scrape costs one indexed query however many tasks there are.
     """
 
     def __init__(self, registry: CollectorRegistry, max_age: float = 10.0) -> None:
-        self.changes = build(catalog.TASK_EVENTS, registry)
-        self.series_active = build(catalog.RECURRING_SERIES_ACTIVE, registry)
-        self.due = build(catalog.TASKS_DUE, registry)
-        for event in catalog.TASK_EVENT_VALUES:
-            self.changes.labels(event)  # expose zeros from the start: rate() needs a baseline
+        super().__init__(counter(catalog.TASK_EVENTS, registry))
+        self.series_active = gauge(catalog.RECURRING_SERIES_ACTIVE, registry)
+        self.due = gauge(catalog.TASKS_DUE, registry)
         self._max_age = max_age
         self._refreshed = float("-inf")
-
-    def count_committed(self, session: Session) -> None:
-        """``after_commit`` hook: count the task changes the transaction recorded."""
-        for change in session.info.pop(TASK_CHANGES, ()):
-            self.changes.labels(change).inc()  # type: ignore[union-attr]
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         if time.monotonic() - self._refreshed < self._max_age:
@@ -96,6 +128,6 @@ class TaskMetrics:
                 select(func.count()).select_from(TaskRecurrence).where(TaskRecurrence.active)
             )
         for name in catalog.DUE_BUCKETS:
-            self.due.labels(name).set(counts.get(name, 0))  # type: ignore[union-attr]
-        self.series_active.set(active or 0)  # type: ignore[union-attr]
+            self.due.labels(name).set(counts.get(name, 0))
+        self.series_active.set(active or 0)
         self._refreshed = time.monotonic()

@@ -17,8 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy.orm import Session
 
 from app.observability import catalog
-from app.observability.metrics import Collector, build
-from app.tasks.commands import TASK_CHANGES
+from app.observability.metrics import Collector, TaskChangeCounter, build
 
 log = logging.getLogger("services.metrics")
 
@@ -119,15 +118,5 @@ class ConsumerMetrics:
 
 
 def task_change_counter(metrics: WorkerMetrics) -> Callable[[Session], None]:
-    """The ``after_commit`` hook (:func:`app.db.session.session_factory`) that counts the task
-    changes a transaction committed, as the API counts its own: ``app.tasks.commands`` notes
-    each in ``session.info``, and a rollback clears them."""
-    changes = metrics.counter(catalog.TASK_EVENTS)
-    for event in catalog.TASK_EVENT_VALUES:
-        changes.labels(event)  # exposed as 0 from the start: rate() needs a baseline
-
-    def count_committed(session: Session) -> None:
-        for change in session.info.pop(TASK_CHANGES, ()):
-            changes.labels(change).inc()
-
-    return count_committed
+    """The ``after_commit`` hook that counts committed task changes, as the API counts its own."""
+    return TaskChangeCounter(metrics.counter(catalog.TASK_EVENTS)).count_committed

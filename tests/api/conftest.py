@@ -8,7 +8,6 @@ property under test.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from app.db.session import create_engine, session_factory
 from app.main import create_app
 from app.settings import ApiSettings
 from devtools.postgres import PostgresServer
+from tests.fixtures.accounts import create_task, register
 
 
 @dataclass
@@ -36,24 +36,10 @@ class Api:
     settings: ApiSettings
 
     async def new_user(self) -> dict[str, str]:
-        """Register a fresh account and return its Authorization header."""
-        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-        password = secrets.token_urlsafe(12)
-        response = await self.client.post(
-            "/auth/register", json={"email": email, "password": password}
-        )
-        assert response.status_code == 201, response.text
-        token = await self.client.post(
-            "/auth/token", data={"username": email, "password": password}
-        )
-        assert token.status_code == 200, token.text
-        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+        return await register(self.client)
 
     async def create_task(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-        body.setdefault("title", "a task")
-        response = await self.client.post("/tasks", json=body, headers=headers)
-        assert response.status_code == 201, response.text
-        return response.json()
+        return await create_task(self.client, headers, **body)
 
     async def counts(self) -> tuple[int, int]:
         """(tasks, outbox rows) in the whole database: proof that a rejected call wrote nothing."""

@@ -43,7 +43,7 @@ from services.common.worker import Worker
 from services.recurring.settings import RecurringSettings
 from services.recurring.worker import WORKER as RECURRING
 from services.relay.worker import WORKER as RELAY
-from tests.e2e.workers_stack import register
+from tests.fixtures.accounts import register
 from tests.services.workers_support import Database, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]

@@ -7,8 +7,6 @@ PostgreSQL and Kafka; the services under test are started by each test, as proce
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -26,19 +24,9 @@ from app.db.session import create_engine, session_factory
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
+from tests.fixtures.accounts import create_task, register
 from tests.services.events_support import ServiceProcess
 from tests.services.workers_support import Database, eventually
-
-
-async def register(client: httpx.AsyncClient) -> dict[str, str]:
-    """Register an account through the API ``client`` talks to; its Authorization header."""
-    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-    password = secrets.token_urlsafe(12)
-    registered = await client.post("/auth/register", json={"email": email, "password": password})
-    assert registered.status_code == 201, registered.text
-    token = await client.post("/auth/token", data={"username": email, "password": password})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 @dataclass
@@ -64,10 +52,7 @@ class Stack:
         return await register(self.client)
 
     async def create_task(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-        body.setdefault("title", "a task")
-        response = await self.client.post("/tasks", json=body, headers=headers)
-        assert response.status_code == 201, response.text
-        return response.json()
+        return await create_task(self.client, headers, **body)
 
     async def complete(self, headers: dict[str, str], task_id: str) -> dict[str, Any]:
         response = await self.client.post(f"/tasks/{task_id}/complete", headers=headers)
