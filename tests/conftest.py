@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.components"]
+pytest_plugins = ["tests.fixtures.components", "tests.fixtures.watchdog"]

@@ -31,6 +31,7 @@ from services.common.metrics import WorkerMetrics, task_change_counter
 from services.common.runtime import KafkaConsumerRuntime
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec
+from services.common.waiting import wait_set
 from services.common.worker import S, Worker, WorkerContext
 
 log = logging.getLogger("services.process")
@@ -216,8 +217,7 @@ async def _consume(runtime: KafkaConsumerRuntime, stop: asyncio.Event) -> None:
                 "broker unreachable, retrying",
                 extra={"group": runtime.spec.group, "error": repr(exc)},
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), _START_RETRY_S)
+            await wait_set(stop, _START_RETRY_S)
     else:
         return
     await runtime.run()
@@ -225,6 +225,7 @@ async def _consume(runtime: KafkaConsumerRuntime, stop: asyncio.Event) -> None:
 
 async def _bounded(awaitable: Awaitable[Any], seconds: float) -> None:
     try:
-        await asyncio.wait_for(awaitable, seconds)
+        async with asyncio.timeout(seconds):
+            await awaitable
     except TimeoutError:
         log.error("shutdown step timed out", extra={"seconds": seconds})

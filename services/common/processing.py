@@ -32,6 +32,7 @@ from services.common.messages import DeadLetterSink, RawMessage, Received
 from services.common.metrics import INVALID_MESSAGE, ConsumerMetrics
 from services.common.spec import ConsumerSpec, PermanentError
 from services.common.sql import upsert_into
+from services.common.waiting import wait_set
 
 log = logging.getLogger("services.consumer")
 
@@ -340,9 +341,7 @@ class EventProcessor:
         # An outage can last: shutdown does not wait for it (nothing after this commits).
         if self.stopping.is_set():
             raise Stopping
-        try:
-            await asyncio.wait_for(self.stopping.wait(), _OUTAGE_RETRY_S)
-        except TimeoutError:
+        if not await wait_set(self.stopping, _OUTAGE_RETRY_S):
             return
         raise Stopping
 

@@ -34,6 +34,7 @@ from services.common.metrics import ConsumerMetrics, WorkerMetrics
 from services.common.processing import EventProcessor, Stopping
 from services.common.publisher import OutgoingMessage
 from services.common.spec import ConsumerSpec
+from services.common.waiting import wait_set
 
 log = logging.getLogger("services.consumer")
 
@@ -298,7 +299,5 @@ class KafkaConsumerRuntime:
                 self._consumer.seek(tp, records[0].offset)
 
     async def _pause(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stop_requested.wait(), seconds)
-        except TimeoutError:
+        if not await wait_set(self._stop_requested, seconds):
             return

@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.observability.tracing import continue_trace, current_traceparent
+from services.common.waiting import wait_set
 from services.notifier.claims import Claimed, claim_due, due_count, upcoming
 
 log = logging.getLogger("services.notifier.scheduler")
@@ -159,9 +160,7 @@ class ReminderScheduler:
         timeout = self._poll
         if self._heap:
             timeout = min(timeout, (self._heap[0] - now).total_seconds())
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, timeout))
-        except TimeoutError:
-            if not self._heap or self._heap[0] > self._clock():
-                self._stale = True  # the backstop poll
+        woken = await wait_set(self._wake, timeout)
+        if not woken and (not self._heap or self._heap[0] > self._clock()):
+            self._stale = True  # the backstop poll
         self._wake.clear()

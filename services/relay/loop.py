@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.listen import Listener
+from services.common.waiting import wait_set
 from services.relay.outbox import OutboxRelay
 from services.relay.pruning import prune
 
@@ -55,8 +56,7 @@ class RelayLoop:
                     backoff = min(backoff * 2, _MAX_BACKOFF_S)
                     continue
                 self.last_error, backoff = None, 0.5
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+                await wait_set(self.wake, self.poll_seconds)
         finally:
             if listening is not None:
                 listening.cancel()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +16,47 @@ import pytest
 from devtools.process import LOOPBACK, ComponentError, LocalServer, port_accepts, wait_until
 
 REPO = Path(__file__).parents[2]
+
+
+def run_pytest(
+    directory: Path,
+    files: Mapping[str, str],
+    *,
+    plugins: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    ci: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """A separate pytest session over ``files`` (written into ``directory``) with only
+    ``plugins`` loaded, so a plugin's real outcome and report can be observed from outside."""
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    environment = {key: value for key, value in os.environ.items() if key != "CI"}
+    environment.update(PYTHONPATH=str(REPO), **(env or {}))
+    if ci is not None:
+        environment["CI"] = ci
+    loaded = [arg for plugin in plugins for arg in ("-p", plugin)]
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            os.devnull,
+            "--rootdir",
+            str(directory),
+            *loaded,
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            str(directory),
+        ],
+        cwd=directory,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @asynccontextmanager

@@ -6,46 +6,23 @@ Each case runs a tiny pytest session in a subprocess with PostgreSQL made unstar
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).parents[2]
+from tests.devtools.subprocesses import run_pytest
 
 
 def _run_session(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "test_needs_pg.py").write_text("def test_needs_pg(postgres):\n    pass\n")
     empty_bindir = tmp_path / "no-postgres-here"
     empty_bindir.mkdir()
-    env = {key: value for key, value in os.environ.items() if key != "CI"}
-    env.update(PYTHONPATH=str(REPO), PG_BINDIR=str(empty_bindir))
-    if ci is not None:
-        env["CI"] = ci
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-c",
-            os.devnull,
-            "--rootdir",
-            str(tmp_path),
-            "-p",
-            "tests.fixtures.components",
-            "-p",
-            "no:cacheprovider",
-            "-rs",
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_pytest(
+        tmp_path,
+        {"test_needs_pg.py": "def test_needs_pg(postgres):\n    pass\n"},
+        plugins=["tests.fixtures.components"],
+        env={"PG_BINDIR": str(empty_bindir)},
+        ci=ci,
     )
 
 
