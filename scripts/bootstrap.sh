@@ -15,6 +15,9 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$ROOT/.local/uv-venv/bin:$PATH"
 fi
 
-# $1: extra `uv sync` arguments (which dependency groups); --inexact keeps packages that another
-# command installed, so switching between running and testing does not reinstall anything.
-uv sync --frozen --inexact ${1:-} >&2
+# BOOTSTRAP_SYNC_ARGS: extra `uv sync` arguments (which dependency groups). Not positional: a
+# sourced script sees its caller's arguments, which belong to the caller (pytest's, for test.sh).
+# --inexact keeps packages that another command installed, so switching between running and
+# testing does not reinstall anything.
+read -r -a sync_args <<< "${BOOTSTRAP_SYNC_ARGS:-}"
+uv sync --frozen --inexact "${sync_args[@]}" >&2

@@ -3,7 +3,7 @@
 # worker services in the same process. Defaults: SQLite file database and the in-process event
 # bus. Set DATABASE_URL (postgresql://...) and/or KAFKA_BOOTSTRAP (host:port) to use real ones.
 set -euo pipefail
-source "$(dirname "$0")/bootstrap.sh" "--no-default-groups"
+BOOTSTRAP_SYNC_ARGS="--no-default-groups" source "$(dirname "$0")/bootstrap.sh"
 
 mkdir -p .local
 if [ -z "${JWT_SECRET:-}" ]; then
