@@ -7,7 +7,8 @@ Starts PostgreSQL and the API (uvicorn) on loopback, then prints:
   generator, so the client's own CPU does not eat into the server's share of the 2 cores);
 - list-tasks throughput and p99 (wrk);
 - the raw ceiling: asyncpg inserting the same task row + outbox row per task, same concurrency;
-- p99 of create-task at half the measured maximum rate (open loop, paced);
+- p50/p99 of create-task at half the measured maximum rate (open loop, bench/paced_http.py);
+- CPU time per created task: the API processes (from /proc) and the raw loop's process;
 - the API process's resident memory.
 Ratios are against the raw loop measured in the same run, because absolute times on a shared
 2-core machine are noise.
@@ -33,9 +34,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.common import percentile, rss_mib, summary_ms
+from bench.common import cpu_seconds, rss_mib, summary_ms
+from bench.paced_http import http_request, paced
 from devtools.api_server import ApiServer
 from devtools.postgres import PostgresServer
+from devtools.process import LOOPBACK
 
 TASK = {
     "title": "benchmark task",
@@ -62,28 +65,6 @@ async def closed_loop(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return len(latencies) / (time.perf_counter() - started), latencies
-
-
-async def open_loop(
-    call: Callable[[], Awaitable[None]], rate: float, seconds: float
-) -> list[float]:
-    """Start ``call`` at a fixed ``rate`` per second regardless of replies; latencies."""
-    latencies: list[float] = []
-
-    async def one() -> None:
-        started = time.perf_counter()
-        await call()
-        latencies.append(time.perf_counter() - started)
-
-    pending = []
-    begin = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        delay = begin + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        pending.append(asyncio.create_task(one()))
-    await asyncio.gather(*pending)
-    return latencies
 
 
 async def login(client: httpx.AsyncClient) -> dict[str, str]:
@@ -145,6 +126,7 @@ wrk.headers["Authorization"] = "{authorization}"
 
 @dataclass
 class WrkResult:
+    requests: int
     rate: float
     p50_ms: float
     p99_ms: float
@@ -197,6 +179,7 @@ def wrk(
         raise RuntimeError(f"unexpected wrk output:\n{output}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return WrkResult(
+        requests=int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
         rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         p50_ms=_ms(percentiles["50"]),
         p99_ms=_ms(percentiles["99"]),
@@ -216,32 +199,40 @@ async def run(seconds: float, concurrency: int, workers: int) -> None:
         try:
             async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
                 headers = await login(client)
-
-                async def create() -> None:
-                    response = await client.post("/tasks", json=TASK, headers=headers)
-                    assert response.status_code == 201, response.text
-
-                task_body = json.dumps(TASK)
-                load = functools.partial(
-                    wrk,
-                    authorization=headers["Authorization"],
-                    concurrency=concurrency,
-                    workdir=workdir,
-                )
-                await asyncio.to_thread(load, f"{api.url}/tasks", "POST", task_body, seconds=1)
-                created = await asyncio.to_thread(
-                    load, f"{api.url}/tasks", "POST", task_body, seconds=seconds
-                )
-                listed = await asyncio.to_thread(
-                    load, f"{api.url}/tasks?limit=50", "GET", None, seconds=seconds
-                )
-                paced = await open_loop(create, created.rate / 2, min(seconds, 5))
-                rss = sum(rss_mib(pid) for pid in api.pids())
+            task_body = json.dumps(TASK)
+            load = functools.partial(
+                wrk,
+                authorization=headers["Authorization"],
+                concurrency=concurrency,
+                workdir=workdir,
+            )
+            await asyncio.to_thread(load, f"{api.url}/tasks", "POST", task_body, seconds=1)
+            api_cpu_before = cpu_seconds(api.pids())
+            created = await asyncio.to_thread(
+                load, f"{api.url}/tasks", "POST", task_body, seconds=seconds
+            )
+            api_cpu = (cpu_seconds(api.pids()) - api_cpu_before) / created.requests
+            listed = await asyncio.to_thread(
+                load, f"{api.url}/tasks?limit=50", "GET", None, seconds=seconds
+            )
+            request = http_request(
+                "POST",
+                "/tasks",
+                f"{LOOPBACK}:{api.port}",
+                {**headers, "Content-Type": "application/json"},
+                task_body.encode(),
+            )
+            half = await paced(
+                LOOPBACK, api.port, request, rate=created.rate / 2, seconds=min(seconds, 5)
+            )
+            rss = sum(rss_mib(pid) for pid in api.pids())
         finally:
             api.stop()
+        loop_cpu_before = time.process_time()
         raw_rate, raw_lat = await raw_inserts(
             postgres.url(database, driver="postgresql"), concurrency, seconds
         )
+        raw_cpu = (time.process_time() - loop_cpu_before) / (raw_rate * seconds)
     shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"{concurrency} connections, {seconds:g} s per phase, PostgreSQL + uvicorn x{workers}")
@@ -255,8 +246,12 @@ async def run(seconds: float, concurrency: int, workers: int) -> None:
         f"p99 {listed.p99_ms:6.2f} ms  errors {listed.errors}"
     )
     print(
-        f"create at half max  {created.rate / 2:8.1f} tasks/s   "
-        f"p99 {percentile(paced, 99) * 1000:.2f} ms (open loop)"
+        f"create at half max  {created.rate / 2:8.1f} tasks/s   {summary_ms(half.latencies_s)}"
+        f"  (open loop; statuses {half.statuses})"
+    )
+    print(
+        f"CPU per task        API {api_cpu * 1000:.3f} ms (all API processes), "
+        f"raw loop {raw_cpu * 1000:.3f} ms"
     )
     print(f"API RSS             {rss:8.1f} MiB (all processes)")
     print(f"ratio API create / raw loop: {created.rate / raw_rate:.2f} (target >= 0.40)")

@@ -11,7 +11,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import CurrentUser, Session, State
+from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.problems import Problem, documented
 from app.api.schemas import TokenOut, UserCreate, UserOut
 from app.db.models import User
@@ -83,5 +83,8 @@ async def token(
 
 
 @router.get("/me", response_model=UserOut, responses=documented(401))
-async def me(user: CurrentUser) -> User:
+async def me(caller: CurrentUser, db: Session) -> User:
+    user = await db.get(User, caller.id)
+    if user is None:  # deleted since the token check, a moment ago
+        raise unauthorized("the token's account no longer exists")
     return user

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,12 +30,40 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cursor.close()
 
         return engine
-    # Pre-ping costs a round trip per checkout, but without it a connection the server killed
-    # (restart, failover, idle timeout) can leave asyncpg in a state SQLAlchemy does not
-    # recognise as a disconnect, and requests fail until the process restarts.
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
-    )
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A connection back in use within this long is trusted without a ping.
+IDLE_BEFORE_PING_S: Final = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Pre-ping, but only connections that sat idle in the pool.
+
+    A connection the server dropped (restart, failover, idle timeout) must not reach a request:
+    asyncpg can be left in a state SQLAlchemy does not take for a disconnect, and requests would
+    fail until the process restarts. SQLAlchemy's ``pool_pre_ping`` checks every checkout, and
+    its asyncpg ping is three round trips (BEGIN, a statement, ROLLBACK) -- under load more than
+    the create-task request's own statements. Connections are dropped while they sit idle, so
+    only those are checked; under load a connection is back in use within milliseconds.
+    Raising DisconnectionError makes the pool discard it and hand out a fresh one.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_BEFORE_PING_S:
+            return  # fresh, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # whatever the driver raises for a dead connection
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def dialect_name(session: AsyncSession) -> str:

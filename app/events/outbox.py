@@ -6,24 +6,32 @@ nothing is published that was not committed and nothing committed is lost.
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import OutboxEvent
 from app.events.contract import CloudEvent
 
+# A Core INSERT, executed at once: outbox rows are written, never read back in the transaction
+# that writes them, so the ORM's unit of work (identity map, flush bookkeeping) is pure cost on
+# every write request. It still runs in the session's transaction, so it commits or rolls back
+# with the change.
+_insert_event = insert(OutboxEvent.metadata.tables[OutboxEvent.__tablename__])
 
-async def record(session: AsyncSession, event: CloudEvent) -> OutboxEvent:
+
+async def record(session: AsyncSession, event: CloudEvent) -> None:
     """Add ``event`` to the outbox of the session's transaction.
 
     On PostgreSQL a trigger on ``outbox`` NOTIFYs the relay when the transaction commits
     (migration 0001), so no writer can forget to wake it.
     """
-    row = OutboxEvent(
-        event_id=event.id,
-        topic=event.topic.name,
-        key=event.subject,
-        event_type=event.type.value,
-        payload=event.model_dump(mode="json"),
+    await session.execute(
+        _insert_event,
+        {
+            "event_id": event.id,
+            "topic": event.topic.name,
+            "key": event.subject,
+            "event_type": event.type.value,
+            "payload": event.model_dump(mode="json"),
+        },
     )
-    session.add(row)
-    return row

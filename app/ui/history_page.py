@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request, Response
 
 from app.api import history
-from app.api.deps import Session, State
+from app.api.deps import Caller, Session, State
 from app.api.problems import Problem
 from app.db.models import Task
 from app.domain.recurrence import RecurrenceError, RecurrenceRule
 from app.ui.listing import show_time
 from app.ui.render import page
-from app.ui.session import SignedIn, user_of
+from app.ui.session import SignedIn, owner_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -97,7 +97,7 @@ async def task_history(
 ) -> Response:
     try:
         found = await history.task_history(
-            task_id, user_of(person), db, app_state, limit=PAGE_SIZE, after=after
+            task_id, Caller(owner_of(person)), db, app_state, limit=PAGE_SIZE, after=after
         )
     except Problem:
         return page(request, person, "missing.html", status=404)

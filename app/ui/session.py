@@ -147,11 +147,6 @@ async def signed_in(request: Request, person: Visit) -> Visitor:
 SignedIn = Annotated[Visitor, Depends(signed_in)]
 
 
-def user_of(person: Visitor) -> User:
-    assert person.user is not None  # guaranteed by the SignedIn dependency
-    return person.user
-
-
 def owner_of(person: Visitor) -> uuid.UUID:
     """The signed-in user's id (safe to use after a rollback)."""
     assert person.user_id is not None  # guaranteed by the SignedIn dependency

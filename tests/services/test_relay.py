@@ -165,8 +165,12 @@ async def test_pruning_deletes_only_old_published_rows_and_old_records(db: Datab
     async with db.sessions() as session, session.begin():
         for published_at in [old] * 5 + [recent] * 2 + [None] * 2:
             event = task_event()
-            row = await record(session, event)
-            row.published_at = published_at
+            await record(session, event)
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.event_id == event.id)
+                .values(published_at=published_at)
+            )
         for processed_at in [old] * 4 + [recent] * 3:
             session.add(
                 ProcessedEvent(consumer_group="g", event_id=uuid.uuid4(), processed_at=processed_at)

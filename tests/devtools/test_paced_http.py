@@ -1,0 +1,47 @@
+"""bench/paced_http.py: every scheduled request is sent once and its reply read, on schedule."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bench.paced_http import http_request, paced
+from devtools.process import LOOPBACK, free_port
+from tests.services.workers_support import eventually
+
+
+async def test_sends_rate_times_seconds_requests_and_reads_every_reply() -> None:
+    bodies: list[bytes] = []
+
+    async def create(request: Request) -> Response:
+        bodies.append(await request.body())
+        return Response(b'{"ok":true}', status_code=201 if len(bodies) % 10 else 503)
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[Route("/tasks", create, methods=["POST"])]),
+            host=LOOPBACK,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started, within=10, what="the server started")
+        request = http_request("POST", "/tasks", f"{LOOPBACK}:{port}", {"X-A": "1"}, b'{"t":1}')
+        result = await paced(LOOPBACK, port, request, rate=200, seconds=0.5, connections=4)
+    finally:
+        server.should_exit = True
+        await serving
+
+    assert bodies == [b'{"t":1}'] * 100
+    assert result.statuses == {201: 90, 503: 10}
+    assert len(result.latencies_s) == 100
+    assert all(0 < latency < 5 for latency in result.latencies_s)
