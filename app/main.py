@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from app import live, ui
 from app.api import auth, health, history, problems, tasks
 from app.api.deps import AppState
+from app.db.probe import DatabaseProbe
 from app.db.session import create_engine, session_factory
 from app.observability.http import HttpMetrics, ObservabilityMiddleware
 from app.observability.logs import configure as configure_logs
@@ -49,11 +50,13 @@ def create_app(
             throttle=LoginThrottle(window_seconds=settings.login_window_seconds),
             task_metrics=task_metrics,
             db_metrics=DatabaseMetrics(registry, engine),
+            probe=DatabaseProbe(settings.database_url),
         )
         try:
             async with live.feeds(settings) as app.state.live:
                 yield
         finally:
+            await app.state.todo.probe.close()
             await engine.dispose()
 
     app = FastAPI(

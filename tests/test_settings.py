@@ -25,6 +25,14 @@ def test_short_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         load(ApiSettings)
 
 
+def test_a_pool_of_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A notifier delivery holds one connection and opens a second: a pool of one waits on itself.
+    monkeypatch.setenv("JWT_SECRET", "x" * 48)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "1")
+    with pytest.raises(SettingsError, match=r"DATABASE_POOL_SIZE: .*greater than or equal to 2"):
+        load(ApiSettings)
+
+
 @pytest.mark.parametrize(
     ("given", "used"),
     [

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api.problems import Problem
 from app.db.models import User
+from app.db.probe import DatabaseProbe
 from app.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.security import InvalidToken, LoginThrottle, read_token
 from app.settings import ApiSettings
@@ -29,6 +30,7 @@ class AppState:
     throttle: LoginThrottle
     task_metrics: TaskMetrics
     db_metrics: DatabaseMetrics
+    probe: DatabaseProbe
 
 
 async def state(request: Request) -> AppState:

@@ -42,13 +42,14 @@ IDLE_BEFORE_PING_S: Final = 1.0
 def _ping_when_idle(engine: AsyncEngine) -> None:
     """Pre-ping, but only connections that sat idle in the pool.
 
-    A connection the server dropped (restart, failover, idle timeout) must not reach a request:
-    asyncpg can be left in a state SQLAlchemy does not take for a disconnect, and requests would
-    fail until the process restarts. SQLAlchemy's ``pool_pre_ping`` checks every checkout, and
+    A connection the server dropped (restart, failover, idle timeout) should not reach a request,
+    which would fail on it. SQLAlchemy's ``pool_pre_ping`` checks every checkout, and
     its asyncpg ping is three round trips (BEGIN, a statement, ROLLBACK) -- under load more than
-    the create-task request's own statements. Connections are dropped while they sit idle, so
-    only those are checked; under load a connection is back in use within milliseconds.
-    Raising DisconnectionError makes the pool discard it and hand out a fresh one.
+    the create-task request's own statements. Only connections idle for a second are checked:
+    an idle timeout or a restart during a quiet spell is caught before use; a restart under
+    load fails the statements in flight (the pool then discards every connection it holds, and
+    the next requests get fresh ones). Raising DisconnectionError makes the pool discard the
+    connection and hand out a fresh one.
     """
 
     @event.listens_for(engine.sync_engine, "checkin")

@@ -6,6 +6,8 @@ nothing is published that was not committed and nothing committed is lost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,13 +27,23 @@ async def record(session: AsyncSession, event: CloudEvent) -> None:
     On PostgreSQL a trigger on ``outbox`` NOTIFYs the relay when the transaction commits
     (migration 0001), so no writer can forget to wake it.
     """
+    await record_many(session, [event])
+
+
+async def record_many(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    """Add ``events`` to the outbox in one statement (one round trip for a whole batch)."""
+    if not events:
+        return
     await session.execute(
         _insert_event,
-        {
-            "event_id": event.id,
-            "topic": event.topic.name,
-            "key": event.subject,
-            "event_type": event.type.value,
-            "payload": event.model_dump(mode="json"),
-        },
+        [
+            {
+                "event_id": event.id,
+                "topic": event.topic.name,
+                "key": event.subject,
+                "event_type": event.type.value,
+                "payload": event.model_dump(mode="json"),
+            }
+            for event in events
+        ],
     )

@@ -157,7 +157,7 @@ async def create_task(
         session.add(_start_series(task, body.recurrence))
         await session.flush()
     session.add(task)
-    # One flush at commit writes the task, its reminders and its events together.
+    # The first outbox insert flushes the task and its reminders; all of it commits together.
     await record_task_event(session, EventType.TASK_CREATED, task, traceparent)
     await record_reminders_scheduled(session, task, traceparent)
     return task

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db.probe import DatabaseProbe
 from app.db.session import create_engine, session_factory
 from app.observability import catalog
 from app.observability.logs import configure as configure_logs
@@ -75,6 +76,7 @@ async def serve(
     that export, and ``stop`` the signal handlers, for tests that run workers in-process.
     """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    probe = DatabaseProbe(settings.database_url)
     provider = tracer_provider(
         f"todo-{worker.name}",
         otlp_endpoint=settings.otel_exporter_otlp_endpoint,
@@ -95,7 +97,7 @@ async def serve(
             *(_consumer_ready(runtime) for runtime in runtimes),
             *parts.ready_checks,
         ]
-        app = worker_http_app(worker.name, metrics, engine, checks, parts.routes)
+        app = worker_http_app(worker.name, metrics, engine, probe, checks, parts.routes)
         server = QuietServer(
             uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
         )
@@ -109,6 +111,7 @@ async def serve(
         for hook in parts.on_stop:
             await hook()
     finally:
+        await probe.close()
         await engine.dispose()
         if provider is not None:
             provider.shutdown()  # exports the spans still batched

@@ -299,5 +299,4 @@ class KafkaConsumerRuntime:
                 self._consumer.seek(tp, records[0].offset)
 
     async def _pause(self, seconds: float) -> None:
-        if not await wait_set(self._stop_requested, seconds):
-            return
+        await wait_set(self._stop_requested, seconds)

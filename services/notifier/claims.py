@@ -129,14 +129,16 @@ async def _mark_sent(
         .values(version=Task.version + 1, reminder_sent=~still_pending)
         .execution_options(synchronize_session=False)
     )
-    for data in sent:
-        await outbox.record(
-            session,
+    await outbox.record_many(
+        session,
+        [
             CloudEvent.of(
                 EventType.REMINDER_DUE,
                 data,
                 subject=data.task_id,
                 source=SOURCE_NOTIFIER,
                 traceparent=traceparent,
-            ),
-        )
+            )
+            for data in sent
+        ],
+    )

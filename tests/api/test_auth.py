@@ -103,6 +103,17 @@ async def test_missing_expired_tampered_and_foreign_tokens_are_401(
         assert response.headers["WWW-Authenticate"] == "Bearer"
         assert response.headers["content-type"] == "application/problem+json"
 
+    # A well-signed token whose account is gone: refused on reads, writes and /me alike.
+    before = await api.counts()
+    gone = {"Authorization": f"Bearer {unknown_user}"}
+    for response in (
+        await api.client.post("/tasks", json={"title": "orphan"}, headers=gone),
+        await api.client.get("/me", headers=gone),
+    ):
+        assert response.status_code == 401
+        assert response.json()["detail"] == "the token's account no longer exists"
+    assert await api.counts() == before
+
 
 async def test_failed_logins_are_throttled_per_account_and_per_address(database_url: str) -> None:
     settings = api_settings(

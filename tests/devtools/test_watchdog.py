@@ -10,17 +10,42 @@ from pathlib import Path
 
 from tests.devtools.subprocesses import run_pytest
 
+# Both tests on one event loop, as in this repository's runs. The ticker blocks the loop most
+# of the time, so the alarm usually lands inside it rather than in the test.
 HUNG_ASYNC = """
 import asyncio
+import time
+
+import pytest
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+ticks = []
+
 
 async def wait_for_ever():
     await asyncio.Event().wait()
 
-async def test_hangs():
-    await asyncio.gather(wait_for_ever())
 
-def test_after():
-    pass
+async def ticker():
+    while True:
+        time.sleep(0.3)
+        ticks.append(1)
+        await asyncio.sleep(0)
+
+
+async def test_hangs():
+    background = asyncio.create_task(ticker())
+    try:
+        await asyncio.gather(wait_for_ever())
+    finally:
+        background.cancel()
+        print("cleaned up")
+
+
+async def test_after():
+    seen = len(ticks)
+    await asyncio.sleep(0.5)  # the ticker would tick at least once (within the 1 s limit)
+    assert len(ticks) == seen, "the hung test's ticker is still running"
 """
 
 HUNG_SYNC = """
@@ -33,35 +58,62 @@ def test_after():
     pass
 """
 
+SWALLOWS_EVERYTHING = """
+import threading
 
-def _run(tmp_path: Path, source: str, limit: str = "1") -> str:
+def test_swallows():
+    while True:
+        try:
+            threading.Event().wait()
+        except BaseException:
+            pass
+"""
+
+
+def _run(tmp_path: Path, source: str, limit: str = "1") -> tuple[int, str]:
     result = run_pytest(
         tmp_path,
         {"test_hung.py": source},
         plugins=["tests.fixtures.watchdog", "asyncio"],
         env={"TEST_TIMEOUT_S": limit},
     )
-    return result.stdout + result.stderr
+    return result.returncode, result.stdout + result.stderr
 
 
-def test_a_hung_async_test_fails_with_every_task_stack_and_the_run_goes_on(tmp_path: Path) -> None:
-    report = _run(tmp_path, "import pytest\npytestmark = pytest.mark.asyncio\n" + HUNG_ASYNC)
+def test_a_hung_async_test_is_cancelled_with_every_task_stack_and_cleans_up(
+    tmp_path: Path,
+) -> None:
+    code, report = _run(tmp_path, HUNG_ASYNC)
 
+    assert code == 1, report
     assert "test_hung.py::test_hangs still running after 1 s (TEST_TIMEOUT_S)" in report
     assert "in wait_for_ever" in report  # the inner task's stack, not just the event loop's
-    assert "1 failed, 1 passed" in report
+    assert "cleaned up" in report  # its finally block ran...
+    assert "1 failed, 1 passed" in report  # ...so the next test found no ticker running
 
 
 def test_a_hung_sync_test_fails_with_the_thread_stack(tmp_path: Path) -> None:
-    report = _run(tmp_path, HUNG_SYNC)
+    code, report = _run(tmp_path, HUNG_SYNC)
 
+    assert code == 1, report
     assert "test_hung.py::test_hangs still running after 1 s (TEST_TIMEOUT_S)" in report
     assert "in test_hangs" in report
     assert "1 failed, 1 passed" in report
 
 
-def test_a_malformed_limit_is_a_usage_error_naming_the_variable(tmp_path: Path) -> None:
-    report = _run(tmp_path, HUNG_SYNC, limit="soon")
+def test_a_test_that_swallows_the_failure_ends_the_run_with_a_visible_dump(
+    tmp_path: Path,
+) -> None:
+    code, report = _run(tmp_path, SWALLOWS_EVERYTHING)
 
+    assert code == 1, report
+    assert "Timeout (0:00:04)!" in report  # faulthandler, past the output capture
+    assert "in test_swallows" in report
+
+
+def test_a_malformed_limit_is_a_usage_error_naming_the_variable(tmp_path: Path) -> None:
+    code, report = _run(tmp_path, HUNG_SYNC, limit="soon")
+
+    assert code == 4, report
     assert "TEST_TIMEOUT_S must be seconds, got 'soon'" in report
     assert "passed" not in report
