@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 from datetime import datetime
+from itertools import islice
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -233,26 +234,32 @@ async def get_occurrences(
     if series is None:
         raise not_found("recurring series for this task")
     rule = RecurrenceRule.parse(series.rule)
-    created = {
-        t.occurrence_index: t
-        for t in await db.scalars(select(Task).where(Task.series_id == series.id))
-    }
-    listed: list[OccurrenceOut] = []
-    schedule: list[Occurrence] = []
+    first = task.occurrence_index or 0
+    of_series = select(Task).where(Task.series_id == series.id)
     if rule.anchor == "schedule":
-        first = task.occurrence_index or 0
-        for occurrence in occurrences(rule, series.series_start, series.timezone):
-            if len(schedule) >= limit:
-                break
-            if occurrence.index >= first:
-                schedule.append(occurrence)
+        upcoming = (
+            o for o in occurrences(rule, series.series_start, series.timezone) if o.index >= first
+        )
+        schedule = list(islice(upcoming, limit))
+        indexes = [occurrence.index for occurrence in schedule]
+        created = {
+            t.occurrence_index: t
+            for t in await db.scalars(of_series.where(Task.occurrence_index.in_(indexes)))
+        }
     else:
         # Completion-anchored series exist only as the tasks created so far.
+        tasks = await db.scalars(
+            of_series.where(Task.occurrence_index >= first, Task.due_date.is_not(None))
+            .order_by(Task.occurrence_index)
+            .limit(limit)
+        )
+        created = {t.occurrence_index: t for t in tasks}
         schedule = [
             Occurrence(index=i, due=t.due_date)
-            for i, t in sorted(created.items(), key=lambda item: item[0] or 0)
-            if i is not None and i >= (task.occurrence_index or 0) and t.due_date is not None
-        ][:limit]
+            for i, t in created.items()
+            if i is not None and t.due_date is not None
+        ]
+    listed: list[OccurrenceOut] = []
     for occurrence in schedule:
         existing = created.get(occurrence.index)
         listed.append(

@@ -7,7 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.db.models import Task
 from app.events.contract import CloudEvent
+from app.tasks.occurrences import create_next_occurrence
 from tests.api.conftest import Api
 
 
@@ -202,6 +204,38 @@ async def test_recurring_task_and_its_occurrences(api: Api, user: dict[str, str]
     plain = await api.create_task(user, title="no series")
     missing = await api.client.get(f"/tasks/{plain['id']}/occurrences", headers=user)
     assert missing.status_code == 404
+
+
+async def test_occurrences_start_at_the_task_and_link_the_tasks_created_so_far(
+    api: Api, user: dict[str, str]
+) -> None:
+    first = await api.create_task(
+        user, title="gym", due_date="2031-05-05T17:00:00Z", recurrence={"freq": "daily"}
+    )
+    await api.client.post(f"/tasks/{first['id']}/complete", headers=user)
+    async with api.sessions() as session, session.begin():  # what the recurring service does
+        completed = await session.get(Task, uuid.UUID(first["id"]))
+        assert completed is not None
+        second = (await create_next_occurrence(session, completed)).task
+        assert second is not None
+
+    def listing(body: dict[str, Any]) -> list[tuple[int, str, str | None, bool | None]]:
+        return [
+            (o["index"], o["due_date"][:10], o["task_id"], o["completed"])
+            for o in body["occurrences"]
+        ]
+
+    from_first = await api.client.get(f"/tasks/{first['id']}/occurrences?limit=3", headers=user)
+    assert listing(from_first.json()) == [
+        (0, "2031-05-05", first["id"], True),
+        (1, "2031-05-06", str(second.id), False),
+        (2, "2031-05-07", None, None),
+    ]
+    from_second = await api.client.get(f"/tasks/{second.id}/occurrences?limit=2", headers=user)
+    assert listing(from_second.json()) == [
+        (1, "2031-05-06", str(second.id), False),
+        (2, "2031-05-07", None, None),
+    ]
 
 
 async def test_shorthand_recurrence_is_accepted(api: Api, user: dict[str, str]) -> None:
