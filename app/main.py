@@ -14,6 +14,7 @@ from app.api import auth, health, history, problems, tasks
 from app.api.deps import AppState
 from app.db.probe import DatabaseProbe
 from app.db.session import create_engine, session_factory
+from app.gc_tuning import settle_after_startup
 from app.observability.http import HttpMetrics, ObservabilityMiddleware
 from app.observability.logs import configure as configure_logs
 from app.observability.metrics import DatabaseMetrics, TaskMetrics
@@ -28,7 +29,10 @@ def create_app(
     """Build the API; without ``settings`` they are read (and validated) from the environment.
 
     ``span_exporter`` replaces the OTLP export of traces (tests collect spans in memory).
+    Built from the environment, the app is its process's own (uvicorn's factory), and tunes
+    the process's garbage collector once started; apps built in a test process leave it alone.
     """
+    own_process = settings is None
     if settings is None:
         settings = load(ApiSettings)
         configure_logs(settings.log_level)
@@ -54,6 +58,8 @@ def create_app(
         )
         try:
             async with live.feeds(settings) as app.state.live:
+                if own_process:
+                    settle_after_startup()
                 yield
         finally:
             await app.state.todo.probe.close()

@@ -7,12 +7,18 @@ exactly the tail this measures. This one writes a prebuilt request on keep-alive
 and reads only the status line and the body length: tens of microseconds per request.
 
 Latency counts from when a request was due, not from when a connection was free to send it,
-so waiting behind a slow reply shows in the figures (no coordinated omission).
+so waiting behind a slow reply shows in the figures (no coordinated omission). The first
+``warmup`` seconds run at the same rate but are not recorded: the first requests on fresh
+connections, right after the previous (saturating) phase, measure the server catching up, not
+its steady state (wrk2 calibrates the same way). The client's own
+garbage collector is off while it sends: a full collection in the load generator (tens of ms)
+would show up as server latency that the server never had.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from dataclasses import dataclass, field
 
@@ -43,32 +49,48 @@ async def _read_reply(reader: asyncio.StreamReader) -> int:
 
 
 async def paced(
-    host: str, port: int, request: bytes, *, rate: float, seconds: float, connections: int = 64
+    host: str,
+    port: int,
+    request: bytes,
+    *,
+    rate: float,
+    seconds: float,
+    warmup: float = 1.0,
+    connections: int = 64,
 ) -> PacedResult:
-    """Send ``request`` ``rate`` times a second for ``seconds`` over up to ``connections``."""
+    """Send ``request`` ``rate`` times a second for ``warmup`` + ``seconds`` over up to
+    ``connections``; the replies to those sent after the warm-up are recorded."""
     result = PacedResult()
     due: asyncio.Queue[float | None] = asyncio.Queue()
+    measured_from = float("inf")  # set when the clock starts
 
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while (scheduled := await due.get()) is not None:
                 writer.write(request)
                 status = await _read_reply(reader)
-                result.latencies_s.append(time.perf_counter() - scheduled)
-                result.statuses[status] = result.statuses.get(status, 0) + 1
+                if scheduled >= measured_from:
+                    result.latencies_s.append(time.perf_counter() - scheduled)
+                    result.statuses[status] = result.statuses.get(status, 0) + 1
         finally:
             writer.close()
             await writer.wait_closed()
 
-    workers = [asyncio.create_task(connection()) for _ in range(connections)]
-    begin = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        scheduled = begin + i / rate
-        if (delay := scheduled - time.perf_counter()) > 0:
-            await asyncio.sleep(delay)
-        due.put_nowait(scheduled)
-    for _ in workers:
-        due.put_nowait(None)
-    await asyncio.gather(*workers)
+    # Connected before the clock starts: the first requests must not wait for 64 handshakes.
+    opened = [await asyncio.open_connection(host, port) for _ in range(connections)]
+    workers = [asyncio.create_task(connection(*pair)) for pair in opened]
+    gc.disable()
+    try:
+        begin = time.perf_counter()
+        measured_from = begin + warmup
+        for i in range(int(rate * (warmup + seconds))):
+            scheduled = begin + i / rate
+            if (delay := scheduled - time.perf_counter()) > 0:
+                await asyncio.sleep(delay)
+            due.put_nowait(scheduled)
+        for _ in workers:
+            due.put_nowait(None)
+        await asyncio.gather(*workers)
+    finally:
+        gc.enable()
     return result

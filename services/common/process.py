@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.probe import DatabaseProbe
 from app.db.session import create_engine, session_factory
+from app.gc_tuning import settle_after_startup
 from app.observability import catalog
 from app.observability.logs import configure as configure_logs
 from app.observability.tracing import instrument_engine, tracer_provider
@@ -50,7 +51,7 @@ def run(worker: Worker[S]) -> None:
         raise SystemExit(2) from None
     configure_logs(settings.log_level)
     try:
-        asyncio.run(serve(worker, settings))
+        asyncio.run(serve(worker, settings, settle_gc=True))
     except SettingsError as exc:
         print(f"{worker.name}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -68,12 +69,14 @@ async def serve(
     *,
     span_exporter: SpanExporter | None = None,
     stop: asyncio.Event | None = None,
+    settle_gc: bool = False,
 ) -> None:
     """Run ``worker`` until SIGTERM/SIGINT (or until ``stop`` is set); raises if one of its
     parts fails.
 
     Traces go to ``OTEL_EXPORTER_OTLP_ENDPOINT`` when it is set; ``span_exporter`` replaces
     that export, and ``stop`` the signal handlers, for tests that run workers in-process.
+    ``settle_gc``: the process is the worker's own; tune its garbage collector once built.
     """
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     probe = DatabaseProbe(settings.database_url)
@@ -101,6 +104,8 @@ async def serve(
         server = QuietServer(
             uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
         )
+        if settle_gc:
+            settle_after_startup()
         failed = await run_until_stopped(
             stop if stop is not None else stop_on_signals(),
             server,
