@@ -65,10 +65,11 @@ async def test_the_pool_size_is_a_hard_cap(postgres: PostgresServer) -> None:
     engine = create_engine(postgres.url(postgres.create_database()), pool_size=2)
     try:
         held = [await engine.connect() for _ in range(2)]
+        freed = await held[0].scalar(text("SELECT pg_backend_pid()"))
         with pytest.raises(TimeoutError):  # a third caller waits; no extra connection opens
             await asyncio.wait_for(_backend_pid(engine), 0.5)
         await held[0].close()
-        assert await asyncio.wait_for(_backend_pid(engine), 10) > 0  # the freed one serves it
+        assert await asyncio.wait_for(_backend_pid(engine), 10) == freed  # the same connection
         await held[1].close()
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:

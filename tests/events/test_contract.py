@@ -25,8 +25,7 @@ from services.common import ConsumerSpec, Worker, WorkerContext, WorkerMetrics, 
 from services.notifier.worker import WORKER as NOTIFIER
 from services.recurring.worker import WORKER as RECURRING
 from services.relay.notices import task_update_notice
-from tests.services.events_support import sqlite_database
-from tests.services.workers_support import Database
+from tests.services.workers_support import Database, sqlite_database
 
 
 def validator(name: str) -> Draft202012Validator:
@@ -71,7 +70,7 @@ def test_the_schema_refuses_what_consumers_refuse(event_type: EventType) -> None
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with sqlite_database(tmp_path) as database:
+    async with sqlite_database(tmp_path / "local.db") as database:
         yield database
 
 

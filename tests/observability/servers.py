@@ -8,8 +8,6 @@ clustering off (``--cluster.listen-address=``), so it never gossips on the netwo
 from __future__ import annotations
 
 import json
-import os
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -26,6 +24,7 @@ from devtools.process import (
     make_temp_dir,
     remove_tree,
 )
+from tests.fixtures.workers import worker_command, worker_environment
 from tests.observability.tools import debian_tool, unavailable
 
 START_TIMEOUT_S: Final = 30.0
@@ -178,19 +177,13 @@ class WorkerProcess(HttpServer):
         port = free_port()
         super().__init__(
             name,
-            [sys.executable, "-m", f"services.{name}"],
+            worker_command(name),
             port=port,
             ready_path="/readyz",
             log_path=log_dir / f"{name}.log",
-            env={
-                **os.environ,
-                "DATABASE_URL": database_url,
-                "KAFKA_BOOTSTRAP": bootstrap,
-                "HTTP_HOST": LOOPBACK,
-                "HTTP_PORT": str(port),
-                "LOG_LEVEL": "INFO",
-                **(env or {}),
-            },
+            env=worker_environment(
+                database_url=database_url, bootstrap=bootstrap, port=port, env=env
+            ),
             start_timeout=WORKER_START_TIMEOUT_S,
             stop_timeout=WORKER_STOP_TIMEOUT_S,
         )

@@ -9,9 +9,7 @@ running API really serves its catalog metrics on /metrics.
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,12 +25,12 @@ from app.observability.http import HttpMetrics
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from devtools.process import LOOPBACK, HttpServer, free_port
 from infra.observability import dashboards
 from infra.observability.alerts import alerts
 from infra.observability.external_metrics import EXTERNAL_METRICS
 from tests.observability.alert_cases import NAMESPACE
 from tests.observability.promql import Selector, grafana_to_promql, selectors
+from tests.observability.servers import WorkerProcess
 
 # Labels Prometheus adds to every series it scrapes from our pods (ServiceMonitor targets).
 TARGET_LABELS = frozenset(
@@ -197,23 +195,12 @@ def test_running_worker_serves_every_catalog_metric_it_owns(
 ) -> None:
     database_url = postgres.url(postgres.create_database())
     upgrade(database_url)
-    port = free_port()
-    with HttpServer(
+    with WorkerProcess(
         worker,
-        [sys.executable, "-m", f"services.{worker}"],
-        port=port,
-        ready_path="/readyz",
-        log_path=tmp_path / f"{worker}.log",
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "KAFKA_BOOTSTRAP": kafka.bootstrap,
-            "HTTP_HOST": LOOPBACK,
-            "HTTP_PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-        },
-        start_timeout=60,
-        stop_timeout=30,
+        database_url=database_url,
+        bootstrap=kafka.bootstrap,
+        log_dir=tmp_path,
+        env={"LOG_LEVEL": "WARNING"},
     ) as server:
         exposition = _get(f"{server.url}/metrics")
     _assert_serves_its_catalog_metrics(worker, exposition)

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,25 +22,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from app.db.migrate import upgrade_async
-from app.db.session import create_engine, session_factory
 from app.events.contract import CloudEvent, EventType, TaskData, TaskDeletedData
 from app.events.topics import Topic
 from devtools.kafka import KafkaBroker
 from devtools.process import LOOPBACK, ManagedProcess, free_port
-from tests.services.workers_support import Database, eventually
-
-
-@asynccontextmanager
-async def sqlite_database(directory: Path) -> AsyncIterator[Database]:
-    """A migrated SQLite database (the local run's kind) in ``directory``."""
-    url = f"sqlite+aiosqlite:///{directory / 'local.db'}"
-    await upgrade_async(url)
-    engine = create_engine(url)
-    try:
-        yield Database(url, engine, session_factory(engine))
-    finally:
-        await engine.dispose()
+from tests.fixtures.workers import worker_command, worker_environment
+from tests.services.workers_support import eventually
 
 
 def new_topic(kafka: KafkaBroker, prefix: str, partitions: int = 3) -> str:
@@ -230,18 +215,15 @@ class ServiceProcess:
         self.log_path = log_dir / f"{name}.log"
         self._process = ManagedProcess(
             name,
-            [sys.executable, "-m", f"services.{name}"],
+            worker_command(name),
             log_path=self.log_path,
-            env={
-                **os.environ,
-                "DATABASE_URL": database_url,
-                "KAFKA_BOOTSTRAP": bootstrap,
-                "HTTP_PORT": str(self.port),
+            env=worker_environment(
+                database_url=database_url,
+                bootstrap=bootstrap,
+                port=self.port,
                 # The broker's minimum: a killed consumer's partitions move on within seconds.
-                "CONSUMER_SESSION_TIMEOUT_MS": "6000",
-                "LOG_LEVEL": "INFO",
-                **(env or {}),
-            },
+                env={"CONSUMER_SESSION_TIMEOUT_MS": "6000", **(env or {})},
+            ),
         )
 
     @property

@@ -167,7 +167,8 @@ async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, tmp_path: Pa
         assert (ready.status_code, ready.json()["status"]) == (200, "ready")
         # Caught up: no lag on any partition, and the handler's time was measured.
         await eventually(lambda: _lag_is_zero(worker), within=30, what="consumer lag reported as 0")
-        assert await worker.metric("todo_event_handler_duration_seconds_count", group="audit") > 0
+        # One observation per applied event.
+        assert await worker.metric("todo_event_handler_duration_seconds_count", group="audit") == 12
         assert await worker.metric("todo_readiness_check_up", check="database") == 1
     finally:
         worker.stop()

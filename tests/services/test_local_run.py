@@ -21,13 +21,13 @@ import pytest
 from devtools.process import LOOPBACK, free_port
 from services.audit.worker import audit_consumer
 from services.common import DeadLetterReason, InProcessBus, OutgoingMessage, WorkerSettings
-from tests.services.events_support import encode, sqlite_database, task_event
-from tests.services.workers_support import Database, eventually
+from tests.services.events_support import encode, task_event
+from tests.services.workers_support import Database, eventually, sqlite_database
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with sqlite_database(tmp_path) as database:
+    async with sqlite_database(tmp_path / "local.db") as database:
         yield database
 
 

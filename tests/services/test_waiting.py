@@ -28,7 +28,7 @@ async def test_a_cancellation_arriving_as_the_event_is_set_stops_a_waiting_loop(
             await wait_set(event, 60)
 
     task = asyncio.create_task(loop())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # one loop step: the task is now waiting
     event.set()
     await asyncio.sleep(0)  # the waiter has seen the event, its task not yet resumed
     task.cancel()
