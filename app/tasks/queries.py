@@ -30,9 +30,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import type_coerce
 
-from app.api.problems import invalid
 from app.core.db.models import Task
 from app.core.db.session import dialect_name
+from app.tasks.errors import InvalidTaskInput
 
 SortField = Literal["due_date", "priority", "title", "created_at"]
 Direction = Literal["asc", "desc"]
@@ -76,7 +76,9 @@ def _decode_cursor(cursor: str, field: SortField, direction: Direction) -> tuple
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         c_field, c_direction, value, task_id = json.loads(raw)
         if (c_field, c_direction) != (field, direction):
-            raise invalid("cursor", "was made for another sort order; start again without it")
+            raise InvalidTaskInput(
+                "cursor", "was made for another sort order; start again without it"
+            )
         if field in ("due_date", "created_at") and value is not None:
             value = datetime.fromisoformat(value).astimezone(UTC)
         if field == "priority" and not isinstance(value, int):
@@ -85,7 +87,7 @@ def _decode_cursor(cursor: str, field: SortField, direction: Direction) -> tuple
             raise ValueError(value)
         return value, uuid.UUID(task_id)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
-        raise invalid("cursor", "is not a cursor this API returned") from None
+        raise InvalidTaskInput("cursor", "is not a cursor this API returned") from None
 
 
 def _after_cursor(
