@@ -116,7 +116,9 @@ def configuration_manifest() -> dict[str, Any]:
         "metadata": metadata(CONFIGURATION, namespaces.APP),
         "spec": {
             "metric": {"enabled": True},
-            "mtls": {"enabled": True},
+            # No `mtls` here: the control plane's own `daprsystem` Configuration (chart value
+            # global.mtls.enabled) turns mTLS on for every sidecar, and Dapr 1.16's CRD requires
+            # controlPlaneTrustDomain and sentryAddress whenever an app Configuration names it.
             # The secret store answers for the app Secret only, whatever an app asks for.
             "secrets": {
                 "scopes": [
@@ -195,7 +197,10 @@ def control_plane_values(storage_class: str | None) -> dict[str, Any]:
         "dapr_operator": {"resources": resources},
         "dapr_placement": {"resources": resources},
         "dapr_sentry": {"resources": resources},
-        "dapr_sidecar_injector": {"resources": resources},
+        # The app namespace enforces Pod Security `restricted`, which admits no container
+        # keeping its capabilities; the injector adds `drop: [ALL]` to daprd only when told
+        # to (there is no per-pod annotation for it).
+        "dapr_sidecar_injector": {"resources": resources, "sidecarDropALLCapabilities": True},
         "dapr_scheduler": scheduler,
     }
 

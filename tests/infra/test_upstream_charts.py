@@ -1,0 +1,111 @@
+"""What every committed stack sends, checked against the pinned chart archives: the API server's
+view of each custom resource (the CRD's openAPIV3Schema) and each Helm release's values (what
+the chart knows). Mocks accept any spec; these checks do not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.platform import dapr, versions
+from infra.platform.k8s import ChartRef
+from tests.infra.chart_checks import archive, schema_errors, unknown_values
+from tests.infra.conftest import StackRuns
+from tests.infra.mocks import RecordedResource
+
+STACKS = ("oke", "aks", "gke", "local")
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CHARTS: dict[str, ChartRef] = {
+    ref.chart: ref
+    for ref in (
+        versions.STRIMZI,
+        versions.DAPR,
+        versions.KEDA,
+        versions.INGRESS_NGINX,
+        versions.CERT_MANAGER,
+        versions.CLOUDNATIVE_PG,
+        versions.KUBE_PROMETHEUS_STACK,
+    )
+}
+
+
+def custom_resources(resources: list[RecordedResource]) -> list[dict[str, Any]]:
+    """Manifests of the custom resources (API groups with a dot that are not Kubernetes' own)."""
+    found = []
+    for resource in resources:
+        manifest = resource.inputs
+        api_version = str(manifest.get("apiVersion", ""))
+        group = api_version.rpartition("/")[0]
+        if resource.type.startswith("kubernetes:") and "." in group:
+            if not group.endswith("k8s.io"):
+                found.append(manifest)
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_custom_resource_validates_against_its_pinned_crd(
+    committed_run: StackRuns, stack: str
+) -> None:
+    manifests = custom_resources(committed_run(stack, False).ok().resources)
+    kinds = {(m["apiVersion"], m["kind"]) for m in manifests}
+    # The operators' resources are all there: a test that validated nothing could not fail.
+    assert {
+        ("dapr.io/v1alpha1", "Configuration"),
+        ("dapr.io/v1alpha1", "Component"),
+        ("dapr.io/v1alpha1", "Resiliency"),
+        ("kafka.strimzi.io/v1", "Kafka"),
+        ("kafka.strimzi.io/v1", "KafkaNodePool"),
+        ("kafka.strimzi.io/v1", "KafkaTopic"),
+        ("keda.sh/v1alpha1", "ScaledObject"),
+        ("monitoring.coreos.com/v1", "PrometheusRule"),
+    } <= kinds
+    errors = {
+        f"{m['kind']}/{m['metadata']['name']}": schema_errors(m)
+        for m in manifests
+        if schema_errors(m)
+    }
+    assert errors == {}
+
+
+def test_the_dapr_configuration_without_mtls_passes_and_the_old_one_is_rejected() -> None:
+    """Dapr 1.16's Configuration CRD requires ``controlPlaneTrustDomain`` and ``sentryAddress``
+    whenever ``spec.mtls`` is present (charts/dapr/crds/configuration.yaml at v1.16.9,
+    ``spec.mtls.required``); mTLS is the control plane's ``daprsystem`` Configuration's."""
+    ours = dapr.configuration_manifest()
+    assert "mtls" not in ours["spec"]
+    assert schema_errors(ours) == []
+    with_mtls = {**ours, "spec": {**ours["spec"], "mtls": {"enabled": True}}}
+    errors = schema_errors(with_mtls)
+    assert errors == [
+        "spec.mtls: 'controlPlaneTrustDomain' is a required property",
+        "spec.mtls: 'sentryAddress' is a required property",
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_helm_value_the_program_sets_is_one_the_chart_reads(
+    committed_run: StackRuns, stack: str
+) -> None:
+    releases = [r.inputs for r in committed_run(stack, False).ok().resources if r.type == RELEASE]
+    assert {r["chart"] for r in releases} >= {
+        "ingress-nginx",
+        "strimzi-kafka-operator",
+        "dapr",
+        "keda",
+        "kube-prometheus-stack",
+    }
+    unknown = {r["chart"]: unknown_values(CHARTS[r["chart"]], r["values"]) for r in releases}
+    assert {chart: paths for chart, paths in unknown.items() if paths} == {}
+
+
+def test_an_unknown_helm_value_is_caught() -> None:
+    assert unknown_values(
+        versions.DAPR,
+        {"dapr_sidecar_injector": {"sidecarDropAllCapabilities": True}, "global": {"ha": {}}},
+    ) == ["dapr_sidecar_injector.sidecarDropAllCapabilities"]
+
+
+def test_every_pinned_version_has_its_archive() -> None:
+    for ref in CHARTS.values():
+        assert archive(ref).values(), ref
