@@ -126,12 +126,10 @@ def schema_errors(manifest: Mapping[str, Any]) -> list[str]:
     schema = crd_schemas().get(key)
     if schema is None:
         return [f"no pinned chart installs a CRD serving {key[0]} {key[1]}"]
-    # metadata is the API server's to validate (ObjectMeta), not the CRD schema's.
-    body = {k: v for k, v in manifest.items() if k != "metadata"}
     validator = jsonschema.Draft7Validator(_structural(schema))
     return [
         f"{'.'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
-        for error in validator.iter_errors(body)
+        for error in validator.iter_errors(dict(manifest))
     ]
 
 
@@ -150,8 +148,10 @@ def _structural(schema: Any) -> Any:
         out.pop("type", None)
     # Strict like the API server for pruned fields: an unknown field would be dropped silently,
     # which is a defect of ours just the same.
-    if out.get("type") == "object" and "properties" in out and not schema.get(
-        "x-kubernetes-preserve-unknown-fields"
+    if (
+        out.get("type") == "object"
+        and "properties" in out
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
     ):
         out.setdefault("additionalProperties", False)
     return out

@@ -10,9 +10,12 @@ import pytest
 
 from infra.platform import dapr, versions
 from infra.platform.k8s import ChartRef
+from infra.policy.checks import workload
+from infra.workloads import catalog
 from tests.infra.chart_checks import archive, schema_errors, unknown_values
 from tests.infra.conftest import StackRuns
 from tests.infra.mocks import RecordedResource
+from tests.infra.pod_security import restricted_violations, with_injected_sidecar
 
 STACKS = ("oke", "aks", "gke", "local")
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -109,3 +112,44 @@ def test_an_unknown_helm_value_is_caught() -> None:
 def test_every_pinned_version_has_its_archive() -> None:
     for ref in CHARTS.values():
         assert archive(ref).values(), ref
+
+
+def _injector_values(resources: list[RecordedResource]) -> dict[str, Any]:
+    """The sidecar injector's values as the chart resolves them: its defaults under ours."""
+    values = next(r.inputs["values"] for r in resources if r.type == RELEASE and r.name == "dapr")
+    return {
+        **archive(versions.DAPR).values()["dapr_sidecar_injector"],
+        **values.get("dapr_sidecar_injector", {}),
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_app_pod_with_its_injected_daprd_is_admitted_as_restricted(
+    committed_run: StackRuns, stack: str
+) -> None:
+    resources = committed_run(stack, False).ok().resources
+    injector = _injector_values(resources)
+    pods = {
+        w.name: with_injected_sidecar(w.pod_spec, injector, w.pod_annotations)
+        for r in resources
+        if (w := workload(r.type, r.inputs)) is not None and w.ours
+    }
+    assert sum("daprd" in [c["name"] for c in p["containers"]] for p in pods.values()) == len(
+        catalog.APPS
+    )
+    assert {
+        name: restricted_violations(p) for name, p in pods.items() if restricted_violations(p)
+    } == {}
+
+
+def test_the_chart_default_leaves_daprd_its_capabilities() -> None:
+    """Without ``sidecarDropALLCapabilities`` (false by default in the 1.16.9 chart) daprd keeps
+    its capabilities and ``restricted`` refuses the pod."""
+    defaults = archive(versions.DAPR).values()["dapr_sidecar_injector"]
+    assert defaults["sidecarDropALLCapabilities"] is False
+    pod = with_injected_sidecar(
+        {"containers": [], "securityContext": {"runAsNonRoot": True}},
+        defaults,
+        {"dapr.io/enabled": "true", "dapr.io/sidecar-seccomp-profile-type": "RuntimeDefault"},
+    )
+    assert restricted_violations(pod) == ["daprd: capabilities.drop lacks ALL"]
