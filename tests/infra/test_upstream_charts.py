@@ -40,9 +40,9 @@ def custom_resources(resources: list[RecordedResource]) -> list[dict[str, Any]]:
         manifest = resource.inputs
         api_version = str(manifest.get("apiVersion", ""))
         group = api_version.rpartition("/")[0]
-        if resource.type.startswith("kubernetes:") and "." in group:
-            if not group.endswith("k8s.io"):
-                found.append(manifest)
+        custom = "." in group and not group.endswith("k8s.io")
+        if resource.type.startswith("kubernetes:") and custom:
+            found.append(manifest)
     return found
 
 
