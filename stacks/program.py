@@ -112,7 +112,10 @@ def program() -> None:
     platform = Platform(
         "todo",
         dataclasses.replace(
-            platform_args, provider=cluster.provider, storage_class=cluster.storage_class
+            platform_args,
+            provider=cluster.provider,
+            storage_class=cluster.storage_class,
+            ingress_service=cluster.ingress_service,
         ),
     )
     built = build_image(cluster, config) if config.images_build else None
@@ -130,6 +133,7 @@ def program() -> None:
             database_url=platform.database_url,
             kafka_bootstrap=platform.kafka_bootstrap,
             depends_on=[*platform.ready, *([built] if built else [])],
+            ingress_url=cluster.ingress_service.url,
         ),
     )
 

@@ -16,6 +16,7 @@ import pulumi_gcp as gcp
 
 from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import ExecPlugin, exec_kubeconfig
+from infra.platform.ingress import IngressService
 
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=300, memory_mib=550)
@@ -254,6 +255,10 @@ class GkeCluster(CloudCluster):
             pool=pool,
             system_daemons=SYSTEM_DAEMONS,
             storage_class=STORAGE_CLASS,
+            # GKE health-checks kube-proxy's /healthz (port 10256) on each node for an
+            # externalTrafficPolicy: Cluster Service, never the backend's `/`: nothing to set
+            # (https://cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer-parameters).
+            ingress_service=IngressService(),
             registry=RegistryAccess(registry.server),
             ready=[node_pool, registry.reader],
         )

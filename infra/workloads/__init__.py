@@ -50,6 +50,9 @@ class WorkloadsArgs:
     # The full reference when the program builds the image (``tag@digest``, see infra/images.py);
     # None pulls ``<image_registry>/todo-platform:<image_tag>``.
     image: pulumi.Input[str] | None = None
+    # Where clients reach the ingress when no load balancer reports an address (node ports on
+    # kind); None reads the address from the Ingress status.
+    ingress_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.namespace != namespaces.APP:
@@ -152,13 +155,14 @@ class Workloads(pulumi.ComponentResource):
                         )
 
         self.dapr_app_ids = catalog.dapr_app_ids()
-        # With a domain the URL is known up front (also in the first preview); without one it
-        # is the load balancer's address, known once the Ingress has been admitted.
-        self.api_url = (
-            pulumi.Output.from_input(f"https://{args.domain}")
-            if args.domain
-            else ingress.status.apply(api_url_from_status)
-        )
+        # With a domain (or node ports) the URL is known up front, also in the first preview;
+        # otherwise it is the load balancer's address, known once the Ingress has been admitted.
+        if args.domain:
+            self.api_url = pulumi.Output.from_input(f"https://{args.domain}")
+        elif args.ingress_url:
+            self.api_url = pulumi.Output.from_input(args.ingress_url)
+        else:
+            self.api_url = ingress.status.apply(api_url_from_status)
         self.register_outputs({"api_url": self.api_url, "dapr_app_ids": self.dapr_app_ids})
 
     # --- helpers ----------------------------------------------------------------------------
