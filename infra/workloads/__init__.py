@@ -135,9 +135,12 @@ class Workloads(pulumi.ComponentResource):
         deployments = {
             app.key: self._deployment(app, image, pull, [*base, migration]) for app in catalog.APPS
         }
-        for app in catalog.APPS:
-            self._service(app, base)
-        ingress = self._api_ingress(base)
+        # Services and the Ingress await their endpoints: created after the pods they select
+        # are Ready (so after the migration Job), the await never races a slow first rollout.
+        services = {
+            app.key: self._service(app, [*base, deployments[app.key]]) for app in catalog.APPS
+        }
+        ingress = self._api_ingress([*base, services[catalog.API.key]])
         self._api_scaling(deployments[catalog.API.key])
         for app in catalog.APPS:
             if app.consumes:
@@ -305,8 +308,8 @@ class Workloads(pulumi.ComponentResource):
             opts=self._opts([*depends_on, account]),
         )
 
-    def _service(self, app: catalog.App, depends_on: list[pulumi.Resource]) -> None:
-        k8s.core.v1.Service(
+    def _service(self, app: catalog.App, depends_on: list[pulumi.Resource]) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
             f"service-{app.key}",
             metadata=object_meta(
                 app.app_id, self._ns, labels=pods.labels(app.app_id, "service", dapr=True)
