@@ -22,6 +22,9 @@ from infra.platform.ingress import IngressService
 # Per node: cilium agent, cloud-node-manager, azure disk/file CSI node plugins, konnectivity.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=250, memory_mib=450)
 STORAGE_CLASS: Final = "managed-csi"
+# managed-csi is StandardSSD_LRS, billed by tier from E1 = 4 GiB up
+# (https://learn.microsoft.com/azure/virtual-machines/disks-types#standard-ssds).
+MIN_VOLUME_GB: Final = 4
 # Azure's load balancer probes an HTTP port on `/` unless told otherwise; ingress-nginx answers
 # `/` with 404 (no Ingress for that host), so every node would be marked down. Its default
 # server answers `/healthz` with 200. Annotation table of

@@ -21,6 +21,9 @@ from infra.platform.ingress import IngressService
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=300, memory_mib=550)
 STORAGE_CLASS: Final = "standard-rwo"
+# standard-rwo is pd-balanced, 10 GB at least
+# (https://cloud.google.com/compute/docs/disks/persistent-disks#disk-types).
+MIN_VOLUME_GB: Final = 10
 # A regional cluster puts node_count nodes in each of the region's three default zones.
 REGIONAL_ZONES: Final = 3
 NODE_ROLE: Final = "roles/container.defaultNodeServiceAccount"

@@ -23,6 +23,9 @@ from infra.platform.ingress import IngressService
 # Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=150, memory_mib=250)
 STORAGE_CLASS: Final = "oci-bv"
+# OCI block volumes are 50 GB to 32 TB; the CSI driver provisions a smaller claim at 50 GB
+# (https://docs.oracle.com/iaas/Content/ContEng/Tasks/contengcreatingpersistentvolumeclaim_topic-Provisioning_PVCs_on_BV.htm).
+MIN_VOLUME_GB: Final = 50
 # The OCI cloud controller creates a fixed 100 Mbps load balancer unless a Service asks for the
 # flexible shape; Always Free covers one flexible load balancer at 10 Mbps (the minimum).
 # Annotations: https://docs.oracle.com/iaas/Content/ContEng/Tasks/contengcreatingloadbalancers-subtopic.htm

@@ -125,9 +125,7 @@ class Platform(pulumi.ComponentResource):
         ingress = Ingress("ingress", args.ingress_args(), base, child)
         monitoring = Monitoring("monitoring", args.monitoring_args(), base, child)
         kafka = Kafka("kafka", args.kafka_args(), base, child)
-        dapr = Dapr(
-            "dapr", DaprArgs(args.provider, kafka.bootstrap, args.storage_class), base, child
-        )
+        dapr = Dapr("dapr", DaprArgs(args.provider, kafka.bootstrap), base, child)
         keda = Keda("keda", args.provider, base, child)
         database = Database("database", args.database_args(), base, child)
 

@@ -153,3 +153,22 @@ def test_the_chart_default_leaves_daprd_its_capabilities() -> None:
         {"dapr.io/enabled": "true", "dapr.io/sidecar-seccomp-profile-type": "RuntimeDefault"},
     )
     assert restricted_violations(pod) == ["daprd: capabilities.drop lacks ALL"]
+
+
+def test_dapr_runs_neither_placement_nor_the_three_scheduler_replicas() -> None:
+    """Dapr 1.16.9's chart runs the scheduler as three replicas, each with a volume, whenever
+    ``global.scheduler.enabled`` is true (dapr_scheduler/_helpers.tpl, "get-replicas"), and
+    placement whenever ``global.actors.enabled`` is; the apps need neither."""
+    values = dapr.control_plane_values()
+    assert values["global"]["scheduler"] == {"enabled": False}
+    assert values["global"]["actors"] == {"enabled": False}
+    assert "dapr_scheduler" not in values and "dapr_placement" not in values
+    chart = archive(versions.DAPR)
+    helpers = dict(chart.files("dapr_scheduler/templates/_helpers.tpl"))
+    (helper,) = helpers.values()
+    assert (
+        "if (eq true .Values.global.scheduler.enabled) }}\n{{-         $replicas = 3 }}" in helper
+    )
+    (placement,) = dict(chart.files("dapr_placement/templates/dapr_placement_statefulset.yaml"))
+    text = dict(chart.files("dapr_placement/templates/dapr_placement_statefulset.yaml"))[placement]
+    assert text.startswith("{{- if and (eq .Values.global.actors.enabled true)")
