@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry
 from app import live, ui
 from app.api import auth, health, history, problems, tasks
 from app.api.deps import AppState
+from app.auth.client_address import TrustedProxies
+from app.auth.hashing import PasswordHashing
+from app.auth.throttle import LoginThrottle
 from app.db.probe import DatabaseProbe
 from app.db.session import create_engine, session_factory
 from app.gc_tuning import settle_after_startup
@@ -19,7 +22,6 @@ from app.observability.http import HttpMetrics, ObservabilityMiddleware
 from app.observability.logs import configure as configure_logs
 from app.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.observability.tracing import instrument_engine, tracer_provider
-from app.security import LoginThrottle
 from app.settings import ApiSettings, load
 
 
@@ -51,7 +53,18 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine, after_commit=task_metrics.count_committed),
-            throttle=LoginThrottle(window_seconds=settings.login_window_seconds),
+            throttle=LoginThrottle(
+                engine,
+                window_seconds=settings.login_window_seconds,
+                backoff_base_seconds=settings.login_backoff_base_seconds,
+                backoff_max_seconds=settings.login_backoff_max_seconds,
+            ),
+            hashing=PasswordHashing(
+                concurrency=settings.password_hash_concurrency,
+                queue=settings.password_hash_queue,
+                memory_kib=settings.password_hash_memory_kib,
+                iterations=settings.password_hash_iterations,
+            ),
             task_metrics=task_metrics,
             db_metrics=DatabaseMetrics(registry, engine),
             probe=DatabaseProbe(settings.database_url),
@@ -63,6 +76,7 @@ def create_app(
                 yield
         finally:
             await app.state.todo.probe.close()
+            app.state.todo.hashing.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -82,6 +96,8 @@ def create_app(
     )
     app.state.registry = registry
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
+    # Outermost: every later layer sees the real client (and scheme) behind trusted proxies.
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     problems.install(app)
     app.include_router(auth.router)
     app.include_router(tasks.router)

@@ -37,7 +37,13 @@ def controller_values(annotations: Mapping[str, str]) -> dict[str, object]:
             "replicaCount": 1,
             "ingressClassResource": {"name": INGRESS_CLASS, "default": True},
             "resources": sizing.INGRESS_CONTROLLER.resources(),
-            "service": {"type": "LoadBalancer", "annotations": dict(annotations)},
+            # Local: the load balancer's traffic keeps the client's source address, which
+            # nginx passes on in X-Forwarded-For; the API's login throttle keys on it.
+            "service": {
+                "type": "LoadBalancer",
+                "annotations": dict(annotations),
+                "externalTrafficPolicy": "Local",
+            },
             # Configuration snippets let an Ingress author inject nginx config: off.
             "allowSnippetAnnotations": False,
             "config": {"hsts": "true", "server-tokens": "false"},
