@@ -54,7 +54,7 @@ def create_app(
             engine=engine,
             sessions=session_factory(engine, after_commit=task_metrics.count_committed),
             throttle=LoginThrottle(
-                engine,
+                engine.dialect.name,
                 window_seconds=settings.login_window_seconds,
                 backoff_base_seconds=settings.login_backoff_base_seconds,
                 backoff_max_seconds=settings.login_backoff_max_seconds,

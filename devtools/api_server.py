@@ -56,7 +56,7 @@ class ApiServer(HttpServer):
                 "--workers",
                 str(workers),
                 "--no-access-log",
-                # As deployed: X-Forwarded-* are the app's to judge (TRUSTED_PROXIES), not uvicorn's.
+                # As deployed: the app judges X-Forwarded-* (TRUSTED_PROXIES), not uvicorn.
                 "--no-proxy-headers",
             ],
             port=port,

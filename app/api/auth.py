@@ -51,7 +51,7 @@ def client_address(request: Request) -> str:
 )
 async def register(request: Request, body: UserCreate, db: Session, app_state: State) -> User:
     wait = await app_state.throttle.claim(
-        "signup:" + client_address(request), app_state.settings.signups_per_address
+        db, "signup:" + client_address(request), app_state.settings.signups_per_address
     )
     if wait is not None:
         raise _throttled(wait, "sign-ups")
@@ -80,18 +80,22 @@ async def token(
     # Counted before the password is checked, so parallel guesses cannot outrun the count.
     address_key = "address:" + client_address(request)
     account_key = "account:" + form.username.strip().lower()
-    wait = await throttle.claim(address_key, settings.login_failures_per_address)
+    wait = await throttle.claim(db, address_key, settings.login_failures_per_address)
     if wait is None:
-        wait = await throttle.claim(account_key, settings.login_failures_per_account)
+        wait = await throttle.claim(db, account_key, settings.login_failures_per_account)
         if wait is not None:
             # Not evaluated: the address is charged only for the guesses it got to make.
-            await throttle.refund(address_key)
+            await throttle.refund(db, address_key)
+            await db.commit()
     if wait is not None:
         raise _throttled(wait, "failed logins")
 
     user = await db.scalar(
         select(User).where(func.lower(User.email) == form.username.strip().lower())
     )
+    # No connection is held while waiting for a hashing slot: fifty logins queued for two
+    # slots would otherwise take the whole pool.
+    await db.commit()
     try:
         verified = await app_state.hashing.verify(
             user.password_hash if user else None, form.password
@@ -105,11 +109,12 @@ async def token(
             "wrong email or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    await throttle.reset(account_key)
-    await throttle.refund(address_key)  # a shared address is limited by its failures only
+    await throttle.reset(db, account_key)
+    await throttle.refund(db, address_key)  # a shared address is limited by its failures only
     if verified.rehashed is not None:
         user.password_hash = verified.rehashed  # hashed with older parameters: upgrade it
-        await db.commit()
+        db.add(user)
+    await db.commit()
     ttl = timedelta(minutes=settings.jwt_ttl_minutes)
     return TokenOut(
         access_token=issue_token(user.id, settings.jwt_secret.get_secret_value(), ttl),

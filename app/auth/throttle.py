@@ -26,7 +26,7 @@ from typing import cast
 
 from sqlalchemy import Table, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.auth_models import LoginThrottleRow
 
@@ -38,23 +38,25 @@ PRUNE_EVERY_SECONDS = 60.0
 class LoginThrottle:
     def __init__(
         self,
-        engine: AsyncEngine,
+        dialect: str,
         *,
         window_seconds: float,
         backoff_base_seconds: float,
         backoff_max_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._engine = engine
         self._window = window_seconds
         self._base = backoff_base_seconds
         self._cap = max(backoff_max_seconds, backoff_base_seconds)
         self._clock = clock
         self._pruned_at = 0.0
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
-    async def claim(self, key: str, free: int) -> int | None:
-        """Count an attempt on ``key``: None when it may go ahead, else seconds to wait."""
+    async def claim(self, db: AsyncSession, key: str, free: int) -> int | None:
+        """Count an attempt on ``key``: None when it may go ahead, else seconds to wait.
+
+        Commits ``db`` (the request's session: one connection per request, none held after).
+        """
         now = self._clock()
         c = _table.c
         fresh = c.last_attempt_at <= now - self._window
@@ -66,13 +68,17 @@ class LoginThrottle:
             else_=c.backoff_seconds * 2,
         )
         first_backoff = 0.0 if free > 1 else self._base
+        # Under the free attempts nothing waits: next_allowed_at stays in the past (0 for a new
+        # key), never "now" -- a parallel request read the clock a moment earlier and would
+        # find itself refused.
+        allowed_at = case((backoff == 0, c.next_allowed_at), else_=now + backoff)
         statement = (
             self._insert(_table)
             .values(
                 key=key,
                 attempts=1,
                 backoff_seconds=first_backoff,
-                next_allowed_at=now + first_backoff,
+                next_allowed_at=now + first_backoff if first_backoff else 0.0,
                 last_attempt_at=now,
             )
             .on_conflict_do_update(
@@ -80,38 +86,33 @@ class LoginThrottle:
                 set_={
                     "attempts": attempts,
                     "backoff_seconds": backoff,
-                    "next_allowed_at": now + backoff,
+                    "next_allowed_at": allowed_at,
                     "last_attempt_at": now,
                 },
                 where=c.next_allowed_at <= now,
             )
             .returning(c.attempts)
         )
-        async with self._engine.begin() as connection:
-            if (await connection.execute(statement)).first() is not None:
-                allowed_at = None
-            else:
-                allowed_at = await connection.scalar(select(c.next_allowed_at).where(c.key == key))
-            if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
-                self._pruned_at = now
-                await connection.execute(
-                    delete(_table).where(
-                        c.last_attempt_at < now - self._window, c.next_allowed_at < now
-                    )
-                )
-        if allowed_at is None:
+        if (await db.execute(statement)).first() is not None:
+            refused_until = None
+        else:
+            refused_until = await db.scalar(select(c.next_allowed_at).where(c.key == key))
+        if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self._pruned_at = now
+            quiet = c.last_attempt_at < now - self._window
+            await db.execute(delete(_table).where(quiet, c.next_allowed_at < now))
+        await db.commit()
+        if refused_until is None:
             return None
-        return max(1, math.ceil(allowed_at - now))
+        return max(1, math.ceil(refused_until - now))
 
-    async def reset(self, key: str) -> None:
-        """Forget ``key``'s attempts (its owner proved who they are)."""
-        async with self._engine.begin() as connection:
-            await connection.execute(delete(_table).where(_table.c.key == key))
+    async def reset(self, db: AsyncSession, key: str) -> None:
+        """Forget ``key``'s attempts (its owner proved who they are); the caller commits."""
+        await db.execute(delete(_table).where(_table.c.key == key))
 
-    async def refund(self, key: str) -> None:
-        """Take back one counted attempt that turned out to succeed (a shared address's)."""
+    async def refund(self, db: AsyncSession, key: str) -> None:
+        """Take back one counted attempt that was not a failure; the caller commits."""
         c = _table.c
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(_table).where(c.key == key, c.attempts > 0).values(attempts=c.attempts - 1)
-            )
+        await db.execute(
+            update(_table).where(c.key == key, c.attempts > 0).values(attempts=c.attempts - 1)
+        )

@@ -26,7 +26,6 @@ from app.settings import ApiSettings
 from devtools.postgres import PostgresServer
 from tests.fixtures.accounts import create_task, register
 
-
 TEST_SIGNUPS_PER_ADDRESS = 100_000
 
 
