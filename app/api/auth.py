@@ -14,7 +14,7 @@ from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.problems import Problem, documented
 from app.api.schemas import TokenOut, UserCreate, UserOut
 from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
-from app.db.models import User
+from app.core.db.models import User
 from app.security import issue_token
 
 router = APIRouter(tags=["auth"])

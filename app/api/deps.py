@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.api.problems import Problem
 from app.auth.hashing import PasswordHashing
 from app.auth.throttle import LoginThrottle
-from app.db.models import User
-from app.db.probe import DatabaseProbe
-from app.observability.metrics import DatabaseMetrics, TaskMetrics
+from app.core.db.models import User
+from app.core.db.probe import DatabaseProbe
+from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
+from app.core.settings import ApiSettings
 from app.security import InvalidToken, read_token
-from app.settings import ApiSettings
 
 
 @dataclass

@@ -28,7 +28,7 @@ from sqlalchemy import Table, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.auth_models import LoginThrottleRow
+from app.core.db.auth_models import LoginThrottleRow
 
 _table = cast(Table, LoginThrottleRow.__table__)
 # How often one process deletes the rows of keys quiet for a whole window.

@@ -27,8 +27,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import type_coerce
 
-from app.db.models import Task
-from app.db.session import dialect_name
+from app.core.db.models import Task
+from app.core.db.session import dialect_name
 from app.tasks import cursors
 from app.tasks.cursors import Direction, SortField, sort_value
 

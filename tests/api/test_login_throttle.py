@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from app.auth.throttle import LoginThrottle
-from app.db.migrate import upgrade_async
+from app.core.db.migrate import upgrade_async
 from app.main import create_app
 from tests.api.conftest import Api, api_settings
 

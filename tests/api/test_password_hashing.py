@@ -9,7 +9,7 @@ from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import func, select, update
 
 from app.auth.hashing import HashingBusy, PasswordHashing
-from app.db.models import User
+from app.core.db.models import User
 from tests.api.conftest import Api
 
 

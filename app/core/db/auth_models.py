@@ -1,6 +1,6 @@
-"""The login throttle's table: attempts per key (an account, a client address, sign-ups from an
-address), shared by every API replica. Registered on ``Base.metadata`` from ``app/db/__init__``;
-created by migration ``0004``.
+"""The login throttle's table: attempts per key (an account, a client address, sign-ups from
+an address), shared by every API replica. Registered on ``Base.metadata`` from
+``app/core/db/__init__``; created by migration ``0004``.
 
 Times are seconds since the epoch (floats), so the throttle's arithmetic is the same SQL on
 PostgreSQL and SQLite.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.models import Base
+from app.core.db.models import Base
 
 
 class LoginThrottleRow(Base):
