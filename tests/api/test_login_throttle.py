@@ -103,8 +103,9 @@ async def test_thirty_parallel_wrong_guesses_get_only_the_allowed_five_evaluated
     for response in guesses:
         if response.status_code == 429:
             assert response.headers["content-type"] == "application/problem+json"
-            # The first back-off step, rounded up from a clock read a moment earlier.
-            assert int(response.headers["Retry-After"]) in (600, 601)
+            # The rest of the first back-off step: 600 s less the time since the fifth guess
+            # (seconds on a busy machine), rounded up.
+            assert 570 <= int(response.headers["Retry-After"]) <= 601
 
 
 async def test_the_owner_waits_at_most_the_back_off_after_someone_elses_wrong_guesses(
