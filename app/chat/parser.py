@@ -45,6 +45,7 @@ from app.domain.recurrence import load_timezone
 
 MAX_MESSAGE: Final = 500
 MAX_TITLE: Final = 200
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TAG: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 EXAMPLES: Final = (
     "Try e.g. 'call mum tomorrow evening', 'standup every weekday at 9:30 #work', "
@@ -83,11 +84,15 @@ _REMIND_TO: Final = _compile(r"^\s*remind\s+me\s+to\s+")
 _CREATE_VERB: Final = _compile(
     r"^\s*(?:please\s+)?(?:add|create|new(?:\s+task)?|todo|task|schedule)\b(?:\s+a)?(?:\s+task)?\s*[:\-]?\s*"
 )
-_UNDO: Final = _compile(r"^\s*(?:undo|revert|take\s+(?:that|it)\s+back|oops)(?:\s+(?:that|it|last|the\s+last\s+change))?\s*[.!]*\s*$")
+_UNDO: Final = _compile(
+    r"^\s*(?:undo|revert|take\s+(?:that|it)\s+back|oops)(?:\s+(?:that|it|last|the\s+last\s+change))?\s*[.!]*\s*$"
+)
 _QUESTION: Final = _compile(
     r"^\s*(?:what|what's|whats|which|show|list|any|anything|do\s+i\s+have|tell\s+me|how\s+many)\b"
 )
-_SNOOZE: Final = _compile(r"^\s*snooze\s+(?P<target>.+?)(?:\s+(?:by|for)\s+(?P<by>.+?))?\s*[.!]?\s*$")
+_SNOOZE: Final = _compile(
+    r"^\s*snooze\s+(?P<target>.+?)(?:\s+(?:by|for)\s+(?P<by>.+?))?\s*[.!]?\s*$"
+)
 _RENAME: Final = _compile(r"^\s*rename\s+(?P<target>.+?)\s+to\s+(?P<title>.+?)\s*$")
 _SET_PRIORITY: Final = _compile(
     r"^\s*(?:set|change|make|mark)\s+(?P<target>.+?)(?:'s)?\s+(?:priority\s+)?(?:to\s+|as\s+)?"
@@ -106,9 +111,12 @@ _COMPLETE: Final = (
     ),
     _compile(r"^\s*(?P<target>.+?)\s+is\s+(?:done|finished|complete|completed)\s*[.!]*\s*$"),
 )
-_DELETE: Final = _compile(r"^\s*(?:delete|remove|drop|cancel|trash)\s+(?P<target>.+?)\s*[.!]*\s*$")
+_DELETE: Final = _compile(r"^\s*(?:delete|remove|cancel)\s+(?P<target>.+?)\s*[.!]*\s*$")
+# Straight and typographic quotes around a title ("complete 'buy milk'").
+_QUOTE_CHARS: Final = "\"'\u201c\u201d\u2018\u2019"
+_QUOTES: Final = f"[{_QUOTE_CHARS}]"
 _TARGET_NOISE: Final = _compile(
-    r"^(?:the|my|a|that|this)\s+|\s+(?:task|todo|item|reminder|one)$|^[\"'“”‘’]+|[\"'“”‘’]+$"
+    rf"^(?:the|my|a|that|this)(?:\s+|$)|\s+(?:task|todo|item|reminder|one)$|^{_QUOTES}+|{_QUOTES}+$"
 )
 # Words that mean a date or time was meant but not understood: then ask, never file them
 # into the title. "may" and "march" are words too, so months count only beside a number.
@@ -117,16 +125,43 @@ _LEFTOVER: Final = _compile(
     rf"|noon|midnight|{WEEKDAY_FULL})\b|\b\d{{1,2}}(?::\d{{2}})?\s*[ap]\.?m\b|\b\d{{1,2}}:\d{{2}}\b"
     r"|\bremind\s+me\b|\bin\s+\d+\s*\w+\s*$"
 )
-_DANGLING: Final = _compile(r"(?:[\s,;:\-]+|\b(?:at|on|by|due|for|in|and|from|starting|every|to)\b)+$")
+_DANGLING: Final = _compile(
+    r"(?:[\s,;:\-]+|\b(?:at|on|by|due|for|in|and|from|starting|every|to)\b)+$"
+)
 _QUERY_COMPLETED: Final = _compile(r"\b(?:finish(?:ed)?|complete[d]?|done|did)\b")
 _QUERY_OVERDUE: Final = _compile(r"\b(?:overdue|late|past\s+due|missed)\b")
 _QUERY_PERIOD: Final = _compile(
     r"\b(?P<period>today|tomorrow|yesterday|this\s+week|next\s+week|last\s+week|this\s+month|next\s+month)\b"
 )
-_QUERY_TAG: Final = _compile(r"(?:#(?P<hash>[\w-]+)|\b(?P<word>[\w-]+)\s+(?:tasks|todos|items|stuff)\b)")
+_QUERY_TAG: Final = _compile(
+    r"(?:#(?P<hash>[\w-]+)|\b(?P<word>[\w-]+)\s+(?:tasks|todos|items|stuff)\b)"
+)
 _NOT_TAGS: Final = frozenset(
-    {"my", "all", "the", "open", "overdue", "due", "completed", "finished", "done", "any", "of",
-     "what", "which", "late", "past", "missed", "some", "show", "list", "pending", "upcoming"}
+    {
+        "my",
+        "all",
+        "the",
+        "open",
+        "overdue",
+        "due",
+        "completed",
+        "finished",
+        "done",
+        "any",
+        "of",
+        "what",
+        "which",
+        "how",
+        "many",
+        "late",
+        "past",
+        "missed",
+        "some",
+        "show",
+        "list",
+        "pending",
+        "upcoming",
+    }
 )
 
 
@@ -140,6 +175,8 @@ def parse(message: str, *, timezone: str, now: datetime) -> Intent:
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     context = Context(zone=zone, now=now.astimezone(UTC).astimezone(zone))
+    if _CONTROL.search(message):
+        return Clarify("That message has control characters in it; send plain text.")
     text = " ".join(message.split())
     if not text:
         return Clarify(f"What should I do? {EXAMPLES}")
@@ -185,7 +222,7 @@ def _target(text: str) -> str:
 
 
 def _title(text: str) -> str:
-    title = text.strip().strip("\"'“”‘’").strip()
+    title = text.strip().strip(_QUOTE_CHARS).strip()
     if not title:
         raise Unclear("What should the task be called?")
     if len(title) > MAX_TITLE:
@@ -197,9 +234,13 @@ def _move(found: re.Match[str], context: Context) -> Change:
     rest = Text(found["when"])
     when = take_when(rest, context)
     if rest.value.strip(" ,.!") or when.empty:
-        raise Unclear(f"When should it move to? I could not read {found['when']!r} as a date or time.")
+        raise Unclear(
+            f"When should it move to? I could not read {found['when']!r} as a date or time."
+        )
     if when.instant is not None:
-        return Change(target=_target(found["target"]), day=when.instant.date(), at=when.instant.time())
+        return Change(
+            target=_target(found["target"]), day=when.instant.date(), at=when.instant.time()
+        )
     return Change(target=_target(found["target"]), day=when.day, at=when.at)
 
 
@@ -224,7 +265,9 @@ def _create(message: str, context: Context) -> Intent:
         raise Unclear(f"Do you want a task {title!r}? Say 'add {title}'. {EXAMPLES}")
     title = _title(title)
     if repeat is not None:
-        at = when.at or (when.instant.timetz().replace(tzinfo=None) if when.instant else DEFAULT_TIME)
+        at = when.at or (
+            when.instant.timetz().replace(tzinfo=None) if when.instant else DEFAULT_TIME
+        )
         due = resolve(when, context) if when.day or when.instant else first_due(repeat, context, at)
         rule = repeat.rule(context)
     else:

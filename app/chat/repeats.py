@@ -28,7 +28,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 _DAY_LIST: Final = rf"(?:{WEEKDAY_ANY})s?(?:\s*(?:,|and|&|\+)\s*(?:{WEEKDAY_ANY})s?)*"
-_ON_MONTH_DAY: Final = r"(?:\s+on\s+(?:the\s+)?(?:(?P<month_day>\d{1,2})(?:st|nd|rd|th)?|(?P<last>last)\s+day)\b)?"
+_ON_MONTH_DAY: Final = (
+    r"(?:\s+on\s+(?:the\s+)?(?:(?P<month_day>\d{1,2})(?:st|nd|rd|th)?|(?P<last>last)\s+day)\b)?"
+)
 _ON_DAYS: Final = rf"(?:\s+on\s+(?P<on_days>{_DAY_LIST})\b)?"
 _NUMBER_WORDS: Final = {"other": 2, "second": 2, "third": 3, "fourth": 4}
 _ADVERBS: Final[dict[str, tuple[Freq, int]]] = {
@@ -53,15 +55,21 @@ _WORKDAYS: Final = _compile(
 _WEEKENDS: Final = _compile(r"\b(?:every|each|on)\s+weekends?\b")
 _EVERY_DAYS: Final = _compile(
     rf"\b(?:every|each)\s+(?:(?P<nth>other|second)\s+)?(?P<days>{_DAY_LIST})\b"
-    rf"|\bon\s+(?P<plural>(?:{WEEKDAY_ANY})s(?:\s*(?:,|and|&)\s*(?:{WEEKDAY_ANY})s)*)\b"
 )
+_ON_PLURAL_DAYS: Final = _compile(
+    rf"\bon\s+(?P<days>(?:{WEEKDAY_ANY})s(?:\s*(?:,|and|&)\s*(?:{WEEKDAY_ANY})s)*)\b"
+)
+# "every evening": daily, and the part of the day stays in the text as the time.
+_EVERY_PART: Final = _compile(r"\b(?:every|each)\s+(?=(?:morning|afternoon|evening|night)\b)")
 _EVERY_UNIT: Final = _compile(
     r"\b(?:every|each)\s+(?:(?P<n>\d{1,4})\s+|(?P<nth>other|second|third|fourth)\s+)?"
     rf"(?P<unit>day|week|month|year)s?\b{_ON_MONTH_DAY}{_ON_DAYS}"
 )
 _ADVERB: Final = _compile(rf"\b(?P<adverb>{'|'.join(_ADVERBS)})\b{_ON_MONTH_DAY}{_ON_DAYS}")
 _COUNT: Final = _compile(r"\b(?:for\s+)?(?P<count>\d{1,6})\s+times\b")
-_UNTIL: Final = _compile(r"\buntil\s+(?P<date>\d{4}-\d{2}-\d{2}|[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]+\.?(?:,?\s+\d{4})?)")
+_UNTIL: Final = _compile(
+    r"\buntil\s+(?P<date>\d{4}-\d{2}-\d{2}|[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]+\.?(?:,?\s+\d{4})?)"
+)
 _AFTER_DONE: Final = _compile(
     r"\bafter\s+(?:completion|(?:i\s+)?(?:finish|complete|completing|finishing)(?:\s+it)?"
     r"|it'?s\s+done|done)\b"
@@ -122,7 +130,8 @@ def take_repeat(text: Text, context: Context) -> Repeat | None:
     """Take a recurrence out of `text`, with its `until`, count and anchor; None if none."""
     if (ambiguous := _AMBIGUOUS.search(text.value)) is not None:
         raise Unclear(
-            f"{ambiguous[0]!r} can mean two things. Say e.g. 'every 2 weeks' or 'every mon and thu'."
+            f"{ambiguous[0]!r} can mean two things. "
+            "Say e.g. 'every 2 weeks' or 'every mon and thu'."
         )
     repeat = _take_frequency(text)
     count = text.take(_COUNT)
@@ -152,7 +161,7 @@ def _take_frequency(text: Text) -> Repeat | None:
         return Repeat("weekly", weekdays=(5, 6))
     if (found := text.take(_EVERY_DAYS)) is not None:
         interval = 2 if found["nth"] else 1
-        return Repeat("weekly", interval, weekdays_of(found["days"] or found["plural"]))
+        return Repeat("weekly", interval, weekdays_of(found["days"]))
     if (found := text.take(_EVERY_UNIT)) is not None:
         if found["n"]:
             interval = int(found["n"])
@@ -162,6 +171,10 @@ def _take_frequency(text: Text) -> Repeat | None:
     if (found := text.take(_ADVERB)) is not None:
         freq, interval = _ADVERBS[found["adverb"].lower()]
         return _with_days(freq, interval, found)
+    if (found := text.take(_ON_PLURAL_DAYS)) is not None:
+        return Repeat("weekly", weekdays=weekdays_of(found["days"]))
+    if text.take(_EVERY_PART) is not None:
+        return Repeat("daily")
     return None
 
 

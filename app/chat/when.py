@@ -131,6 +131,7 @@ _NAMED_DAY: Final = _compile(
     rf"{_DUE_PREFIX}\b(?P<day>today|tonight|tomorrow|tmrw|tmr|yesterday)\b"
     r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
 )
+# Said beside a clock time it decides am/pm ("at 7 in the evening"); alone it is the time.
 _THIS_PART: Final = _compile(r"\b(?:this|in\s+the)\s+(?P<part>morning|afternoon|evening)\b")
 _NEXT_PERIOD: Final = _compile(rf"{_DUE_PREFIX}\bnext\s+(?P<unit>week|month)\b")
 _WEEKDAY: Final = _compile(
@@ -150,9 +151,12 @@ _CLOCK: Final = _compile(
     r"|(?:\b(?:at|@)\s*)?\b(?P<hour24>\d{1,2}):(?P<minute24>\d{2})\b"
     r"|\b(?:at|@)\s*(?P<bare>\d{1,2})\b(?![:\d])"
 )
-_PART_ALONE: Final = _compile(r"\b(?:at\s+)?(?P<part>noon|midday|midnight|tonight)\b")
+_PART_ALONE: Final = _compile(
+    r"\b(?:at\s+|in\s+the\s+)?(?P<part>noon|midday|midnight|tonight|morning|afternoon|evening|night)\b"
+)
 # About ten years in each unit: further out is a typo rather than a plan.
 _LIMITS: Final = {"minutes": 5_256_000, "hours": 87_600, "days": 3_650, "weeks": 520, "months": 120}
+_MINUTES: Final = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10_080}
 _UNITS: Final = {
     "m": "minutes",
     "min": "minutes",
@@ -193,7 +197,9 @@ def duration(amount_text: str, unit_text: str) -> relativedelta:
             raise Unclear(f"How long is {amount_text} {unit_text}? Say it in weeks or days.")
         step = relativedelta(months=int(count))
     else:
-        step = relativedelta(**{unit: count})
+        # In whole minutes ("half a day" is 720); relativedelta carries them over into
+        # hours and days, so adding to a date moves it by whole days.
+        step = relativedelta(minutes=round(count * _MINUTES[unit]))
     if not 0 < count <= _LIMITS[unit]:
         raise Unclear(f"{amount_text} {unit_text} is out of range; use up to ten years.")
     return step
@@ -260,6 +266,8 @@ def _clock(found: re.Match[str], part: str | None) -> time:
         raise Unclear(f"{found[0].strip()!r} is not a time of day.")
     if part in _AFTERNOON_PARTS and 1 <= hour <= 11:
         return time(hour + 12, minute)
+    if part == "morning":
+        return time(hour % 12, minute)
     # "at 5" could be 05:00 or 17:00; a leading zero ("05:30") or an hour past 12 is 24-hour.
     if 1 <= hour <= 7 and not text.startswith("0"):
         raise Unclear(f"Do you mean {hour}am or {hour}pm?")
@@ -272,7 +280,6 @@ def take_when(text: Text, context: Context) -> When:
     day, part, instant = _take_day(text, context)
     if (found := text.take(_THIS_PART)) is not None:
         part = part or found["part"].lower()
-        day = day or context.today
     at: time | None = None
     if (clock := text.take(_CLOCK)) is not None:
         at = _clock(clock, part)
