@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
 from app import live, ui
-from app.api import auth, health, history, problems, tasks
+from app.api import auth, chat, health, history, problems, tasks
 from app.api.deps import AppState
 from app.db.probe import DatabaseProbe
 from app.db.session import create_engine, session_factory
@@ -85,6 +85,7 @@ def create_app(
     problems.install(app)
     app.include_router(auth.router)
     app.include_router(tasks.router)
+    app.include_router(chat.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
