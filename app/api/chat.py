@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import CurrentUser, Session
 from app.api.problems import documented
 from app.api.schemas import Priority, TimeZone
-from app.chat.assistant import Action, respond
+from app.chat.assistant import Action, respond_and_commit
 from app.chat.parser import MAX_MESSAGE
 from app.chat.tasks_port import TaskView
 
@@ -69,11 +69,9 @@ def _task(view: TaskView) -> ChatTask:
 async def chat(body: ChatIn, user: CurrentUser, db: Session) -> ChatOut:
     """Act on your tasks in plain language: "standup every weekday at 9:30 #work",
     "what's due this week?", "done standup", "undo". See the README's Chat section."""
-    reply = await respond(db, user.id, body.message, timezone=body.timezone, now=datetime.now(UTC))
-    if reply.action == "clarify":
-        await db.rollback()
-    else:
-        await db.commit()
+    reply = await respond_and_commit(
+        db, user.id, body.message, timezone=body.timezone, now=datetime.now(UTC)
+    )
     return ChatOut(
         reply=reply.text,
         action=reply.action,

@@ -1,9 +1,11 @@
 """The chat assistant: reads a message (app.chat.parser), acts on the caller's tasks through the
 task service (app.chat.tasks_port) and says exactly what it did.
 
-It runs inside the caller's transaction and does not commit: a change, its outbox events and
-the way back from it ("undo") commit together or not at all. Every change but a completion
-leaves an undo; "undo" uses it once, and only while the task is still as the change left it.
+`respond` runs inside the caller's transaction; `respond_and_commit` (what POST /chat and the
+UI's chat panel call) then commits: a change, its outbox events and the way back from it
+("undo") commit together or not at all, and a question back leaves everything as it was.
+Every change but a completion leaves an undo; "undo" uses it once, and only while the task is
+still as the change left it.
 """
 
 from __future__ import annotations
@@ -62,6 +64,17 @@ async def respond(
         return await turn.act(intent)
     except (_Ask, Refused) as stop:
         return Reply(str(stop), "clarify")
+
+
+async def respond_and_commit(
+    session: AsyncSession, owner: uuid.UUID, message: str, *, timezone: str, now: datetime
+) -> Reply:
+    reply = await respond(session, owner, message, timezone=timezone, now=now)
+    if reply.action == "clarify":
+        await session.rollback()
+    else:
+        await session.commit()
+    return reply
 
 
 @dataclass(frozen=True, slots=True)
