@@ -36,7 +36,7 @@ async def chat_post(request: Request, person: SignedIn, db: Session) -> Response
         context = {
             "message": message[:MAX_MESSAGE],
             "reply": None,
-            "error": f"Type a message of 1 to {MAX_MESSAGE} characters.",
+            "chat_error": f"Type a message of 1 to {MAX_MESSAGE} characters.",
         }
         return page(request, person, "chat.html", context, status=422)
     reply = await respond_and_commit(
