@@ -36,6 +36,7 @@ from app.chat.when import (
     Context,
     Text,
     Unclear,
+    compile_ci,
     parse_duration,
     place,
     resolve,
@@ -68,72 +69,68 @@ _PRIORITIES: Final[dict[str, Priority]] = {
 }
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
 _TAGS: Final = re.compile(r"(?<![\w&])#(?P<tag>[^\s#!,;]+)")
 _PRIORITY_MARK: Final = re.compile(r"(?<![\w!])!(?P<priority>[^\s#!,;]+)")
-_REMINDER: Final = _compile(
+_REMINDER: Final = compile_ci(
     r"[,;]?\s*(?:and\s+)?\bremind\s+me\s+(?:(?P<offsets>(?:(?:" + AMOUNT + r")\s*(?:" + UNIT + r")"
     r"(?:\s*(?:,|and)\s*)?)+)\s+(?:before|early|earlier|ahead)"
     r"|(?P<on_time>(?:at\s+the\s+time|on\s+time|when\s+(?:it'?s|it\s+is)\s+due)))\b"
 )
-_OFFSET: Final = _compile(r"(?P<amount>" + AMOUNT + r")\s*(?P<unit>" + UNIT + r")")
-_REMIND_TO: Final = _compile(r"^\s*remind\s+me\s+to\s+")
-_CREATE_VERB: Final = _compile(
+_OFFSET: Final = compile_ci(r"(?P<amount>" + AMOUNT + r")\s*(?P<unit>" + UNIT + r")")
+_REMIND_TO: Final = compile_ci(r"^\s*remind\s+me\s+to\s+")
+_CREATE_VERB: Final = compile_ci(
     r"^\s*(?:please\s+)?(?:add|create|new(?:\s+task)?|todo|task|schedule)\b(?:\s+a)?(?:\s+task)?\s*[:\-]?\s*"
 )
-_UNDO: Final = _compile(
+_UNDO: Final = compile_ci(
     r"^\s*(?:undo|revert|take\s+(?:that|it)\s+back|oops)(?:\s+(?:that|it|last|the\s+last\s+change))?\s*[.!]*\s*$"
 )
-_QUESTION: Final = _compile(
+_QUESTION: Final = compile_ci(
     r"^\s*(?:what|what's|whats|which|show|list|any|anything|do\s+i\s+have|tell\s+me|how\s+many)\b"
 )
-_SNOOZE: Final = _compile(
+_SNOOZE: Final = compile_ci(
     r"^\s*snooze\s+(?P<target>.+?)(?:\s+(?:by|for)\s+(?P<by>.+?))?\s*[.!]?\s*$"
 )
-_RENAME: Final = _compile(r"^\s*rename\s+(?P<target>.+?)\s+to\s+(?P<title>.+?)\s*$")
-_SET_PRIORITY: Final = _compile(
+_RENAME: Final = compile_ci(r"^\s*rename\s+(?P<target>.+?)\s+to\s+(?P<title>.+?)\s*$")
+_SET_PRIORITY: Final = compile_ci(
     r"^\s*(?:set|change|make|mark)\s+(?P<target>.+?)(?:'s)?\s+(?:priority\s+)?(?:to\s+|as\s+)?"
     r"!?(?P<priority>high|medium|low)(?:\s+priority)?\s*$"
 )
-_MOVE: Final = _compile(
+_MOVE: Final = compile_ci(
     r"^\s*(?:move|reschedule|push|postpone|shift|change|set)\s+(?P<target>.+?)\s+(?:to|until|till)\s+(?P<when>.+?)\s*$"
 )
 _COMPLETE: Final = (
-    _compile(
+    compile_ci(
         r"^\s*(?:done(?:\s+with)?|complete|completed|finish|finished|check\s+off|tick\s+off|mark)\s*:?\s+"
         r"(?P<target>.+?)(?:\s+as\s+(?:done|complete|completed|finished))?\s*[.!]*\s*$"
     ),
-    _compile(
+    compile_ci(
         r"^\s*i(?:'ve|\s+have)?\s+(?:just\s+)?(?:finished|completed|done|did)\s+(?P<target>.+?)\s*[.!]*\s*$"
     ),
-    _compile(r"^\s*(?P<target>.+?)\s+is\s+(?:done|finished|complete|completed)\s*[.!]*\s*$"),
+    compile_ci(r"^\s*(?P<target>.+?)\s+is\s+(?:done|finished|complete|completed)\s*[.!]*\s*$"),
 )
-_DELETE: Final = _compile(r"^\s*(?:delete|remove|cancel)\s+(?P<target>.+?)\s*[.!]*\s*$")
+_DELETE: Final = compile_ci(r"^\s*(?:delete|remove|cancel)\s+(?P<target>.+?)\s*[.!]*\s*$")
 # Straight and typographic quotes around a title ("complete 'buy milk'").
 _QUOTE_CHARS: Final = "\"'\u201c\u201d\u2018\u2019"
 _QUOTES: Final = f"[{_QUOTE_CHARS}]"
-_TARGET_NOISE: Final = _compile(
+_TARGET_NOISE: Final = compile_ci(
     rf"^(?:the|my|a|that|this)(?:\s+|$)|\s+(?:task|todo|item|reminder|one)$|^{_QUOTES}+|{_QUOTES}+$"
 )
 # Words that mean a date or time was meant but not understood: then ask, never file them
 # into the title. "may" and "march" are words too, so months count only beside a number.
-_LEFTOVER: Final = _compile(
+_LEFTOVER: Final = compile_ci(
     rf"\b(?:today|tonight|tomorrow|tmrw|yesterday|every|until|daily|weekly|monthly|yearly"
     rf"|noon|midnight|{WEEKDAY_FULL})\b|\b\d{{1,2}}(?::\d{{2}})?\s*[ap]\.?m\b|\b\d{{1,2}}:\d{{2}}\b"
     r"|\bremind\s+me\b|\bin\s+\d+\s*\w+\s*$"
 )
-_DANGLING: Final = _compile(
+_DANGLING: Final = compile_ci(
     r"(?:[\s,;:\-]+|\b(?:at|on|by|due|for|in|and|from|starting|every|to)\b)+$"
 )
-_QUERY_COMPLETED: Final = _compile(r"\b(?:finish(?:ed)?|complete[d]?|done|did)\b")
-_QUERY_OVERDUE: Final = _compile(r"\b(?:overdue|late|past\s+due|missed)\b")
-_QUERY_PERIOD: Final = _compile(
+_QUERY_COMPLETED: Final = compile_ci(r"\b(?:finish(?:ed)?|complete[d]?|done|did)\b")
+_QUERY_OVERDUE: Final = compile_ci(r"\b(?:overdue|late|past\s+due|missed)\b")
+_QUERY_PERIOD: Final = compile_ci(
     r"\b(?P<period>today|tomorrow|yesterday|this\s+week|next\s+week|last\s+week|this\s+month|next\s+month)\b"
 )
-_QUERY_TAG: Final = _compile(
+_QUERY_TAG: Final = compile_ci(
     r"(?:#(?P<hash>[\w-]+)|\b(?P<word>[\w-]+)\s+(?:tasks|todos|items|stuff)\b)"
 )
 _NOT_TAGS: Final = frozenset(

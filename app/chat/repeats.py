@@ -16,16 +16,12 @@ from app.chat.when import (
     Text,
     Unclear,
     calendar_date,
+    compile_ci,
     next_month_day,
     place,
     weekday_numbers,
 )
 from app.domain.recurrence import Anchor, Freq, RecurrenceError, RecurrenceRule
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
 
 _DAY_LIST: Final = rf"(?:{WEEKDAY_ANY})s?(?:\s*(?:,|and|&|\+)\s*(?:{WEEKDAY_ANY})s?)*"
 _ON_MONTH_DAY: Final = (
@@ -48,29 +44,29 @@ _UNIT_FREQ: Final[dict[str, Freq]] = {
     "year": "yearly",
 }
 
-_AMBIGUOUS: Final = _compile(r"\b(?:bi-?weekly|bi-?monthly|semi-?monthly|twice\s+a)\b")
-_WORKDAYS: Final = _compile(
+_AMBIGUOUS: Final = compile_ci(r"\b(?:bi-?weekly|bi-?monthly|semi-?monthly|twice\s+a)\b")
+_WORKDAYS: Final = compile_ci(
     r"\b(?:every|each|on)\s+(?:week\s*days?|work\s*days?|business\s+days?)\b"
 )
-_WEEKENDS: Final = _compile(r"\b(?:every|each|on)\s+weekends?\b")
-_EVERY_DAYS: Final = _compile(
+_WEEKENDS: Final = compile_ci(r"\b(?:every|each|on)\s+weekends?\b")
+_EVERY_DAYS: Final = compile_ci(
     rf"\b(?:every|each)\s+(?:(?P<nth>other|second)\s+)?(?P<days>{_DAY_LIST})\b"
 )
-_ON_PLURAL_DAYS: Final = _compile(
+_ON_PLURAL_DAYS: Final = compile_ci(
     rf"\bon\s+(?P<days>(?:{WEEKDAY_ANY})s(?:\s*(?:,|and|&)\s*(?:{WEEKDAY_ANY})s)*)\b"
 )
 # "every evening": daily, and the part of the day stays in the text as the time.
-_EVERY_PART: Final = _compile(r"\b(?:every|each)\s+(?=(?:morning|afternoon|evening|night)\b)")
-_EVERY_UNIT: Final = _compile(
+_EVERY_PART: Final = compile_ci(r"\b(?:every|each)\s+(?=(?:morning|afternoon|evening|night)\b)")
+_EVERY_UNIT: Final = compile_ci(
     r"\b(?:every|each)\s+(?:(?P<n>\d{1,4})\s+|(?P<nth>other|second|third|fourth)\s+)?"
     rf"(?P<unit>day|week|month|year)s?\b{_ON_MONTH_DAY}{_ON_DAYS}"
 )
-_ADVERB: Final = _compile(rf"\b(?P<adverb>{'|'.join(_ADVERBS)})\b{_ON_MONTH_DAY}{_ON_DAYS}")
-_COUNT: Final = _compile(r"\b(?:for\s+)?(?P<count>\d{1,6})\s+times\b")
-_UNTIL: Final = _compile(
+_ADVERB: Final = compile_ci(rf"\b(?P<adverb>{'|'.join(_ADVERBS)})\b{_ON_MONTH_DAY}{_ON_DAYS}")
+_COUNT: Final = compile_ci(r"\b(?:for\s+)?(?P<count>\d{1,6})\s+times\b")
+_UNTIL: Final = compile_ci(
     r"\buntil\s+(?P<date>\d{4}-\d{2}-\d{2}|[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]+\.?(?:,?\s+\d{4})?)"
 )
-_AFTER_DONE: Final = _compile(
+_AFTER_DONE: Final = compile_ci(
     r"\bafter\s+(?:completion|(?:i\s+)?(?:finish|complete|completing|finishing)(?:\s+it)?"
     r"|it'?s\s+done|done)\b"
 )

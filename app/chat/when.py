@@ -119,39 +119,40 @@ class When:
         return self.day is None and self.at is None and self.instant is None
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
+def compile_ci(pattern: str) -> re.Pattern[str]:
+    """A case-insensitive pattern: messages come in any case; titles keep theirs."""
     return re.compile(pattern, re.IGNORECASE)
 
 
 _DUE_PREFIX: Final = r"(?:\b(?:due|by|on|for)\s+)?"
-_IN_DURATION: Final = _compile(rf"\bin\s+(?P<amount>{AMOUNT})\s*(?P<unit>{UNIT})\b")
-_DURATION: Final = _compile(rf"^\s*(?P<amount>{AMOUNT})\s*(?P<unit>{UNIT})\s*$")
-_DAY_AFTER_TOMORROW: Final = _compile(rf"{_DUE_PREFIX}\b(?:the\s+)?day\s+after\s+tomorrow\b")
-_NAMED_DAY: Final = _compile(
+_IN_DURATION: Final = compile_ci(rf"\bin\s+(?P<amount>{AMOUNT})\s*(?P<unit>{UNIT})\b")
+_DURATION: Final = compile_ci(rf"^\s*(?P<amount>{AMOUNT})\s*(?P<unit>{UNIT})\s*$")
+_DAY_AFTER_TOMORROW: Final = compile_ci(rf"{_DUE_PREFIX}\b(?:the\s+)?day\s+after\s+tomorrow\b")
+_NAMED_DAY: Final = compile_ci(
     rf"{_DUE_PREFIX}\b(?P<day>today|tonight|tomorrow|tmrw|tmr|yesterday)\b"
     r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
 )
 # Said beside a clock time it decides am/pm ("at 7 in the evening"); alone it is the time.
-_THIS_PART: Final = _compile(r"\b(?:this|in\s+the)\s+(?P<part>morning|afternoon|evening)\b")
-_NEXT_PERIOD: Final = _compile(rf"{_DUE_PREFIX}\bnext\s+(?P<unit>week|month)\b")
-_WEEKDAY: Final = _compile(
+_THIS_PART: Final = compile_ci(r"\b(?:this|in\s+the)\s+(?P<part>morning|afternoon|evening)\b")
+_NEXT_PERIOD: Final = compile_ci(rf"{_DUE_PREFIX}\bnext\s+(?P<unit>week|month)\b")
+_WEEKDAY: Final = compile_ci(
     rf"{_DUE_PREFIX}\b(?:(?P<which>next|this|on)\s+(?P<any>{WEEKDAY_ANY})|(?P<full>{WEEKDAY_FULL}))\b"
     r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
 )
-_ORDINAL_DAY: Final = _compile(
+_ORDINAL_DAY: Final = compile_ci(
     rf"{_DUE_PREFIX}\b(?:on\s+)?the\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)\b(?:\s+of\s+the\s+month)?"
 )
-_ISO_DATE: Final = _compile(rf"{_DUE_PREFIX}\b(?P<date>\d{{4}}-\d{{2}}-\d{{2}})\b")
-_MONTH_DATE: Final = _compile(
+_ISO_DATE: Final = compile_ci(rf"{_DUE_PREFIX}\b(?P<date>\d{{4}}-\d{{2}}-\d{{2}})\b")
+_MONTH_DATE: Final = compile_ci(
     rf"{_DUE_PREFIX}\b(?P<date>(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?"
     rf"|(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b\.?)(?:,?\s+\d{{4}})?)\b"
 )
-_CLOCK: Final = _compile(
+_CLOCK: Final = compile_ci(
     r"(?:\b(?:at|@)\s*)?\b(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>[ap]\.?m\b\.?)"
     r"|(?:\b(?:at|@)\s*)?\b(?P<hour24>\d{1,2}):(?P<minute24>\d{2})\b"
     r"|\b(?:at|@)\s*(?P<bare>\d{1,2})\b(?![:\d])"
 )
-_PART_ALONE: Final = _compile(
+_PART_ALONE: Final = compile_ci(
     r"\b(?:at\s+|in\s+the\s+)?(?P<part>noon|midday|midnight|tonight|morning|afternoon|evening|night)\b"
 )
 # About ten years in each unit: further out is a typo rather than a plan.
