@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.problems import Problem
 from app.api.schemas import TaskCreate, TaskUpdate
 from app.chat.intents import Priority, Query
-from app.db.models import ChatUndo, Task
+from app.core.db.models import ChatUndo, Task
+from app.core.observability.tracing import current_traceparent
 from app.domain.recurrence import RecurrenceRule
-from app.observability.tracing import current_traceparent
 from app.tasks import commands
 from app.tasks.queries import TaskFilter, list_tasks
 from app.tasks.snapshots import pending_reminders

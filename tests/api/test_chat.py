@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.events.contract import CloudEvent
+from app.core.events.contract import CloudEvent
 from tests.api.conftest import Api
 
 BERLIN = ZoneInfo("Europe/Berlin")
