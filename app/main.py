@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
 from app import ui
-from app.api import auth, health, history, problems, tasks
+from app.api import auth, chat, health, history, problems, tasks
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -102,6 +102,7 @@ def create_app(
     problems.install(app)
     app.include_router(auth.router)
     app.include_router(tasks.router)
+    app.include_router(chat.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
