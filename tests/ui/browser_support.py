@@ -94,10 +94,16 @@ class Person:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+DESKTOP: Final = {"width": 1100, "height": 900}
+PHONE: Final = {"width": 390, "height": 844}
+
+
 @asynccontextmanager
-async def signed_up(browser: Browser, server: Server) -> AsyncIterator[Person]:
+async def signed_up(
+    browser: Browser, server: Server, viewport: dict[str, int] = DESKTOP
+) -> AsyncIterator[Person]:
     context = await browser.new_context(
-        timezone_id=ZONE, locale="en-GB", viewport={"width": 1100, "height": 900}
+        timezone_id=ZONE, locale="en-GB", viewport=viewport, is_mobile=viewport == PHONE
     )
     context.set_default_timeout(15_000)
     try:
