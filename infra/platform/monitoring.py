@@ -229,7 +229,7 @@ def _monitor(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scrape_manifests(in_cluster_database: bool) -> list[dict[str, Any]]:
+def scrape_manifests(in_cluster_database: bool, with_tls: bool) -> list[dict[str, Any]]:
     """What Prometheus scrapes beyond the cluster basics the chart already covers."""
     ours = {"matchLabels": {PART_OF: PLATFORM_NAME}}
     app_ns = {"matchNames": [namespaces.APP]}
@@ -294,7 +294,44 @@ def scrape_manifests(in_cluster_database: bool) -> list[dict[str, Any]]:
                 "endpoints": [{"port": "metrics", "interval": "30s"}],
             },
         ),
+        # The KEDA operator's and metrics server's `metrics` Service ports (the chart opens
+        # them with prometheus.*.enabled; its own monitors are off so ours select the same way).
+        _monitor(
+            "ServiceMonitor",
+            "keda",
+            {
+                "namespaceSelector": {"matchNames": [namespaces.KEDA]},
+                "selector": {
+                    "matchExpressions": [
+                        {
+                            "key": "app.kubernetes.io/name",
+                            "operator": "In",
+                            "values": ["keda-operator", "keda-operator-metrics-apiserver"],
+                        }
+                    ]
+                },
+                "endpoints": [{"port": "metrics", "interval": "30s"}],
+            },
+        ),
     ]
+    if with_tls:
+        # cert-manager's controller Service port 9402 (certificate expiry, ACME errors).
+        manifests.append(
+            _monitor(
+                "ServiceMonitor",
+                "cert-manager",
+                {
+                    "namespaceSelector": {"matchNames": [namespaces.CERT_MANAGER]},
+                    "selector": {
+                        "matchLabels": {
+                            "app.kubernetes.io/name": "cert-manager",
+                            "app.kubernetes.io/component": "controller",
+                        }
+                    },
+                    "endpoints": [{"port": "tcp-prometheus-servicemonitor", "interval": "60s"}],
+                },
+            )
+        )
     if in_cluster_database:
         manifests.append(
             _monitor(
@@ -375,7 +412,7 @@ class Monitoring(pulumi.ComponentResource):
             timeout_seconds=900,
         )
         after_crds = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[release])
-        for manifest in scrape_manifests(args.in_cluster_database):
+        for manifest in scrape_manifests(args.in_cluster_database, args.domain is not None):
             KubeObject(
                 f"{manifest['kind'].lower()}-{manifest['metadata']['name']}", manifest, after_crds
             )

@@ -233,7 +233,8 @@ def test_dapr_components_with_metadata_and_scopes(free_tier: Run) -> None:
     cron = found["reminder-check"]
     assert cron["spec"]["type"] == "bindings.cron"
     assert metadata_of(cron)["schedule"] == "@every 1m"
-    assert cron["scopes"] == ["todo-notifier"]
+    # Both sweeps behind POST /reminder-check: the notifier's and the recurring service's.
+    assert cron["scopes"] == ["todo-notifier", "todo-recurring"]
 
     store = found["kubernetes-secrets"]
     assert store["spec"]["type"] == "secretstores.kubernetes"
@@ -328,12 +329,18 @@ def test_monitoring_release_selects_every_monitor_and_keeps_secrets_out_of_value
     assert grafana["ingress"]["hosts"] == ["grafana.todo.example.com"]
 
 
-def test_scrape_targets_cover_apps_sidecars_dapr_kafka_and_ingress(free_tier: Run) -> None:
-    monitors = {
+def monitors_of(run: Run) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
         (r.kind, r.k8s_name): r.manifest["spec"]
-        for r in free_tier.resources
-        if r.typ.startswith("kubernetes:monitoring.coreos.com/v1:")
+        for r in run.resources
+        if r.typ.startswith("kubernetes:monitoring.coreos.com/v1:") and r.kind != "PrometheusRule"
     }
+
+
+def test_scrape_targets_cover_apps_sidecars_dapr_kafka_and_ingress(
+    free_tier: Run, production: Run
+) -> None:
+    monitors = monitors_of(free_tier)
     assert set(monitors) == {
         ("ServiceMonitor", "todo-apps"),
         ("PodMonitor", "dapr-sidecars"),
@@ -341,6 +348,13 @@ def test_scrape_targets_cover_apps_sidecars_dapr_kafka_and_ingress(free_tier: Ru
         ("PodMonitor", "kafka"),
         ("PodMonitor", "strimzi-operator"),
         ("ServiceMonitor", "ingress-nginx"),
+        ("ServiceMonitor", "keda"),
+        ("ServiceMonitor", "cert-manager"),
+        ("PodMonitor", "postgres"),
+    }
+    # No domain: no cert-manager to scrape; external database: no PostgreSQL pods.
+    assert set(monitors) - set(monitors_of(production)) == {
+        ("ServiceMonitor", "cert-manager"),
         ("PodMonitor", "postgres"),
     }
     assert monitors[("ServiceMonitor", "todo-apps")]["endpoints"][0]["port"] == "http"
