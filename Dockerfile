@@ -27,10 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY alembic.ini ./
 COPY app ./app
 COPY services ./services
-# The metric catalog the processes share with the alert rules (standard library only).
-COPY infra/__init__.py ./infra/__init__.py
-COPY infra/observability ./infra/observability
-RUN /app/.venv/bin/python -m compileall -q app services infra
+RUN /app/.venv/bin/python -m compileall -q app services
 
 # --- runtime: the interpreter, the environment and the source; no compiler, no uv ------------
 FROM ${PYTHON_IMAGE} AS runtime

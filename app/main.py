@@ -9,18 +9,19 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
-from app import live, ui
+from app import ui
 from app.api import auth, health, history, problems, tasks
 from app.api.deps import AppState
-from app.db.probe import DatabaseProbe
-from app.db.session import create_engine, session_factory
-from app.gc_tuning import settle_after_startup
-from app.observability.http import HttpMetrics, ObservabilityMiddleware
-from app.observability.logs import configure as configure_logs
-from app.observability.metrics import DatabaseMetrics, TaskMetrics
-from app.observability.tracing import instrument_engine, tracer_provider
+from app.core.db.probe import DatabaseProbe
+from app.core.db.session import create_engine, session_factory
+from app.core.gc_tuning import settle_after_startup
+from app.core.observability.http import HttpMetrics, ObservabilityMiddleware
+from app.core.observability.logs import configure as configure_logs
+from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
+from app.core.observability.tracing import instrument_engine, tracer_provider
+from app.core.settings import ApiSettings, load
 from app.security import LoginThrottle
-from app.settings import ApiSettings, load
+from app.ui import live
 
 
 def create_app(

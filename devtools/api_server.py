@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from app.db.migrate import upgrade
+from app.core.db.migrate import upgrade
 from devtools.process import LOOPBACK, HttpServer, free_port, make_temp_dir
 
 COMPONENT: Final = "api"

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.problems import Problem, documented
 from app.api.schemas import TokenOut, UserCreate, UserOut
-from app.db.models import User
+from app.core.db.models import User
 from app.security import hash_password, issue_token, verify_password
 
 router = APIRouter(tags=["auth"])

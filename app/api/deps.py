@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api.problems import Problem
-from app.db.models import User
-from app.db.probe import DatabaseProbe
-from app.observability.metrics import DatabaseMetrics, TaskMetrics
+from app.core.db.models import User
+from app.core.db.probe import DatabaseProbe
+from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
+from app.core.settings import ApiSettings
 from app.security import InvalidToken, LoginThrottle, read_token
-from app.settings import ApiSettings
 
 
 @dataclass

@@ -27,9 +27,9 @@ from app.api.schemas import (
     TaskPage,
     TaskUpdate,
 )
-from app.db.models import IdempotencyKey, Task, TaskRecurrence
+from app.core.db.models import IdempotencyKey, Task, TaskRecurrence
+from app.core.observability.tracing import current_traceparent
 from app.domain.recurrence import Occurrence, RecurrenceRule, occurrences
-from app.observability.tracing import current_traceparent
 from app.tasks import commands
 from app.tasks.queries import Direction, SortField, TaskFilter, list_tasks
 from app.tasks.snapshots import task_out

@@ -16,17 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.problems import invalid, not_found
 from app.api.schemas import ReminderIn, TaskCreate, TaskUpdate
-from app.db.models import Reminder, Task, TaskRecurrence
-from app.db.notify import REMINDERS_CHANNEL, notify
-from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
-from app.events import outbox
-from app.events.contract import (
+from app.core.db.models import Reminder, Task, TaskRecurrence
+from app.core.db.notify import REMINDERS_CHANNEL, notify
+from app.core.events import outbox
+from app.core.events.contract import (
     SOURCE_API,
     CloudEvent,
     EventType,
     ReminderScheduledData,
     TaskDeletedData,
 )
+from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
 from app.tasks.snapshots import pending_reminders, reminder_data, task_data
 
 

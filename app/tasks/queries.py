@@ -31,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import type_coerce
 
 from app.api.problems import invalid
-from app.db.models import Task
-from app.db.session import dialect_name
+from app.core.db.models import Task
+from app.core.db.session import dialect_name
 
 SortField = Literal["due_date", "priority", "title", "created_at"]
 Direction = Literal["asc", "desc"]

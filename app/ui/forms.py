@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from app.api.problems import Problem
 from app.api.schemas import MAX_REMINDER_OFFSET, TaskCreate, TaskUpdate
-from app.db.models import Task
+from app.core.db.models import Task
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
 
 WEEKDAYS: Final = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from app.events.topics import REMINDERS, TASK_EVENTS, Topic, dead_letter_topic
+from app.core.events.topics import REMINDERS, TASK_EVENTS, Topic, dead_letter_topic
 from infra.platform import sizing
 
 IMAGE_NAME: Final = "todo-platform"

@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.db.models import Task
-from app.events.contract import CloudEvent
+from app.core.db.models import Task
+from app.core.events.contract import CloudEvent
 from app.tasks.occurrences import create_next_occurrence
 from tests.api.conftest import Api
 

@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.migrate import upgrade_async
-from app.db.models import OutboxEvent, Task, User
-from app.db.session import create_engine, session_factory
+from app.core.db.migrate import upgrade_async
+from app.core.db.models import OutboxEvent, Task, User
+from app.core.db.session import create_engine, session_factory
+from app.core.settings import ApiSettings
 from app.main import create_app
-from app.settings import ApiSettings
 from devtools.postgres import PostgresServer
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -9,7 +9,7 @@ import pytest
 from starlette.datastructures import FormData, UploadFile
 
 from app.api.problems import invalid
-from app.db.models import Reminder, Task
+from app.core.db.models import Reminder, Task
 from app.ui.forms import (
     FormInvalid,
     ReminderRow,

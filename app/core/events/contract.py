@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from app.events.topics import REMINDERS, TASK_EVENTS, Topic
+from app.core.events.topics import REMINDERS, TASK_EVENTS, Topic
 
 SCHEMA_VERSION: Final = "1"
 SOURCE_API: Final = "/todo-platform/api"

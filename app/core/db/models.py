@@ -1,6 +1,6 @@
 """The relational model of the task product (SQLAlchemy 2.x typed ORM).
 
-The API and every worker service use these classes; Alembic migrations in ``app/migrations``
+The API and every worker service use these classes; Alembic migrations in ``app/core/db/migrations``
 create the same schema (a test compares the two).
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.db.types import JSONVariant, UTCDateTime
+from app.core.db.types import JSONVariant, UTCDateTime
 
 # Deterministic constraint names, so migrations can drop and recreate them by name.
 NAMING_CONVENTION = {

@@ -1,13 +1,13 @@
 """The committed JSON Schemas and examples of the event contract, generated from the models.
 
-``app/events/schemas/<type>.schema.json`` describes the whole CloudEvents envelope of one event
-type, its ``data`` included (generated from the pydantic model in app.events.contract);
-``app/events/schemas/examples/<type>.json`` is a complete, valid event of that type. Consumers
+``app/core/events/schemas/<type>.schema.json`` describes the whole CloudEvents envelope of one event
+type, its ``data`` included (generated from the pydantic model in app.core.events.contract);
+``app/core/events/schemas/examples/<type>.json`` is a complete, valid event of that type. Consumers
 in any language can validate against them; the contract tests check that every producer's
 output validates and that every consumer accepts every example, and that these files match
 the models (so a model change without regenerating fails the tests).
 
-Regenerate after changing a model: ``uv run python -m app.events.schema_files``; check
+Regenerate after changing a model: ``uv run python -m app.core.events.schema_files``; check
 without writing: ``... --check`` (exit 1 and the stale files' names when they differ).
 """
 
@@ -21,8 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from app.domain.recurrence import RecurrenceRule
-from app.events.contract import (
+from app.core.events.contract import (
     DATA_MODELS,
     SCHEMA_VERSION,
     CloudEvent,
@@ -34,6 +33,7 @@ from app.events.contract import (
     TaskData,
     TaskDeletedData,
 )
+from app.domain.recurrence import RecurrenceRule
 
 SCHEMA_DIR: Final = Path(__file__).with_name("schemas")
 EXAMPLE_DIR: Final = SCHEMA_DIR / "examples"
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = stale_files()
         for path in stale:
-            print(f"stale: {path} (run python -m app.events.schema_files)", file=sys.stderr)
+            print(f"stale: {path} (run python -m app.core.events.schema_files)", file=sys.stderr)
         return 1 if stale else 0
     EXAMPLE_DIR.mkdir(parents=True, exist_ok=True)
     for path, content in expected_files().items():

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from app.db.types import UTCDateTime
+from app.core.db.types import UTCDateTime
 
 revision: str = "0002"
 down_revision: str | None = "0001"

@@ -1,6 +1,6 @@
 """Local run: the API, the outbox relay and the worker services in one process.
 
-``scripts/run-local.sh`` (or ``python -m app.local``). Without ``KAFKA_BOOTSTRAP`` the relay
+``scripts/run-local.sh`` (or ``python -m services.local``). Without ``KAFKA_BOOTSTRAP`` the relay
 publishes to the in-process bus (services.common.InProcessBus), which feeds the audit,
 recurring and notifier consumers and the web UI's live feed; with it, the same workers run
 their Kafka consumers and the relay publishes to the broker. A convenience for development:
@@ -16,12 +16,12 @@ from typing import Any
 
 import uvicorn
 
-from app.db.migrate import upgrade_async
-from app.db.session import create_engine, session_factory
-from app.live import LOCAL_FEED
+from app.core.db.migrate import upgrade_async
+from app.core.db.session import create_engine, session_factory
+from app.core.observability.logs import configure as configure_logs
+from app.core.settings import ApiSettings, load
 from app.main import create_app
-from app.observability.logs import configure as configure_logs
-from app.settings import ApiSettings, load
+from app.ui.live import LOCAL_FEED
 from services.audit.worker import WORKER as AUDIT
 from services.common.inprocess import InProcessBus
 from services.common.metrics import WorkerMetrics

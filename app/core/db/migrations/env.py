@@ -8,16 +8,16 @@ import warnings
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app.db.models import Base
-from app.db.session import create_engine
-from app.settings import CommonSettings, load
+from app.core.db.models import Base
+from app.core.db.session import create_engine
+from app.core.settings import CommonSettings, load
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _url() -> str:
-    # Tests and app.db.migrate pass the URL explicitly; the CLI takes DATABASE_URL.
+    # Tests and app.core.db.migrate pass the URL explicitly; the CLI takes DATABASE_URL.
     return config.attributes.get("database_url") or load(CommonSettings).database_url
 
 

@@ -66,7 +66,7 @@ class Metric:
         return frozenset({self.name})
 
 
-# --- HTTP (app/observability/http.py) -------------------------------------------------------
+# --- HTTP (app/core/observability/http.py) -------------------------------------------------------
 HTTP_REQUESTS: Final = Metric(
     "http_requests_total",
     "counter",

@@ -34,9 +34,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from app.events.contract import CloudEvent, EventType, ReminderDueData
-from app.events.topics import REMINDERS, TASK_UPDATES
-from app.settings import CommonSettings
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.events.topics import REMINDERS, TASK_UPDATES
+from app.core.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 

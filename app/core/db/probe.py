@@ -1,6 +1,6 @@
 """The readiness checks' database probe, on a connection of its own.
 
-Requests and worker handlers share a pool with a hard size (app.db.session). Under load every
+Requests and worker handlers share a pool with a hard size (app.core.db.session). Under load every
 connection is in use, and a probe queued behind them would time out and report a healthy
 database as down -- taking the busiest pods out of the Service and firing the database alert.
 The probe keeps one connection apart, so it measures the database, not the queue.
@@ -12,7 +12,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from app.db.session import create_engine
+from app.core.db.session import create_engine
 
 PROBE_TIMEOUT_S = 2.0
 

@@ -24,7 +24,7 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL")
-    # A hard cap (app.db.session). At least 2: a notifier delivery opens a second session while
+    # A hard cap (app.core.db.session). At least 2: a notifier delivery opens a second session while
     # its consumer's session holds one, and would wait on itself with a pool of one.
     database_pool_size: int = Field(10, ge=2, le=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

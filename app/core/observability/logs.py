@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from app.observability.tracing import current_trace_id
+from app.core.observability.tracing import current_trace_id
 
 # Set per request (API middleware) or per event (worker runtime); every log line carries it.
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(

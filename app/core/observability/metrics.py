@@ -15,15 +15,15 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from app.db.models import Task, TaskRecurrence
-from app.observability import catalog
+from app.core.db.models import Task, TaskRecurrence
+from app.core.observability import metric_catalog
 from app.tasks.commands import TASK_CHANGES
 
 Collector = Counter | Gauge | Histogram
 C = TypeVar("C", Counter, Gauge, Histogram)
 
 
-def build(metric: catalog.Metric, registry: CollectorRegistry) -> Collector:
+def build(metric: metric_catalog.Metric, registry: CollectorRegistry) -> Collector:
     if metric.kind == "counter":
         return Counter(metric.name, metric.help, metric.labels, registry=registry)
     if metric.kind == "gauge":
@@ -33,22 +33,22 @@ def build(metric: catalog.Metric, registry: CollectorRegistry) -> Collector:
     )
 
 
-def _typed(kind: type[C], metric: catalog.Metric, registry: CollectorRegistry) -> C:
+def _typed(kind: type[C], metric: metric_catalog.Metric, registry: CollectorRegistry) -> C:
     collector = build(metric, registry)
     if not isinstance(collector, kind):
         raise TypeError(f"{metric.name} is a {metric.kind} in the catalog, not a {kind.__name__}")
     return collector
 
 
-def counter(metric: catalog.Metric, registry: CollectorRegistry) -> Counter:
+def counter(metric: metric_catalog.Metric, registry: CollectorRegistry) -> Counter:
     return _typed(Counter, metric, registry)
 
 
-def gauge(metric: catalog.Metric, registry: CollectorRegistry) -> Gauge:
+def gauge(metric: metric_catalog.Metric, registry: CollectorRegistry) -> Gauge:
     return _typed(Gauge, metric, registry)
 
 
-def histogram(metric: catalog.Metric, registry: CollectorRegistry) -> Histogram:
+def histogram(metric: metric_catalog.Metric, registry: CollectorRegistry) -> Histogram:
     return _typed(Histogram, metric, registry)
 
 
@@ -57,9 +57,9 @@ class DatabaseMetrics:
 
     def __init__(self, registry: CollectorRegistry, engine: AsyncEngine) -> None:
         self._engine = engine
-        self.pool_in_use = gauge(catalog.DB_POOL_IN_USE, registry)
-        self.pool_size = gauge(catalog.DB_POOL_SIZE, registry)
-        self.check_up = gauge(catalog.READINESS_CHECK_UP, registry)
+        self.pool_in_use = gauge(metric_catalog.DB_POOL_IN_USE, registry)
+        self.pool_size = gauge(metric_catalog.DB_POOL_SIZE, registry)
+        self.check_up = gauge(metric_catalog.READINESS_CHECK_UP, registry)
 
     def refresh(self) -> None:
         pool = self._engine.pool
@@ -70,20 +70,21 @@ class DatabaseMetrics:
         self.pool_in_use.set(in_use)
 
     def record_check(self, passed: bool) -> None:
-        self.check_up.labels(catalog.DATABASE_CHECK).set(1 if passed else 0)
+        self.check_up.labels(metric_catalog.DATABASE_CHECK).set(1 if passed else 0)
 
 
 class TaskChangeCounter:
     """``todo_tasks_total``: task changes counted once their transaction has committed.
 
     ``app.tasks.commands`` notes each change in ``session.info``; :meth:`count_committed` is the
-    ``after_commit`` hook of :func:`app.db.session.session_factory` (a rollback clears the notes).
+    ``after_commit`` hook of :func:`app.core.db.session.session_factory` (a rollback clears the
+    notes).
     The API and the recurring service both count this way.
     """
 
     def __init__(self, changes: Counter) -> None:
         self.changes = changes
-        for event in catalog.TASK_EVENT_VALUES:
+        for event in metric_catalog.TASK_EVENT_VALUES:
             changes.labels(event)  # expose zeros from the start: rate() needs a baseline
 
     def count_committed(self, session: Session) -> None:
@@ -99,9 +100,9 @@ class TaskMetrics(TaskChangeCounter):
     """
 
     def __init__(self, registry: CollectorRegistry, max_age: float = 10.0) -> None:
-        super().__init__(counter(catalog.TASK_EVENTS, registry))
-        self.series_active = gauge(catalog.RECURRING_SERIES_ACTIVE, registry)
-        self.due = gauge(catalog.TASKS_DUE, registry)
+        super().__init__(counter(metric_catalog.TASK_EVENTS, registry))
+        self.series_active = gauge(metric_catalog.RECURRING_SERIES_ACTIVE, registry)
+        self.due = gauge(metric_catalog.TASKS_DUE, registry)
         self._max_age = max_age
         self._refreshed = float("-inf")
 
@@ -127,7 +128,7 @@ class TaskMetrics(TaskChangeCounter):
             active = await session.scalar(
                 select(func.count()).select_from(TaskRecurrence).where(TaskRecurrence.active)
             )
-        for name in catalog.DUE_BUCKETS:
+        for name in metric_catalog.DUE_BUCKETS:
             self.due.labels(name).set(counts.get(name, 0))
         self.series_active.set(active or 0)
         self._refreshed = time.monotonic()

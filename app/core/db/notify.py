@@ -7,7 +7,7 @@ from typing import Final
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.session import dialect_name
+from app.core.db.session import dialect_name
 
 OUTBOX_CHANNEL: Final = "outbox"  # the relay: new events (sent by a trigger on the outbox table)
 REMINDERS_CHANNEL: Final = "reminders"  # the notifier: reminders added, moved or cancelled

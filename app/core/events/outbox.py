@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import OutboxEvent
-from app.events.contract import CloudEvent
+from app.core.db.models import OutboxEvent
+from app.core.events.contract import CloudEvent
 
 # A Core INSERT, executed at once: outbox rows are written, never read back in the transaction
 # that writes them, so the ORM's unit of work (identity map, flush bookkeeping) is pure cost on

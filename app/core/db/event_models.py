@@ -1,7 +1,7 @@
 """Tables of the event backbone: the audit history, consumer bookkeeping, notification deliveries.
 
-They share :class:`app.db.models.Base` (imported from ``app/db/__init__.py``, so its metadata
-always holds them) and are created by migration ``0003``.
+They share :class:`app.core.db.models.Base` (imported from ``app/core/db/__init__.py``, so its
+metadata always holds them) and are created by migration ``0003``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.models import Base
+from app.core.db.models import Base
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 

@@ -9,17 +9,17 @@ import uuid
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability import catalog
-from app.observability.logs import correlation_id
-from app.observability.metrics import counter, histogram
+from app.core.observability import metric_catalog
+from app.core.observability.logs import correlation_id
+from app.core.observability.metrics import counter, histogram
 
 log = logging.getLogger("app.access")
 
 
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = counter(catalog.HTTP_REQUESTS, registry)
-        self.duration = histogram(catalog.HTTP_REQUEST_DURATION, registry)
+        self.requests = counter(metric_catalog.HTTP_REQUESTS, registry)
+        self.duration = histogram(metric_catalog.HTTP_REQUEST_DURATION, registry)
 
 
 def _route_template(scope: Scope) -> str:
