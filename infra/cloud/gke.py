@@ -28,8 +28,15 @@ MIN_VOLUME_GB: Final = 10
 REGIONAL_ZONES: Final = 3
 NODE_ROLE: Final = "roles/container.defaultNodeServiceAccount"
 REGISTRY_READER_ROLE: Final = "roles/artifactregistry.reader"
+# The plugin's default token provider shells out to `gcloud config config-helper` (a gcloud
+# CLI login); with --use_application_default_credentials it reads application-default
+# credentials (`gcloud auth application-default login`, GOOGLE_APPLICATION_CREDENTIALS, workload
+# identity federation in CI), the same ones Pulumi's Google provider uses. Flag defined in
+# https://github.com/kubernetes/cloud-provider-gcp/blob/master/cmd/gke-gcloud-auth-plugin/cred.go
+# (useApplicationDefaultCredentials -> defaultCredentialsTokenProvider).
 GKE_AUTH_PLUGIN: Final = ExecPlugin(
     command="gke-gcloud-auth-plugin",
+    args=("--use_application_default_credentials",),
     install_hint=(
         "gke-gcloud-auth-plugin is required: gcloud components install gke-gcloud-auth-plugin "
         "(or apt-get install google-cloud-cli-gke-gcloud-auth-plugin)"

@@ -129,6 +129,11 @@ def test_kubeconfig_authenticates_with_the_gke_plugin(run_stack: Callable[..., P
     }
     plugin = kubeconfig["users"][0]["user"]["exec"]
     assert (plugin["command"], plugin["provideClusterInfo"]) == ("gke-gcloud-auth-plugin", True)
+    # Application-default credentials, as docs/deploy.md asks for, not a gcloud CLI login: the
+    # plugin's own flag (cloud-provider-gcp cmd/gke-gcloud-auth-plugin/cred.go,
+    # use_application_default_credentials); without it the plugin runs `gcloud config
+    # config-helper`.
+    assert plugin["args"] == ["--use_application_default_credentials"]
     assert "gcloud components install gke-gcloud-auth-plugin" in plugin["installHint"]
     assert outputs["registry_server"].value == f"europe-west1-docker.pkg.dev/{PROJECT_ID}/todo-gke"
     assert outputs["registry_password"].value is None
