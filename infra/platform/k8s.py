@@ -25,11 +25,23 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
 
 @dataclass(frozen=True)
 class ChartRef:
-    """A Helm chart pinned to one version in one repository."""
+    """A Helm chart pinned to one version in one repository: an https chart repository, or an
+    OCI registry (``oci://host/path``, where the chart is ``<repo>/<chart>``)."""
 
     chart: str
     version: str
     repo: str
+
+    @property
+    def oci(self) -> bool:
+        return self.repo.startswith("oci://")
+
+    def release_chart(self) -> tuple[str, k8s.helm.v3.RepositoryOptsArgs | None]:
+        """``chart`` and ``repository_opts`` of a ``helm.v3.Release`` for this chart: an OCI
+        chart is named by its full reference and takes no repository options."""
+        if self.oci:
+            return f"{self.repo.rstrip('/')}/{self.chart}", None
+        return self.chart, k8s.helm.v3.RepositoryOptsArgs(repo=self.repo)
 
 
 class KubeObject(pulumi.CustomResource):
@@ -100,13 +112,14 @@ def helm_release(
     ``atomic`` rolls a failed upgrade back instead of leaving a half-applied release, and the
     release name is fixed so that chart-generated service names are predictable.
     """
+    chart, repository_opts = ref.release_chart()
     return k8s.helm.v3.Release(
         name,
         k8s.helm.v3.ReleaseArgs(
             name=name,
-            chart=ref.chart,
+            chart=chart,
             version=ref.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ref.repo),
+            repository_opts=repository_opts,
             namespace=namespace,
             create_namespace=False,
             values=dict(values),

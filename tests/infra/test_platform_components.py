@@ -114,11 +114,22 @@ def test_charts_are_pinned_with_their_repositories(free_tier: Run, production: R
     assert set(found) == set(expected)
     for name, ref in expected.items():
         release = found[name]
-        assert (release["chart"], release["version"]) == (ref.chart, ref.version)
-        assert release["repositoryOpts"] == {"repo": ref.repo}
+        if ref.oci:
+            # An OCI chart is its full reference, with no repository options.
+            assert release["chart"] == f"{ref.repo}/{ref.chart}"
+            assert "repositoryOpts" not in release
+        else:
+            assert release["chart"] == ref.chart
+            assert release["repositoryOpts"] == {"repo": ref.repo}
+        assert release["version"] == ref.version
         assert release["atomic"] is True
         assert release["skipAwait"] is False
     assert versions.STRIMZI.version.startswith("1.")
+    # Strimzi's https repository is deprecated; its chart README installs from quay.io's OCI
+    # registry (helm-charts/helm3/strimzi-kafka-operator/README.md at 1.0.0, "helm install ...
+    # oci://quay.io/strimzi-helm/strimzi-kafka-operator").
+    assert found["strimzi"]["chart"] == "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
+    assert [ref.chart for ref in expected.values() if ref.oci] == ["strimzi-kafka-operator"]
     # No domain: no cert-manager, no in-cluster database operator.
     assert set(releases(production)) == set(expected) - {"cert-manager", "cnpg"}
 
