@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.settings import load
+from app.core.settings import load
 from infra.workloads.notifier import NotifierChannels
 from services.notifier.settings import NotifierSettings
 from stacks.config import StackConfigError
