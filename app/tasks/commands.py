@@ -249,9 +249,12 @@ async def _change_recurrence(
     if rule is None:
         task.recurrence = None
         return
-    # A new rule starts a new series anchored on this task's due date.
-    session.add(_start_series(task, rule))
-    await session.flush()
+    # A new rule starts a new series anchored on this task's due date. The series row is
+    # flushed alone first: no ORM relationship orders it before the task row that now points
+    # at it, and the task's UPDATE could otherwise come first (a foreign-key violation).
+    series = _start_series(task, rule)
+    session.add(series)
+    await session.flush([series])
 
 
 async def complete_task(

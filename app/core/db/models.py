@@ -191,3 +191,16 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ChatUndo(Base):
+    """The way back from a user's last change made by chat: one row per user, replaced by each
+    change and consumed by "undo" (app/chat/undo.py says what `action` holds)."""
+
+    __tablename__ = "chat_undo"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
