@@ -265,8 +265,9 @@ class GkeCluster(CloudCluster):
             pool=pool,
             system_daemons=SYSTEM_DAEMONS,
             storage_class=STORAGE_CLASS,
-            # GKE health-checks kube-proxy's /healthz (port 10256) on each node for an
-            # externalTrafficPolicy: Cluster Service, never the backend's `/`: nothing to set
+            # GKE health-checks kube-proxy (/healthz on port 10256 for externalTrafficPolicy
+            # Cluster, the Service's health check node port for Local), never the backend's
+            # `/`: nothing to set
             # (https://cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer-parameters).
             ingress_service=IngressService(),
             registry=RegistryAccess(registry.server),

@@ -39,6 +39,12 @@ class ChartFetchError(RuntimeError):
 
 
 def default_cache() -> Path:
+    """``TODO_CHART_CACHE``, else ``$XDG_CACHE_HOME/todo-platform/charts`` (~/.cache). A
+    directory already holding the pinned archives (an air-gapped copy, the tests'
+    ``../shared/charts``) is used as is: nothing is downloaded."""
+    configured = os.environ.get("TODO_CHART_CACHE")
+    if configured:
+        return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "todo-platform" / "charts"
 

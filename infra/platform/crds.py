@@ -11,9 +11,11 @@ with the release.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -26,6 +28,12 @@ from infra.platform.k8s import ChartRef, KubeObject
 CRD_CHARTS: Final = (versions.STRIMZI, versions.DAPR, versions.KUBE_PROMETHEUS_STACK)
 
 ArchiveLocator = Callable[[ChartRef], Path]
+
+
+@cache
+def _crds_of(archive: Path) -> tuple[dict[str, Any], ...]:
+    """Parsed once per archive and process (each is megabytes of YAML)."""
+    return tuple(ChartArchive(archive).crds())
 
 
 class OperatorCrds(pulumi.ComponentResource):
@@ -44,7 +52,7 @@ class OperatorCrds(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.by_chart = {}
         for ref in CRD_CHARTS:
-            documents = ChartArchive(locate(ref)).crds()
+            documents = [copy.deepcopy(doc) for doc in _crds_of(locate(ref))]
             if not documents:
                 raise ValueError(f"{ref.chart} {ref.version} ships no CRDs in crds/")
             self.by_chart[ref.chart] = [

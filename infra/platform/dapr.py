@@ -226,6 +226,7 @@ class Dapr(pulumi.ComponentResource):
             namespaces.DAPR,
             control_plane_values(),
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            skip_crds=True,
         )
         after_crds = pulumi.ResourceOptions(
             parent=self, provider=provider, depends_on=[control_plane, *depends_on]

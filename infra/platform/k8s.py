@@ -106,6 +106,7 @@ def helm_release(
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
     timeout_seconds: int = 600,
+    skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
     """Install ``ref`` into ``namespace`` and wait until its workloads are ready.
 
@@ -128,6 +129,9 @@ def helm_release(
             skip_await=False,
             timeout=timeout_seconds,
             max_history=5,
+            # The CRDs are applied on their own (infra/platform/crds.py) where Helm would never
+            # upgrade them.
+            skip_crds=skip_crds,
         ),
         opts,
     )

@@ -410,6 +410,7 @@ class Monitoring(pulumi.ComponentResource):
                 parent=self, provider=provider, depends_on=[*depends_on, *inputs]
             ),
             timeout_seconds=900,
+            skip_crds=True,
         )
         after_crds = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[release])
         for manifest in scrape_manifests(args.in_cluster_database, args.domain is not None):

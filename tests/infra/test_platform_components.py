@@ -64,6 +64,7 @@ def test_every_resource_has_its_own_urn_and_components_complete(free_tier: Run) 
         "todo:platform:Keda",
         "todo:platform:Database",
         "todo:platform:Monitoring",
+        "todo:platform:OperatorCrds",
         "todo:workloads:Workloads",
     }
     assert {c.urn for c in components} <= free_tier.program_run.completed
@@ -480,3 +481,37 @@ def test_a_relay_without_login_needs_no_receivers_secret() -> None:
 def test_without_receivers_alerts_are_routed_but_nobody_is_notified(free_tier: Run) -> None:
     values = releases(free_tier)["kube-prometheus-stack"]["values"]
     assert values["alertmanager"]["config"] == alertmanager_config()
+
+
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def test_crds_of_helms_crds_dirs_are_resources_of_their_own(free_tier: Run) -> None:
+    """Helm never upgrades a chart's crds/ (https://helm.sh/docs/chart_best_practices/
+    custom_resource_definitions/): the program applies those CRDs itself from the pinned
+    archives, and each release skips them and waits for them."""
+    crds = free_tier.of_type(CRD)
+    names = {r.k8s_name for r in crds}
+    groups = {name.split(".", 1)[1] for name in names}
+    assert groups == {"kafka.strimzi.io", "core.strimzi.io", "dapr.io", "monitoring.coreos.com"}
+    assert {
+        "kafkas.kafka.strimzi.io",
+        "configurations.dapr.io",
+        "prometheusrules.monitoring.coreos.com",
+    } <= names
+    assert len(names) == len(crds)
+    found = releases(free_tier)
+    by_group = {
+        "strimzi": ("strimzi.io",),
+        "dapr": ("dapr.io",),
+        "kube-prometheus-stack": ("monitoring.coreos.com",),
+    }
+    release_resources = {r.manifest["name"]: r for r in free_tier.of_type(RELEASE)}
+    for release, suffixes in by_group.items():
+        assert found[release]["skipCrds"] is True, release
+        own = [r for r in crds if r.k8s_name.endswith(suffixes)]
+        assert own
+        assert all(depends_on(release_resources[release], crd) for crd in own), release
+    # Templated CRDs are upgraded by Helm with the release: those charts keep theirs.
+    for release in ("keda", "cert-manager", "cnpg", "ingress-nginx"):
+        assert found[release].get("skipCrds") in (None, False), release
