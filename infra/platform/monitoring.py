@@ -229,6 +229,21 @@ def _monitor(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _service_monitor(
+    name: str, namespace: str, selector: dict[str, Any], port: str
+) -> dict[str, Any]:
+    """A ServiceMonitor of one operator's metrics Service port in its own namespace."""
+    return _monitor(
+        "ServiceMonitor",
+        name,
+        {
+            "namespaceSelector": {"matchNames": [namespace]},
+            "selector": selector,
+            "endpoints": [{"port": port, "interval": "30s"}],
+        },
+    )
+
+
 def scrape_manifests(in_cluster_database: bool, with_tls: bool) -> list[dict[str, Any]]:
     """What Prometheus scrapes beyond the cluster basics the chart already covers."""
     ours = {"matchLabels": {PART_OF: PLATFORM_NAME}}
@@ -280,56 +295,43 @@ def scrape_manifests(in_cluster_database: bool, with_tls: bool) -> list[dict[str
                 "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
             },
         ),
-        _monitor(
-            "ServiceMonitor",
+        _service_monitor(
             "ingress-nginx",
+            namespaces.INGRESS,
             {
-                "namespaceSelector": {"matchNames": [namespaces.INGRESS]},
-                "selector": {
-                    "matchLabels": {
-                        "app.kubernetes.io/name": "ingress-nginx",
-                        "app.kubernetes.io/component": "controller",
-                    }
-                },
-                "endpoints": [{"port": "metrics", "interval": "30s"}],
+                "matchLabels": {
+                    "app.kubernetes.io/name": "ingress-nginx",
+                    "app.kubernetes.io/component": "controller",
+                }
             },
+            "metrics",
         ),
         # The KEDA operator's and metrics server's `metrics` Service ports (the chart opens
-        # them with prometheus.*.enabled; its own monitors are off so ours select the same way).
-        _monitor(
-            "ServiceMonitor",
+        # them with prometheus.*.enabled).
+        _service_monitor(
             "keda",
+            namespaces.KEDA,
             {
-                "namespaceSelector": {"matchNames": [namespaces.KEDA]},
-                "selector": {
-                    "matchExpressions": [
-                        {
-                            "key": "app.kubernetes.io/name",
-                            "operator": "In",
-                            "values": ["keda-operator", "keda-operator-metrics-apiserver"],
-                        }
-                    ]
-                },
-                "endpoints": [{"port": "metrics", "interval": "30s"}],
+                "matchExpressions": [
+                    {
+                        "key": "app.kubernetes.io/name",
+                        "operator": "In",
+                        "values": ["keda-operator", "keda-operator-metrics-apiserver"],
+                    }
+                ]
             },
+            "metrics",
         ),
     ]
     if with_tls:
         # cert-manager's controller Service port 9402 (certificate expiry, ACME errors).
+        cert_manager = {"app.kubernetes.io/name": "cert-manager"}
         manifests.append(
-            _monitor(
-                "ServiceMonitor",
+            _service_monitor(
                 "cert-manager",
-                {
-                    "namespaceSelector": {"matchNames": [namespaces.CERT_MANAGER]},
-                    "selector": {
-                        "matchLabels": {
-                            "app.kubernetes.io/name": "cert-manager",
-                            "app.kubernetes.io/component": "controller",
-                        }
-                    },
-                    "endpoints": [{"port": "tcp-prometheus-servicemonitor", "interval": "60s"}],
-                },
+                namespaces.CERT_MANAGER,
+                {"matchLabels": {**cert_manager, "app.kubernetes.io/component": "controller"}},
+                "tcp-prometheus-servicemonitor",
             )
         )
     if in_cluster_database:

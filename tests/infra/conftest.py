@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,23 +17,6 @@ StackRuns = Callable[[str, bool], ProgramRun]
 def pytest_configure(config: pytest.Config) -> None:
     # Importing pulumi_gcp.compute constructs deprecated aliases of its own; not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_gcp.*")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def pinned_chart_cache() -> Iterator[None]:
-    """The program reads CRDs from the pinned chart archives (infra/platform/crds.py), fetched
-    into a cache; here the cache is ``../shared/charts``, so nothing is downloaded."""
-    from tests.infra.chart_checks import CHARTS_DIR
-
-    before = os.environ.get("TODO_CHART_CACHE")
-    os.environ["TODO_CHART_CACHE"] = str(CHARTS_DIR)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("TODO_CHART_CACHE", None)
-        else:
-            os.environ["TODO_CHART_CACHE"] = before
 
 
 @pytest.fixture(autouse=True)

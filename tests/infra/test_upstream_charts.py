@@ -13,25 +13,14 @@ from infra.platform.k8s import ChartRef
 from infra.platform.monitoring import scrape_manifests
 from infra.policy.checks import workload
 from infra.workloads import catalog
-from tests.infra.chart_checks import archive, schema_errors, unknown_values
+from tests.infra.chart_checks import PINNED, archive, schema_errors, unknown_values
 from tests.infra.conftest import StackRuns
 from tests.infra.mocks import RecordedResource
 from tests.infra.pod_security import restricted_violations, with_injected_sidecar
 
 STACKS = ("oke", "aks", "gke", "local")
 RELEASE = "kubernetes:helm.sh/v3:Release"
-CHARTS: dict[str, ChartRef] = {
-    ref.chart: ref
-    for ref in (
-        versions.STRIMZI,
-        versions.DAPR,
-        versions.KEDA,
-        versions.INGRESS_NGINX,
-        versions.CERT_MANAGER,
-        versions.CLOUDNATIVE_PG,
-        versions.KUBE_PROMETHEUS_STACK,
-    )
-}
+CHARTS: dict[str, ChartRef] = {ref.chart: ref for ref in PINNED}
 
 
 def custom_resources(resources: list[RecordedResource]) -> list[dict[str, Any]]:
