@@ -188,6 +188,11 @@ class GkeCluster(CloudCluster):
             member=pulumi.Output.concat("serviceAccount:", nodes_account.email),
             opts=child,
         )
+        registry = ArtifactRegistry(
+            f"{name}-registry",
+            ArtifactRegistryArgs(args.project, args.region, name, nodes_account.email),
+            opts=child,
+        )
         cluster = gcp.container.Cluster(
             f"{name}-cluster",
             name=name,
@@ -211,7 +216,12 @@ class GkeCluster(CloudCluster):
             datapath_provider="ADVANCED_DATAPATH",
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             enable_shielded_nodes=True,
-            opts=child,
+            # The IAM bindings first: they need setIamPolicy, which roles/editor lacks
+            # (infra/cloud/permissions.py), so a deployer without it fails in seconds, before
+            # the cluster's several minutes rather than after.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[node_role, registry.reader])
+            ),
         )
         pool = args.node_pool
         per_zone, max_per_zone = pool.count // zones, pool.max_count // zones
@@ -244,11 +254,6 @@ class GkeCluster(CloudCluster):
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[node_role])
             ),
-        )
-        registry = ArtifactRegistry(
-            f"{name}-registry",
-            ArtifactRegistryArgs(args.project, args.region, name, nodes_account.email),
-            opts=child,
         )
         context = f"gke_{args.project}_{location}_{name}"
         kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
