@@ -80,15 +80,20 @@ def test_the_dapr_configuration_without_mtls_passes_and_the_old_one_is_rejected(
 def test_every_helm_value_the_program_sets_is_one_the_chart_reads(
     committed_run: StackRuns, stack: str
 ) -> None:
-    releases = [r.inputs for r in committed_run(stack, False).ok().resources if r.type == RELEASE]
-    assert {r["chart"] for r in releases} >= {
+    # An OCI chart is its full reference (oci://host/path/<chart>).
+    releases = {
+        r.inputs["chart"].rsplit("/", 1)[-1]: r.inputs
+        for r in committed_run(stack, False).ok().resources
+        if r.type == RELEASE
+    }
+    assert set(releases) >= {
         "ingress-nginx",
         "strimzi-kafka-operator",
         "dapr",
         "keda",
         "kube-prometheus-stack",
     }
-    unknown = {r["chart"]: unknown_values(CHARTS[r["chart"]], r["values"]) for r in releases}
+    unknown = {chart: unknown_values(CHARTS[chart], r["values"]) for chart, r in releases.items()}
     assert {chart: paths for chart, paths in unknown.items() if paths} == {}
 
 
