@@ -191,6 +191,7 @@ class Kafka(pulumi.ComponentResource):
             namespaces.KAFKA,
             {"resources": sizing.STRIMZI_OPERATOR.resources(), "watchAnyNamespace": False},
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            skip_crds=True,
         )
         metrics = k8s.core.v1.ConfigMap(
             METRICS_CONFIG_MAP,
