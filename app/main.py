@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
 from app import ui
-from app.api import auth, health, history, problems, tasks
+from app.api import auth, health, history, openapi_links, problems, tasks
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -105,5 +105,6 @@ def create_app(
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    openapi_links.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     return app

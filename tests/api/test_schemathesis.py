@@ -1,25 +1,47 @@
 """Property-based fuzzing of the running API from its own OpenAPI schema (schemathesis).
 
-Every operation gets generated requests, valid and invalid, as an authenticated user against
-the real server on real PostgreSQL. No response may be a server error, and every response must
-match what the schema documents: status code, content type and body.
+Against the real server on real PostgreSQL, as an authenticated user:
+
+- every operation, with data that fits the schema and data that does not (positive and
+  negative generation), under every check schemathesis offers except response time: no server
+  error, status code / content type / headers / body as documented, invalid data rejected, valid
+  data accepted, missing required headers refused, unsupported methods answered 405, no
+  use-after-delete, created resources available, authentication not ignored;
+- stateful sequences following the schema's OpenAPI links (app/api/openapi_links.py): create a
+  task, then get / patch / complete / delete it and read its occurrences and history, with the
+  same checks. The test asserts that sequences did reach the linked operations.
+
+``SCHEMATHESIS_EXAMPLES`` (default 50 per operation and mode) and ``SCHEMATHESIS_STEPS``
+(default 40 stateful scenarios) size a run; a nightly run raises both.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
+    use_after_free,
 )
 
 from app.main import create_app
@@ -31,8 +53,18 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    missing_required_header,
+    unsupported_method,
+    use_after_free,
+    ensure_resource_availability,
+    ignored_auth,
 ]
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "50"))
+SCENARIOS = int(os.environ.get("SCHEMATHESIS_STEPS", "40"))
 
 
 @pytest.fixture(scope="module")
@@ -56,28 +88,69 @@ def auth_headers(api_server: ApiServer) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
-def _operations() -> list[schemathesis.APIOperation]:
+def _schema() -> Any:
     # The schema comes from the app itself at collection time; requests go to the live server.
     app = create_app(api_settings("sqlite+aiosqlite:///:memory:"))
-    schema = schemathesis.openapi.from_dict(app.openapi())
-    return [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    return schemathesis.openapi.from_dict(app.openapi())
 
 
-OPERATIONS = _operations()
+OPERATIONS = [result.ok() for result in _schema().get_all_operations()]
 
 
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
 def test_no_server_error_and_no_schema_violation(
-    operation: schemathesis.APIOperation, api_server: ApiServer, auth_headers: dict[str, str]
+    operation: schemathesis.APIOperation,
+    mode: GenerationMode,
+    api_server: ApiServer,
+    auth_headers: dict[str, str],
 ) -> None:
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=40,
+        max_examples=EXAMPLES,
         deadline=None,
         database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        suppress_health_check=list(HealthCheck),
     )
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(base_url=api_server.url, headers=auth_headers, checks=CHECKS)
 
     check()
+
+
+def test_stateful_sequences_along_the_links(
+    api_server: ApiServer, auth_headers: dict[str, str]
+) -> None:
+    schema = _schema()
+    schema.config.update(base_url=api_server.url)
+    reached: Counter[tuple[str, int]] = Counter()
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"headers": auth_headers}
+
+        def after_call(self, response: Any, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            reached[(case.operation.label, response.status_code)] += 1
+
+        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            deadline=None,
+            database=None,
+            stateful_step_count=6,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The links were followed: a created task was read, changed, completed and deleted.
+    for label, status in (
+        ("POST /tasks", 201),
+        ("GET /tasks/{task_id}", 200),
+        ("PATCH /tasks/{task_id}", 200),
+        ("POST /tasks/{task_id}/complete", 200),
+        ("DELETE /tasks/{task_id}", 204),
+    ):
+        assert reached[(label, status)] > 0, (label, status, dict(reached))
