@@ -3,10 +3,13 @@
 Against the real server on real PostgreSQL, as an authenticated user:
 
 - every operation, with data that fits the schema and data that does not (positive and
-  negative generation), under every check schemathesis offers except response time: no server
-  error, status code / content type / headers / body as documented, invalid data rejected, valid
-  data accepted, missing required headers refused, unsupported methods answered 405, no
-  use-after-delete, created resources available, authentication not ignored;
+  negative generation), under every check schemathesis offers but two: no server error, status
+  code / content type / headers / body as documented, invalid data rejected, missing required
+  headers refused, unsupported methods answered 405, no use-after-delete, created resources
+  available, authentication not ignored. Left out: response time (no timing assertions), and
+  "schema-valid data accepted" -- rules a JSON schema cannot state (a deliverable e-mail domain,
+  an IANA time zone, a recurrence rule that ever occurs) rightly turn schema-valid data into a
+  documented 422;
 - stateful sequences following the schema's OpenAPI links (app/api/openapi_links.py): create a
   task, then get / patch / complete / delete it and read its occurrences and history, with the
   same checks. The test asserts that sequences did reach the linked operations.
@@ -36,7 +39,6 @@ from schemathesis.specs.openapi.checks import (
     ignored_auth,
     missing_required_header,
     negative_data_rejection,
-    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -56,7 +58,6 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
     negative_data_rejection,
-    positive_data_acceptance,
     missing_required_header,
     unsupported_method,
     use_after_free,
@@ -95,10 +96,18 @@ def _schema() -> Any:
 
 
 OPERATIONS = [result.ok() for result in _schema().get_all_operations()]
+# Negative data needs something to make invalid: a parameter or a body.
+CASES = [
+    pytest.param(operation, mode, id=f"{operation.label}-{mode.value}")
+    for operation in OPERATIONS
+    for mode in GenerationMode
+    if mode is GenerationMode.POSITIVE
+    or operation.definition.raw.get("parameters")
+    or operation.definition.raw.get("requestBody")
+]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
+@pytest.mark.parametrize(("operation", "mode"), CASES)
 def test_no_server_error_and_no_schema_violation(
     operation: schemathesis.APIOperation,
     mode: GenerationMode,
