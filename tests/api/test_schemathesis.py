@@ -20,6 +20,7 @@ Against the real server on real PostgreSQL, as an authenticated user:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import uuid
@@ -30,7 +31,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Flaky
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -66,6 +68,7 @@ CHECKS = [
 ]
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "50"))
 SCENARIOS = int(os.environ.get("SCHEMATHESIS_STEPS", "40"))
+MAX_SUITES = 10
 
 
 @pytest.fixture(scope="module")
@@ -132,9 +135,17 @@ def test_stateful_sequences_along_the_links(
 ) -> None:
     schema = _schema()
     schema.config.update(base_url=api_server.url)
+    # Sequences of valid calls (invalid data is the stateless test's business).
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE])
     reached: Counter[tuple[str, int]] = Counter()
+    failures: list[str] = []
+    scenarios = [0]
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            super().setup()
+            scenarios[0] += 1
+
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"headers": auth_headers}
 
@@ -143,23 +154,40 @@ def test_stateful_sequences_along_the_links(
             reached[(case.operation.label, response.status_code)] += 1
 
         def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
-            case.validate_response(response, checks=CHECKS)
+            # Collected, not raised: hypothesis would replay a failing sequence to confirm it,
+            # the live data has moved on, and it would report "flaky" instead of the failure.
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except Exception as failure:  # every failure is reported below
+                failures.append(f"{case.operation.label} -> {response.status_code}: {failure}")
 
-    Workflow.run(
-        settings=settings(
-            max_examples=SCENARIOS,
-            deadline=None,
-            database=None,
-            stateful_step_count=6,
-            suppress_health_check=list(HealthCheck),
-        )
+    hypothesis_settings = settings(
+        max_examples=SCENARIOS,
+        deadline=None,
+        database=None,
+        stateful_step_count=6,
+        # A live server's state cannot be replayed: nothing to shrink.
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
     )
-    # The links were followed: a created task was read, changed, completed and deleted.
-    for label, status in (
-        ("POST /tasks", 201),
-        ("GET /tasks/{task_id}", 200),
-        ("PATCH /tasks/{task_id}", 200),
-        ("POST /tasks/{task_id}/complete", 200),
-        ("DELETE /tasks/{task_id}", 204),
+    # Which rules a step can take depends on what the server answered before; hypothesis
+    # sometimes notices that as "flaky" generation and stops the suite. Start another, as
+    # schemathesis' own runner does, until the scenarios are done.
+    for _suite in range(MAX_SUITES):
+        with contextlib.suppress(Flaky):
+            Workflow.run(settings=hypothesis_settings)
+        if scenarios[0] >= SCENARIOS:
+            break
+    assert scenarios[0] >= SCENARIOS, scenarios
+    assert failures == []
+    # The links were followed: operations on a task reached tasks that exist (a random id is a
+    # 404), whatever each answered then (a generated If-Match or title may be refused).
+    assert reached[("POST /tasks", 201)] > 0, dict(reached)
+    for label in (
+        "GET /tasks/{task_id}",
+        "PATCH /tasks/{task_id}",
+        "POST /tasks/{task_id}/complete",
+        "DELETE /tasks/{task_id}",
     ):
-        assert reached[(label, status)] > 0, (label, status, dict(reached))
+        found = sum(n for (seen, status), n in reached.items() if seen == label and status != 404)
+        assert found > 0, (label, dict(reached))
