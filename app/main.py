@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
 from app import ui
-from app.api import auth, chat, health, history, problems, tasks
+from app.api import auth, chat, health, history, openapi_links, problems, tasks
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -106,5 +106,6 @@ def create_app(
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    openapi_links.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     return app
