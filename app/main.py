@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
 from app import ui
-from app.api import auth, chat, health, history, problems, tasks
+from app.api import access_tokens, auth, chat, health, history, problems, tasks
 from app.api.deps import AppState
 from app.core.db.probe import DatabaseProbe
 from app.core.db.session import create_engine, session_factory
@@ -20,6 +20,7 @@ from app.core.observability.logs import configure as configure_logs
 from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.core.observability.tracing import instrument_engine, tracer_provider
 from app.core.settings import ApiSettings, load
+from app.mcp_server.http import McpHttp
 from app.security import LoginThrottle
 from app.ui import live
 
@@ -43,6 +44,8 @@ def create_app(
 
     registry = CollectorRegistry()
     task_metrics = TaskMetrics(registry)
+    # Built before the app starts (its routes must exist); it reads the sessions once running.
+    mcp = McpHttp(lambda: app.state.todo.sessions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +61,7 @@ def create_app(
             probe=DatabaseProbe(settings.database_url),
         )
         try:
-            async with live.feeds(settings) as app.state.live:
+            async with live.feeds(settings) as app.state.live, mcp.running():
                 if own_process:
                     settle_after_startup()
                 yield
@@ -87,8 +90,11 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(tasks.router)
     app.include_router(chat.router)
+    app.include_router(access_tokens.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
+    # Last: the MCP app serves only its own path; everything else is matched above.
+    app.mount("", mcp.app, name="mcp")
     return app

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import CurrentUser, Session, State
 from app.api.problems import documented, not_found
@@ -46,10 +47,18 @@ async def task_history(
     limit: Annotated[int, Query(ge=1, description="entries per page")] = 100,
     after: Annotated[uuid.UUID | None, Query(description="event id of the last entry seen")] = None,
 ) -> History:
-    limit = min(limit, app_state.settings.max_page_size)
+    return await read_history(
+        db, user.id, task_id, limit=min(limit, app_state.settings.max_page_size), after=after
+    )
+
+
+async def read_history(
+    db: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID, *, limit: int, after: uuid.UUID | None
+) -> History:
+    """A page of the owner's task history (also the MCP server's task_history tool)."""
     query = (
         select(AuditLog)
-        .where(AuditLog.task_id == task_id, AuditLog.owner_id == user.id)
+        .where(AuditLog.task_id == task_id, AuditLog.owner_id == owner)
         .order_by(AuditLog.event_time, AuditLog.id)
         .limit(limit + 1)
     )
@@ -58,7 +67,7 @@ async def task_history(
             select(AuditLog).where(
                 AuditLog.event_id == after,
                 AuditLog.task_id == task_id,
-                AuditLog.owner_id == user.id,
+                AuditLog.owner_id == owner,
             )
         )
         if anchor is None:
@@ -70,7 +79,7 @@ async def task_history(
     rows = list(await db.scalars(query))
     if not rows and after is None:
         # No history yet: a task of this user the audit has not caught up with, or none at all.
-        task = await db.scalar(select(Task.id).where(Task.id == task_id, Task.owner_id == user.id))
+        task = await db.scalar(select(Task.id).where(Task.id == task_id, Task.owner_id == owner))
         if task is None:
             raise not_found()
     page, more = rows[:limit], len(rows) > limit
