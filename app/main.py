@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
+from starlette.routing import Route
 
 from app import ui
 from app.api import access_tokens, auth, chat, health, history, problems, tasks
@@ -20,6 +21,7 @@ from app.core.observability.logs import configure as configure_logs
 from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.core.observability.tracing import instrument_engine, tracer_provider
 from app.core.settings import ApiSettings, load
+from app.mcp_server.http import PATH as MCP_PATH
 from app.mcp_server.http import McpHttp
 from app.security import LoginThrottle
 from app.ui import live
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
-    # Last: the MCP app serves only its own path; everything else is matched above.
-    app.mount("", mcp.app, name="mcp")
+    # The MCP app (with its bearer-token middleware) answers its one path; as a route rather
+    # than a mount, every other unknown path still gets the API's own 404.
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp.app, name="mcp"))
     return app

@@ -17,7 +17,7 @@ from app.core.settings import CommonSettings, load
 from app.mcp_server import server
 from app.mcp_server.tokens import PREFIX
 
-TOKEN_VARIABLE = "TODO_MCP_TOKEN"
+TOKEN_VARIABLE = "TODO_MCP_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
 async def main() -> None:

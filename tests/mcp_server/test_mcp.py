@@ -9,8 +9,8 @@ another user's task is invisible; a revoked token is refused; a read-only token 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import secrets
 import sys
 import uuid
@@ -74,9 +74,10 @@ class Account:
 @asynccontextmanager
 async def over_http(api: ApiServer, token: str) -> AsyncIterator[Client]:
     http_client = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
-    async with http_client, Client(
-        streamable_http_client(f"{api.url}/mcp", http_client=http_client)
-    ) as client:
+    async with (
+        http_client,
+        Client(streamable_http_client(f"{api.url}/mcp", http_client=http_client)) as client,
+    ):
         yield client
 
 
@@ -207,9 +208,9 @@ async def test_bad_arguments_name_the_field_and_write_nothing(
 @pytest.mark.parametrize("transport", ["http", "stdio"])
 async def test_another_users_task_is_invisible(api_server: ApiServer, transport: str) -> None:
     owner, intruder = Account(api_server), Account(api_server)
-    theirs = owner.http.post(
-        "/tasks", json={"title": "private"}, headers=owner.headers
-    ).json()["id"]
+    theirs = owner.http.post("/tasks", json={"title": "private"}, headers=owner.headers).json()[
+        "id"
+    ]
     _, token = intruder.new_token()
     async with CONNECTIONS[transport](api_server, token) as client:
         assert payload(await client.call_tool("list_tasks", {})) == {"tasks": []}
@@ -236,11 +237,12 @@ async def test_a_revoked_token_is_refused(api_server: ApiServer, transport: str)
             refused = await client.call_tool("add_task", {"task": {"title": "late"}})
             assert error_text(refused) == "the access token is unknown or revoked"
     if transport == "http":
-        response = httpx.post(
-            f"{api_server.url}/mcp",
-            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        )
+        async with httpx.AsyncClient() as raw:
+            response = await raw.post(
+                f"{api_server.url}/mcp",
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            )
         assert response.status_code == 401
     assert account.tasks() == []
 
@@ -267,7 +269,16 @@ def test_tokens_are_hashed_at_rest_listed_and_scoped(api_server: ApiServer) -> N
     other = Account(api_server)
     refused = other.http.delete(f"/me/tokens/{token_id}", headers=other.headers)
     assert refused.status_code == 404
-    bad = account.http.post("/me/tokens", json={"name": "x", "scopes": ["admin"]}, headers=account.headers)
+    bad = account.http.post(
+        "/me/tokens", json={"name": "x", "scopes": ["admin"]}, headers=account.headers
+    )
     assert bad.status_code == 422
     no_auth = httpx.post(f"{api_server.url}/mcp", json={})
     assert no_auth.status_code == 401
+
+
+def test_only_the_mcp_path_is_the_mcp_apps(api_server: ApiServer) -> None:
+    """The MCP app is one route: other unknown paths keep the API's problem+json 404."""
+    response = httpx.get(f"{api_server.url}/no-such-path")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
