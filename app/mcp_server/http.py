@@ -6,6 +6,7 @@ middleware asks `TokenVerifier` below); the tools then act for that token's owne
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Final
@@ -68,5 +69,26 @@ class McpHttp:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        async with self.server.session_manager.run():
+        """Run the session manager for the app's lifetime.
+
+        Its anyio task group must be entered and left by one task; a lifespan may be entered
+        and left by different ones (pytest's fixtures do), so it runs in a task of its own.
+        """
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def serve() -> None:
+            async with self.server.session_manager.run():
+                started.set()
+                await stop.wait()
+
+        task = asyncio.create_task(serve(), name="mcp-sessions")
+        waiting = asyncio.create_task(started.wait())
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if task.done():
+            task.result()  # it failed to start: raise its error
+        try:
             yield
+        finally:
+            stop.set()
+            await task
