@@ -22,7 +22,12 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import (
+    MCPServerError,
+    ResourceError,
+    ResourceNotFoundError,
+    ToolError,
+)
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,6 +49,7 @@ INSTRUCTIONS = (
     "8601 with an offset; recurrence is 'daily', 'weekly', 'monthly', 'yearly' or a rule object."
 )
 HISTORY_LIMIT = 100
+LIST_LIMIT = 100
 TaskId = Annotated[uuid.UUID, Field(description="the task's id, as list_tasks returns it")]
 
 
@@ -89,17 +95,24 @@ def build(
     )
 
     @asynccontextmanager
-    async def caller(scope: str) -> AsyncIterator[tuple[AsyncSession, uuid.UUID]]:
+    async def caller(
+        scope: str, refuse: type[MCPServerError] = ToolError
+    ) -> AsyncIterator[tuple[AsyncSession, uuid.UUID]]:
+        """A session and the caller's id, for a call needing `scope`; any refusal (no or a
+        revoked token, a missing scope, an error of the task service) is a `refuse` error."""
         async with sessions()() as session:
-            holder = await identity(session)
+            try:
+                holder = await identity(session)
+            except ToolError as refused:
+                raise refuse(str(refused)) from None
             if scope not in holder.scopes:
-                raise ToolError(f"this access token lacks the {scope} scope")
+                raise refuse(f"this access token lacks the {scope} scope")
             try:
                 yield session, holder.owner_id
             except Problem as problem:
                 # The API's error, which names the field at fault; nothing is committed.
                 await session.rollback()
-                raise ToolError(problem.detail) from None
+                raise refuse(problem.detail) from None
 
     @server.tool(description="Create a task. Same fields and rules as POST /tasks.")
     async def add_task(task: TaskCreate) -> dict[str, Any]:
@@ -119,7 +132,7 @@ def build(
             str | None, Field(max_length=200, description="in title or description")
         ] = None,
         overdue: bool | None = None,
-        limit: Annotated[int, Field(ge=1, le=100)] = 50,
+        limit: Annotated[int, Field(ge=1, le=LIST_LIMIT)] = 50,
     ) -> dict[str, list[dict[str, Any]]]:
         async with caller("tasks:read") as (session, owner):
             rows, _ = await list_tasks(
@@ -187,25 +200,19 @@ def build(
             wanted = uuid.UUID(task_id)
         except ValueError:
             raise ResourceNotFoundError(f"no task {task_id!r}") from None
-        async with sessions()() as session:
-            holder = await identity(session)
-            try:
-                task = await commands.get_task(session, holder.owner_id, wanted)
-            except Problem:
-                raise ResourceNotFoundError(f"no task {task_id}") from None
-            return task_out(task).model_dump_json()
+        async with caller("tasks:read", ResourceError) as (session, owner):
+            return task_out(await commands.get_task(session, owner, wanted)).model_dump_json()
 
     @server.resource("tasks://open", mime_type="application/json", description="Open tasks.")
     async def open_tasks() -> str:
-        async with sessions()() as session:
-            holder = await identity(session)
+        async with caller("tasks:read", ResourceError) as (session, owner):
             rows, _ = await list_tasks(
                 session,
-                holder.owner_id,
+                owner,
                 TaskFilter(completed=False),
                 sort="due_date",
                 direction="asc",
-                limit=100,
+                limit=LIST_LIMIT,
                 cursor=None,
             )
             return "[" + ",".join(task_out(row).model_dump_json() for row in rows) + "]"

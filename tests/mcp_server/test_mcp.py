@@ -24,6 +24,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
 from devtools.api_server import ApiServer
@@ -168,6 +169,9 @@ async def test_every_tool_over_the_transport(api_server: ApiServer, transport: s
         history = payload(await client.call_tool("task_history", {"task_id": task_id}))
         assert history["task_id"] == task_id  # entries arrive once the audit service runs
 
+        [open_list] = (await client.read_resource("tasks://open")).contents
+        assert [t["id"] for t in json.loads(open_list.text)] == [task_id]  # type: ignore[union-attr]
+
         done = payload(await client.call_tool("complete_task", {"task_id": task_id}))
         assert done["completed"] is True
 
@@ -247,14 +251,22 @@ async def test_a_revoked_token_is_refused(api_server: ApiServer, transport: str)
     assert account.tasks() == []
 
 
-async def test_a_read_only_token_cannot_write(api_server: ApiServer) -> None:
+async def test_scopes_bound_what_a_token_may_do(api_server: ApiServer) -> None:
     account = Account(api_server)
-    _, token = account.new_token(["tasks:read"])
-    async with over_http(api_server, token) as client:
+    _, reader = account.new_token(["tasks:read"])
+    async with over_http(api_server, reader) as client:
         assert payload(await client.call_tool("list_tasks", {})) == {"tasks": []}
         refused = await client.call_tool("add_task", {"task": {"title": "x"}})
         assert error_text(refused) == "this access token lacks the tasks:write scope"
     assert account.tasks() == []
+    _, writer = account.new_token(["tasks:write"])
+    async with over_http(api_server, writer) as client:
+        added = payload(await client.call_tool("add_task", {"task": {"title": "blind"}}))
+        refused = await client.call_tool("list_tasks", {})
+        assert error_text(refused) == "this access token lacks the tasks:read scope"
+        with pytest.raises(MCPError, match="lacks the tasks:read scope"):
+            await client.read_resource(f"task://{added['id']}")
+    assert [t["title"] for t in account.tasks()] == ["blind"]
 
 
 def test_tokens_are_hashed_at_rest_listed_and_scoped(api_server: ApiServer) -> None:
