@@ -53,4 +53,4 @@ USER 10001:10001
 EXPOSE 8000 8080
 # The API by default; workers run `python -m services.<name>`, the migration Job
 # `alembic upgrade head`. Kubernetes probes check health (no HEALTHCHECK here).
-CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

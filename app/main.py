@@ -13,6 +13,9 @@ from starlette.routing import Route
 from app import ui
 from app.api import access_tokens, auth, chat, health, history, problems, tasks
 from app.api.deps import AppState
+from app.auth.client_address import TrustedProxies
+from app.auth.hashing import PasswordHashing
+from app.auth.throttle import LoginThrottle
 from app.core.db.probe import DatabaseProbe
 from app.core.db.session import create_engine, session_factory
 from app.core.gc_tuning import settle_after_startup
@@ -23,7 +26,6 @@ from app.core.observability.tracing import instrument_engine, tracer_provider
 from app.core.settings import ApiSettings, load
 from app.mcp_server.http import PATH as MCP_PATH
 from app.mcp_server.http import McpHttp
-from app.security import LoginThrottle
 from app.ui import live
 
 
@@ -57,7 +59,18 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine, after_commit=task_metrics.count_committed),
-            throttle=LoginThrottle(window_seconds=settings.login_window_seconds),
+            throttle=LoginThrottle(
+                engine.dialect.name,
+                window_seconds=settings.login_window_seconds,
+                backoff_base_seconds=settings.login_backoff_base_seconds,
+                backoff_max_seconds=settings.login_backoff_max_seconds,
+            ),
+            hashing=PasswordHashing(
+                concurrency=settings.password_hash_concurrency,
+                queue=settings.password_hash_queue,
+                memory_kib=settings.password_hash_memory_kib,
+                iterations=settings.password_hash_iterations,
+            ),
             task_metrics=task_metrics,
             db_metrics=DatabaseMetrics(registry, engine),
             probe=DatabaseProbe(settings.database_url),
@@ -69,6 +82,7 @@ def create_app(
                 yield
         finally:
             await app.state.todo.probe.close()
+            app.state.todo.hashing.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -88,6 +102,8 @@ def create_app(
     )
     app.state.registry = registry
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
+    # Outermost: every later layer sees the real client (and scheme) behind trusted proxies.
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     problems.install(app)
     app.include_router(auth.router)
     app.include_router(tasks.router)

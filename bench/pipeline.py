@@ -40,7 +40,7 @@ from bench.common import rss_mib, summary_ms
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from tests.services.events_support import ServiceProcess, encode, task_event
+from devtools.testkit.events_support import ServiceProcess, encode, task_event
 
 POLL_S = 0.005
 RAW_TOPIC = Topic(f"bench-raw-{uuid.uuid4().hex[:6]}", 3)

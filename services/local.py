@@ -80,7 +80,9 @@ async def serve(host: str, port: int) -> None:
     parts.append(relay_parts(WorkerContext("relay", relay_settings, sessions, metrics), publisher))
 
     server = QuietServer(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_config=None)
+        uvicorn.Config(
+            create_app(settings), host=host, port=port, log_config=None, proxy_headers=False
+        )
     )
     stop = stop_on_signals()
     if bus is not None:

@@ -1,1 +1,5 @@
-pytest_plugins = ["tests.fixtures.components", "tests.fixtures.watchdog"]
+pytest_plugins = [
+    "tests.fixtures.components",
+    "tests.fixtures.unhandled",
+    "tests.fixtures.watchdog",
+]

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, Session
 from app.api.problems import documented
-from app.api.schemas import Priority, TimeZone
 from app.chat.assistant import Action, respond_and_commit
 from app.chat.parser import MAX_MESSAGE
 from app.chat.tasks_port import TaskView
+from app.tasks.inputs import Priority, TimeZone
 
 router = APIRouter(tags=["chat"], responses=documented(401, 422))
 

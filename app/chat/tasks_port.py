@@ -1,7 +1,7 @@
 """The chat's one door into the task service: every read and change the assistant makes.
 
-Changes go through `app.tasks.commands`, the functions the REST API calls, with bodies checked
-by the API's own request models: the same validation, the same outbox events, the same
+Changes go through the task service (`app.tasks`), as the REST API's do, with bodies checked by
+the service's own input models: the same validation, the same outbox events, the same
 per-owner isolation. This is the only chat module that knows the task service's modules, so
 moving to another shape of that service changes this file alone.
 """
@@ -17,15 +17,15 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.problems import Problem
-from app.api.schemas import TaskCreate, TaskUpdate
 from app.chat.intents import Priority, Query
 from app.core.db.models import ChatUndo, Task
 from app.core.observability.tracing import current_traceparent
+from app.domain import reminders as reminder_rules
 from app.domain.recurrence import RecurrenceRule
 from app.tasks import commands
+from app.tasks.errors import TaskError
+from app.tasks.inputs import NewTask, TaskChanges
 from app.tasks.queries import TaskFilter, list_tasks
-from app.tasks.snapshots import pending_reminders
 
 MATCH_LIMIT: Final = 6
 LIST_LIMIT: Final = 20
@@ -96,14 +96,14 @@ def _view(task: Task) -> TaskView:
                 at=r.remind_at,
                 before=None if r.offset_seconds is None else timedelta(seconds=r.offset_seconds),
             )
-            for r in pending_reminders(task)
+            for r in reminder_rules.pending(task.reminders)
         ),
     )
 
 
-def _refused(error: ValidationError | Problem) -> Refused:
-    if isinstance(error, Problem):
-        return Refused(error.detail)
+def _refused(error: ValidationError | TaskError) -> Refused:
+    if isinstance(error, TaskError):
+        return Refused(str(error))
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"])
     return Refused(f"{field}: {first['msg']}")
@@ -112,9 +112,9 @@ def _refused(error: ValidationError | Problem) -> Refused:
 async def create(session: AsyncSession, owner: uuid.UUID, body: dict[str, Any]) -> TaskView:
     try:
         task = await commands.create_task(
-            session, owner, TaskCreate.model_validate(body), traceparent=current_traceparent()
+            session, owner, NewTask.model_validate(body), traceparent=current_traceparent()
         )
-    except (ValidationError, Problem) as error:
+    except (ValidationError, TaskError) as error:
         raise _refused(error) from None
     return _view(task)
 
@@ -140,9 +140,9 @@ async def update(
         raise Refused("that task no longer exists")
     try:
         changed = await commands.update_task(
-            session, task, TaskUpdate.model_validate(body), traceparent=current_traceparent()
+            session, task, TaskChanges.model_validate(body), traceparent=current_traceparent()
         )
-    except (ValidationError, Problem) as error:
+    except (ValidationError, TaskError) as error:
         raise _refused(error) from None
     return _view(changed)
 
@@ -152,7 +152,7 @@ async def complete(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) 
         task = await commands.complete_task(
             session, owner, task_id, traceparent=current_traceparent()
         )
-    except Problem as error:
+    except TaskError as error:
         raise _refused(error) from None
     return _view(task)
 

@@ -7,6 +7,7 @@ secret has a default at all: the local run command generates one.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Literal, TypeVar
 
@@ -55,12 +56,36 @@ class CommonSettings(BaseSettings):
 class ApiSettings(CommonSettings):
     jwt_secret: SecretStr = Field(min_length=32, description="HMAC key signing access tokens")
     jwt_ttl_minutes: int = Field(60, ge=1, le=24 * 60)
-    # Failed logins allowed per window before 429: per account, and per client address.
+    # Password hashing (app/auth/hashing.py): argon2id hashes running at once (each holds
+    # PASSWORD_HASH_MEMORY_KIB), and requests allowed to wait for one before a 503.
+    password_hash_concurrency: int = Field(2, ge=1, le=32)
+    password_hash_queue: int = Field(16, ge=0, le=10_000)
+    password_hash_memory_kib: int = Field(19_456, ge=7_168, le=1_048_576)
+    password_hash_iterations: int = Field(2, ge=1, le=20)
+    # Login and sign-up throttle (app/auth/throttle.py), shared by every replica through the
+    # database: attempts allowed per window before back-off, then waits doubling from
+    # LOGIN_BACKOFF_BASE_SECONDS up to LOGIN_BACKOFF_MAX_SECONDS.
     login_failures_per_account: int = Field(5, ge=1)
     login_failures_per_address: int = Field(20, ge=1)
+    signups_per_address: int = Field(10, ge=1)
     login_window_seconds: int = Field(900, ge=1)
+    login_backoff_base_seconds: float = Field(1.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(60.0, gt=0, le=24 * 3600)
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (app/auth/client_address.py):
+    # addresses or networks, e.g. the ingress controller's pod network. Empty: nobody's.
+    trusted_proxies: list[str] = Field(default_factory=list)
     max_page_size: int = Field(100, ge=1, le=1000)
     cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return [entry.strip() for entry in value]
 
 
 S = TypeVar("S", bound=BaseSettings)

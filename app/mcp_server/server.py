@@ -1,9 +1,10 @@
 """The task operations as a Model Context Protocol server (the official `mcp` SDK, 2.x).
 
 Tools: add_task, list_tasks, update_task, complete_task, delete_task, task_occurrences,
-task_history; resources `task://{task_id}` and `tasks://open`. Arguments are the REST API's
-own request models (their JSON Schemas are the tools' input schemas), changes go through the
-same task commands, and every call acts for the holder of a personal access token only: a task
+task_history; resources `task://{task_id}` and `tasks://open`. Arguments are the task
+service's own input models, which the REST API's request bodies are too (their JSON Schemas
+are the tools' input schemas); changes go through the same task service; results are the
+REST API's JSON; and every call acts for the holder of a personal access token only: a task
 of anyone else is "not found", exactly as in the API.
 
 Who the caller is comes from an `Identity`: over streamable HTTP the SDK's bearer middleware
@@ -16,7 +17,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, cast
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
@@ -29,18 +31,19 @@ from mcp.server.mcpserver.exceptions import (
     ToolError,
 )
 from pydantic import Field
+from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api import history as history_api
-from app.api import tasks as tasks_api
-from app.api.deps import Caller
-from app.api.problems import Problem
-from app.api.schemas import Priority, TaskCreate, TaskUpdate
+from app.api.history import history_out
+from app.api.task_views import task_out
 from app.core.observability.tracing import current_traceparent
 from app.mcp_server.tokens import Holder, verify
 from app.tasks import commands
+from app.tasks.errors import TaskError
+from app.tasks.history import task_history as read_history
+from app.tasks.inputs import NewTask, Priority, TaskChanges
 from app.tasks.queries import TaskFilter, list_tasks
-from app.tasks.snapshots import task_out
+from app.tasks.schedule import MAX_OCCURRENCES, upcoming_occurrences
 
 Identity = Callable[[AsyncSession], Awaitable[Holder]]
 INSTRUCTIONS = (
@@ -109,13 +112,13 @@ def build(
                 raise refuse(f"this access token lacks the {scope} scope")
             try:
                 yield session, holder.owner_id
-            except Problem as problem:
-                # The API's error, which names the field at fault; nothing is committed.
+            except TaskError as refused:
+                # The task service's refusal, naming the field at fault; nothing is committed.
                 await session.rollback()
-                raise refuse(problem.detail) from None
+                raise refuse(str(refused)) from None
 
     @server.tool(description="Create a task. Same fields and rules as POST /tasks.")
-    async def add_task(task: TaskCreate) -> dict[str, Any]:
+    async def add_task(task: NewTask) -> dict[str, Any]:
         async with caller("tasks:write") as (session, owner):
             created = await commands.create_task(
                 session, owner, task, traceparent=current_traceparent()
@@ -152,7 +155,7 @@ def build(
         description="Change a task: only the fields given change; null clears an optional one. "
         "Same fields and rules as PATCH /tasks/{id}."
     )
-    async def update_task(task_id: TaskId, changes: TaskUpdate) -> dict[str, Any]:
+    async def update_task(task_id: TaskId, changes: TaskChanges) -> dict[str, Any]:
         async with caller("tasks:write") as (session, owner):
             task = await commands.get_task(session, owner, task_id)
             changed = await commands.update_task(
@@ -180,19 +183,17 @@ def build(
 
     @server.tool(description="A recurring task's occurrence and the ones after it.")
     async def task_occurrences(
-        task_id: TaskId, limit: Annotated[int, Field(ge=1, le=100)] = 10
+        task_id: TaskId, limit: Annotated[int, Field(ge=1, le=MAX_OCCURRENCES)] = 10
     ) -> dict[str, Any]:
         async with caller("tasks:read") as (session, owner):
-            found = await tasks_api.get_occurrences(task_id, Caller(owner), session, limit)
-            return found.model_dump(mode="json")
+            schedule = await upcoming_occurrences(session, owner, task_id, limit)
+            return cast(dict[str, Any], to_jsonable_python(asdict(schedule)))
 
     @server.tool(description="A task's history from the audit log, oldest first.")
     async def task_history(task_id: TaskId) -> dict[str, Any]:
         async with caller("tasks:read") as (session, owner):
-            found = await history_api.read_history(
-                session, owner, task_id, limit=HISTORY_LIMIT, after=None
-            )
-            return found.model_dump(mode="json")
+            page = await read_history(session, owner, task_id, limit=HISTORY_LIMIT)
+            return history_out(task_id, page).model_dump(mode="json")
 
     @server.resource("task://{task_id}", mime_type="application/json", description="One task.")
     async def task_resource(task_id: str) -> str:

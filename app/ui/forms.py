@@ -1,8 +1,9 @@
-"""The task form: what the browser posts, turned into the API's own request models.
+"""The task form: what the browser posts, turned into the task service's inputs.
 
-A form is validated by the API's ``TaskCreate``/``TaskUpdate`` and by the task commands, so
-the UI accepts exactly what the API accepts and says so in the same words; this module only
-converts between HTML inputs and API fields, and maps each error back to the input at fault.
+A form is validated by the task service's ``NewTask``/``TaskChanges`` and by its commands (the
+same inputs the REST API's bodies are), so the UI accepts exactly what the API accepts and says
+so in the same words; this module only converts between HTML inputs and the service's fields,
+and maps each error back to the input at fault.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from app.api.problems import Problem
-from app.api.schemas import MAX_REMINDER_OFFSET, TaskCreate, TaskUpdate
 from app.core.db.models import Task
+from app.domain import reminders as reminder_rules
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
+from app.domain.reminders import MAX_REMINDER_OFFSET
+from app.tasks.errors import InvalidTaskInput
+from app.tasks.inputs import NewTask, TaskChanges
 
 WEEKDAYS: Final = (
     ("MO", "Monday"),
@@ -81,7 +84,7 @@ INPUT_LABELS: Final = {
     "reminders_at": "Reminders at a fixed time",
 }
 _ANCHORS: Final = {"weekdays": "weekday-MO", "ends": "ends-never", "reminders": "reminder-rows"}
-_PATH: Final = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<index>\d+)\])?")
+_PATH: Final = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<index>[0-9]+)\])?")
 
 FieldErrors = dict[str, str]
 
@@ -167,7 +170,7 @@ class TaskForm:
         """The form showing ``task`` as it is, for editing."""
         zone = ZoneInfo(task.timezone)
         rule = RecurrenceRule.parse(task.recurrence) if task.recurrence else None
-        pending = [r for r in task.reminders if r.sent_at is None and r.cancelled_at is None]
+        pending = reminder_rules.pending(task.reminders)
         relative = sorted(r.offset_seconds for r in pending if r.offset_seconds is not None)
         absolute = sorted(r.remind_at for r in pending if r.offset_seconds is None)
         form = cls(
@@ -190,17 +193,17 @@ class TaskForm:
         """The same form with empty reminder rows to fill in."""
         return replace(self, reminders=(*self.reminders, *(ReminderRow(),) * BLANK_REMINDER_ROWS))
 
-    def create_body(self) -> TaskCreate:
+    def create_body(self) -> NewTask:
         """The create request this form describes; FormInvalid names each input at fault."""
         body, errors, rows = self._body(set(_GROUPS))
-        return _with_input_errors(TaskCreate.model_validate, body, errors, rows)
+        return _with_input_errors(NewTask.model_validate, body, errors, rows)
 
-    def update_body(self, current: TaskForm) -> TaskUpdate:
+    def update_body(self, current: TaskForm) -> TaskChanges:
         """The update request for what changed from ``current``: unchanged groups of inputs
         are left out, so saving an edited title does not restart a series or its reminders."""
         changed = {name for name in _GROUPS if self._group(name) != current._group(name)}
         body, errors, rows = self._body(changed)
-        return _with_input_errors(TaskUpdate.model_validate, body, errors, rows)
+        return _with_input_errors(TaskChanges.model_validate, body, errors, rows)
 
     def _group(self, name: str) -> tuple[Any, ...]:
         if name == "recurrence":
@@ -282,7 +285,7 @@ class TaskForm:
         return [
             position
             for position, row in enumerate(self.reminders)
-            if row.amount.isdigit() and row.unit in UNIT_SECONDS
+            if _whole_number(row.amount) and row.unit in UNIT_SECONDS
         ]
 
     def _reminders(self, errors: FieldErrors) -> tuple[list[dict[str, Any]], list[int]]:
@@ -291,7 +294,7 @@ class TaskForm:
                 continue
             if row.unit not in UNIT_SECONDS:
                 errors[f"reminder-{position}"] = "choose minutes, hours, days or weeks"
-            elif not row.amount.isdigit():
+            elif not _whole_number(row.amount):
                 errors[f"reminder-{position}"] = f"enter a whole number of {row.unit}"
             elif int(row.amount) * UNIT_SECONDS[row.unit] > MAX_REMINDER_OFFSET.total_seconds():
                 errors[f"reminder-{position}"] = (
@@ -322,7 +325,7 @@ def error_links(errors: FieldErrors) -> list[tuple[str, str, str]]:
     """(element id, label, message) of each error, for the summary above the form."""
     links = []
     for name, message in errors.items():
-        if name.startswith("reminder-") and name.removeprefix("reminder-").isdigit():
+        if name.startswith("reminder-") and _whole_number(name.removeprefix("reminder-")):
             position = int(name.removeprefix("reminder-"))
             links.append((f"reminder-amount-{position}", f"Reminder {position + 1}", message))
         else:
@@ -352,7 +355,7 @@ def _row(seconds: int) -> ReminderRow:
 
 def _row_key(row: ReminderRow) -> tuple[str, str]:
     seconds = UNIT_SECONDS.get(row.unit)
-    if seconds is not None and row.amount.isdigit():
+    if seconds is not None and _whole_number(row.amount):
         return (str(int(row.amount) * seconds), "")
     return (row.amount, row.unit)
 
@@ -373,9 +376,14 @@ def _rule_inputs(rule: RecurrenceRule, zone: ZoneInfo) -> dict[str, Any]:
     return inputs
 
 
+def _whole_number(text: str) -> bool:
+    # ASCII only: str.isdigit() is also true of "²", which int() refuses (a 500 once).
+    return text.isascii() and text.isdigit()
+
+
 def _number(value: str) -> int | str:
     """An integer input as a number, or as typed so the API's check quotes it back."""
-    return int(value) if re.fullmatch(r"-?\d{1,9}", value) else value
+    return int(value) if re.fullmatch(r"-?[0-9]{1,9}", value) else value
 
 
 def _zone(name: str, errors: FieldErrors) -> ZoneInfo | None:
@@ -446,10 +454,9 @@ def errors_of(problems: Iterable[Mapping[str, Any]], rows: Sequence[int]) -> Fie
     return errors
 
 
-def problem_errors(problem: Problem, rows: Sequence[int] = ()) -> FieldErrors:
-    """Form errors from a Problem raised by the task commands."""
-    entries = problem.extra.get("errors") or [{"field": "form", "message": problem.detail}]
-    return errors_of(entries, rows)
+def input_errors(refused: InvalidTaskInput, rows: Sequence[int] = ()) -> FieldErrors:
+    """Form errors from an input the task service refused."""
+    return errors_of([{"field": refused.field, "message": refused.message}], rows)
 
 
 def _validation_entries(exc: ValidationError) -> list[dict[str, str]]:

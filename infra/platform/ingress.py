@@ -48,7 +48,13 @@ class IngressService:
 
     def values(self) -> dict[str, object]:
         """The chart's ``controller.service`` values."""
-        service: dict[str, object] = {"type": self.type, "annotations": dict(self.annotations)}
+        service: dict[str, object] = {
+            "type": self.type,
+            "annotations": dict(self.annotations),
+            # Traffic keeps the client's source address, which nginx passes on in
+            # X-Forwarded-For; the API's login throttle keys on it.
+            "externalTrafficPolicy": "Local",
+        }
         if self.node_ports is not None:
             http, https = self.node_ports
             service["nodePorts"] = {"http": http, "https": https}

@@ -21,7 +21,6 @@ JWT_SECRET_KEY: Final = "jwt-secret"  # noqa: S105 (a name, not a secret)
 # Names of the platform's Dapr resources the app pods refer to.
 DAPR_CONFIGURATION: Final = "todo-dapr"
 PUBSUB_COMPONENT: Final = "kafka-pubsub"
-REMINDER_CHECK_ROUTE: Final = "/reminder-check"
 
 API_PORT: Final = 8000
 WORKER_PORT: Final = 8080
@@ -64,7 +63,17 @@ class App:
 
 API: Final = App(
     "api",
-    ("uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", str(API_PORT)),  # noqa: S104
+    # --no-proxy-headers: the app alone decides which proxies to believe (TRUSTED_PROXIES).
+    (
+        "uvicorn",
+        "--factory",
+        "app.main:create_app",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        str(API_PORT),
+        "--no-proxy-headers",
+    ),
     API_PORT,
     sizing.API,
 )

@@ -24,7 +24,9 @@ from app.core.db.session import create_engine, session_factory
 from app.core.settings import ApiSettings
 from app.main import create_app
 from devtools.postgres import PostgresServer
-from tests.fixtures.accounts import create_task, register
+from devtools.testkit.accounts import create_task, register
+
+TEST_SIGNUPS_PER_ADDRESS = 100_000
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Api:
 
 
 def api_settings(database_url: str, **overrides: Any) -> ApiSettings:
+    # Every test signs its users up from one address; the sign-up throttle has its own tests.
+    overrides.setdefault("signups_per_address", TEST_SIGNUPS_PER_ADDRESS)
     return ApiSettings(database_url=database_url, jwt_secret=secrets.token_urlsafe(48), **overrides)
 
 

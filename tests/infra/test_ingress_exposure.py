@@ -35,6 +35,7 @@ def test_local_uses_fixed_node_ports_and_reports_the_host_url(committed_run: Sta
     assert controller_service(committed_run, "local") == {
         "type": "NodePort",
         "annotations": {},
+        "externalTrafficPolicy": "Local",
         "nodePorts": {"http": 30080, "https": 30443},
     }
     outputs = committed_run("local", False).ok().outputs
@@ -68,12 +69,26 @@ def test_aks_probes_the_controllers_healthz_not_the_root(committed_run: StackRun
         "annotations": {
             "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz"
         },
+        "externalTrafficPolicy": "Local",
     }
     assert service == aks.INGRESS_SERVICE.values()
 
 
 def test_gke_uses_a_plain_load_balancer(committed_run: StackRuns) -> None:
-    assert controller_service(committed_run, "gke") == {"type": "LoadBalancer", "annotations": {}}
+    assert controller_service(committed_run, "gke") == {
+        "type": "LoadBalancer",
+        "annotations": {},
+        "externalTrafficPolicy": "Local",
+    }
+
+
+@pytest.mark.parametrize("stack", ["local", "oke", "aks", "gke"])
+def test_the_client_address_reaches_the_api(committed_run: StackRuns, stack: str) -> None:
+    """With the default Cluster policy a node forwarding to another node's pod rewrites the
+    source address, so nginx's X-Forwarded-For (which the login throttle keys on) would name a
+    node; Local keeps the client's address (kubernetes.io/docs/tasks/access-application-cluster/
+    create-external-load-balancer/#preserving-the-client-source-ip)."""
+    assert controller_service(committed_run, stack)["externalTrafficPolicy"] == "Local"
 
 
 @pytest.mark.parametrize(

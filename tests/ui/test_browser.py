@@ -28,7 +28,7 @@ from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import ComponentError
-from tests.services.events_support import ServiceProcess
+from devtools.testkit.events_support import ServiceProcess
 from tests.ui.browser_support import (
     ARTIFACTS,
     EVENTUAL_MS,

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.datastructures import FormData, UploadFile
 
-from app.api.problems import invalid
 from app.core.db.models import Reminder, Task
+from app.tasks.errors import InvalidTaskInput
 from app.ui.forms import (
     FormInvalid,
     ReminderRow,
     TaskForm,
     error_links,
-    problem_errors,
+    input_errors,
     zone_names,
 )
 
@@ -122,6 +122,27 @@ def test_every_input_at_fault_is_named_with_the_apis_words() -> None:
     }
 
 
+ARABIC_ONE = "\u0661"
+
+
+def test_digits_other_than_ascii_are_not_a_number() -> None:
+    # "²" passes str.isdigit() but not int(); ARABIC-INDIC ONE passes both. Neither is
+    # a number a person types into these fields here: both are named, none raises.
+    errors = errors_of(
+        {
+            **WEEKLY,
+            "interval": ARABIC_ONE,
+            "reminder_amount": ["²", ARABIC_ONE * 2],
+            "reminder_unit": ["minutes", "hours"],
+        }
+    )
+    assert errors == {
+        "interval": f"interval must be an integer from 1 to 1000, not '{ARABIC_ONE}'",
+        "reminder-0": "enter a whole number of minutes",
+        "reminder-1": "enter a whole number of hours",
+    }
+
+
 def test_a_bad_time_zone_and_due_date() -> None:
     errors = errors_of({**WEEKLY, "timezone": "europe/berlin", "due": "next tuesday"})
     assert errors["timezone"] == (
@@ -140,16 +161,16 @@ def test_weekdays_unknown_and_ends_without_its_value() -> None:
 def test_errors_from_the_task_commands_land_on_their_inputs() -> None:
     form = posted({**WEEKLY, "reminder_amount": ["", "5"], "reminder_unit": ["hours", "hours"]})
     # reminders[0] of the request is the form's second row (the first is empty).
-    problem = invalid("reminders[0].before", "a relative reminder needs a due_date")
-    assert problem_errors(problem, form.reminder_rows()) == {
+    refused = InvalidTaskInput("reminders[0].before", "a relative reminder needs a due_date")
+    assert input_errors(refused, form.reminder_rows()) == {
         "reminder-1": "a relative reminder needs a due_date"
     }
-    problem = invalid("recurrence", "a recurring task needs a due_date to start its series")
-    assert problem_errors(problem) == {
-        "due": "a recurring task needs a due_date to start its series"
-    }
-    problem = invalid("recurrence", "count: count must be an integer from 1 to 100000, not 0")
-    assert problem_errors(problem) == {"count": "count must be an integer from 1 to 100000, not 0"}
+    needs_due = "a recurring task needs a due_date to start its series"
+    assert input_errors(InvalidTaskInput("recurrence", needs_due)) == {"due": needs_due}
+    refused = InvalidTaskInput(
+        "recurrence", "count: count must be an integer from 1 to 100000, not 0"
+    )
+    assert input_errors(refused) == {"count": "count must be an integer from 1 to 100000, not 0"}
 
 
 def test_the_error_summary_links_to_each_input() -> None:

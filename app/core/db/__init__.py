@@ -4,4 +4,5 @@ The event backbone's tables live in their own module; importing it here means wh
 models (the API, the workers, Alembic, the schema parity test) sees the complete schema.
 """
 
+from app.core.db import auth_models as auth_models
 from app.core.db import event_models as event_models

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
     text,
 )
@@ -107,6 +109,9 @@ class Task(Base):
         passive_deletes=True,
         lazy="selectin",
     )
+    # Never loaded (nothing reads it); it tells the unit of work that a series inserted in the
+    # same flush must be written before the task row that references it (issue 10.1).
+    series: Mapped[TaskRecurrence | None] = relationship(lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -137,6 +142,11 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @classmethod
+    def pending(cls) -> ColumnElement[bool]:
+        """SQL for ``app.domain.reminders.is_pending``: neither sent nor cancelled."""
+        return and_(cls.sent_at.is_(None), cls.cancelled_at.is_(None))
 
     __table_args__ = (
         CheckConstraint("offset_seconds IS NULL OR offset_seconds >= 0", name="offset_nonnegative"),
