@@ -13,7 +13,7 @@ from infra.cloud.base import ClusterOutputs
 from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
-from infra.workloads import Workloads, WorkloadsArgs
+from infra.workloads import NotifierChannels, Workloads, WorkloadsArgs
 from stacks.capacity import check_capacity, check_storage
 from stacks.cluster import (
     MIN_VOLUME_GB,
@@ -76,6 +76,22 @@ def platform_plan(config: StackConfig) -> PlatformArgs:
     )
 
 
+def notifier_channels(config: StackConfig) -> NotifierChannels:
+    notifier = config.notifier
+    if notifier is None:
+        return NotifierChannels()
+    return NotifierChannels(
+        channels=notifier.channels,
+        webhook_url=notifier.webhook_url,
+        webhook_secret=notifier.webhook_secret.output() if notifier.webhook_secret else None,
+        smtp_host=notifier.smtp_host,
+        smtp_port=notifier.smtp_port,
+        smtp_from=notifier.smtp_from,
+        smtp_username=notifier.smtp_username,
+        smtp_password=notifier.smtp_password.output() if notifier.smtp_password else None,
+    )
+
+
 def workloads_plan(config: StackConfig) -> WorkloadsArgs:
     return WorkloadsArgs(
         provider=_UNBOUND_PROVIDER,
@@ -91,6 +107,7 @@ def workloads_plan(config: StackConfig) -> WorkloadsArgs:
         api_replicas=config.api.replicas,
         api_max_replicas=config.api.max_replicas,
         depends_on=(),
+        notifier=notifier_channels(config),
     )
 
 

@@ -1,7 +1,7 @@
 """The chat's one door into the task service: every read and change the assistant makes.
 
-Changes go through the task service (`app.tasks`), as the REST API's do, with bodies checked by
-the service's own input models: the same validation, the same outbox events, the same
+Changes go through `app.tasks.commands`, the task service the REST API calls, with bodies checked
+by the service's own input models: the same validation, the same outbox events, the same
 per-owner isolation. This is the only chat module that knows the task service's modules, so
 moving to another shape of that service changes this file alone.
 """
@@ -23,7 +23,7 @@ from app.core.observability.tracing import current_traceparent
 from app.domain import reminders as reminder_rules
 from app.domain.recurrence import RecurrenceRule
 from app.tasks import commands
-from app.tasks.errors import TaskError
+from app.tasks.errors import InvalidTaskInput, TaskError
 from app.tasks.inputs import NewTask, TaskChanges
 from app.tasks.queries import TaskFilter, list_tasks
 
@@ -102,6 +102,8 @@ def _view(task: Task) -> TaskView:
 
 
 def _refused(error: ValidationError | TaskError) -> Refused:
+    if isinstance(error, InvalidTaskInput):
+        return Refused(f"{error.field}: {error.message}")
     if isinstance(error, TaskError):
         return Refused(str(error))
     first = error.errors()[0]

@@ -27,7 +27,9 @@ STORAGE_CLASS: Final = "managed-csi"
 MIN_VOLUME_GB: Final = 4
 # Azure's load balancer probes an HTTP port on `/` unless told otherwise; ingress-nginx answers
 # `/` with 404 (no Ingress for that host), so every node would be marked down. Its default
-# server answers `/healthz` with 200. Annotation table of
+# server answers `/healthz` with 200. (With externalTrafficPolicy Local, as IngressService sets
+# it, Azure probes kube-proxy's health check node port instead; the path keeps the probe right
+# should the policy go back to Cluster.) Annotation table of
 # https://kubernetes-sigs.github.io/cloud-provider-azure/topics/loadbalancer
 # (`service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path`), as the
 # ingress-nginx deploy guide sets it for AKS (https://kubernetes.github.io/ingress-nginx/deploy/#azure).

@@ -16,7 +16,9 @@ from typing import Any, Final, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.platform import namespaces
+from infra.platform import namespaces, versions
+from infra.platform.chart_fetch import fetch_chart
+from infra.platform.crds import ArchiveLocator, OperatorCrds
 from infra.platform.dapr import Dapr, DaprArgs
 from infra.platform.database import Database, DatabaseArgs
 from infra.platform.ingress import Ingress, IngressArgs, IngressService
@@ -53,6 +55,8 @@ class PlatformArgs:
     # Seam for the observability issue: PrometheusRule groups and Grafana dashboards.
     rules: Sequence[Mapping[str, Any]] = ()
     dashboards: Mapping[str, str] = field(default_factory=dict)
+    # Where the pinned archives whose CRDs are applied come from (downloaded once into a cache).
+    crd_archives: ArchiveLocator = fetch_chart
 
     def __post_init__(self) -> None:
         if self.domain is not None and not _DOMAIN.match(self.domain):
@@ -122,10 +126,21 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         base: list[pulumi.Resource] = [spaces]
+        crds = OperatorCrds("crds", args.provider, args.crd_archives, child).by_chart
         ingress = Ingress("ingress", args.ingress_args(), base, child)
-        monitoring = Monitoring("monitoring", args.monitoring_args(), base, child)
-        kafka = Kafka("kafka", args.kafka_args(), base, child)
-        dapr = Dapr("dapr", DaprArgs(args.provider, kafka.bootstrap), base, child)
+        monitoring = Monitoring(
+            "monitoring",
+            args.monitoring_args(),
+            [*base, *crds[versions.KUBE_PROMETHEUS_STACK.chart]],
+            child,
+        )
+        kafka = Kafka("kafka", args.kafka_args(), [*base, *crds[versions.STRIMZI.chart]], child)
+        dapr = Dapr(
+            "dapr",
+            DaprArgs(args.provider, kafka.bootstrap),
+            [*base, *crds[versions.DAPR.chart]],
+            child,
+        )
         keda = Keda("keda", args.provider, base, child)
         database = Database("database", args.database_args(), base, child)
 

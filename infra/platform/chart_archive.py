@@ -21,8 +21,11 @@ import yaml
 
 from infra.platform.k8s import ChartRef
 
+# libyaml's parser when PyYAML has it: the pinned charts' CRDs are megabytes of YAML.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _Loader(yaml.SafeLoader):
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """PyYAML's safe loader without its YAML 1.1 ``=`` "value" tag, which a bare ``=`` in a
     CRD's enum (kube-prometheus-stack's relabel actions) would otherwise trip over."""
 

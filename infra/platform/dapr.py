@@ -90,7 +90,8 @@ def statestore_manifest() -> dict[str, Any]:
 
 
 def reminder_check_manifest() -> dict[str, Any]:
-    # Dapr POSTs to /reminder-check on the notifier on every tick, on every replica.
+    # Dapr POSTs to /reminder-check on every tick, on every replica of each scoped app: the
+    # notifier's reminder sweep and the recurring service's series repair sweep.
     return _component(
         REMINDER_CHECK,
         "bindings.cron",
@@ -98,7 +99,7 @@ def reminder_check_manifest() -> dict[str, Any]:
             {"name": "schedule", "value": REMINDER_SWEEP_SCHEDULE},
             {"name": "direction", "value": "input"},
         ],
-        [catalog.NOTIFIER.app_id],
+        [catalog.NOTIFIER.app_id, catalog.RECURRING.app_id],
     )
 
 
@@ -225,6 +226,7 @@ class Dapr(pulumi.ComponentResource):
             namespaces.DAPR,
             control_plane_values(),
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            skip_crds=True,
         )
         after_crds = pulumi.ResourceOptions(
             parent=self, provider=provider, depends_on=[control_plane, *depends_on]

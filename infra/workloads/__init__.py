@@ -8,7 +8,7 @@ import base64
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pulumi
@@ -18,9 +18,11 @@ import pulumi_random as random
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
 from infra.workloads import catalog, network, pods, scaling, subscriptions
+from infra.workloads.notifier import SECRET_NAME as NOTIFIER_SECRET
+from infra.workloads.notifier import NotifierChannels
 from infra.workloads.scaling import EventTransport
 
-__all__ = ["EventTransport", "Workloads", "WorkloadsArgs"]
+__all__ = ["EventTransport", "NotifierChannels", "Workloads", "WorkloadsArgs"]
 
 _TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ARCHES: Final = ("arm64", "amd64")
@@ -53,6 +55,8 @@ class WorkloadsArgs:
     # Where clients reach the ingress when no load balancer reports an address (node ports on
     # kind); None reads the address from the Ingress status.
     ingress_url: str | None = None
+    # How reminders are delivered; the default logs them only.
+    notifier: NotifierChannels = field(default_factory=NotifierChannels)
 
     def __post_init__(self) -> None:
         if self.namespace != namespaces.APP:
@@ -118,7 +122,13 @@ class Workloads(pulumi.ComponentResource):
 
         secret = self._app_secret()
         pull_secret = self._pull_secret()
-        base = [*args.depends_on, secret, *([pull_secret] if pull_secret else [])]
+        notifier_secret = self._notifier_secret()
+        base = [
+            *args.depends_on,
+            secret,
+            *([pull_secret] if pull_secret else []),
+            *([notifier_secret] if notifier_secret else []),
+        ]
         policies = [
             k8s.networking.v1.NetworkPolicy(
                 f"netpol-{flow.name}",
@@ -186,6 +196,19 @@ class Workloads(pulumi.ComponentResource):
                 catalog.DATABASE_URL_KEY: secret(self._args.database_url),
                 catalog.JWT_SECRET_KEY: jwt.result,
             },
+            opts=self._opts(self._args.depends_on),
+        )
+
+    def _notifier_secret(self) -> k8s.core.v1.Secret | None:
+        """The channel secrets, apart from the app Secret: only the notifier reads them."""
+        data = self._args.notifier.secret_data()
+        if not data:
+            return None
+        return k8s.core.v1.Secret(
+            NOTIFIER_SECRET,
+            metadata=object_meta(NOTIFIER_SECRET, self._ns),
+            type="Opaque",
+            string_data=data,
             opts=self._opts(self._args.depends_on),
         )
 
@@ -268,14 +291,10 @@ class Workloads(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
     ) -> k8s.apps.v1.Deployment:
         account = self._service_account(app.app_id)
-        main = pods.container(
-            app.key,
-            image,
-            app.command,
-            app.size,
-            pods.environment(app, self._args.kafka_bootstrap, self._args.event_transport),
-            app.port,
-        )
+        env = pods.environment(app, self._args.kafka_bootstrap, self._args.event_transport)
+        if app is catalog.NOTIFIER:
+            env += self._args.notifier.environment()
+        main = pods.container(app.key, image, app.command, app.size, env, app.port)
         pod_labels = pods.labels(app.app_id, "api" if app is catalog.API else "worker", dapr=True)
         # Replicas are the autoscaler's (HPA for the API, KEDA for consumers); setting them
         # here would fight it on every update. Only the singleton relay is pinned, to one,

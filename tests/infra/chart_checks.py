@@ -5,11 +5,9 @@ sets is one the chart knows, and every custom resource validates against the
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -18,10 +16,8 @@ import pytest
 from infra.platform import versions
 from infra.platform.chart_archive import ChartArchive, archive_name, load_all
 from infra.platform.k8s import ChartRef
+from tests.infra.mocks import CHARTS_DIR
 
-CHARTS_DIR = Path(
-    os.environ.get("TODO_CHARTS_DIR", Path(__file__).resolve().parents[3] / "shared" / "charts")
-)
 PINNED: tuple[ChartRef, ...] = (
     versions.STRIMZI,
     versions.DAPR,

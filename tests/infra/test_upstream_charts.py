@@ -10,27 +10,17 @@ import pytest
 
 from infra.platform import dapr, versions
 from infra.platform.k8s import ChartRef
+from infra.platform.monitoring import scrape_manifests
 from infra.policy.checks import workload
 from infra.workloads import catalog
-from tests.infra.chart_checks import archive, schema_errors, unknown_values
+from tests.infra.chart_checks import PINNED, archive, schema_errors, unknown_values
 from tests.infra.conftest import StackRuns
 from tests.infra.mocks import RecordedResource
 from tests.infra.pod_security import restricted_violations, with_injected_sidecar
 
 STACKS = ("oke", "aks", "gke", "local")
 RELEASE = "kubernetes:helm.sh/v3:Release"
-CHARTS: dict[str, ChartRef] = {
-    ref.chart: ref
-    for ref in (
-        versions.STRIMZI,
-        versions.DAPR,
-        versions.KEDA,
-        versions.INGRESS_NGINX,
-        versions.CERT_MANAGER,
-        versions.CLOUDNATIVE_PG,
-        versions.KUBE_PROMETHEUS_STACK,
-    )
-}
+CHARTS: dict[str, ChartRef] = {ref.chart: ref for ref in PINNED}
 
 
 def custom_resources(resources: list[RecordedResource]) -> list[dict[str, Any]]:
@@ -90,15 +80,20 @@ def test_the_dapr_configuration_without_mtls_passes_and_the_old_one_is_rejected(
 def test_every_helm_value_the_program_sets_is_one_the_chart_reads(
     committed_run: StackRuns, stack: str
 ) -> None:
-    releases = [r.inputs for r in committed_run(stack, False).ok().resources if r.type == RELEASE]
-    assert {r["chart"] for r in releases} >= {
+    # An OCI chart is its full reference (oci://host/path/<chart>).
+    releases = {
+        r.inputs["chart"].rsplit("/", 1)[-1]: r.inputs
+        for r in committed_run(stack, False).ok().resources
+        if r.type == RELEASE
+    }
+    assert set(releases) >= {
         "ingress-nginx",
         "strimzi-kafka-operator",
         "dapr",
         "keda",
         "kube-prometheus-stack",
     }
-    unknown = {r["chart"]: unknown_values(CHARTS[r["chart"]], r["values"]) for r in releases}
+    unknown = {chart: unknown_values(CHARTS[chart], r["values"]) for chart, r in releases.items()}
     assert {chart: paths for chart, paths in unknown.items() if paths} == {}
 
 
@@ -162,13 +157,50 @@ def test_dapr_runs_neither_placement_nor_the_three_scheduler_replicas() -> None:
     values = dapr.control_plane_values()
     assert values["global"]["scheduler"] == {"enabled": False}
     assert values["global"]["actors"] == {"enabled": False}
-    assert "dapr_scheduler" not in values and "dapr_placement" not in values
+    assert "dapr_scheduler" not in values
+    assert "dapr_placement" not in values
     chart = archive(versions.DAPR)
-    helpers = dict(chart.files("dapr_scheduler/templates/_helpers.tpl"))
-    (helper,) = helpers.values()
+    (helper,) = dict(chart.files("dapr_scheduler/templates/_helpers.tpl")).values()
     assert (
         "if (eq true .Values.global.scheduler.enabled) }}\n{{-         $replicas = 3 }}" in helper
     )
-    (placement,) = dict(chart.files("dapr_placement/templates/dapr_placement_statefulset.yaml"))
-    text = dict(chart.files("dapr_placement/templates/dapr_placement_statefulset.yaml"))[placement]
+    placement = "dapr_placement/templates/dapr_placement_statefulset.yaml"
+    (text,) = dict(chart.files(placement)).values()
     assert text.startswith("{{- if and (eq .Values.global.actors.enabled true)")
+
+
+@pytest.mark.parametrize(
+    ("monitor", "ref", "service_template", "port_line"),
+    [
+        ("keda", versions.KEDA, "keda/templates/manager/service.yaml", "- name: metrics"),
+        (
+            "keda",
+            versions.KEDA,
+            "keda/templates/metrics-server/service.yaml",
+            "- name: {{ .Values.prometheus.metricServer.portName }}",
+        ),
+        (
+            "cert-manager",
+            versions.CERT_MANAGER,
+            "cert-manager/templates/service.yaml",
+            "name: tcp-prometheus-servicemonitor",
+        ),
+    ],
+)
+def test_keda_and_cert_manager_metrics_ports_are_scraped(
+    monitor: str, ref: ChartRef, service_template: str, port_line: str
+) -> None:
+    """The ports the charts open (prometheus.*.enabled) are ones our ServiceMonitors select."""
+    (spec,) = [
+        m["spec"]
+        for m in scrape_manifests(in_cluster_database=False, with_tls=True)
+        if m["metadata"]["name"] == monitor
+    ]
+    (template,) = dict(archive(ref).files(service_template)).values()
+    assert port_line in template
+    port = spec["endpoints"][0]["port"]
+    defaults = archive(ref).values()
+    if ref is versions.KEDA:
+        assert port == defaults["prometheus"]["metricServer"]["portName"] == "metrics"
+    else:
+        assert port == "tcp-prometheus-servicemonitor"

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import pytest
 from pydantic_settings import BaseSettings
 
-from app.core.events.topics import CONSUMER_GROUPS
+from app.core.processes import CONSUMER_GROUPS
 from app.core.settings import ApiSettings, load
 from infra.capacity import Requests, of, platform_requests, workloads_requests
 from infra.k8s_schema import is_unknown

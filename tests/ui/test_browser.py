@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from app.core.events.topics import TOPICS
+from app.core.processes import TOPICS
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
