@@ -120,6 +120,15 @@ def test_the_api_and_the_ui_do_not_reach_into_each_other() -> None:
     ]
 
 
+def test_the_chat_and_the_mcp_server_act_through_the_task_service() -> None:
+    assert arrows(("app.chat",), ("app.api", "app.ui", "app.main", "app.mcp_server")) == []
+    # The MCP server's results are the REST API's JSON: it shares the rendering, no route.
+    assert arrows(("app.mcp_server",), ("app.api", "app.ui", "app.main", "app.chat")) == [
+        "app.mcp_server.server -> app.api.history",
+        "app.mcp_server.server -> app.api.task_views",
+    ]
+
+
 def test_workers_do_not_import_the_http_adapters() -> None:
     assert arrows(("services",), ("app.api", "app.ui", "app.main")) == [
         "services.local -> app.main",  # the all-in-one runner serves the API too

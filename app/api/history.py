@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import CurrentUser, Session, State
 from app.api.problems import documented
+from app.tasks.history import HistoryPage
 from app.tasks.history import task_history as read_history
 
 router = APIRouter(prefix="/tasks", tags=["history"], responses=documented(401, 422))
@@ -43,6 +44,11 @@ async def task_history(
     page = await read_history(
         db, user.id, task_id, limit=min(limit, app_state.settings.max_page_size), after=after
     )
+    return history_out(task_id, page)
+
+
+def history_out(task_id: uuid.UUID, page: HistoryPage) -> History:
+    """A page of history as the API (and the MCP server's task_history tool) renders it."""
     return History(
         task_id=task_id,
         items=[

@@ -245,7 +245,7 @@ async def test_every_control_is_labelled_and_the_form_works_from_the_keyboard(
             .filter((control) => control.labels.length === 0 && !control.getAttribute("aria-label"))
             .map((control) => control.name || control.id)
     """
-    for path in ("/", "/ui/chat", "/ui/tasks/new"):
+    for path in ("/", "/ui/chat", "/ui/tokens", "/ui/tasks/new"):
         await page.goto(f"{person.url}{path}")
         assert await page.evaluate(unlabelled) == [], path
 

@@ -214,3 +214,21 @@ class ChatUndo(Base):
     )
     action: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class AccessToken(Base):
+    """A personal access token for the MCP server: only its SHA-256 is stored, never the token
+    (app/mcp_server/tokens.py says why a plain hash suffices for a 256-bit random secret)."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[dict[str, Any]]  # {"scopes": [...]}: JSON the same way on both backends
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_access_tokens_owner", "owner_id"),)
