@@ -84,7 +84,8 @@ def test_the_graph_covers_the_layers() -> None:
 
 
 def test_the_core_depends_on_nothing_above_it() -> None:
-    above = ("app.api", "app.ui", "app.tasks", "app.main", "app.security", "services")
+    above = ("app.api", "app.ui", "app.chat", "app.auth", "app.tasks", "app.main", "app.security")
+    above = (*above, "services")
     assert arrows(("app.core",), (*above, "infra", "stacks", "bench", "tests", "devtools")) == []
 
 
@@ -94,7 +95,8 @@ def test_the_domain_is_pure() -> None:
 
 
 def test_the_task_service_uses_only_the_core_and_the_domain() -> None:
-    adapters = ("app.api", "app.ui", "app.main", "app.security", "services")
+    adapters = ("app.api", "app.ui", "app.chat", "app.auth", "app.main", "app.security")
+    adapters = (*adapters, "services")
     assert arrows(("app.tasks",), (*adapters, "infra", "stacks", "bench", "tests")) == []
 
 
@@ -118,6 +120,10 @@ def test_the_api_and_the_ui_do_not_reach_into_each_other() -> None:
         # The live stream is an HTTP endpoint of its own: its refusals are problem+json.
         "app.ui.stream -> app.api.problems",
     ]
+
+
+def test_the_chat_adapter_goes_through_the_task_service_only() -> None:
+    assert arrows(("app.chat",), ("app.api", "app.ui", "services")) == []
 
 
 def test_workers_do_not_import_the_http_adapters() -> None:
