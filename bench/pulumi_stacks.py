@@ -30,7 +30,8 @@ from tests.infra.mocks import STACKS, ProgramRun, evaluate
 SCALE: Final = 10
 # Node pools grown with the scaled stack, so the capacity check lets it through.
 SCALED_POOLS: Final[dict[str, dict[str, Any]]] = {
-    "oke": {"nodeCount": 2 * SCALE},
+    # Ten times the boot disks are past the free 200 GB the storage check holds oke to.
+    "oke": {"nodeCount": 2 * SCALE, "storageLimitGb": 200 * SCALE},
     "aks": {"nodeCount": 3 * SCALE, "nodeMaxCount": 5 * SCALE},
     "gke": {"nodeCount": 3 * SCALE, "nodeMaxCount": 5 * SCALE},
     "local": {"localCpuMillicores": 4000 * SCALE, "localMemoryMib": 8192 * SCALE},

@@ -91,19 +91,25 @@ class ChartArchive:
                 _merge(merged.setdefault(relative[1], {}), loaded)
         return merged
 
+    def crd_files(self) -> list[str]:
+        """The YAML files of the chart's and its subcharts' ``crds/`` directories (the CRDs Helm
+        never upgrades), as written."""
+        return [
+            text
+            for path, text in self.files("")
+            if path.parent.name == "crds"
+            and "templates" not in path.parts
+            and "CustomResourceDefinition" in text
+        ]
+
     def crds(self) -> list[dict[str, Any]]:
-        """The CustomResourceDefinitions of the chart's and its subcharts' ``crds/``
-        directories: the ones Helm never upgrades."""
-        found: list[dict[str, Any]] = []
-        for path, text in self.files(""):
-            if path.parent.name != "crds" or "templates" in path.parts:
-                continue
-            found += [
-                doc
-                for doc in load_all(text)
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
-            ]
-        return found
+        """The CustomResourceDefinitions of :meth:`crd_files`, parsed."""
+        return [
+            doc
+            for text in self.crd_files()
+            for doc in load_all(text)
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+        ]
 
 
 def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:

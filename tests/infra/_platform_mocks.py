@@ -83,11 +83,12 @@ class Run:
         return found[0]
 
     def kubernetes(self) -> list[Registered]:
-        """Kubernetes objects (not providers, not Helm releases)."""
+        """Kubernetes objects (not providers, Helm releases or the CRDs' YAML groups)."""
         return [
             r
             for r in self.resources
-            if r.typ.startswith("kubernetes:") and not r.typ.startswith("kubernetes:helm.sh")
+            if r.typ.startswith("kubernetes:")
+            and not r.typ.startswith(("kubernetes:helm.sh", "kubernetes:yaml/"))
         ]
 
 

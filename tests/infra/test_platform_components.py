@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi_kubernetes as k8s
 import pytest
+import yaml
 
 from app.core.processes import CONSUMER_GROUPS, TOPICS
 from infra.observability import EmailReceiver, SlackReceiver, alertmanager_config
@@ -483,35 +484,48 @@ def test_without_receivers_alerts_are_routed_but_nobody_is_notified(free_tier: R
     assert values["alertmanager"]["config"] == alertmanager_config()
 
 
-CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
 
 
 def test_crds_of_helms_crds_dirs_are_resources_of_their_own(free_tier: Run) -> None:
     """Helm never upgrades a chart's crds/ (https://helm.sh/docs/chart_best_practices/
     custom_resource_definitions/): the program applies those CRDs itself from the pinned
-    archives, and each release skips them and waits for them."""
-    crds = free_tier.of_type(CRD)
-    names = {r.k8s_name for r in crds}
-    groups = {name.split(".", 1)[1] for name in names}
-    assert groups == {"kafka.strimzi.io", "core.strimzi.io", "dapr.io", "monitoring.coreos.com"}
-    assert {
-        "kafkas.kafka.strimzi.io",
-        "configurations.dapr.io",
-        "prometheusrules.monitoring.coreos.com",
-    } <= names
-    assert len(names) == len(crds)
-    found = releases(free_tier)
-    by_group = {
-        "strimzi": ("strimzi.io",),
-        "dapr": ("dapr.io",),
-        "kube-prometheus-stack": ("monitoring.coreos.com",),
+    archives, one ConfigGroup per chart, and each release skips them and waits for them."""
+    groups = {r.name: r for r in free_tier.of_type(CONFIG_GROUP)}
+    assert set(groups) == {
+        "crds-strimzi-kafka-operator",
+        "crds-dapr",
+        "crds-kube-prometheus-stack",
     }
+    crds = {
+        name: [
+            doc["metadata"]["name"]
+            for doc in yaml.safe_load_all(group.manifest["yaml"])
+            if doc and doc["kind"] == "CustomResourceDefinition"
+        ]
+        for name, group in groups.items()
+    }
+    assert {n.split(".", 1)[1] for n in crds["crds-strimzi-kafka-operator"]} == {
+        "kafka.strimzi.io",
+        "core.strimzi.io",
+    }
+    assert sorted(crds["crds-dapr"]) == [
+        "components.dapr.io",
+        "configurations.dapr.io",
+        "httpendpoints.dapr.io",
+        "resiliencies.dapr.io",
+        "subscriptions.dapr.io",
+    ]
+    assert "prometheusrules.monitoring.coreos.com" in crds["crds-kube-prometheus-stack"]
+    found = releases(free_tier)
     release_resources = {r.manifest["name"]: r for r in free_tier.of_type(RELEASE)}
-    for release, suffixes in by_group.items():
+    for release, group in (
+        ("strimzi", "crds-strimzi-kafka-operator"),
+        ("dapr", "crds-dapr"),
+        ("kube-prometheus-stack", "crds-kube-prometheus-stack"),
+    ):
         assert found[release]["skipCrds"] is True, release
-        own = [r for r in crds if r.k8s_name.endswith(suffixes)]
-        assert own
-        assert all(depends_on(release_resources[release], crd) for crd in own), release
+        assert depends_on(release_resources[release], groups[group]), release
     # Templated CRDs are upgraded by Helm with the release: those charts keep theirs.
     for release in ("keda", "cert-manager", "cnpg", "ingress-nginx"):
         assert found[release].get("skipCrds") in (None, False), release

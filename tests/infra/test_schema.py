@@ -25,8 +25,6 @@ BUILT_IN_KINDS = {
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "NetworkPolicy",
-    # The operators' CRDs from the pinned charts (infra/platform/crds.py).
-    "CustomResourceDefinition",
 }
 CUSTOM_KINDS = {
     "Kafka",
