@@ -8,11 +8,11 @@ from typing import Any
 
 import pulumi_kubernetes as k8s
 import pytest
-import yaml
 
 from app.core.processes import CONSUMER_GROUPS, TOPICS
 from infra.observability import EmailReceiver, SlackReceiver, alertmanager_config
 from infra.platform import PlatformArgs, SmtpRelay, versions
+from infra.platform.chart_archive import load_all
 from infra.platform.monitoring import SECRETS_DIR
 from infra.workloads import catalog
 from tests.infra._platform_mocks import (
@@ -500,7 +500,7 @@ def test_crds_of_helms_crds_dirs_are_resources_of_their_own(free_tier: Run) -> N
     crds = {
         name: [
             doc["metadata"]["name"]
-            for doc in yaml.safe_load_all(group.manifest["yaml"])
+            for doc in load_all(group.manifest["yaml"])
             if doc and doc["kind"] == "CustomResourceDefinition"
         ]
         for name, group in groups.items()
