@@ -93,6 +93,13 @@ def test_component_tree(committed_run: StackRuns, stack: str) -> None:
     # Every component finished with register_outputs, every resource sits under a component.
     assert components <= run.completed
     assert all(r.parent in components for r in run.resources if r.parent != root)
+    # The provider-implemented ones: the CRD groups (infra/platform/crds.py).
+    remote = [r.name for r in run.resources if not r.custom and r.type.startswith("kubernetes:")]
+    assert sorted(remote) == [
+        "crds-dapr",
+        "crds-kube-prometheus-stack",
+        "crds-strimzi-kafka-operator",
+    ]
 
 
 @pytest.mark.parametrize("stack", STACKS)
