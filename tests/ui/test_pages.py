@@ -438,3 +438,21 @@ async def test_an_unknown_time_zone_cookie_falls_back_to_utc(ui: Ui, person: Bro
     assert '<span id="viewer-timezone">UTC</span>' in page
     new = (await person.client.get("/ui/tasks/new")).text
     assert 'id="timezone" name="timezone" value="UTC"' in new
+
+
+async def test_logging_out_ends_the_session_on_the_server(ui: Ui) -> None:
+    owner = await ui.signed_up()
+    stolen = owner.client.cookies["todo_session"]  # a copy of the cookie, kept elsewhere
+    assert (await owner.client.get("/")).status_code == 200
+    out = await owner.post("/ui/logout", {})
+    assert out.status_code == 303
+    # The copy no longer signs anyone in: it is revoked, not only deleted from this browser.
+    replay = ui.browser()
+    replay.client.cookies.set("todo_session", stolen)
+    page = await replay.client.get("/")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/ui/login")
+    # Logging out again with an already-ended session just logs out.
+    again = await replay.post("/ui/logout", {}, form_page="/ui/login")
+    assert again.status_code == 303
+    assert again.headers["location"] == "/ui/login"
