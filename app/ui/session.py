@@ -138,9 +138,23 @@ Visit = Annotated[Visitor, Depends(visitor)]
 
 
 def login_redirect(request: Request) -> HTTPException:
-    """Send an anonymous visitor to the login page, coming back here afterwards."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    """Send an anonymous visitor to the login page, coming back here afterwards.
+
+    "Here" for a form posted after the session ended is the page the form was on (its
+    same-site Referer): the post's own address answers GET with a 405.
+    """
+    if request.method in ("GET", "HEAD"):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        target = _referring_page(request)
     return HTTPException(303, "sign in first", headers={"Location": login_url(target)})
+
+
+def _referring_page(request: Request) -> str:
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc:
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
 def login_url(next_path: str) -> str:

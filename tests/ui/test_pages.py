@@ -456,3 +456,28 @@ async def test_logging_out_ends_the_session_on_the_server(ui: Ui) -> None:
     again = await replay.post("/ui/logout", {}, form_page="/ui/login")
     assert again.status_code == 303
     assert again.headers["location"] == "/ui/login"
+
+
+async def test_a_form_posted_after_the_session_ended_returns_to_its_page_after_login(
+    ui: Ui,
+) -> None:
+    owner = await ui.signed_up()
+    token = await owner.form_token("/ui/tasks/new")
+    await owner.post("/ui/logout", {})  # the session ends (as when it expires)
+    before = await ui.counts()
+    posted = await owner.client.post(
+        "/ui/tasks/new",
+        data={"csrf_token": token, "title": "typed before the session ended", "freq": "none"},
+        headers={"Referer": "http://test/ui/tasks/new?from=list"},
+    )
+    assert posted.status_code == 303
+    # Back to the form's page after logging in, not to the post's address (a 405 on GET).
+    assert posted.headers["location"] == "/ui/login?next=%2Fui%2Ftasks%2Fnew%3Ffrom%3Dlist"
+    assert await ui.counts() == before
+    # A Referer from another site is not followed.
+    foreign = await owner.client.post(
+        "/ui/tasks/new",
+        data={"csrf_token": token, "title": "x", "freq": "none"},
+        headers={"Referer": "https://evil.example/ui/tasks/new"},
+    )
+    assert foreign.headers["location"] == "/ui/login?next=%2F"
