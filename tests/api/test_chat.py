@@ -76,7 +76,7 @@ async def test_daily_task_created_completed_queried_and_undone(
     assert done["undo"] is False
     assert done["tasks"][0]["completed"] is True
     assert await _event_types(api, task["id"]) == ["task.created", "task.completed"]
-    # A completion has no way back by chat, and it replaced the creation's undo.
+    # A recurring task's completion has no way back by chat, and it replaced the creation's undo.
     assert (await _chat(api, user, "undo"))["reply"] == "There is nothing to undo."
 
     finished = await _chat(api, user, "what did I finish today?")
