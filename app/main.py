@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from app import ui
-from app.api import access_tokens, auth, chat, health, history, problems, tasks
+from app.api import access_tokens, auth, chat, health, history, openapi_links, problems, tasks
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -112,6 +112,7 @@ def create_app(
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    openapi_links.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     # The MCP app (with its bearer-token middleware) answers its one path; as a route rather
     # than a mount, every other unknown path still gets the API's own 404.

@@ -184,6 +184,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's only 400: a body it could not read (bytes that are not UTF-8
+            # JSON, a broken form). Shaped like every other invalid body, and documented.
+            message = "could not be read: send UTF-8 JSON (or the documented form)"
+            errors = [{"field": "body", "message": message}]
+            return _response(request, 422, "Invalid request", f"body: {message}", errors=errors)
         title = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed"}.get(
             exc.status_code, "Error"
         )

@@ -10,8 +10,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
+from app.auth.password_policy import password_problem
 from app.tasks.inputs import NewTask, Priority, TaskChanges
 
 
@@ -21,7 +22,19 @@ class _Request(BaseModel):
 
 class UserCreate(_Request):
     email: EmailStr = Field(max_length=320)
-    password: str = Field(min_length=8, max_length=128)
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="not only spaces, not the e-mail address, not one of the commonest",
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _acceptable(cls, value: str, info: ValidationInfo) -> str:
+        problem = password_problem(value, info.data.get("email"))
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class UserOut(BaseModel):

@@ -79,9 +79,28 @@ def _tags(values: list[str]) -> list[str]:
     return normalized
 
 
-Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
-Description = Annotated[str, Field(max_length=10_000), AfterValidator(_no_control_chars)]
-Tags = Annotated[list[str], Field(max_length=20), AfterValidator(_tags)]
+# The patterns only document the rules (the validators enforce them, with their own messages):
+# clients, and the schemathesis fuzzing, then make requests the API can accept.
+Title = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"},
+    ),
+    AfterValidator(_single_line),
+]
+Description = Annotated[
+    str,
+    Field(
+        max_length=10_000, json_schema_extra={"pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"}
+    ),
+    AfterValidator(_no_control_chars),
+]
+Tag = Annotated[
+    str, Field(json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_-]{0,31}\s*$"})
+]
+Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_tags)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_timezone)]
 
@@ -103,7 +122,9 @@ class RecurrenceIn(_Input):
     )
     month_day: int | None = Field(None, ge=1, le=31, description="monthly/yearly rules")
     until: AwareDatetime | None = Field(None, description="last possible occurrence")
-    count: int | None = Field(None, ge=1, description="occurrences in all; not with until")
+    count: int | None = Field(
+        None, ge=1, le=100_000, description="occurrences in all; not with until"
+    )
     anchor: Literal["schedule", "completion"] = Field(
         "schedule", description="completion: the next one is due `interval` after completion"
     )

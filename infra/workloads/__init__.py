@@ -29,6 +29,8 @@ ARCHES: Final = ("arm64", "amd64")
 PULL_SECRET: Final = "registry-credentials"  # noqa: S105 (a name, not a secret)
 MIGRATION_NAME: Final = "todo-migrate"
 API_TLS_SECRET: Final = "todo-api-tls"  # noqa: S105 (a name, not a secret)
+# ingress-nginx refuses (403) clients from these source ranges on the annotated Ingress's paths.
+DENYLIST_ANNOTATION: Final = "nginx.ingress.kubernetes.io/denylist-source-range"
 
 
 @dataclass(frozen=True)
@@ -354,24 +356,47 @@ class Workloads(pulumi.ComponentResource):
             annotations["cert-manager.io/cluster-issuer"] = "letsencrypt"
             annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] = "true"
             tls = [net.IngressTLSArgs(hosts=[domain], secret_name=API_TLS_SECRET)]
+        api = self._ingress("ingress-api", catalog.API.app_id, "/", annotations, tls, depends_on)
+        # /metrics is Prometheus's, which scrapes the pods inside the cluster: at the edge it is
+        # refused to every client (a longer path than "/", so nginx picks this rule for it).
+        self._ingress(
+            "ingress-api-metrics",
+            f"{catalog.API.app_id}-metrics",
+            "/metrics",
+            {**annotations, DENYLIST_ANNOTATION: "0.0.0.0/0,::/0"},
+            tls,
+            depends_on,
+        )
+        return api
+
+    def _ingress(
+        self,
+        resource: str,
+        name: str,
+        path: str,
+        annotations: dict[str, str],
+        tls: list[k8s.networking.v1.IngressTLSArgs] | None,
+        depends_on: list[pulumi.Resource],
+    ) -> k8s.networking.v1.Ingress:
+        net = k8s.networking.v1
         backend = net.IngressBackendArgs(
             service=net.IngressServiceBackendArgs(
                 name=catalog.API.app_id, port=net.ServiceBackendPortArgs(name="http")
             )
         )
         return net.Ingress(
-            "ingress-api",
-            metadata=object_meta(catalog.API.app_id, self._ns, annotations=annotations),
+            resource,
+            metadata=object_meta(name, self._ns, annotations=annotations),
             spec=net.IngressSpecArgs(
                 ingress_class_name="nginx",
                 tls=tls,
                 rules=[
                     net.IngressRuleArgs(
-                        host=domain,
+                        host=self._args.domain,
                         http=net.HTTPIngressRuleValueArgs(
                             paths=[
                                 net.HTTPIngressPathArgs(
-                                    path="/", path_type="Prefix", backend=backend
+                                    path=path, path_type="Prefix", backend=backend
                                 )
                             ]
                         ),

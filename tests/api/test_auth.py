@@ -85,7 +85,7 @@ async def test_missing_expired_tampered_and_foreign_tokens_are_401(
     tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
     forged = jwt.encode({"sub": str(uuid.uuid4()), "exp": 4102444800, "iat": 0}, "x" * 32)
     unknown_user = issue_token(uuid.uuid4(), secret, timedelta(minutes=5))
-    none_alg = jwt.encode({"sub": "x", "exp": 4102444800, "iat": 0}, key=None, algorithm="none")
+    none_alg = jwt.encode({"sub": "x", "exp": 4102444800, "iat": 0}, key="", algorithm="none")
 
     for headers in (
         {},
@@ -111,3 +111,26 @@ async def test_missing_expired_tampered_and_foreign_tokens_are_401(
         assert response.status_code == 401
         assert response.json()["detail"] == "the token's account no longer exists"
     assert await api.counts() == before
+
+
+async def test_common_blank_and_own_address_passwords_are_refused(api: Api) -> None:
+    email = _email()
+    before = await api.counts()
+    for password, message in (
+        ("password1", "is one of the most common passwords; choose another"),
+        ("QWERTYUIOP", "is one of the most common passwords; choose another"),
+        (" " * 12, "must not be only spaces"),
+        (email.upper(), "must not be your e-mail address"),
+        (email.split("@")[0], "must not be your e-mail address"),
+    ):
+        response = await api.client.post(
+            "/auth/register", json={"email": email, "password": password}
+        )
+        assert response.status_code == 422, password
+        assert response.json()["errors"] == [{"field": "password", "message": message}]
+    assert await api.counts() == before
+    # The same address with a password of its own is fine.
+    accepted = await api.client.post(
+        "/auth/register", json={"email": email, "password": "a password of my own"}
+    )
+    assert accepted.status_code == 201

@@ -158,3 +158,27 @@ async def test_malformed_task_id_is_422(api: Api, user: dict[str, str]) -> None:
     response = await api.client.get("/tasks/not-a-uuid", headers=user)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "task_id"
+
+
+@pytest.mark.parametrize("raw", [b"\xef\xbf\xbd!\xff", b"s\xd8\x9b\xff\x19"], ids=["ff", "split"])
+async def test_a_body_that_is_not_utf8_is_a_422_naming_the_body(
+    api: Api, user: dict[str, str], raw: bytes
+) -> None:
+    task = await api.create_task(user)
+    before = await api.counts()
+    json_headers = {**user, "content-type": "application/json"}
+    for method, path in (
+        ("POST", "/auth/register"),
+        ("POST", "/tasks"),
+        ("PATCH", f"/tasks/{task['id']}"),
+    ):
+        response = await api.client.request(method, path, content=raw, headers=json_headers)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"] == [
+            {
+                "field": "body",
+                "message": "could not be read: send UTF-8 JSON (or the documented form)",
+            }
+        ]
+    assert await api.counts() == before

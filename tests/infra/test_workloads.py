@@ -502,3 +502,32 @@ def test_the_free_tier_stack_fits_four_ocpus_and_24_gb() -> None:
 def test_kafka_broker_requests_match_the_sizing_table(run: Run) -> None:
     pool = next(r for r in run.resources if r.kind == "KafkaNodePool")
     assert pool.manifest["spec"]["resources"] == sizing.KAFKA_BROKER.resources()
+
+
+def test_metrics_are_refused_at_the_edge_but_served_inside(run: Run) -> None:
+    # Prometheus scrapes the pods; through the ingress /metrics is refused to every client.
+    metrics = run.one("kubernetes:networking.k8s.io/v1:Ingress", "todo-api-metrics").manifest
+    annotations = metrics["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/denylist-source-range"] == "0.0.0.0/0,::/0"
+    [rule] = metrics["spec"]["rules"]
+    assert rule["host"] == "todo.example.com"
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/metrics", "Prefix")]
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "todo-api"
+    assert metrics["spec"]["tls"] == [{"hosts": ["todo.example.com"], "secretName": "todo-api-tls"}]
+    api = run.one("kubernetes:networking.k8s.io/v1:Ingress", "todo-api").manifest
+    assert "nginx.ingress.kubernetes.io/denylist-source-range" not in api["metadata"]["annotations"]
+
+
+def test_the_api_believes_forwarded_headers_only_from_private_networks(run: Run) -> None:
+    container = run.one("kubernetes:apps/v1:Deployment", "todo-api").manifest["spec"]["template"][
+        "spec"
+    ]["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert "FORWARDED_ALLOW_IPS" not in env
+    assert json.loads(env["TRUSTED_PROXIES"]) == [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ]
+    assert "--no-proxy-headers" in container["command"]
