@@ -84,7 +84,8 @@ def test_the_graph_covers_the_layers() -> None:
 
 
 def test_the_core_depends_on_nothing_above_it() -> None:
-    above = ("app.api", "app.ui", "app.tasks", "app.main", "app.security", "services")
+    above = ("app.api", "app.ui", "app.chat", "app.auth", "app.tasks", "app.main", "app.security")
+    above = (*above, "services")
     assert arrows(("app.core",), (*above, "infra", "stacks", "bench", "tests", "devtools")) == []
 
 
@@ -94,7 +95,8 @@ def test_the_domain_is_pure() -> None:
 
 
 def test_the_task_service_uses_only_the_core_and_the_domain() -> None:
-    adapters = ("app.api", "app.ui", "app.main", "app.security", "services")
+    adapters = ("app.api", "app.ui", "app.chat", "app.auth", "app.main", "app.security")
+    adapters = (*adapters, "services")
     assert arrows(("app.tasks",), (*adapters, "infra", "stacks", "bench", "tests")) == []
 
 
@@ -121,7 +123,9 @@ def test_the_api_and_the_ui_do_not_reach_into_each_other() -> None:
 
 
 def test_the_chat_and_the_mcp_server_act_through_the_task_service() -> None:
-    assert arrows(("app.chat",), ("app.api", "app.ui", "app.main", "app.mcp_server")) == []
+    assert (
+        arrows(("app.chat",), ("app.api", "app.ui", "app.main", "app.mcp_server", "services")) == []
+    )
     # The MCP server's results are the REST API's JSON: it shares the rendering, no route.
     assert arrows(("app.mcp_server",), ("app.api", "app.ui", "app.main", "app.chat")) == [
         "app.mcp_server.server -> app.api.history",

@@ -5,18 +5,24 @@
 - Replacing the reminders of a task whose reminders had fired kept every sent one, so each edit
   added rows past the limit of 10.
 - The occurrences of a task deep in a long series were found by walking the series from its
-  first occurrence.
+  first occurrence, on the event loop.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from app.core.db.models import Reminder, Task, TaskRecurrence
+from app.domain.recurrence import Occurrence, occurrences_from
 from app.domain.reminders import MAX_REMINDERS
+from app.tasks import schedule
 from tests.api.conftest import Api
 
 
@@ -172,3 +178,24 @@ async def test_occurrences_deep_in_a_long_series_start_at_the_task(
     assert (listed[0]["task_id"], listed[1]["task_id"]) == (task["id"], None)
     too_many = await api.client.get(f"/tasks/{task['id']}/occurrences?limit=101", headers=user)
     assert too_many.status_code == 422
+
+
+async def test_the_schedule_is_computed_off_the_event_loop(
+    api: Api, user: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rule whose matches rrule must search far for would otherwise hold every request (and
+    # /healthz) of the process for as long as the search takes.
+    computed_on: list[int] = []
+
+    def recording(*args: Any) -> Iterator[Occurrence]:
+        computed_on.append(threading.get_ident())
+        return occurrences_from(*args)
+
+    monkeypatch.setattr(schedule, "occurrences_from", recording)
+    task = await api.create_task(
+        user, title="walk", due_date="2031-06-02T09:00:00Z", recurrence="daily"
+    )
+    response = await api.client.get(f"/tasks/{task['id']}/occurrences?limit=3", headers=user)
+    assert [o["index"] for o in response.json()["occurrences"]] == [0, 1, 2]
+    assert len(computed_on) == 1
+    assert computed_on[0] != threading.get_ident()  # this test runs on the event loop's thread
