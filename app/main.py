@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
+from starlette.routing import Route
 
 from app import ui
-from app.api import auth, health, history, openapi_links, problems, tasks
+from app.api import access_tokens, auth, chat, health, history, openapi_links, problems, tasks
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -24,6 +25,8 @@ from app.core.observability.logs import configure as configure_logs
 from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.core.observability.tracing import instrument_engine, tracer_provider
 from app.core.settings import ApiSettings, load
+from app.mcp_server.http import PATH as MCP_PATH
+from app.mcp_server.http import McpHttp
 from app.ui import live
 
 
@@ -47,6 +50,8 @@ def create_app(
 
     registry = CollectorRegistry()
     task_metrics = TaskMetrics(registry)
+    # Built before the app starts (its routes must exist); it reads the sessions once running.
+    mcp = McpHttp(lambda: app.state.todo.sessions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +78,7 @@ def create_app(
             probe=DatabaseProbe(settings.database_url),
         )
         try:
-            async with live.feeds(settings) as app.state.live:
+            async with live.feeds(settings) as app.state.live, mcp.running():
                 if own_process:
                     settle_after_startup()
                 yield
@@ -104,9 +109,14 @@ def create_app(
     problems.install(app)
     app.include_router(auth.router)
     app.include_router(tasks.router)
+    app.include_router(chat.router)
+    app.include_router(access_tokens.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
     openapi_links.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
+    # The MCP app (with its bearer-token middleware) answers its one path; as a route rather
+    # than a mount, every other unknown path still gets the API's own 404.
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp.app, name="mcp"))
     return app

@@ -35,12 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.db.event_models import AuditLog
 from app.core.db.models import OutboxEvent
 from app.core.db.session import create_engine, session_factory
-from app.core.events.topics import TOPICS, Topic
+from app.core.events.topics import Topic
+from app.core.processes import TOPICS
 from bench.common import rss_mib, summary_ms
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from tests.services.events_support import ServiceProcess, encode, task_event
+from devtools.testkit.events_support import ServiceProcess, encode, task_event
 
 POLL_S = 0.005
 RAW_TOPIC = Topic(f"bench-raw-{uuid.uuid4().hex[:6]}", 3)

@@ -30,14 +30,14 @@ from sqlalchemy import select
 from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import OutboxEvent, Reminder
 from app.core.events.contract import EventType
-from app.core.events.topics import TOPICS
+from app.core.processes import TOPICS
 from bench.common import percentile, rss_mib
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from tests.e2e.workers_stack import Stack, running_stack
-from tests.services.events_support import ServiceProcess
-from tests.services.workers_support import Hook, WebhookReceiver, eventually
+from devtools.testkit.events_support import ServiceProcess
+from devtools.testkit.workers_stack import Stack, running_stack
+from devtools.testkit.workers_support import Hook, WebhookReceiver, eventually
 
 PER_TASK = 10  # the API's maximum reminders per task
 

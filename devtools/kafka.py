@@ -34,7 +34,8 @@ from typing import Any, Final, TypeVar
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from app.core.events.topics import TOPICS, Topic
+from app.core.events.topics import Topic
+from app.core.processes import TOPICS
 from devtools.process import (
     ComponentError,
     LocalServer,

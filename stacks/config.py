@@ -49,6 +49,9 @@ SECRET_KEYS: Final[dict[str, str]] = {
     "alertSlackWebhook": "Slack incoming-webhook URL Alertmanager posts alerts to",
     "alertSmtpPassword": "password of alertSmtpUsername at the SMTP relay (alertSmtpSmarthost)",
     "grafanaAdminPassword": "Grafana admin password (12+ characters); generated when unset",
+    "notifierWebhookSecret": "HMAC-SHA256 key (32+ characters) signing the reminder webhook; "
+    "required with the webhook channel",
+    "notifierSmtpPassword": "password of notifierSmtpUsername at the reminder mail relay",
 }
 
 _OCI_REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d$")
@@ -73,9 +76,13 @@ _SLACK_WEBHOOK = re.compile(r"^https://hooks\.slack\.com/services/\S+$")
 _SMARTHOST = re.compile(r"^[A-Za-z0-9.-]+:(\d{1,5})$")
 _SMTP_USERNAME = re.compile(r"^\S+$")
 _ONE_LINE = re.compile(r"^[^\r\n]+$")
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$")
 _GRAFANA_PASSWORD_MIN: Final = 12
 # OCI block volumes (boot volumes and PVCs alike) are at least 50 GB.
 _OCI_MIN_VOLUME_GB: Final = 50
+# Block storage an Always Free OCI tenancy includes (boot and block volumes together):
+# https://docs.oracle.com/iaas/Content/FreeTier/freetier_topic-Always_Free_Resources.htm
+_OCI_FREE_STORAGE_GB: Final = 200
 
 T = TypeVar("T")
 
@@ -169,6 +176,20 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class NotifierConfig:
+    """How reminders are delivered (services/notifier/settings.py)."""
+
+    channels: tuple[str, ...]
+    webhook_url: str | None
+    webhook_secret: SecretValue | None
+    smtp_host: str | None
+    smtp_port: int
+    smtp_from: str | None
+    smtp_username: str | None
+    smtp_password: SecretValue | None
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     replicas: int
     max_replicas: int
@@ -227,6 +248,9 @@ class StackConfig:
     # docs/runbook.md as people read it; each alert links to its own section (#anchor) in it.
     runbook_url: str
     grafana_admin_password: SecretValue | None
+    # Most block storage the stack may use (boot disks + volumes); None: unchecked.
+    storage_limit_gb: int | None = None
+    notifier: NotifierConfig | None = None  # None only in configs built by hand (tests)
     oke: OkeSettings | None = None
     aks: AksSettings | None = None
     gke: GkeSettings | None = None
@@ -586,6 +610,59 @@ def _smtp(reader: _Reader, email_to: str | None) -> SmtpSettings | None:
     return SmtpSettings(smarthost, sender, username, password)
 
 
+_NOTIFIER_CHANNELS: Final = ("webhook", "email", "log")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?$")
+
+
+def _notifier(reader: _Reader) -> NotifierConfig:
+    """The reminder channels; each channel's settings are required when it is named."""
+    raw = reader.raw("notifierChannels") or "log"
+    channels = tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+    if not channels or any(name not in _NOTIFIER_CHANNELS for name in channels):
+        reader.fail("notifierChannels", f"must be a comma list of {_one_of(_NOTIFIER_CHANNELS)}")
+        channels = ("log",)
+    config = NotifierConfig(
+        channels=channels,
+        webhook_url=reader.text("notifierWebhookUrl", _HTTPS_URL, "an https:// URL"),
+        webhook_secret=reader.secret(
+            "notifierWebhookSecret",
+            re.compile(r"^\S{32,}$"),
+            "at least 32 characters without spaces",
+        ),
+        smtp_host=reader.text("notifierSmtpHost", _HOSTNAME, "the mail relay's host name"),
+        smtp_port=reader.integer("notifierSmtpPort", 1, 65535, 587),
+        smtp_from=reader.text("notifierSmtpFrom", _EMAIL, "the sender's e-mail address"),
+        smtp_username=reader.text(
+            "notifierSmtpUsername", _SMTP_USERNAME, "a login name without spaces"
+        ),
+        smtp_password=reader.secret("notifierSmtpPassword", _ONE_LINE, "a single line"),
+    )
+    needs = {
+        "webhook": (
+            ("notifierWebhookUrl", config.webhook_url, "the https URL reminders are POSTed to"),
+            (
+                "notifierWebhookSecret",
+                config.webhook_secret,
+                "`pulumi config set --secret notifierWebhookSecret <32+ characters>`",
+            ),
+        ),
+        "email": (
+            ("notifierSmtpHost", config.smtp_host, "the mail relay's host name"),
+            ("notifierSmtpFrom", config.smtp_from, "the sender's e-mail address"),
+        ),
+    }
+    for channel in channels:
+        for key, value, hint in needs.get(channel, ()):
+            if value is None and not reader.failed(key):
+                reader.fail(key, f"required with the {channel} channel (notifierChannels): {hint}")
+    if (config.smtp_username is None) != (config.smtp_password is None):
+        reader.fail(
+            "notifierSmtpUsername",
+            "notifierSmtpUsername and the secret notifierSmtpPassword go together (or neither)",
+        )
+    return config
+
+
 def _alerts(reader: _Reader) -> AlertSettings:
     email_to = reader.text("alertEmailTo", _EMAIL, "an e-mail address")
     return AlertSettings(
@@ -646,6 +723,13 @@ def _images_push_target(reader: _Reader, config: StackConfig) -> None:
         )
 
 
+def _storage_limit(reader: _Reader, provider: Provider) -> int | None:
+    limit = reader.integer("storageLimitGb", 0, 1_000_000, 0)
+    if limit:
+        return limit
+    return _OCI_FREE_STORAGE_GB if provider == "oke" else None
+
+
 def load_stack_config(source: ConfigSource) -> StackConfig:
     """Read and validate the whole stack configuration, or raise one :class:`StackConfigError`."""
     reader = _Reader(source)
@@ -686,6 +770,8 @@ def load_stack_config(source: ConfigSource) -> StackConfig:
             re.compile(rf"^.{{{_GRAFANA_PASSWORD_MIN},}}$"),
             f"at least {_GRAFANA_PASSWORD_MIN} characters",
         ),
+        storage_limit_gb=_storage_limit(reader, provider),
+        notifier=_notifier(reader),
         oke=_oke(reader, ocpus, memory_gb) if provider == "oke" else None,
         aks=_aks(reader) if provider == "aks" else None,
         gke=gke,

@@ -8,14 +8,22 @@ from typing import Final, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.capacity import platform_requests, workloads_requests
+from infra.capacity import platform_requests, platform_volumes, workloads_requests
 from infra.cloud.base import ClusterOutputs
 from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
-from infra.workloads import Workloads, WorkloadsArgs
-from stacks.capacity import check_capacity
-from stacks.cluster import create_cluster, describe_pool, node_arch, planned_allocatable
+from infra.workloads import NotifierChannels, Workloads, WorkloadsArgs
+from stacks.capacity import check_capacity, check_storage
+from stacks.cluster import (
+    MIN_VOLUME_GB,
+    boot_disks,
+    create_cluster,
+    describe_pool,
+    node_arch,
+    node_count,
+    planned_allocatable,
+)
 from stacks.config import PulumiConfigSource, SmtpSettings, StackConfig, load_stack_config
 
 # Sizing reads replica counts, modes and storage sizes only. The plans are built before any
@@ -62,8 +70,25 @@ def platform_plan(config: StackConfig) -> PlatformArgs:
         grafana_admin_password=(
             config.grafana_admin_password.output() if config.grafana_admin_password else None
         ),
+        node_count=node_count(config),
         rules=rule_groups(namespace=APP_NAMESPACE, runbook_url=config.runbook_url),
         dashboards=dashboards(namespace=APP_NAMESPACE),
+    )
+
+
+def notifier_channels(config: StackConfig) -> NotifierChannels:
+    notifier = config.notifier
+    if notifier is None:
+        return NotifierChannels()
+    return NotifierChannels(
+        channels=notifier.channels,
+        webhook_url=notifier.webhook_url,
+        webhook_secret=notifier.webhook_secret.output() if notifier.webhook_secret else None,
+        smtp_host=notifier.smtp_host,
+        smtp_port=notifier.smtp_port,
+        smtp_from=notifier.smtp_from,
+        smtp_username=notifier.smtp_username,
+        smtp_password=notifier.smtp_password.output() if notifier.smtp_password else None,
     )
 
 
@@ -82,6 +107,7 @@ def workloads_plan(config: StackConfig) -> WorkloadsArgs:
         api_replicas=config.api.replicas,
         api_max_replicas=config.api.max_replicas,
         depends_on=(),
+        notifier=notifier_channels(config),
     )
 
 
@@ -107,12 +133,20 @@ def program() -> None:
         planned_allocatable(config),
         describe_pool(config),
     )
+    check_storage(
+        [*platform_volumes(platform_args), *boot_disks(config)],
+        MIN_VOLUME_GB[config.provider],
+        config.storage_limit_gb,
+    )
 
     cluster = create_cluster(f"todo-{pulumi.get_stack()}", config)
     platform = Platform(
         "todo",
         dataclasses.replace(
-            platform_args, provider=cluster.provider, storage_class=cluster.storage_class
+            platform_args,
+            provider=cluster.provider,
+            storage_class=cluster.storage_class,
+            ingress_service=cluster.ingress_service,
         ),
     )
     built = build_image(cluster, config) if config.images_build else None
@@ -130,6 +164,7 @@ def program() -> None:
             database_url=platform.database_url,
             kafka_bootstrap=platform.kafka_bootstrap,
             depends_on=[*platform.ready, *([built] if built else [])],
+            ingress_url=cluster.ingress_service.url,
         ),
     )
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 
 from app.core.gc_tuning import THRESHOLDS
 from app.main import create_app
 from tests.api.conftest import api_settings
-from tests.devtools.subprocesses import REPO
+from tests.devtools.subprocesses import python_output
 
 
 def test_settling_freezes_start_up_objects_and_raises_the_thresholds() -> None:
@@ -18,10 +16,7 @@ def test_settling_freezes_start_up_objects_and_raises_the_thresholds() -> None:
         "before = gc.get_freeze_count(); settle_after_startup(); "
         "print(before, gc.get_freeze_count() > 10_000, gc.get_threshold())"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.split(maxsplit=2) == ["0", "True", f"{THRESHOLDS}\n"]
+    assert python_output(probe).split(maxsplit=2) == ["0", "True", f"{THRESHOLDS}\n"]
 
 
 async def test_an_app_built_with_given_settings_leaves_the_collector_alone(

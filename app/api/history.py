@@ -1,8 +1,4 @@
-"""``GET /tasks/{task_id}/history``: the audit trail of one task, oldest first.
-
-Written by the audit service from ``task-events``, so it trails the task by the time the event
-takes to arrive (milliseconds normally). A deleted task's history stays readable by its owner.
-"""
+"""``GET /tasks/{task_id}/history``: the audit trail of one task (``app.tasks.history``)."""
 
 from __future__ import annotations
 
@@ -12,12 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from app.api.deps import CurrentUser, Session, State
-from app.api.problems import documented, not_found
-from app.core.db.event_models import AuditLog
-from app.core.db.models import Task
+from app.api.problems import documented
+from app.tasks.history import HistoryPage
+from app.tasks.history import task_history as read_history
 
 router = APIRouter(prefix="/tasks", tags=["history"], responses=documented(401, 422))
 
@@ -46,34 +41,14 @@ async def task_history(
     limit: Annotated[int, Query(ge=1, description="entries per page")] = 100,
     after: Annotated[uuid.UUID | None, Query(description="event id of the last entry seen")] = None,
 ) -> History:
-    limit = min(limit, app_state.settings.max_page_size)
-    query = (
-        select(AuditLog)
-        .where(AuditLog.task_id == task_id, AuditLog.owner_id == user.id)
-        .order_by(AuditLog.event_time, AuditLog.id)
-        .limit(limit + 1)
+    page = await read_history(
+        db, user.id, task_id, limit=min(limit, app_state.settings.max_page_size), after=after
     )
-    if after is not None:
-        anchor = await db.scalar(
-            select(AuditLog).where(
-                AuditLog.event_id == after,
-                AuditLog.task_id == task_id,
-                AuditLog.owner_id == user.id,
-            )
-        )
-        if anchor is None:
-            raise not_found("history entry (after)")
-        query = query.where(
-            (AuditLog.event_time > anchor.event_time)
-            | ((AuditLog.event_time == anchor.event_time) & (AuditLog.id > anchor.id))
-        )
-    rows = list(await db.scalars(query))
-    if not rows and after is None:
-        # No history yet: a task of this user the audit has not caught up with, or none at all.
-        task = await db.scalar(select(Task.id).where(Task.id == task_id, Task.owner_id == user.id))
-        if task is None:
-            raise not_found()
-    page, more = rows[:limit], len(rows) > limit
+    return history_out(task_id, page)
+
+
+def history_out(task_id: uuid.UUID, page: HistoryPage) -> History:
+    """A page of history as the API (and the MCP server's task_history tool) renders it."""
     return History(
         task_id=task_id,
         items=[
@@ -85,7 +60,7 @@ async def task_history(
                 source=row.source,
                 data=row.data,
             )
-            for row in page
+            for row in page.entries
         ],
-        next_after=page[-1].event_id if more else None,
+        next_after=page.next_after,
     )

@@ -16,6 +16,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.tasks.errors import (
+    IdempotencyKeyReused,
+    InvalidTaskInput,
+    TaskError,
+    TaskNotFound,
+    VersionConflict,
+)
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -96,6 +104,25 @@ def not_found(what: str = "task") -> Problem:
     return Problem(404, "Not found", f"no such {what}")
 
 
+def task_problem(error: TaskError) -> Problem:
+    """The problem+json answer to a refusal of the task service."""
+    if isinstance(error, TaskNotFound):
+        return not_found(error.what)
+    if isinstance(error, InvalidTaskInput):
+        return invalid(error.field, error.message)
+    if isinstance(error, VersionConflict):
+        extra: dict[str, Any] = {} if error.current is None else {"current_version": error.current}
+        return Problem(412, "Precondition failed", f"If-Match: {error}", **extra)
+    if isinstance(error, IdempotencyKeyReused):
+        return Problem(
+            422,
+            "Invalid request",
+            f"Idempotency-Key: {error}",
+            errors=[{"field": "Idempotency-Key", "message": "reused with a different body"}],
+        )
+    raise TypeError(f"no problem mapping for {type(error).__name__}")
+
+
 def _response(
     request: Request,
     status: int,
@@ -144,6 +171,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return _response(request, exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
+
+    @app.exception_handler(TaskError)
+    async def _task_error(request: Request, exc: TaskError) -> JSONResponse:
+        return await _problem(request, task_problem(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

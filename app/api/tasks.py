@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import uuid
+from dataclasses import asdict
 from datetime import datetime
-from itertools import islice
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.api.deps import CurrentUser, Session, State
-from app.api.problems import Problem, documented, not_found
+from app.api.problems import documented
 from app.api.query_input import plain_text, utc_instant
 from app.api.schemas import (
     OccurrenceOut,
@@ -28,12 +23,14 @@ from app.api.schemas import (
     TaskPage,
     TaskUpdate,
 )
-from app.core.db.models import IdempotencyKey, Task, TaskRecurrence
+from app.api.task_views import task_out
+from app.core.db.models import Task
 from app.core.observability.tracing import current_traceparent
-from app.domain.recurrence import Occurrence, RecurrenceRule, occurrences
 from app.tasks import commands
+from app.tasks.errors import VersionConflict
+from app.tasks.idempotency import Reply, create_task_once
 from app.tasks.queries import Direction, SortField, TaskFilter, list_tasks
-from app.tasks.snapshots import task_out
+from app.tasks.schedule import MAX_OCCURRENCES, upcoming_occurrences
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses=documented(401, 422))
 
@@ -69,49 +66,19 @@ async def create_task(
         await db.commit()
         return _task_response(task, 201)
 
-    request_hash = hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-    replay = await _replay(db, user.id, idempotency_key, request_hash)
-    if replay is not None:
-        return replay
-    task = await commands.create_task(db, user.id, body, traceparent=_traceparent(request))
-    response = task_out(task).model_dump(mode="json")
-    db.add(
-        IdempotencyKey(
-            owner_id=user.id,
-            key=idempotency_key,
-            request_hash=request_hash,
-            status_code=201,
-            response=response,
-        )
+    outcome = await create_task_once(
+        db, user.id, idempotency_key, body, _created, traceparent=_traceparent(request)
     )
-    try:
-        await db.commit()
-    except IntegrityError:
-        # A concurrent retry with the same key won the race: serve what it stored.
-        await db.rollback()
-        replay = await _replay(db, user.id, idempotency_key, request_hash)
-        if replay is None:
-            raise
-        return replay
-    return JSONResponse(response, status_code=201, headers={"ETag": _etag(task)})
+    reply = outcome.reply
+    if outcome.replayed:
+        headers = {"Idempotent-Replayed": "true"}
+    else:
+        headers = {"ETag": f'"{reply.version}"'}
+    return JSONResponse(reply.body, status_code=reply.status, headers=headers)
 
 
-async def _replay(db: Session, owner_id: uuid.UUID, key: str, request_hash: str) -> Response | None:
-    stored = await db.get(IdempotencyKey, (owner_id, key))
-    if stored is None:
-        return None
-    if stored.request_hash != request_hash:
-        raise Problem(
-            422,
-            "Invalid request",
-            "Idempotency-Key: already used with a different request body",
-            errors=[{"field": "Idempotency-Key", "message": "reused with a different body"}],
-        )
-    return JSONResponse(
-        stored.response, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
-    )
+def _created(task: Task) -> Reply:
+    return Reply(201, task_out(task).model_dump(mode="json"), task.version)
 
 
 def _task_response(task: Task, status: int = 200) -> Response:
@@ -190,21 +157,10 @@ async def patch_task(
 ) -> Response:
     task = await commands.get_task(db, user.id, task_id)
     if if_match is not None and not _matches(if_match, task):
-        raise _precondition_failed(task.version)
-    try:
-        await commands.update_task(db, task, body, traceparent=_traceparent(request))
-        await db.commit()
-    except StaleDataError:
-        # Someone else committed a change between our read and our write.
-        await db.rollback()
-        raise _precondition_failed(None) from None
+        raise VersionConflict(task.version)
+    await commands.update_task(db, task, body, traceparent=_traceparent(request))
+    await db.commit()
     return _task_response(task)
-
-
-def _precondition_failed(current: int | None) -> Problem:
-    detail = "If-Match: the task changed since you read it"
-    extra: dict[str, Any] = {} if current is None else {"current_version": current}
-    return Problem(412, "Precondition failed", detail, **extra)
 
 
 @router.delete("/{task_id}", status_code=204, responses=NOT_FOUND)
@@ -228,54 +184,14 @@ async def get_occurrences(
     task_id: uuid.UUID,
     user: CurrentUser,
     db: Session,
-    limit: Annotated[int, Query(ge=1, le=100, description="how many occurrences")] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_OCCURRENCES, description="how many occurrences")] = 10,
 ) -> OccurrencesOut:
     """This task's occurrence and the ones after it: existing tasks, then those still to come."""
-    task = await commands.get_task(db, user.id, task_id)
-    series = await db.get(TaskRecurrence, task.series_id) if task.series_id else None
-    if series is None:
-        raise not_found("recurring series for this task")
-    rule = RecurrenceRule.parse(series.rule)
-    first = task.occurrence_index or 0
-    of_series = select(Task).where(Task.series_id == series.id)
-    if rule.anchor == "schedule":
-        upcoming = (
-            o for o in occurrences(rule, series.series_start, series.timezone) if o.index >= first
-        )
-        schedule = list(islice(upcoming, limit))
-        indexes = [occurrence.index for occurrence in schedule]
-        created = {
-            t.occurrence_index: t
-            for t in await db.scalars(of_series.where(Task.occurrence_index.in_(indexes)))
-        }
-    else:
-        # Completion-anchored series exist only as the tasks created so far.
-        tasks = await db.scalars(
-            of_series.where(Task.occurrence_index >= first, Task.due_date.is_not(None))
-            .order_by(Task.occurrence_index)
-            .limit(limit)
-        )
-        created = {t.occurrence_index: t for t in tasks}
-        schedule = [
-            Occurrence(index=i, due=t.due_date)
-            for i, t in created.items()
-            if i is not None and t.due_date is not None
-        ]
-    listed: list[OccurrenceOut] = []
-    for occurrence in schedule:
-        existing = created.get(occurrence.index)
-        listed.append(
-            OccurrenceOut(
-                index=occurrence.index,
-                due_date=occurrence.due,
-                task_id=existing.id if existing else None,
-                completed=existing.completed if existing else None,
-            )
-        )
+    schedule = await upcoming_occurrences(db, user.id, task_id, limit)
     return OccurrencesOut(
-        series_id=series.id,
-        rule=series.rule,
-        description=rule.describe(),
-        timezone=series.timezone,
-        occurrences=listed,
+        series_id=schedule.series_id,
+        rule=schedule.rule,
+        description=schedule.description,
+        timezone=schedule.timezone,
+        occurrences=[OccurrenceOut(**asdict(o)) for o in schedule.occurrences],
     )

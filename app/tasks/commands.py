@@ -1,8 +1,9 @@
 """Every change to a task, each in the caller's transaction together with its outbox events.
 
-Callers (the API routes, the recurring and notifier services) open the transaction and commit;
+Callers (the API routes, the web UI, the recurring service) open the transaction and commit;
 these functions validate, change rows, and record the events, so a change and its events commit
-or roll back together.
+or roll back together. A refusal is a :class:`~app.tasks.errors.TaskError`, raised before
+anything is written.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
-from app.api.problems import invalid, not_found
-from app.api.schemas import ReminderIn, TaskCreate, TaskUpdate
 from app.core.db.models import Reminder, Task, TaskRecurrence
 from app.core.db.notify import REMINDERS_CHANNEL, notify
 from app.core.events import outbox
@@ -26,8 +26,12 @@ from app.core.events.contract import (
     ReminderScheduledData,
     TaskDeletedData,
 )
+from app.core.observability.metrics import note_task_change
+from app.domain import reminders as reminder_rules
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
-from app.tasks.snapshots import pending_reminders, reminder_data, task_data
+from app.tasks.errors import InvalidTaskInput, TaskNotFound, VersionConflict
+from app.tasks.inputs import NewTask, ReminderSpec, TaskChanges
+from app.tasks.snapshots import reminder_data, task_data
 
 
 def _now() -> datetime:
@@ -35,13 +39,15 @@ def _now() -> datetime:
 
 
 def _build_reminders(
-    reminders: Sequence[ReminderIn], due_date: datetime | None, field: str = "reminders"
+    reminders: Sequence[ReminderSpec], due_date: datetime | None, field: str = "reminders"
 ) -> list[Reminder]:
     built = []
     for position, reminder in enumerate(reminders):
         if reminder.before is not None:
             if due_date is None:
-                raise invalid(f"{field}[{position}].before", "a relative reminder needs a due_date")
+                raise InvalidTaskInput(
+                    f"{field}[{position}].before", "a relative reminder needs a due_date"
+                )
             built.append(
                 Reminder(
                     id=uuid.uuid4(),
@@ -50,23 +56,31 @@ def _build_reminders(
                 )
             )
         else:
-            assert reminder.at is not None  # ReminderIn guarantees exactly one of the two
+            assert reminder.at is not None  # ReminderSpec guarantees exactly one of the two
             built.append(Reminder(id=uuid.uuid4(), offset_seconds=None, remind_at=reminder.at))
     return built
 
 
 def _refresh_reminder_sent(task: Task) -> None:
-    active = [r for r in task.reminders if r.cancelled_at is None]
-    task.reminder_sent = bool(active) and all(r.sent_at is not None for r in active)
+    task.reminder_sent = reminder_rules.all_sent(task.reminders)
 
 
-def _start_series(task: Task, rule: RecurrenceRule) -> TaskRecurrence:
+def _start_series(task: Task, rule: RecurrenceRule) -> None:
+    """A new series anchored on the task's due date, with the task as its occurrence 0.
+
+    Assigned through ``Task.series`` so the flush inserts the series before it writes the task
+    row pointing at it (set through the id alone, an updated task was written first: a
+    foreign-key violation); the id is set as well because the event snapshot reads it first.
+    """
     if task.due_date is None:
-        raise invalid("recurrence", "a recurring task needs a due_date to start its series")
+        raise InvalidTaskInput(
+            "recurrence", "a recurring task needs a due_date to start its series"
+        )
     try:
         check_series(rule, task.due_date, task.timezone)
     except RecurrenceError as exc:
-        raise invalid("recurrence", f"{exc.field.removeprefix('recurrence.')}: {exc}") from None
+        field = exc.field.removeprefix("recurrence.")
+        raise InvalidTaskInput("recurrence", f"{field}: {exc}") from None
     series = TaskRecurrence(
         id=uuid.uuid4(),
         owner_id=task.owner_id,
@@ -76,13 +90,10 @@ def _start_series(task: Task, rule: RecurrenceRule) -> TaskRecurrence:
         next_due_date=task.due_date,
         last_created_at=_now(),
     )
+    task.series = series
     task.series_id = series.id
     task.occurrence_index = 0
     task.recurrence = rule.to_dict()
-    return series
-
-
-TASK_CHANGES = "task_changes"  # session.info key: task events of this transaction, for metrics
 
 
 async def record_task_event(
@@ -94,7 +105,7 @@ async def record_task_event(
     source: str = SOURCE_API,
 ) -> None:
     """The task's snapshot as ``event_type`` in the outbox (and counted once committed)."""
-    session.info.setdefault(TASK_CHANGES, []).append(event_type.value.removeprefix("task."))
+    note_task_change(session, event_type.value.removeprefix("task."))
     await outbox.record(
         session,
         CloudEvent.of(
@@ -108,7 +119,7 @@ async def record_reminders_scheduled(
 ) -> None:
     """``reminder.scheduled`` for the task's pending reminders, and a wake-up for the notifier,
     whose in-memory schedule then takes them in at once instead of at its next poll."""
-    pending = pending_reminders(task)
+    pending = reminder_rules.pending(task.reminders)
     if not pending:
         return
     await notify(session, REMINDERS_CHANNEL)
@@ -130,7 +141,7 @@ async def record_reminders_scheduled(
 async def create_task(
     session: AsyncSession,
     owner_id: uuid.UUID,
-    body: TaskCreate,
+    body: NewTask,
     *,
     traceparent: str | None = None,
 ) -> Task:
@@ -153,9 +164,7 @@ async def create_task(
         reminders=_build_reminders(body.reminders, body.due_date),
     )
     if body.recurrence is not None:
-        # The series row first: the task references it.
-        session.add(_start_series(task, body.recurrence))
-        await session.flush()
+        _start_series(task, body.recurrence)
     session.add(task)
     # The first outbox insert flushes the task and its reminders; all of it commits together.
     await record_task_event(session, EventType.TASK_CREATED, task, traceparent)
@@ -167,23 +176,29 @@ async def get_task(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUI
     """The caller's task; another user's task is indistinguishable from a missing one."""
     task = await session.scalar(select(Task).where(Task.id == task_id, Task.owner_id == owner_id))
     if task is None:
-        raise not_found()
+        raise TaskNotFound()
     return task
 
 
 def _require(value: object, field: str) -> None:
     if value is None:
-        raise invalid(field, "must not be null")
+        raise InvalidTaskInput(field, "must not be null")
 
 
 async def update_task(
     session: AsyncSession,
     task: Task,
-    body: TaskUpdate,
+    body: TaskChanges,
     *,
     traceparent: str | None = None,
 ) -> Task:
     given = body.model_fields_set
+    if "recurrence" in given and task.completed:
+        # A completed occurrence is history: its series goes on from the open occurrence, which
+        # is where a rule is changed (or removed). Starting a series here would start it done.
+        raise InvalidTaskInput(
+            "recurrence", "this occurrence is completed; change the rule on the open occurrence"
+        )
     for field in ("title", "description", "priority", "tags", "timezone"):
         if field in given:
             value = getattr(body, field)
@@ -206,7 +221,12 @@ async def update_task(
 
     _refresh_reminder_sent(task)
     task.updated_at = _now()
-    await session.flush()
+    try:
+        await session.flush()
+    except StaleDataError:
+        # Someone else committed a change between the caller's read and this write (the
+        # version column guards the UPDATE); the caller's transaction is to be rolled back.
+        raise VersionConflict(None) from None
     await record_task_event(session, EventType.TASK_UPDATED, task, traceparent)
     if reminders_moved:
         # The notifier re-reads its schedule on any change, including reminders going away.
@@ -224,7 +244,7 @@ def _move_relative_reminders(task: Task, *, replacing: bool) -> bool:
             continue
         if task.due_date is None:
             if not replacing:
-                raise invalid(
+                raise InvalidTaskInput(
                     "due_date", "the task has reminders relative to its due date; remove them first"
                 )
             continue
@@ -233,9 +253,10 @@ def _move_relative_reminders(task: Task, *, replacing: bool) -> bool:
     return moved
 
 
-def _replace_reminders(task: Task, reminders: Sequence[ReminderIn]) -> None:
-    # Reminders already sent stay as history; the pending ones are replaced by the new set.
-    kept = [r for r in task.reminders if r.sent_at is not None]
+def _replace_reminders(task: Task, reminders: Sequence[ReminderSpec]) -> None:
+    # The pending ones are replaced by the new set; sent ones stay as history, as many as fit
+    # under the per-task limit (otherwise every edit after a reminder fired would add rows).
+    kept = reminder_rules.kept_when_replacing(task.reminders, len(reminders))
     task.reminders = kept + _build_reminders(reminders, task.due_date)
 
 
@@ -243,15 +264,19 @@ async def _change_recurrence(
     session: AsyncSession, task: Task, rule: RecurrenceRule | None
 ) -> None:
     if task.series_id is not None:
-        await session.execute(
-            update(TaskRecurrence).where(TaskRecurrence.id == task.series_id).values(active=False)
-        )
+        # Not flushing the task's pending changes here: they are written once, below, so one
+        # update bumps the version once.
+        with session.no_autoflush:
+            await session.execute(
+                update(TaskRecurrence)
+                .where(TaskRecurrence.id == task.series_id)
+                .values(active=False)
+            )
     if rule is None:
         task.recurrence = None
         return
     # A new rule starts a new series anchored on this task's due date.
-    session.add(_start_series(task, rule))
-    await session.flush()
+    _start_series(task, rule)
 
 
 async def complete_task(
@@ -274,11 +299,7 @@ async def complete_task(
     if claimed is not None:
         await session.execute(
             update(Reminder)
-            .where(
-                Reminder.task_id == task_id,
-                Reminder.sent_at.is_(None),
-                Reminder.cancelled_at.is_(None),
-            )
+            .where(Reminder.task_id == task_id, Reminder.pending())
             .values(cancelled_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -289,10 +310,55 @@ async def complete_task(
         .execution_options(populate_existing=True)
     )
     if task is None:
-        raise not_found()
+        raise TaskNotFound()
     if claimed is not None:
         await session.refresh(task, ["reminders"])
         await record_task_event(session, EventType.TASK_COMPLETED, task, traceparent)
+    return task
+
+
+async def reopen_task(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    *,
+    traceparent: str | None = None,
+) -> Task:
+    """Take back a one-off task's completion: open again, and the reminders that completing it
+    cancelled pending again if they are still ahead. A task already open is returned unchanged.
+
+    A recurring task's completion cannot be taken back: the recurring service has created (or
+    is creating) its next occurrence from the ``task.completed`` event, and reopening this one
+    would leave two open occurrences of one series.
+    """
+    task = await get_task(session, owner_id, task_id)
+    if not task.completed:
+        return task
+    if task.series_id is not None:
+        raise InvalidTaskInput(
+            "completed",
+            "a recurring task's completion cannot be undone: its next occurrence follows from it",
+        )
+    now = _now()
+    restored = False
+    for reminder in task.reminders:
+        # complete_task cancels the pending reminders at its own completion time.
+        if (
+            reminder.sent_at is None
+            and reminder.cancelled_at is not None
+            and reminder.cancelled_at == task.completed_at
+            and reminder.remind_at > now
+        ):
+            reminder.cancelled_at = None
+            restored = True
+    task.completed = False
+    task.completed_at = None
+    task.updated_at = now
+    _refresh_reminder_sent(task)
+    await session.flush()
+    await record_task_event(session, EventType.TASK_UPDATED, task, traceparent)
+    if restored:
+        await record_reminders_scheduled(session, task, traceparent)
     return task
 
 
@@ -303,10 +369,10 @@ async def delete_task(session: AsyncSession, task: Task, *, traceparent: str | N
             update(TaskRecurrence).where(TaskRecurrence.id == task.series_id).values(active=False)
         )
     data = TaskDeletedData(id=task.id, owner_id=task.owner_id, series_id=task.series_id)
-    if any(r.sent_at is None and r.cancelled_at is None for r in task.reminders):
+    if any(reminder_rules.is_pending(r) for r in task.reminders):
         await notify(session, REMINDERS_CHANNEL)
     await session.delete(task)
-    session.info.setdefault(TASK_CHANGES, []).append("deleted")
+    note_task_change(session, "deleted")
     await outbox.record(
         session,
         CloudEvent.of(EventType.TASK_DELETED, data, subject=task.id, traceparent=traceparent),

@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from app.api.problems import Problem, invalid
+from app.tasks.errors import InvalidTaskInput
 
 SortField = Literal["due_date", "priority", "title", "created_at"]
 Direction = Literal["asc", "desc"]
@@ -47,8 +47,8 @@ def sort_value(
     return created_at.isoformat()
 
 
-def _not_ours() -> Problem:
-    return invalid("cursor", "is not a cursor this API returned")
+def _not_ours() -> InvalidTaskInput:
+    return InvalidTaskInput("cursor", "is not a cursor this API returned")
 
 
 def _instant(value: object) -> datetime:
@@ -91,7 +91,7 @@ def decode_cursor(cursor: str, field: SortField, direction: Direction) -> tuple[
     if not isinstance(c_field, str) or not isinstance(c_direction, str):
         raise _not_ours()
     if (c_field, c_direction) != (field, direction):
-        raise invalid("cursor", "was made for another sort order; start again without it")
+        raise InvalidTaskInput("cursor", "was made for another sort order; start again without it")
     if not isinstance(task_id, str):
         raise _not_ours()
     try:

@@ -1,14 +1,12 @@
-"""One task rendered for API responses and for events, from the same ORM row."""
+"""One task as its events carry it (and the columns the API's responses share with them)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from app.api.schemas import ReminderOut, TaskOut
 from app.core.db.models import Reminder, Task
 from app.core.events.contract import ReminderData, TaskData
-from app.domain.recurrence import RecurrenceRule
+from app.domain import reminders as reminder_rules
 
 _SHARED_FIELDS = (
     "id",
@@ -26,52 +24,20 @@ _SHARED_FIELDS = (
 )
 
 
-def _by_time(reminders: list[Reminder]) -> list[Reminder]:
-    # Freshly added reminders sit in input order until the row is reloaded; sort for output.
-    return sorted(reminders, key=lambda r: (r.remind_at, str(r.id)))
-
-
-def pending_reminders(task: Task) -> list[Reminder]:
-    """The reminders still to fire, in time order."""
-    return [r for r in _by_time(task.reminders) if r.sent_at is None and r.cancelled_at is None]
-
-
 def reminder_data(reminder: Reminder) -> ReminderData:
     return ReminderData(
         id=reminder.id, remind_at=reminder.remind_at, offset_seconds=reminder.offset_seconds
     )
 
 
-def _shared(task: Task) -> dict[str, Any]:
+def shared_fields(task: Task) -> dict[str, Any]:
     """The columns events and API responses both carry, as they are on the row."""
     return {name: getattr(task, name) for name in _SHARED_FIELDS} | {"tags": list(task.tags)}
 
 
 def task_data(task: Task) -> TaskData:
     return TaskData(
-        **_shared(task),
+        **shared_fields(task),
         owner_id=task.owner_id,
-        reminders=[reminder_data(r) for r in pending_reminders(task)],
-    )
-
-
-def task_out(task: Task) -> TaskOut:
-    return TaskOut(
-        **_shared(task),
-        recurrence_text=(
-            RecurrenceRule.parse(task.recurrence).describe() if task.recurrence else None
-        ),
-        reminders=[
-            ReminderOut(
-                id=r.id,
-                remind_at=r.remind_at,
-                before=None if r.offset_seconds is None else timedelta(seconds=r.offset_seconds),
-                sent_at=r.sent_at,
-                cancelled_at=r.cancelled_at,
-            )
-            for r in _by_time(task.reminders)
-        ],
-        reminder_sent=task.reminder_sent,
-        created_at=task.created_at,
-        updated_at=task.updated_at,
+        reminders=[reminder_data(r) for r in reminder_rules.pending(task.reminders)],
     )

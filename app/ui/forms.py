@@ -1,8 +1,9 @@
-"""The task form: what the browser posts, turned into the API's own request models.
+"""The task form: what the browser posts, turned into the task service's inputs.
 
-A form is validated by the API's ``TaskCreate``/``TaskUpdate`` and by the task commands, so
-the UI accepts exactly what the API accepts and says so in the same words; this module only
-converts between HTML inputs and API fields, and maps each error back to the input at fault.
+A form is validated by the task service's ``NewTask``/``TaskChanges`` and by its commands (the
+same inputs the REST API's bodies are), so the UI accepts exactly what the API accepts and says
+so in the same words; this module only converts between HTML inputs and the service's fields,
+and maps each error back to the input at fault.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from app.api.problems import Problem
-from app.api.schemas import MAX_REMINDER_OFFSET, TaskCreate, TaskUpdate
 from app.core.db.models import Task
+from app.domain import reminders as reminder_rules
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
+from app.domain.reminders import MAX_REMINDER_OFFSET
+from app.tasks.errors import InvalidTaskInput
+from app.tasks.inputs import NewTask, TaskChanges
 
 WEEKDAYS: Final = (
     ("MO", "Monday"),
@@ -167,7 +170,7 @@ class TaskForm:
         """The form showing ``task`` as it is, for editing."""
         zone = ZoneInfo(task.timezone)
         rule = RecurrenceRule.parse(task.recurrence) if task.recurrence else None
-        pending = [r for r in task.reminders if r.sent_at is None and r.cancelled_at is None]
+        pending = reminder_rules.pending(task.reminders)
         relative = sorted(r.offset_seconds for r in pending if r.offset_seconds is not None)
         absolute = sorted(r.remind_at for r in pending if r.offset_seconds is None)
         form = cls(
@@ -190,17 +193,17 @@ class TaskForm:
         """The same form with empty reminder rows to fill in."""
         return replace(self, reminders=(*self.reminders, *(ReminderRow(),) * BLANK_REMINDER_ROWS))
 
-    def create_body(self) -> TaskCreate:
+    def create_body(self) -> NewTask:
         """The create request this form describes; FormInvalid names each input at fault."""
         body, errors, rows = self._body(set(_GROUPS))
-        return _with_input_errors(TaskCreate.model_validate, body, errors, rows)
+        return _with_input_errors(NewTask.model_validate, body, errors, rows)
 
-    def update_body(self, current: TaskForm) -> TaskUpdate:
+    def update_body(self, current: TaskForm) -> TaskChanges:
         """The update request for what changed from ``current``: unchanged groups of inputs
         are left out, so saving an edited title does not restart a series or its reminders."""
         changed = {name for name in _GROUPS if self._group(name) != current._group(name)}
         body, errors, rows = self._body(changed)
-        return _with_input_errors(TaskUpdate.model_validate, body, errors, rows)
+        return _with_input_errors(TaskChanges.model_validate, body, errors, rows)
 
     def _group(self, name: str) -> tuple[Any, ...]:
         if name == "recurrence":
@@ -451,10 +454,9 @@ def errors_of(problems: Iterable[Mapping[str, Any]], rows: Sequence[int]) -> Fie
     return errors
 
 
-def problem_errors(problem: Problem, rows: Sequence[int] = ()) -> FieldErrors:
-    """Form errors from a Problem raised by the task commands."""
-    entries = problem.extra.get("errors") or [{"field": "form", "message": problem.detail}]
-    return errors_of(entries, rows)
+def input_errors(refused: InvalidTaskInput, rows: Sequence[int] = ()) -> FieldErrors:
+    """Form errors from an input the task service refused."""
+    return errors_of([{"field": refused.field, "message": refused.message}], rows)
 
 
 def _validation_entries(exc: ValidationError) -> list[dict[str, str]]:

@@ -1,4 +1,4 @@
-"""A task's history page: the audit log (``GET /tasks/{id}/history``) as a readable table.
+"""A task's history page: the audit log (``app.tasks.history``) as a readable table.
 
 Each entry lists what changed against the entry before it, in words; the audit service writes
 the log from ``task-events``, so the newest change can take a moment to appear.
@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 
-from app.api import history
-from app.api.deps import Caller, Session, State
-from app.api.problems import Problem
+from app.api.deps import Session
 from app.core.db.models import Task
 from app.domain.recurrence import RecurrenceError, RecurrenceRule
+from app.tasks.errors import TaskNotFound
+from app.tasks.history import task_history as read_history
 from app.ui.listing import show_time
 from app.ui.render import page
 from app.ui.session import SignedIn, owner_of
@@ -92,33 +92,30 @@ async def task_history(
     task_id: uuid.UUID,
     person: SignedIn,
     db: Session,
-    app_state: State,
     after: uuid.UUID | None = None,
 ) -> Response:
     try:
-        found = await history.task_history(
-            task_id, Caller(owner_of(person)), db, app_state, limit=PAGE_SIZE, after=after
-        )
-    except Problem:
+        found = await read_history(db, owner_of(person), task_id, limit=PAGE_SIZE, after=after)
+    except TaskNotFound:
         return page(request, person, "missing.html", status=404)
     zone = ZoneInfo(person.timezone)
     entries: list[Entry] = []
     previous: dict[str, Any] | None = None
-    for item in found.items:
-        snapshot = item.data if item.type.startswith("task.") else None
+    for item in found.entries:
+        snapshot = item.data if item.event_type.startswith("task.") else None
         entries.append(
             Entry(
-                what=EVENT_NAMES.get(item.type, item.type),
-                when=show_time(item.time, zone),
-                when_iso=item.time.isoformat(),
-                version=item.version,
+                what=EVENT_NAMES.get(item.event_type, item.event_type),
+                when=show_time(item.event_time, zone),
+                when_iso=item.event_time.isoformat(),
+                version=item.task_version,
                 changes=changes(previous, snapshot, zone) if snapshot is not None else [],
             )
         )
-        if snapshot is not None and item.type != "task.deleted":
+        if snapshot is not None and item.event_type != "task.deleted":
             previous = snapshot
     title = next(
-        (item.data["title"] for item in reversed(found.items) if "title" in item.data), None
+        (item.data["title"] for item in reversed(found.entries) if "title" in item.data), None
     )
     task = await db.get(Task, task_id)
     context = {

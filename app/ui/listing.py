@@ -12,9 +12,10 @@ from typing import Final, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from app.api.schemas import Priority
 from app.core.db.models import PRIORITIES, Task
+from app.domain import reminders as reminder_rules
 from app.domain.recurrence import RecurrenceRule
+from app.tasks.inputs import Priority
 from app.tasks.queries import Direction, SortField, TaskFilter
 
 STATUSES: Final = ("all", "open", "completed")
@@ -158,9 +159,7 @@ def show_time(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def task_row(task: Task, zone: ZoneInfo) -> TaskRow:
-    pending = sorted(
-        r.remind_at for r in task.reminders if r.sent_at is None and r.cancelled_at is None
-    )
+    pending = reminder_rules.pending(task.reminders)
     in_task_zone = None
     if task.due_date is not None and task.timezone != zone.key:
         in_task_zone = f"{show_time(task.due_date, ZoneInfo(task.timezone))} {task.timezone}"
@@ -173,7 +172,7 @@ def task_row(task: Task, zone: ZoneInfo) -> TaskRow:
             RecurrenceRule.parse(task.recurrence).describe() if task.recurrence else None
         ),
         pending_reminders=len(pending),
-        next_reminder_text=show_time(pending[0], zone) if pending else None,
+        next_reminder_text=show_time(pending[0].remind_at, zone) if pending else None,
     )
 
 

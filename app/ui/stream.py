@@ -41,9 +41,11 @@ def frame(notice: Notice) -> str:
     return f"event: {notice.kind}\ndata: {json.dumps(notice.data, separators=(',', ':'))}\n\n"
 
 
-async def _frames(
+async def stream_frames(
     hub: LiveHub, owner_id: uuid.UUID, max_seconds: float
 ) -> AsyncGenerator[str, None]:
+    """One stream's text/event-stream frames: "ready", then the owner's notices and heartbeats,
+    for at most ``max_seconds`` (the page reconnects)."""
     # Subscribed inside the generator: its cleanup then runs however the response ends.
     with hub.subscribe(owner_id) as subscription:
         # "ready" tells the page its stream is live: after a reconnect it reloads the list,
@@ -71,7 +73,7 @@ async def events(request: Request, person: Visit, db: Session) -> Response:
     # The database is not needed while streaming: give the connection back to the pool now.
     await db.close()
     return StreamingResponse(
-        _frames(hub, owner_id, MAX_STREAM_S),
+        stream_frames(hub, owner_id, MAX_STREAM_S),
         media_type="text/event-stream",
         headers={
             "Cache-Control": "no-store",

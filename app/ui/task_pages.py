@@ -1,7 +1,8 @@
 """The task pages: the grouped list, the create/edit form, complete and delete.
 
-Every change goes through :mod:`app.tasks.commands`, exactly as the REST API's, so a change
-made here commits with its outbox events and reaches the workers and the other open tabs.
+Every change goes through the task service (:mod:`app.tasks.commands`), exactly as the REST
+API's, so a change made here commits with its outbox events and reaches the workers and the
+other open tabs; its refusals become form errors or the "missing" page.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.api.deps import Session
-from app.api.problems import Problem
 from app.core.db.models import Task
 from app.tasks import commands
+from app.tasks.errors import InvalidTaskInput, TaskNotFound, VersionConflict
 from app.tasks.queries import list_tasks
 from app.ui.forms import (
     UNITS,
@@ -28,7 +28,7 @@ from app.ui.forms import (
     TaskForm,
     error_links,
     field_text,
-    problem_errors,
+    input_errors,
     zone_names,
 )
 from app.ui.listing import ListQuery, grouped
@@ -133,9 +133,9 @@ async def create_task(request: Request, person: SignedIn, db: Session) -> Respon
         await db.commit()
     except FormInvalid as invalid:
         return _form_page(request, person, form, errors=invalid.errors, next_path=next_path)
-    except Problem as problem:
+    except InvalidTaskInput as refused:
         await db.rollback()
-        errors = problem_errors(problem, form.reminder_rows())
+        errors = input_errors(refused, form.reminder_rows())
         return _form_page(request, person, form, errors=errors, next_path=next_path)
     return see_other(_with_notice(next_path, "created"))
 
@@ -143,7 +143,7 @@ async def create_task(request: Request, person: SignedIn, db: Session) -> Respon
 async def _own_task(db: Session, person: Visitor, task_id: uuid.UUID) -> Task | None:
     try:
         return await commands.get_task(db, owner_of(person), task_id)
-    except Problem:
+    except TaskNotFound:
         return None
 
 
@@ -185,12 +185,12 @@ async def save_task(
         return _form_page(
             request, person, form, task=task, errors=invalid.errors, next_path=next_path
         )
-    except Problem as problem:
+    except InvalidTaskInput as refused:
         await db.rollback()
         task = await commands.get_task(db, owner_of(person), task_id)
-        errors = problem_errors(problem, form.reminder_rows())
+        errors = input_errors(refused, form.reminder_rows())
         return _form_page(request, person, form, task=task, errors=errors, next_path=next_path)
-    except StaleDataError:
+    except VersionConflict:
         # Someone else committed a change between our read and our write.
         await db.rollback()
         task = await commands.get_task(db, owner_of(person), task_id)
@@ -221,7 +221,7 @@ async def complete_task(
         return posted
     try:
         await commands.complete_task(db, owner_of(person), task_id)
-    except Problem:
+    except TaskNotFound:
         return _missing(request, person)
     await db.commit()
     return see_other(_with_notice(safe_next(field_text(posted, "next")), "completed"))

@@ -16,16 +16,27 @@ import pulumi_gcp as gcp
 
 from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import ExecPlugin, exec_kubeconfig
+from infra.platform.ingress import IngressService
 
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=300, memory_mib=550)
 STORAGE_CLASS: Final = "standard-rwo"
+# standard-rwo is pd-balanced, 10 GB at least
+# (https://cloud.google.com/compute/docs/disks/persistent-disks#disk-types).
+MIN_VOLUME_GB: Final = 10
 # A regional cluster puts node_count nodes in each of the region's three default zones.
 REGIONAL_ZONES: Final = 3
 NODE_ROLE: Final = "roles/container.defaultNodeServiceAccount"
 REGISTRY_READER_ROLE: Final = "roles/artifactregistry.reader"
+# The plugin's default token provider shells out to `gcloud config config-helper` (a gcloud
+# CLI login); with --use_application_default_credentials it reads application-default
+# credentials (`gcloud auth application-default login`, GOOGLE_APPLICATION_CREDENTIALS, workload
+# identity federation in CI), the same ones Pulumi's Google provider uses. Flag defined in
+# https://github.com/kubernetes/cloud-provider-gcp/blob/master/cmd/gke-gcloud-auth-plugin/cred.go
+# (useApplicationDefaultCredentials -> defaultCredentialsTokenProvider).
 GKE_AUTH_PLUGIN: Final = ExecPlugin(
     command="gke-gcloud-auth-plugin",
+    args=("--use_application_default_credentials",),
     install_hint=(
         "gke-gcloud-auth-plugin is required: gcloud components install gke-gcloud-auth-plugin "
         "(or apt-get install google-cloud-cli-gke-gcloud-auth-plugin)"
@@ -177,6 +188,11 @@ class GkeCluster(CloudCluster):
             member=pulumi.Output.concat("serviceAccount:", nodes_account.email),
             opts=child,
         )
+        registry = ArtifactRegistry(
+            f"{name}-registry",
+            ArtifactRegistryArgs(args.project, args.region, name, nodes_account.email),
+            opts=child,
+        )
         cluster = gcp.container.Cluster(
             f"{name}-cluster",
             name=name,
@@ -200,7 +216,12 @@ class GkeCluster(CloudCluster):
             datapath_provider="ADVANCED_DATAPATH",
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
             enable_shielded_nodes=True,
-            opts=child,
+            # The IAM bindings first: they need setIamPolicy, which roles/editor lacks
+            # (infra/cloud/permissions.py), so a deployer without it fails in seconds, before
+            # the cluster's several minutes rather than after.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[node_role, registry.reader])
+            ),
         )
         pool = args.node_pool
         per_zone, max_per_zone = pool.count // zones, pool.max_count // zones
@@ -234,11 +255,6 @@ class GkeCluster(CloudCluster):
                 child, pulumi.ResourceOptions(depends_on=[node_role])
             ),
         )
-        registry = ArtifactRegistry(
-            f"{name}-registry",
-            ArtifactRegistryArgs(args.project, args.region, name, nodes_account.email),
-            opts=child,
-        )
         context = f"gke_{args.project}_{location}_{name}"
         kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
@@ -254,6 +270,11 @@ class GkeCluster(CloudCluster):
             pool=pool,
             system_daemons=SYSTEM_DAEMONS,
             storage_class=STORAGE_CLASS,
+            # GKE health-checks kube-proxy (/healthz on port 10256 for externalTrafficPolicy
+            # Cluster, the Service's health check node port for Local), never the backend's
+            # `/`: nothing to set
+            # (https://cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer-parameters).
+            ingress_service=IngressService(),
             registry=RegistryAccess(registry.server),
             ready=[node_pool, registry.reader],
         )

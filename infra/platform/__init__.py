@@ -16,16 +16,18 @@ from typing import Any, Final, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.platform import namespaces
+from infra.platform import namespaces, versions
+from infra.platform.chart_fetch import fetch_chart
+from infra.platform.crds import ArchiveLocator, OperatorCrds
 from infra.platform.dapr import Dapr, DaprArgs
 from infra.platform.database import Database, DatabaseArgs
-from infra.platform.ingress import Ingress, IngressArgs
+from infra.platform.ingress import Ingress, IngressArgs, IngressService
 from infra.platform.kafka import Kafka, KafkaArgs
 from infra.platform.keda import Keda
 from infra.platform.monitoring import Monitoring, MonitoringArgs, SmtpRelay
 from infra.platform.namespaces import Namespaces
 
-__all__ = ["APP_NAMESPACE", "Platform", "PlatformArgs", "SmtpRelay"]
+__all__ = ["APP_NAMESPACE", "IngressService", "Platform", "PlatformArgs", "SmtpRelay"]
 
 APP_NAMESPACE: Final = namespaces.APP
 _DOMAIN: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -48,10 +50,13 @@ class PlatformArgs:
     # Optional extras (defaults keep the interface above sufficient):
     alert_smtp: SmtpRelay | None = None  # required when alert_email_to is set
     node_count: int = 1  # per-node DaemonSets count once per node in the capacity check
-    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    # How the ingress is exposed: the cloud's load balancer (with its annotations) or node ports.
+    ingress_service: IngressService = field(default_factory=IngressService)
     # Seam for the observability issue: PrometheusRule groups and Grafana dashboards.
     rules: Sequence[Mapping[str, Any]] = ()
     dashboards: Mapping[str, str] = field(default_factory=dict)
+    # Where the pinned archives whose CRDs are applied come from (downloaded once into a cache).
+    crd_archives: ArchiveLocator = fetch_chart
 
     def __post_init__(self) -> None:
         if self.domain is not None and not _DOMAIN.match(self.domain):
@@ -79,9 +84,7 @@ class PlatformArgs:
         )
 
     def ingress_args(self) -> IngressArgs:
-        return IngressArgs(
-            self.provider, self.domain, self.tls_email, self.load_balancer_annotations
-        )
+        return IngressArgs(self.provider, self.domain, self.tls_email, self.ingress_service)
 
     def monitoring_args(self) -> MonitoringArgs:
         return MonitoringArgs(
@@ -123,11 +126,20 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         base: list[pulumi.Resource] = [spaces]
+        crds = OperatorCrds("crds", args.provider, args.crd_archives, child).by_chart
         ingress = Ingress("ingress", args.ingress_args(), base, child)
-        monitoring = Monitoring("monitoring", args.monitoring_args(), base, child)
-        kafka = Kafka("kafka", args.kafka_args(), base, child)
+        monitoring = Monitoring(
+            "monitoring",
+            args.monitoring_args(),
+            [*base, *crds[versions.KUBE_PROMETHEUS_STACK.chart]],
+            child,
+        )
+        kafka = Kafka("kafka", args.kafka_args(), [*base, *crds[versions.STRIMZI.chart]], child)
         dapr = Dapr(
-            "dapr", DaprArgs(args.provider, kafka.bootstrap, args.storage_class), base, child
+            "dapr",
+            DaprArgs(args.provider, kafka.bootstrap),
+            [*base, *crds[versions.DAPR.chart]],
+            child,
         )
         keda = Keda("keda", args.provider, base, child)
         database = Database("database", args.database_args(), base, child)

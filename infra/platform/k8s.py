@@ -25,11 +25,23 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
 
 @dataclass(frozen=True)
 class ChartRef:
-    """A Helm chart pinned to one version in one repository."""
+    """A Helm chart pinned to one version in one repository: an https chart repository, or an
+    OCI registry (``oci://host/path``, where the chart is ``<repo>/<chart>``)."""
 
     chart: str
     version: str
     repo: str
+
+    @property
+    def oci(self) -> bool:
+        return self.repo.startswith("oci://")
+
+    def release_chart(self) -> tuple[str, k8s.helm.v3.RepositoryOptsArgs | None]:
+        """``chart`` and ``repository_opts`` of a ``helm.v3.Release`` for this chart: an OCI
+        chart is named by its full reference and takes no repository options."""
+        if self.oci:
+            return f"{self.repo.rstrip('/')}/{self.chart}", None
+        return self.chart, k8s.helm.v3.RepositoryOptsArgs(repo=self.repo)
 
 
 class KubeObject(pulumi.CustomResource):
@@ -94,19 +106,21 @@ def helm_release(
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
     timeout_seconds: int = 600,
+    skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
     """Install ``ref`` into ``namespace`` and wait until its workloads are ready.
 
     ``atomic`` rolls a failed upgrade back instead of leaving a half-applied release, and the
     release name is fixed so that chart-generated service names are predictable.
     """
+    chart, repository_opts = ref.release_chart()
     return k8s.helm.v3.Release(
         name,
         k8s.helm.v3.ReleaseArgs(
             name=name,
-            chart=ref.chart,
+            chart=chart,
             version=ref.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ref.repo),
+            repository_opts=repository_opts,
             namespace=namespace,
             create_namespace=False,
             values=dict(values),
@@ -115,6 +129,9 @@ def helm_release(
             skip_await=False,
             timeout=timeout_seconds,
             max_history=5,
+            # The CRDs are applied on their own (infra/platform/crds.py) where Helm would never
+            # upgrade them.
+            skip_crds=skip_crds,
         ),
         opts,
     )

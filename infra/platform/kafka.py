@@ -11,7 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from app.core.events.topics import TOPICS, Topic
+from app.core.events.topics import Topic
+from app.core.processes import TOPICS
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import KubeObject, helm_release, metadata, object_meta
 
@@ -190,6 +191,7 @@ class Kafka(pulumi.ComponentResource):
             namespaces.KAFKA,
             {"resources": sizing.STRIMZI_OPERATOR.resources(), "watchAnyNamespace": False},
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            skip_crds=True,
         )
         metrics = k8s.core.v1.ConfigMap(
             METRICS_CONFIG_MAP,

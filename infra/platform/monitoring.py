@@ -229,7 +229,22 @@ def _monitor(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scrape_manifests(in_cluster_database: bool) -> list[dict[str, Any]]:
+def _service_monitor(
+    name: str, namespace: str, selector: dict[str, Any], port: str
+) -> dict[str, Any]:
+    """A ServiceMonitor of one operator's metrics Service port in its own namespace."""
+    return _monitor(
+        "ServiceMonitor",
+        name,
+        {
+            "namespaceSelector": {"matchNames": [namespace]},
+            "selector": selector,
+            "endpoints": [{"port": port, "interval": "30s"}],
+        },
+    )
+
+
+def scrape_manifests(in_cluster_database: bool, with_tls: bool) -> list[dict[str, Any]]:
     """What Prometheus scrapes beyond the cluster basics the chart already covers."""
     ours = {"matchLabels": {PART_OF: PLATFORM_NAME}}
     app_ns = {"matchNames": [namespaces.APP]}
@@ -280,21 +295,45 @@ def scrape_manifests(in_cluster_database: bool) -> list[dict[str, Any]]:
                 "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
             },
         ),
-        _monitor(
-            "ServiceMonitor",
+        _service_monitor(
             "ingress-nginx",
+            namespaces.INGRESS,
             {
-                "namespaceSelector": {"matchNames": [namespaces.INGRESS]},
-                "selector": {
-                    "matchLabels": {
-                        "app.kubernetes.io/name": "ingress-nginx",
-                        "app.kubernetes.io/component": "controller",
-                    }
-                },
-                "endpoints": [{"port": "metrics", "interval": "30s"}],
+                "matchLabels": {
+                    "app.kubernetes.io/name": "ingress-nginx",
+                    "app.kubernetes.io/component": "controller",
+                }
             },
+            "metrics",
+        ),
+        # The KEDA operator's and metrics server's `metrics` Service ports (the chart opens
+        # them with prometheus.*.enabled).
+        _service_monitor(
+            "keda",
+            namespaces.KEDA,
+            {
+                "matchExpressions": [
+                    {
+                        "key": "app.kubernetes.io/name",
+                        "operator": "In",
+                        "values": ["keda-operator", "keda-operator-metrics-apiserver"],
+                    }
+                ]
+            },
+            "metrics",
         ),
     ]
+    if with_tls:
+        # cert-manager's controller Service port 9402 (certificate expiry, ACME errors).
+        cert_manager = {"app.kubernetes.io/name": "cert-manager"}
+        manifests.append(
+            _service_monitor(
+                "cert-manager",
+                namespaces.CERT_MANAGER,
+                {"matchLabels": {**cert_manager, "app.kubernetes.io/component": "controller"}},
+                "tcp-prometheus-servicemonitor",
+            )
+        )
     if in_cluster_database:
         manifests.append(
             _monitor(
@@ -373,9 +412,10 @@ class Monitoring(pulumi.ComponentResource):
                 parent=self, provider=provider, depends_on=[*depends_on, *inputs]
             ),
             timeout_seconds=900,
+            skip_crds=True,
         )
         after_crds = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[release])
-        for manifest in scrape_manifests(args.in_cluster_database):
+        for manifest in scrape_manifests(args.in_cluster_database, args.domain is not None):
             KubeObject(
                 f"{manifest['kind'].lower()}-{manifest['metadata']['name']}", manifest, after_crds
             )

@@ -10,7 +10,9 @@ from typing import Final
 from infra.platform.k8s import ChartRef
 
 # Strimzi 1.x serves only `kafka.strimzi.io/v1` (v1beta2 and ZooKeeper are gone).
-STRIMZI: Final = ChartRef("strimzi-kafka-operator", "1.0.0", "https://strimzi.io/charts/")
+# From Strimzi's OCI registry, as the chart's own README installs it (the https://strimzi.io/charts/
+# repository is deprecated upstream).
+STRIMZI: Final = ChartRef("strimzi-kafka-operator", "1.0.0", "oci://quay.io/strimzi-helm")
 # The Kafka release Strimzi 1.0.0 runs, and the KRaft metadata version it is pinned to: the
 # metadata version only moves forward by an explicit change here, never by an operator upgrade.
 KAFKA_VERSION: Final = "4.2.0"

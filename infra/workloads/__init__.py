@@ -8,7 +8,7 @@ import base64
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pulumi
@@ -18,9 +18,11 @@ import pulumi_random as random
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
 from infra.workloads import catalog, network, pods, scaling, subscriptions
+from infra.workloads.notifier import SECRET_NAME as NOTIFIER_SECRET
+from infra.workloads.notifier import NotifierChannels
 from infra.workloads.scaling import EventTransport
 
-__all__ = ["EventTransport", "Workloads", "WorkloadsArgs"]
+__all__ = ["EventTransport", "NotifierChannels", "Workloads", "WorkloadsArgs"]
 
 _TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ARCHES: Final = ("arm64", "amd64")
@@ -52,6 +54,11 @@ class WorkloadsArgs:
     # The full reference when the program builds the image (``tag@digest``, see infra/images.py);
     # None pulls ``<image_registry>/todo-platform:<image_tag>``.
     image: pulumi.Input[str] | None = None
+    # Where clients reach the ingress when no load balancer reports an address (node ports on
+    # kind); None reads the address from the Ingress status.
+    ingress_url: str | None = None
+    # How reminders are delivered; the default logs them only.
+    notifier: NotifierChannels = field(default_factory=NotifierChannels)
 
     def __post_init__(self) -> None:
         if self.namespace != namespaces.APP:
@@ -117,7 +124,13 @@ class Workloads(pulumi.ComponentResource):
 
         secret = self._app_secret()
         pull_secret = self._pull_secret()
-        base = [*args.depends_on, secret, *([pull_secret] if pull_secret else [])]
+        notifier_secret = self._notifier_secret()
+        base = [
+            *args.depends_on,
+            secret,
+            *([pull_secret] if pull_secret else []),
+            *([notifier_secret] if notifier_secret else []),
+        ]
         policies = [
             k8s.networking.v1.NetworkPolicy(
                 f"netpol-{flow.name}",
@@ -134,9 +147,12 @@ class Workloads(pulumi.ComponentResource):
         deployments = {
             app.key: self._deployment(app, image, pull, [*base, migration]) for app in catalog.APPS
         }
-        for app in catalog.APPS:
-            self._service(app, base)
-        ingress = self._api_ingress(base)
+        # Services and the Ingress await their endpoints: created after the pods they select
+        # are Ready (so after the migration Job), the await never races a slow first rollout.
+        services = {
+            app.key: self._service(app, [*base, deployments[app.key]]) for app in catalog.APPS
+        }
+        ingress = self._api_ingress([*base, services[catalog.API.key]])
         self._api_scaling(deployments[catalog.API.key])
         for app in catalog.APPS:
             if app.consumes:
@@ -154,13 +170,14 @@ class Workloads(pulumi.ComponentResource):
                         )
 
         self.dapr_app_ids = catalog.dapr_app_ids()
-        # With a domain the URL is known up front (also in the first preview); without one it
-        # is the load balancer's address, known once the Ingress has been admitted.
-        self.api_url = (
-            pulumi.Output.from_input(f"https://{args.domain}")
-            if args.domain
-            else ingress.status.apply(api_url_from_status)
-        )
+        # With a domain (or node ports) the URL is known up front, also in the first preview;
+        # otherwise it is the load balancer's address, known once the Ingress has been admitted.
+        if args.domain:
+            self.api_url = pulumi.Output.from_input(f"https://{args.domain}")
+        elif args.ingress_url:
+            self.api_url = pulumi.Output.from_input(args.ingress_url)
+        else:
+            self.api_url = ingress.status.apply(api_url_from_status)
         self.register_outputs({"api_url": self.api_url, "dapr_app_ids": self.dapr_app_ids})
 
     # --- helpers ----------------------------------------------------------------------------
@@ -181,6 +198,19 @@ class Workloads(pulumi.ComponentResource):
                 catalog.DATABASE_URL_KEY: secret(self._args.database_url),
                 catalog.JWT_SECRET_KEY: jwt.result,
             },
+            opts=self._opts(self._args.depends_on),
+        )
+
+    def _notifier_secret(self) -> k8s.core.v1.Secret | None:
+        """The channel secrets, apart from the app Secret: only the notifier reads them."""
+        data = self._args.notifier.secret_data()
+        if not data:
+            return None
+        return k8s.core.v1.Secret(
+            NOTIFIER_SECRET,
+            metadata=object_meta(NOTIFIER_SECRET, self._ns),
+            type="Opaque",
+            string_data=data,
             opts=self._opts(self._args.depends_on),
         )
 
@@ -263,14 +293,10 @@ class Workloads(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource],
     ) -> k8s.apps.v1.Deployment:
         account = self._service_account(app.app_id)
-        main = pods.container(
-            app.key,
-            image,
-            app.command,
-            app.size,
-            pods.environment(app, self._args.kafka_bootstrap, self._args.event_transport),
-            app.port,
-        )
+        env = pods.environment(app, self._args.kafka_bootstrap, self._args.event_transport)
+        if app is catalog.NOTIFIER:
+            env += self._args.notifier.environment()
+        main = pods.container(app.key, image, app.command, app.size, env, app.port)
         pod_labels = pods.labels(app.app_id, "api" if app is catalog.API else "worker", dapr=True)
         # Replicas are the autoscaler's (HPA for the API, KEDA for consumers); setting them
         # here would fight it on every update. Only the singleton relay is pinned, to one,
@@ -303,8 +329,8 @@ class Workloads(pulumi.ComponentResource):
             opts=self._opts([*depends_on, account]),
         )
 
-    def _service(self, app: catalog.App, depends_on: list[pulumi.Resource]) -> None:
-        k8s.core.v1.Service(
+    def _service(self, app: catalog.App, depends_on: list[pulumi.Resource]) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
             f"service-{app.key}",
             metadata=object_meta(
                 app.app_id, self._ns, labels=pods.labels(app.app_id, "service", dapr=True)

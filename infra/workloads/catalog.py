@@ -21,7 +21,6 @@ JWT_SECRET_KEY: Final = "jwt-secret"  # noqa: S105 (a name, not a secret)
 # Names of the platform's Dapr resources the app pods refer to.
 DAPR_CONFIGURATION: Final = "todo-dapr"
 PUBSUB_COMPONENT: Final = "kafka-pubsub"
-REMINDER_CHECK_ROUTE: Final = "/reminder-check"
 
 API_PORT: Final = 8000
 WORKER_PORT: Final = 8080

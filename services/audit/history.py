@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.event_models import AuditLog
 from app.core.events.contract import CloudEvent
+from app.core.processes import AUDIT
 from services.common.sql import upsert_into
 
-GROUP = "audit"
+GROUP = AUDIT.consumer_group
 
 
 async def record_event(event: CloudEvent, session: AsyncSession) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.events.topics import TASK_EVENTS
+from app.core.processes import AUDIT
 from services.audit.history import GROUP, record_event, record_events
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec
@@ -13,7 +13,7 @@ def audit_consumer(settings: WorkerSettings) -> ConsumerSpec:
     # Every type on the topic: each carries the task (subject) and its owner.
     return ConsumerSpec(
         group=GROUP,
-        topics=(TASK_EVENTS.name,),
+        topics=tuple(topic.name for topic in AUDIT.consumes),
         handler=record_event,
         batch_handler=record_events,
         max_attempts=settings.handler_max_attempts,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.models import Reminder, Task
@@ -41,15 +41,14 @@ class Claimed:
         return len(self.sent) + len(self.suppressed)
 
 
-def _pending() -> ColumnElement[bool]:
-    return and_(Reminder.sent_at.is_(None), Reminder.cancelled_at.is_(None))
-
-
 async def upcoming(session: AsyncSession, limit: int) -> list[datetime]:
     """When the next ``limit`` pending reminders are due, earliest first, overdue included.
     Those of a completed task are included too: their claim suppresses them."""
     times = await session.scalars(
-        select(Reminder.remind_at).where(_pending()).order_by(Reminder.remind_at).limit(limit)
+        select(Reminder.remind_at)
+        .where(Reminder.pending())
+        .order_by(Reminder.remind_at)
+        .limit(limit)
     )
     return list(times)
 
@@ -57,7 +56,9 @@ async def upcoming(session: AsyncSession, limit: int) -> list[datetime]:
 async def due_count(session: AsyncSession, now: datetime) -> int:
     """Pending reminders due by ``now``, claimed by someone else or not (no locks taken)."""
     count = await session.scalar(
-        select(func.count()).select_from(Reminder).where(_pending(), Reminder.remind_at <= now)
+        select(func.count())
+        .select_from(Reminder)
+        .where(Reminder.pending(), Reminder.remind_at <= now)
     )
     return int(count or 0)
 
@@ -80,7 +81,7 @@ async def claim_due(
                 Task.completed,
             )
             .join(Task, Task.id == Reminder.task_id)
-            .where(_pending(), Reminder.remind_at <= now)
+            .where(Reminder.pending(), Reminder.remind_at <= now)
             .order_by(Reminder.remind_at, Reminder.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=[Reminder.__table__, Task.__table__])
@@ -122,7 +123,7 @@ async def _mark_sent(
     task_ids = {data.task_id for data in sent}
     # The task's representation changed (a reminder's sent_at): a new version keeps ETags and
     # optimistic concurrency honest. reminder_sent once no reminder of the task is left pending.
-    still_pending = exists().where(Reminder.task_id == Task.id, _pending())
+    still_pending = exists().where(Reminder.task_id == Task.id, Reminder.pending())
     await session.execute(
         update(Task)
         .where(Task.id.in_(task_ids))

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from app.core.db.notify import REMINDERS_CHANNEL
 from app.core.events.contract import EventType
-from app.core.events.topics import REMINDERS
+from app.core.processes import NOTIFIER
 from services.common.http import ReadyCheck
 from services.common.listen import Listener
 from services.common.spec import ConsumerSpec
@@ -28,7 +28,7 @@ from services.notifier.delivery import Delivery
 from services.notifier.scheduler import ReminderScheduler, sweep, utc_now
 from services.notifier.settings import NotifierSettings
 
-DELIVERY_GROUP = "notifier-delivery"
+DELIVERY_GROUP = NOTIFIER.consumer_group
 # Without LISTEN (SQLite in the local run) the poll is the only wake-up: keep it short.
 POLL_WITHOUT_LISTEN_SECONDS = 1.0
 
@@ -105,7 +105,7 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
     )
     consumer = ConsumerSpec(
         group=DELIVERY_GROUP,
-        topics=(REMINDERS.name,),
+        topics=tuple(topic.name for topic in NOTIFIER.consumes),
         handler=delivery.handle,
         event_types=frozenset({EventType.REMINDER_DUE}),
         max_attempts=settings.handler_max_attempts,

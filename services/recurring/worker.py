@@ -12,13 +12,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.core.events.contract import EventType
-from app.core.events.topics import TASK_EVENTS
+from app.core.processes import RECURRING
 from services.common.spec import ConsumerSpec
 from services.common.worker import Loop, Worker, WorkerContext, WorkerParts
 from services.recurring.occurrences import SweepResult, on_completed, repair_series
 from services.recurring.settings import RecurringSettings
 
-GROUP = "recurring"
+GROUP = RECURRING.consumer_group
 log = logging.getLogger("services.recurring")
 
 
@@ -26,7 +26,7 @@ async def build(context: WorkerContext[RecurringSettings]) -> WorkerParts:
     settings = context.settings
     consumer = ConsumerSpec(
         group=GROUP,
-        topics=(TASK_EVENTS.name,),
+        topics=tuple(topic.name for topic in RECURRING.consumes),
         handler=on_completed,
         event_types=frozenset({EventType.TASK_COMPLETED}),
         max_attempts=settings.handler_max_attempts,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.db.notify import OUTBOX_CHANNEL
 from services.common.listen import Listener
 from services.common.waiting import wait_set
 from services.relay.outbox import OutboxRelay
@@ -32,7 +33,9 @@ class RelayLoop:
         self.poll_seconds = poll_seconds
         self.wake = asyncio.Event()
         self.listener = (
-            Listener(listener_url, "outbox", self.wake.set) if listener_url is not None else None
+            Listener(listener_url, OUTBOX_CHANNEL, self.wake.set)
+            if listener_url is not None
+            else None
         )
         self.last_error: str | None = None
 

@@ -24,7 +24,7 @@ from app.core.db.session import create_engine, session_factory
 from app.core.settings import ApiSettings
 from app.main import create_app
 from devtools.postgres import PostgresServer
-from tests.fixtures.accounts import create_task, register
+from devtools.testkit.accounts import create_task, register
 
 TEST_SIGNUPS_PER_ADDRESS = 100_000
 

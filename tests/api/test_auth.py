@@ -85,7 +85,7 @@ async def test_missing_expired_tampered_and_foreign_tokens_are_401(
     tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
     forged = jwt.encode({"sub": str(uuid.uuid4()), "exp": 4102444800, "iat": 0}, "x" * 32)
     unknown_user = issue_token(uuid.uuid4(), secret, timedelta(minutes=5))
-    none_alg = jwt.encode({"sub": "x", "exp": 4102444800, "iat": 0}, key=None, algorithm="none")
+    none_alg = jwt.encode({"sub": "x", "exp": 4102444800, "iat": 0}, key="", algorithm="none")
 
     for headers in (
         {},

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bench.paced_http import http_request, paced
 from devtools.process import LOOPBACK, free_port
-from tests.services.workers_support import eventually
+from devtools.testkit.workers_support import eventually
 
 
 async def test_sends_rate_times_seconds_requests_and_reads_every_reply() -> None:

@@ -19,6 +19,15 @@ from devtools.process import LOOPBACK, ComponentError, LocalServer, port_accepts
 REPO = Path(__file__).parents[2]
 
 
+def python_output(code: str) -> str:
+    """What ``code`` prints when run by a fresh interpreter in the repository (a clean
+    ``sys.modules``, its own garbage collector)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
 def run_pytest(
     directory: Path,
     files: Mapping[str, str],

@@ -23,6 +23,7 @@ from app.domain.recurrence import (
     RecurrenceRule,
     next_occurrence,
     occurrences,
+    occurrences_from,
 )
 
 # Zones with DST in both hemispheres, half-hour and 45-minute offsets, a 30-minute DST shift
@@ -211,6 +212,17 @@ def test_after_equals_filtering_the_whole_series(drawn: Series, offset: timedelt
     after = start + offset
     later = (o for o in occurrences(rule, start, tz) if o.due > after)
     assert list(islice(occurrences(rule, start, tz, after=after), 10)) == list(islice(later, 10))
+
+
+@settings(bounded, max_examples=40)
+@given(series(anchors=("schedule",)), st.integers(0, 400))
+def test_from_an_index_equals_filtering_the_whole_series(drawn: Series, index: int) -> None:
+    # The occurrences endpoint lists a series from a task's own position: jumping to the
+    # period holding `index` must give exactly the indexes and instants walking from 0 gives.
+    rule, start, tz = drawn
+    walked = [o for o in islice(occurrences(rule, start, tz), index + TAKE) if o.index >= index]
+    assert list(islice(occurrences_from(rule, start, tz, index), len(walked))) == walked
+    assert len(list(islice(occurrences_from(rule, start, tz, index), TAKE))) == len(walked[:TAKE])
 
 
 @bounded

@@ -22,16 +22,16 @@ from app.core.db.models import OutboxEvent
 from app.core.events.topics import TASK_EVENTS, Topic
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from services.audit.worker import audit_consumer
-from services.common import KafkaConsumerRuntime, WorkerMetrics, WorkerSettings
-from tests.e2e.workers_stack import (  # noqa: F401 - the fixtures are used by name
+from devtools.testkit.events_support import ServiceProcess, read_topic
+from devtools.testkit.workers_stack import (  # noqa: F401 - the fixtures are used by name
     Stack,
     api_fixture,
     log_dir_fixture,
     stack_fixture,
 )
-from tests.services.events_support import ServiceProcess, read_topic
-from tests.services.workers_support import eventually, migrated_database
+from devtools.testkit.workers_support import eventually, migrated_database
+from services.audit.worker import audit_consumer
+from services.common import KafkaConsumerRuntime, WorkerMetrics, WorkerSettings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

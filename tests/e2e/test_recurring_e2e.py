@@ -19,20 +19,20 @@ from app.core.db.models import OutboxEvent, Task
 from app.core.events.contract import CloudEvent, EventType
 from app.core.events.topics import TASK_EVENTS
 from devtools.process import ComponentError
-from services.recurring.worker import GROUP
-from tests.e2e.workers_stack import (  # noqa: F401 - the fixtures are used by name
+from devtools.testkit.events_support import (
+    ServiceProcess,
+    encode,
+    produce,
+)
+from devtools.testkit.workers_stack import (  # noqa: F401 - the fixtures are used by name
     Stack,
     api_fixture,
     group_caught_up,
     log_dir_fixture,
     stack_fixture,
 )
-from tests.services.events_support import (
-    ServiceProcess,
-    encode,
-    produce,
-)
-from tests.services.workers_support import eventually
+from devtools.testkit.workers_support import eventually
+from services.recurring.worker import GROUP
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -22,16 +22,16 @@ from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import OutboxEvent, Reminder
 from app.core.events.contract import EventType
 from app.core.events.topics import REMINDERS
-from services.notifier.worker import DELIVERY_GROUP
-from tests.e2e.workers_stack import (  # noqa: F401 - the fixtures are used by name
+from devtools.testkit.events_support import ServiceProcess
+from devtools.testkit.workers_stack import (  # noqa: F401 - the fixtures are used by name
     Stack,
     api_fixture,
     group_caught_up,
     log_dir_fixture,
     stack_fixture,
 )
-from tests.services.events_support import ServiceProcess
-from tests.services.workers_support import Hook, WebhookReceiver, eventually
+from devtools.testkit.workers_support import Hook, WebhookReceiver, eventually
+from services.notifier.worker import DELIVERY_GROUP
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

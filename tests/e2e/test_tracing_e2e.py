@@ -37,14 +37,14 @@ from app.main import create_app
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
+from devtools.testkit.accounts import register
+from devtools.testkit.workers_support import Database, eventually
 from services.common.process import serve
 from services.common.settings import RelaySettings, WorkerSettings
 from services.common.worker import Worker
 from services.recurring.settings import RecurringSettings
 from services.recurring.worker import WORKER as RECURRING
 from services.relay.worker import WORKER as RELAY
-from tests.fixtures.accounts import register
-from tests.services.workers_support import Database, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -14,18 +14,18 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
-from app.api.schemas import ReminderIn, TaskCreate, TaskUpdate
 from app.core.db.event_models import AuditLog
 from app.core.db.models import OutboxEvent, User
 from app.core.events.contract import TOPIC_OF, EventType
 from app.core.events.schema_files import EXAMPLE_DIR, NOTICE_SCHEMA, SCHEMA_DIR, stale_files
 from app.tasks import commands
+from app.tasks.inputs import NewTask, ReminderSpec, TaskChanges
+from devtools.testkit.workers_support import Database, sqlite_database
 from services.audit.worker import WORKER as AUDIT
 from services.common import ConsumerSpec, Worker, WorkerContext, WorkerMetrics, decode_event
 from services.notifier.worker import WORKER as NOTIFIER
 from services.recurring.worker import WORKER as RECURRING
 from services.relay.notices import task_update_notice
-from tests.services.workers_support import Database, sqlite_database
 
 
 def validator(name: str) -> Draft202012Validator:
@@ -83,18 +83,18 @@ async def test_what_the_api_emits_validates(db: Database) -> None:
         task = await commands.create_task(
             session,
             owner,
-            TaskCreate(
+            NewTask(
                 title="Contract",
                 due_date=due,
                 timezone="Europe/Berlin",
                 recurrence="weekly",
-                reminders=[ReminderIn(before=timedelta(hours=1)), ReminderIn(at=due)],
+                reminders=[ReminderSpec(before=timedelta(hours=1)), ReminderSpec(at=due)],
             ),
             traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         )
     async with db.sessions() as session, session.begin():
         task = await commands.get_task(session, owner, task.id)
-        await commands.update_task(session, task, TaskUpdate(title="Renamed", tags=["a"]))
+        await commands.update_task(session, task, TaskChanges(title="Renamed", tags=["a"]))
     async with db.sessions() as session, session.begin():
         await commands.complete_task(session, owner, task.id)
     async with db.sessions() as session, session.begin():

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -623,6 +625,27 @@ def _run_in_fresh_loop(
         loop.close()
 
 
+# The pinned chart archives beside the repository (../shared/charts, see its README); the
+# program reads the CRDs it applies from them (infra/platform/crds.py) instead of downloading.
+CHARTS_DIR: Final = Path(
+    os.environ.get("TODO_CHARTS_DIR", Path(__file__).resolve().parents[3] / "shared" / "charts")
+)
+
+
+@contextlib.contextmanager
+def pinned_chart_cache() -> Iterator[None]:
+    """The program's chart cache pointed at :data:`CHARTS_DIR` while a run lasts."""
+    before = os.environ.get("TODO_CHART_CACHE")
+    os.environ["TODO_CHART_CACHE"] = str(CHARTS_DIR)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TODO_CHART_CACHE", None)
+        else:
+            os.environ["TODO_CHART_CACHE"] = before
+
+
 def evaluate(
     stack: str,
     workdir: Path,
@@ -658,8 +681,9 @@ def evaluate(
     # A new thread starts with an empty contextvars context: no settings, root stack or config
     # of an earlier run are visible to this one.
     thread = threading.Thread(target=target, name=f"pulumi-mocks-{stack}", daemon=True)
-    thread.start()
-    thread.join()
+    with pinned_chart_cache():
+        thread.start()
+        thread.join()
     if crash:
         raise crash[0]
     return run

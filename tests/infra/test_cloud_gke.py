@@ -117,6 +117,17 @@ def test_artifact_registry_readable_by_the_nodes(run: ProgramRun) -> None:
     assert run.one("gcp:container/nodePool:NodePool").urn in provider.dependencies
 
 
+def test_iam_grants_come_before_the_cluster(run: ProgramRun) -> None:
+    """The grants need setIamPolicy (roles/editor lacks it, docs/deploy.md names the roles):
+    created first, a deployer without it fails before the slow cluster create."""
+    cluster = run.one("gcp:container/cluster:Cluster")
+    grants = [
+        run.one("gcp:projects/iAMMember:IAMMember"),
+        run.one("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"),
+    ]
+    assert all(grant.urn in cluster.dependencies for grant in grants)
+
+
 def test_kubeconfig_authenticates_with_the_gke_plugin(run_stack: Callable[..., ProgramRun]) -> None:
     outputs = run_stack("gke", program=cluster_program).ok().outputs
     assert outputs["kubeconfig"].secret
@@ -129,6 +140,11 @@ def test_kubeconfig_authenticates_with_the_gke_plugin(run_stack: Callable[..., P
     }
     plugin = kubeconfig["users"][0]["user"]["exec"]
     assert (plugin["command"], plugin["provideClusterInfo"]) == ("gke-gcloud-auth-plugin", True)
+    # Application-default credentials, as docs/deploy.md asks for, not a gcloud CLI login: the
+    # plugin's own flag (cloud-provider-gcp cmd/gke-gcloud-auth-plugin/cred.go,
+    # use_application_default_credentials); without it the plugin runs `gcloud config
+    # config-helper`.
+    assert plugin["args"] == ["--use_application_default_credentials"]
     assert "gcloud components install gke-gcloud-auth-plugin" in plugin["installHint"]
     assert outputs["registry_server"].value == f"europe-west1-docker.pkg.dev/{PROJECT_ID}/todo-gke"
     assert outputs["registry_password"].value is None

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi_kubernetes as k8s
 import pytest
 
-from app.core.events.topics import CONSUMER_GROUPS, TOPICS
+from app.core.processes import CONSUMER_GROUPS, TOPICS
 from infra.observability import EmailReceiver, SlackReceiver, alertmanager_config
 from infra.platform import PlatformArgs, SmtpRelay, versions
 from infra.platform.monitoring import SECRETS_DIR
@@ -64,6 +64,7 @@ def test_every_resource_has_its_own_urn_and_components_complete(free_tier: Run) 
         "todo:platform:Keda",
         "todo:platform:Database",
         "todo:platform:Monitoring",
+        "todo:platform:OperatorCrds",
         "todo:workloads:Workloads",
     }
     assert {c.urn for c in components} <= free_tier.program_run.completed
@@ -114,11 +115,22 @@ def test_charts_are_pinned_with_their_repositories(free_tier: Run, production: R
     assert set(found) == set(expected)
     for name, ref in expected.items():
         release = found[name]
-        assert (release["chart"], release["version"]) == (ref.chart, ref.version)
-        assert release["repositoryOpts"] == {"repo": ref.repo}
+        if ref.oci:
+            # An OCI chart is its full reference, with no repository options.
+            assert release["chart"] == f"{ref.repo}/{ref.chart}"
+            assert "repositoryOpts" not in release
+        else:
+            assert release["chart"] == ref.chart
+            assert release["repositoryOpts"] == {"repo": ref.repo}
+        assert release["version"] == ref.version
         assert release["atomic"] is True
         assert release["skipAwait"] is False
     assert versions.STRIMZI.version.startswith("1.")
+    # Strimzi's https repository is deprecated; its chart README installs from quay.io's OCI
+    # registry (helm-charts/helm3/strimzi-kafka-operator/README.md at 1.0.0, "helm install ...
+    # oci://quay.io/strimzi-helm/strimzi-kafka-operator").
+    assert found["strimzi"]["chart"] == "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
+    assert [ref.chart for ref in expected.values() if ref.oci] == ["strimzi-kafka-operator"]
     # No domain: no cert-manager, no in-cluster database operator.
     assert set(releases(production)) == set(expected) - {"cert-manager", "cnpg"}
 
@@ -233,7 +245,8 @@ def test_dapr_components_with_metadata_and_scopes(free_tier: Run) -> None:
     cron = found["reminder-check"]
     assert cron["spec"]["type"] == "bindings.cron"
     assert metadata_of(cron)["schedule"] == "@every 1m"
-    assert cron["scopes"] == ["todo-notifier"]
+    # Both sweeps behind POST /reminder-check: the notifier's and the recurring service's.
+    assert cron["scopes"] == ["todo-notifier", "todo-recurring"]
 
     store = found["kubernetes-secrets"]
     assert store["spec"]["type"] == "secretstores.kubernetes"
@@ -328,12 +341,18 @@ def test_monitoring_release_selects_every_monitor_and_keeps_secrets_out_of_value
     assert grafana["ingress"]["hosts"] == ["grafana.todo.example.com"]
 
 
-def test_scrape_targets_cover_apps_sidecars_dapr_kafka_and_ingress(free_tier: Run) -> None:
-    monitors = {
+def monitors_of(run: Run) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
         (r.kind, r.k8s_name): r.manifest["spec"]
-        for r in free_tier.resources
-        if r.typ.startswith("kubernetes:monitoring.coreos.com/v1:")
+        for r in run.resources
+        if r.typ.startswith("kubernetes:monitoring.coreos.com/v1:") and r.kind != "PrometheusRule"
     }
+
+
+def test_scrape_targets_cover_apps_sidecars_dapr_kafka_and_ingress(
+    free_tier: Run, production: Run
+) -> None:
+    monitors = monitors_of(free_tier)
     assert set(monitors) == {
         ("ServiceMonitor", "todo-apps"),
         ("PodMonitor", "dapr-sidecars"),
@@ -341,6 +360,13 @@ def test_scrape_targets_cover_apps_sidecars_dapr_kafka_and_ingress(free_tier: Ru
         ("PodMonitor", "kafka"),
         ("PodMonitor", "strimzi-operator"),
         ("ServiceMonitor", "ingress-nginx"),
+        ("ServiceMonitor", "keda"),
+        ("ServiceMonitor", "cert-manager"),
+        ("PodMonitor", "postgres"),
+    }
+    # No domain: no cert-manager to scrape; external database: no PostgreSQL pods.
+    assert set(monitors) - set(monitors_of(production)) == {
+        ("ServiceMonitor", "cert-manager"),
         ("PodMonitor", "postgres"),
     }
     assert monitors[("ServiceMonitor", "todo-apps")]["endpoints"][0]["port"] == "http"
@@ -455,3 +481,37 @@ def test_a_relay_without_login_needs_no_receivers_secret() -> None:
 def test_without_receivers_alerts_are_routed_but_nobody_is_notified(free_tier: Run) -> None:
     values = releases(free_tier)["kube-prometheus-stack"]["values"]
     assert values["alertmanager"]["config"] == alertmanager_config()
+
+
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def test_crds_of_helms_crds_dirs_are_resources_of_their_own(free_tier: Run) -> None:
+    """Helm never upgrades a chart's crds/ (https://helm.sh/docs/chart_best_practices/
+    custom_resource_definitions/): the program applies those CRDs itself from the pinned
+    archives, and each release skips them and waits for them."""
+    crds = free_tier.of_type(CRD)
+    names = {r.k8s_name for r in crds}
+    groups = {name.split(".", 1)[1] for name in names}
+    assert groups == {"kafka.strimzi.io", "core.strimzi.io", "dapr.io", "monitoring.coreos.com"}
+    assert {
+        "kafkas.kafka.strimzi.io",
+        "configurations.dapr.io",
+        "prometheusrules.monitoring.coreos.com",
+    } <= names
+    assert len(names) == len(crds)
+    found = releases(free_tier)
+    by_group = {
+        "strimzi": ("strimzi.io",),
+        "dapr": ("dapr.io",),
+        "kube-prometheus-stack": ("monitoring.coreos.com",),
+    }
+    release_resources = {r.manifest["name"]: r for r in free_tier.of_type(RELEASE)}
+    for release, suffixes in by_group.items():
+        assert found[release]["skipCrds"] is True, release
+        own = [r for r in crds if r.k8s_name.endswith(suffixes)]
+        assert own
+        assert all(depends_on(release_resources[release], crd) for crd in own), release
+    # Templated CRDs are upgraded by Helm with the release: those charts keep theirs.
+    for release in ("keda", "cert-manager", "cnpg", "ingress-nginx"):
+        assert found[release].get("skipCrds") in (None, False), release

@@ -25,6 +25,8 @@ BUILT_IN_KINDS = {
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "NetworkPolicy",
+    # The operators' CRDs from the pinned charts (infra/platform/crds.py).
+    "CustomResourceDefinition",
 }
 CUSTOM_KINDS = {
     "Kafka",

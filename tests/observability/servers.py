@@ -24,7 +24,7 @@ from devtools.process import (
     make_temp_dir,
     remove_tree,
 )
-from tests.fixtures.workers import worker_command, worker_environment
+from devtools.testkit.worker_process import worker_command, worker_environment
 from tests.observability.tools import debian_tool, unavailable
 
 START_TIMEOUT_S: Final = 30.0

@@ -29,11 +29,11 @@ from app.core.events.topics import TASK_EVENTS
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
+from devtools.testkit.events_support import encode, produce, task_event
 from infra.observability import rule_groups
 from infra.observability.alerts import Thresholds
 from tests.observability.alert_cases import NAMESPACE, RUNBOOK_URL
 from tests.observability.servers import Prometheus, WorkerProcess
-from tests.services.events_support import encode, produce, task_event
 
 API, RELAY, AUDIT = "todo-api", "todo-relay", "todo-audit"
 CREATED = 5

@@ -23,8 +23,8 @@ from app.core.events.contract import CloudEvent, EventType
 from app.core.events.topics import TASK_EVENTS
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from tests.services.events_support import ServiceProcess, encode, produce, task_event
-from tests.services.workers_support import Database, eventually, migrated_database
+from devtools.testkit.events_support import ServiceProcess, encode, produce, task_event
+from devtools.testkit.workers_support import Database, eventually, migrated_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from devtools.process import LOOPBACK, free_port
+from devtools.testkit.events_support import encode, task_event
+from devtools.testkit.workers_support import Database, eventually, sqlite_database
 from services.audit.worker import audit_consumer
 from services.common import DeadLetterReason, InProcessBus, OutgoingMessage, WorkerSettings
-from tests.services.events_support import encode, task_event
-from tests.services.workers_support import Database, eventually, sqlite_database
 
 
 @pytest.fixture

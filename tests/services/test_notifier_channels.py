@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core.settings import SettingsError, load
 from devtools.process import free_port
+from devtools.testkit.workers_support import SmtpSink, WebhookReceiver
 from services.notifier.channels import (
     DeliveryFailed,
     EmailChannel,
@@ -28,7 +29,6 @@ from services.notifier.channels import (
     with_retries,
 )
 from services.notifier.settings import NotifierSettings
-from tests.services.workers_support import SmtpSink, WebhookReceiver
 
 SECRET = secrets.token_urlsafe(32)
 FAST = RetryPolicy(max_attempts=3, backoff_seconds=0.01, backoff_max_seconds=0.05)

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.api.schemas import TaskCreate
 from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import OutboxEvent, Reminder, Task
 from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core.events.topics import REMINDERS
 from app.tasks import commands
+from app.tasks.inputs import NewTask
 from devtools.postgres import PostgresServer
+from devtools.testkit.workers_support import Database, migrated_database, sqlite_database
 from services.common.inprocess import InProcessBus
 from services.common.metrics import WorkerMetrics
 from services.common.publisher import OutgoingMessage
@@ -27,7 +28,6 @@ from services.notifier.channels import LogChannel, RetryPolicy
 from services.notifier.claims import SOURCE_NOTIFIER, claim_due, due_count
 from services.notifier.delivery import Delivery
 from services.notifier.worker import DELIVERY_GROUP
-from tests.services.workers_support import Database, migrated_database, sqlite_database
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ async def _task_with_reminders(db: Database, *at: datetime, **body: Any) -> Task
     body.setdefault("title", "call the dentist")
     body["reminders"] = [{"at": moment.isoformat()} for moment in at]
     async with db.sessions() as session, session.begin():
-        return await commands.create_task(session, owner, TaskCreate.model_validate(body))
+        return await commands.create_task(session, owner, NewTask.model_validate(body))
 
 
 async def _reload(db: Database, task_id: uuid.UUID) -> Task:

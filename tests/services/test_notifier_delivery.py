@@ -18,11 +18,7 @@ from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import OutboxEvent, User
 from app.core.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
 from devtools.postgres import PostgresServer
-from services.common.metrics import WorkerMetrics
-from services.common.spec import PermanentError
-from services.notifier.channels import Channel, EmailChannel, RetryPolicy, WebhookChannel
-from services.notifier.delivery import Delivery
-from tests.services.workers_support import (
+from devtools.testkit.workers_support import (
     TRACEPARENT,
     Database,
     SmtpSink,
@@ -30,6 +26,10 @@ from tests.services.workers_support import (
     handling,
     migrated_database,
 )
+from services.common.metrics import WorkerMetrics
+from services.common.spec import PermanentError
+from services.notifier.channels import Channel, EmailChannel, RetryPolicy, WebhookChannel
+from services.notifier.delivery import Delivery
 
 pytestmark = pytest.mark.postgres
 

@@ -15,19 +15,19 @@ import pytest
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from app.api.schemas import TaskCreate, TaskUpdate
 from app.core.db.models import OutboxEvent, Reminder, Task
 from app.core.db.notify import REMINDERS_CHANNEL
 from app.core.events.contract import EventType
 from app.tasks import commands
+from app.tasks.inputs import NewTask, TaskChanges
 from devtools.postgres import PostgresServer
+from devtools.testkit.workers_support import Database, eventually, migrated_database
 from services.common.listen import Listener
 from services.common.metrics import WorkerMetrics
 from services.common.worker import WorkerContext
 from services.notifier.scheduler import ReminderScheduler
 from services.notifier.settings import NotifierSettings
 from services.notifier.worker import build
-from tests.services.workers_support import Database, eventually, migrated_database
 
 pytestmark = pytest.mark.postgres
 
@@ -67,7 +67,7 @@ async def _notifier(
 async def _create(db: Database, owner: uuid.UUID, **body: Any) -> Task:
     body.setdefault("title", "stand-up")
     async with db.sessions() as session, session.begin():
-        return await commands.create_task(session, owner, TaskCreate.model_validate(body))
+        return await commands.create_task(session, owner, NewTask.model_validate(body))
 
 
 async def _count(db: Database, statement: Any) -> int:
@@ -130,7 +130,7 @@ async def test_the_schedule_follows_moved_and_cancelled_reminders(db: Database) 
         async with db.sessions() as session, session.begin():
             stored = await commands.get_task(session, owner, task.id)
             await commands.update_task(
-                session, stored, TaskUpdate(due_date=due + timedelta(hours=1))
+                session, stored, TaskChanges(due_date=due + timedelta(hours=1))
             )
         await eventually(
             lambda: scheduler.next_due == due + timedelta(minutes=50),

@@ -16,20 +16,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.api.schemas import TaskCreate, TaskUpdate
 from app.core.db.models import OutboxEvent, Reminder, Task, TaskRecurrence
 from app.core.events.contract import CloudEvent, EventType
 from app.tasks import commands
+from app.tasks.inputs import NewTask, TaskChanges
 from app.tasks.occurrences import SOURCE_RECURRING
 from devtools.postgres import PostgresServer
-from services.recurring.occurrences import on_completed, repair_series
-from tests.services.workers_support import (
+from devtools.testkit.workers_support import (
     TRACEPARENT,
     Database,
     handling,
     migrated_database,
     sqlite_database,
 )
+from services.recurring.occurrences import on_completed, repair_series
 
 DUE = datetime(2031, 3, 1, 8, 0, tzinfo=UTC)  # 09:00 in Berlin (CET)
 
@@ -52,7 +52,7 @@ async def db(
 async def _create(db: Database, owner: uuid.UUID, **body: Any) -> Task:
     body.setdefault("title", "water the plants")
     async with db.sessions() as session, session.begin():
-        return await commands.create_task(session, owner, TaskCreate.model_validate(body))
+        return await commands.create_task(session, owner, NewTask.model_validate(body))
 
 
 async def _complete(db: Database, task: Task) -> CloudEvent:
@@ -190,7 +190,7 @@ async def test_no_occurrence_once_the_recurrence_was_removed(db: Database) -> No
     first = await _create(db, owner, due_date=DUE.isoformat(), recurrence="daily")
     async with db.sessions() as session, session.begin():
         task = await commands.get_task(session, owner, first.id)
-        await commands.update_task(session, task, TaskUpdate(recurrence=None))
+        await commands.update_task(session, task, TaskChanges(recurrence=None))
     await _deliver(db, await _complete(db, first))
     assert len(await _series_tasks(db, first.series_id)) == 1  # type: ignore[arg-type]
 

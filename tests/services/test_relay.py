@@ -31,14 +31,14 @@ from app.core.observability.tracing import tracer_provider
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
+from devtools.testkit.events_support import read_topic, task_event
+from devtools.testkit.workers_support import Database, eventually, migrated_database
 from services.common import WorkerMetrics, decode_event
 from services.common.publisher import Publisher
 from services.relay.loop import RelayLoop
 from services.relay.outbox import OutboxBacklog, OutboxRelay
 from services.relay.pruning import prune
 from services.relay.publishers import DaprPublisher, KafkaPublisher
-from tests.services.events_support import read_topic, task_event
-from tests.services.workers_support import Database, eventually, migrated_database
 
 pytestmark = [pytest.mark.postgres]
 

@@ -25,8 +25,7 @@ from app.core.events.contract import CloudEvent, EventType
 from app.core.observability.tracing import tracer_provider
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from services.common import ConsumerSpec, KafkaConsumerRuntime, PermanentError, WorkerMetrics
-from tests.services.events_support import (
+from devtools.testkit.events_support import (
     committed_offsets,
     encode,
     end_offsets,
@@ -36,7 +35,8 @@ from tests.services.events_support import (
     read_topic,
     task_event,
 )
-from tests.services.workers_support import Database, eventually, migrated_database
+from devtools.testkit.workers_support import Database, eventually, migrated_database
+from services.common import ConsumerSpec, KafkaConsumerRuntime, PermanentError, WorkerMetrics
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -16,7 +16,15 @@ from typing import Final, NoReturn, Protocol
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Error, Locator, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Error,
+    Locator,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from tests.fixtures.components import ci_enabled
 
@@ -94,10 +102,16 @@ class Person:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+DESKTOP: Final = ViewportSize(width=1100, height=900)
+PHONE: Final = ViewportSize(width=390, height=844)
+
+
 @asynccontextmanager
-async def signed_up(browser: Browser, server: Server) -> AsyncIterator[Person]:
+async def signed_up(
+    browser: Browser, server: Server, viewport: ViewportSize = DESKTOP
+) -> AsyncIterator[Person]:
     context = await browser.new_context(
-        timezone_id=ZONE, locale="en-GB", viewport={"width": 1100, "height": 900}
+        timezone_id=ZONE, locale="en-GB", viewport=viewport, is_mobile=viewport == PHONE
     )
     context.set_default_timeout(15_000)
     try:

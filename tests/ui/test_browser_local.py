@@ -7,6 +7,7 @@ that need the event pipeline are checked on it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import sys
@@ -14,12 +15,15 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page, expect
 
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, ManagedProcess, free_port, wait_until
 from tests.ui.browser_support import (
+    ARTIFACTS,
+    PHONE,
     Person,
     api_change_reaches_another_tab,
     chromium,
@@ -99,3 +103,106 @@ async def test_the_next_occurrence_appears_in_the_local_run(person: Person) -> N
 
 async def test_an_api_change_reaches_another_tab_in_the_local_run(person: Person) -> None:
     await api_change_reaches_another_tab(person)
+
+
+@pytest.fixture
+async def phone_person(browser: Browser, local_run: LocalRun) -> AsyncIterator[Person]:
+    async with signed_up(browser, local_run, viewport=PHONE) as someone:
+        yield someone
+
+
+# One unbroken word as long as a title may be: a pasted URL or token does this in real life.
+LONG_WORD = "Supercalifragilisticexpialidocious" * 5 + "-end"
+
+
+async def overflow_px(page: Page) -> int:
+    """How far the page is wider than the screen (0: no sideways scrolling)."""
+    return int(
+        await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
+async def test_a_phone_sized_screen_never_scrolls_sideways(phone_person: Person) -> None:
+    page = phone_person.page
+    headers = await phone_person.bearer()
+    async with httpx.AsyncClient(base_url=phone_person.url, headers=headers) as client:
+        created = await client.post(
+            "/tasks",
+            json={
+                "title": LONG_WORD,
+                "description": "see " + LONG_WORD * 3,
+                "tags": ["x" * 32],
+                "due_date": "2031-05-01T07:00:00Z",
+                "reminders": [{"before": "PT1H"}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        renamed = await client.patch(
+            f"/tasks/{created.json()['id']}", json={"title": LONG_WORD[::-1]}
+        )
+        assert renamed.status_code == 200, renamed.text
+    task_id = created.json()["id"]
+
+    await page.goto(f"{phone_person.url}/")
+    title = page.locator(f"#task-{task_id} .task-title")
+    await expect(title).to_have_text(LONG_WORD[::-1])
+    assert await overflow_px(page) == 0
+    # The filters are folded: the list starts on the first screen.
+    await expect(page.get_by_text("Search and filters")).to_be_visible()
+    await expect(page.get_by_label("Search", exact=True)).to_be_hidden()
+    box = await title.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= PHONE["height"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "ui-phone-tasks.png"), full_page=True)
+
+    await page.get_by_text("Search and filters").click()
+    await expect(page.get_by_label("Search", exact=True)).to_be_visible()
+    assert await overflow_px(page) == 0
+
+    await page.goto(f"{phone_person.url}/ui/tasks/{task_id}/history")
+    # The audit service runs in the local run's process: the three events arrive within
+    # moments (created, its reminder scheduled, renamed); reload until they are all there.
+    rows = page.locator("table.history tbody tr")
+    async with asyncio.timeout(30):
+        while await rows.count() < 3:
+            await page.reload()
+    assert await rows.evaluate_all("rows => rows.map(row => row.dataset.event)") == [
+        "Created",
+        "Reminders scheduled",
+        "Updated",
+    ]
+    assert await overflow_px(page) == 0
+    await page.screenshot(path=str(ARTIFACTS / "ui-phone-history.png"), full_page=True)
+
+
+async def test_focus_stays_with_the_task_after_complete_save_and_delete(
+    person: Person,
+) -> None:
+    page = person.page
+    headers = await person.bearer()
+    async with httpx.AsyncClient(base_url=person.url, headers=headers) as client:
+        ids = {}
+        for title in ("Water the ferns", "Buy stamps", "Oil the bike"):
+            created = await client.post("/tasks", json={"title": title})
+            assert created.status_code == 201, created.text
+            ids[title] = created.json()["id"]
+    await page.goto(f"{person.url}/")
+
+    await page.get_by_role("button", name="Complete “Buy stamps”").click()
+    await expect(page.get_by_role("status").filter(has_text="Task completed.")).to_be_visible()
+    await expect(page.get_by_role("link", name="Edit “Buy stamps”")).to_be_focused()
+
+    await page.get_by_role("link", name="Edit “Oil the bike”").click()
+    await page.get_by_label("Title").fill("Oil the bicycle")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_role("status").filter(has_text="Task saved.")).to_be_visible()
+    await expect(page.get_by_role("link", name="Edit “Oil the bicycle”")).to_be_focused()
+
+    await page.get_by_role("link", name="Delete “Water the ferns”").click()
+    await page.get_by_role("button", name="Delete task").click()
+    deleted = page.locator("main .notice").filter(has_text="Task deleted.")
+    await expect(deleted).to_be_focused()
+    assert await page.locator(f"#task-{ids['Water the ferns']}").count() == 0

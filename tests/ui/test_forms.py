@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.datastructures import FormData, UploadFile
 
-from app.api.problems import invalid
 from app.core.db.models import Reminder, Task
+from app.tasks.errors import InvalidTaskInput
 from app.ui.forms import (
     FormInvalid,
     ReminderRow,
     TaskForm,
     error_links,
-    problem_errors,
+    input_errors,
     zone_names,
 )
 
@@ -161,16 +161,16 @@ def test_weekdays_unknown_and_ends_without_its_value() -> None:
 def test_errors_from_the_task_commands_land_on_their_inputs() -> None:
     form = posted({**WEEKLY, "reminder_amount": ["", "5"], "reminder_unit": ["hours", "hours"]})
     # reminders[0] of the request is the form's second row (the first is empty).
-    problem = invalid("reminders[0].before", "a relative reminder needs a due_date")
-    assert problem_errors(problem, form.reminder_rows()) == {
+    refused = InvalidTaskInput("reminders[0].before", "a relative reminder needs a due_date")
+    assert input_errors(refused, form.reminder_rows()) == {
         "reminder-1": "a relative reminder needs a due_date"
     }
-    problem = invalid("recurrence", "a recurring task needs a due_date to start its series")
-    assert problem_errors(problem) == {
-        "due": "a recurring task needs a due_date to start its series"
-    }
-    problem = invalid("recurrence", "count: count must be an integer from 1 to 100000, not 0")
-    assert problem_errors(problem) == {"count": "count must be an integer from 1 to 100000, not 0"}
+    needs_due = "a recurring task needs a due_date to start its series"
+    assert input_errors(InvalidTaskInput("recurrence", needs_due)) == {"due": needs_due}
+    refused = InvalidTaskInput(
+        "recurrence", "count: count must be an integer from 1 to 100000, not 0"
+    )
+    assert input_errors(refused) == {"count": "count must be an integer from 1 to 100000, not 0"}
 
 
 def test_the_error_summary_links_to_each_input() -> None:

@@ -24,7 +24,7 @@ from app.ui.live import (
     change_notice,
     deliver,
 )
-from app.ui.stream import _frames, frame
+from app.ui.stream import frame, stream_frames
 from devtools.kafka import KafkaBroker
 
 DEADLINE_S = 30.0
@@ -191,7 +191,7 @@ async def test_the_local_feed_reaches_the_hubs_attached_to_it() -> None:
 async def test_a_stream_frames_its_notices_and_keeps_alive() -> None:
     hub = LiveHub()
     owner = uuid.uuid4()
-    frames = _frames(hub, owner, max_seconds=60)
+    frames = stream_frames(hub, owner, max_seconds=60)
     assert await anext(frames) == "retry: 3000\nevent: ready\ndata: {}\n\n"
     assert hub.streams(owner) == 1
     hub.publish(owner, Notice("change", {"task_id": "t", "version": 2}))
@@ -205,7 +205,7 @@ async def test_a_stream_frames_its_notices_and_keeps_alive() -> None:
 async def test_a_stream_ends_at_its_maximum_age() -> None:
     hub = LiveHub()
     owner = uuid.uuid4()
-    chunks = [chunk async for chunk in _frames(hub, owner, max_seconds=0.2)]
+    chunks = [chunk async for chunk in stream_frames(hub, owner, max_seconds=0.2)]
     # The ready frame, keep-alives while idle, then the end (the browser reconnects).
     assert chunks[0].startswith("retry: 3000\nevent: ready")
     assert set(chunks[1:]) <= {": keep-alive\n\n"}

@@ -24,8 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db.models import Base
 
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
-
 
 class AuditLog(Base):
     """One row per task event, append-only; the event id is unique, so a replay adds nothing.

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
     text,
 )
@@ -107,6 +109,9 @@ class Task(Base):
         passive_deletes=True,
         lazy="selectin",
     )
+    # Never loaded (nothing reads it); it tells the unit of work that a series inserted in the
+    # same flush must be written before the task row that references it (issue 10.1).
+    series: Mapped[TaskRecurrence | None] = relationship(lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -137,6 +142,11 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @classmethod
+    def pending(cls) -> ColumnElement[bool]:
+        """SQL for ``app.domain.reminders.is_pending``: neither sent nor cancelled."""
+        return and_(cls.sent_at.is_(None), cls.cancelled_at.is_(None))
 
     __table_args__ = (
         CheckConstraint("offset_seconds IS NULL OR offset_seconds >= 0", name="offset_nonnegative"),
@@ -191,3 +201,34 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ChatUndo(Base):
+    """The way back from a user's last change made by chat: one row per user, replaced by each
+    change and consumed by "undo" (app/chat/undo.py says what `action` holds)."""
+
+    __tablename__ = "chat_undo"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class AccessToken(Base):
+    """A personal access token for the MCP server: only its SHA-256 is stored, never the token
+    (app/mcp_server/tokens.py says why a plain hash suffices for a 256-bit random secret)."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[dict[str, Any]]  # {"scopes": [...]}: JSON the same way on both backends
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_access_tokens_owner", "owner_id"),)

@@ -1,7 +1,9 @@
 """The Kafka topics of the platform: the one definition the services and the Pulumi stacks read.
 
-The Strimzi ``KafkaTopic`` resources are generated from :data:`TOPICS`, and the workers
-subscribe and publish by these names, so a rename or a partition change happens here once.
+The workers subscribe and publish by these names, so a rename or a partition change happens
+here once. The full list, with a dead-letter topic per consumer group, is
+``app.core.processes.TOPICS`` (the groups are the process catalogue's); the Strimzi
+``KafkaTopic`` resources are generated from it.
 """
 
 from __future__ import annotations
@@ -34,20 +36,7 @@ TASK_UPDATES: Final = Topic(
     "task-updates", 3, {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
 )
 
-# Consumer groups of the worker services; each has a dead-letter topic "<group>.dlq".
-# The notifier claims reminders from the database (woken by NOTIFY); only its delivery workers
-# consume a topic.
-CONSUMER_GROUPS: Final = ("recurring", "audit", "notifier-delivery")
-
 
 def dead_letter_topic(group: str) -> Topic:
     """The dead-letter topic of a consumer group: poison messages kept 30 days for inspection."""
     return Topic(f"{group}.dlq", 1, {"retention.ms": THIRTY_DAYS_MS})
-
-
-TOPICS: Final[tuple[Topic, ...]] = (
-    TASK_EVENTS,
-    REMINDERS,
-    TASK_UPDATES,
-    *(dead_letter_topic(group) for group in CONSUMER_GROUPS),
-)

@@ -4,7 +4,7 @@ One definition for both sides of the wire. The API and the workers create their 
 these entries, and the alert rules and dashboards (``infra/observability``, which may import
 this contract like the event contract) name metrics only through it, so a rename happens here
 once and a test catches any expression that names a metric nobody exports. It imports nothing
-but the standard library.
+but the standard library and the process catalogue (itself standard library only).
 
 Label values must come from small fixed sets (route templates, event types, consumer groups,
 topics, partitions, due buckets): never a user id, task id or raw path.
@@ -15,14 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from app.core import processes
+from app.core.processes import PROCESSES, ProcessName
+
 Kind = Literal["counter", "gauge", "histogram"]
-# The processes of the image (infra/workloads/catalog.py keys).
-Process = Literal["api", "relay", "recurring", "notifier", "audit"]
-WORKERS: Final[frozenset[Process]] = frozenset({"relay", "recurring", "notifier", "audit"})
-CONSUMERS: Final[frozenset[Process]] = frozenset({"recurring", "notifier", "audit"})
-EVERY_PROCESS: Final[frozenset[Process]] = frozenset(
-    {"api", "relay", "recurring", "notifier", "audit"}
-)
+# The processes of the image, from the process catalogue.
+Process = ProcessName
+EVERY_PROCESS: Final[frozenset[Process]] = frozenset(p.name for p in PROCESSES)
+WORKERS: Final[frozenset[Process]] = frozenset(p.name for p in processes.WORKERS)
+CONSUMERS: Final[frozenset[Process]] = frozenset(p.name for p in PROCESSES if p.group)
 
 
 @dataclass(frozen=True, slots=True)

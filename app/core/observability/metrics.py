@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from app.core.db.models import Task, TaskRecurrence
 from app.core.observability import metric_catalog
-from app.tasks.commands import TASK_CHANGES
 
 Collector = Counter | Gauge | Histogram
 C = TypeVar("C", Counter, Gauge, Histogram)
@@ -73,13 +72,21 @@ class DatabaseMetrics:
         self.check_up.labels(metric_catalog.DATABASE_CHECK).set(1 if passed else 0)
 
 
+# session.info key: the task changes of this transaction, counted once it commits.
+TASK_CHANGES = "task_changes"
+
+
+def note_task_change(session: AsyncSession, change: str) -> None:
+    """Note one task change (``created``, ``deleted``, ...) for :class:`TaskChangeCounter`."""
+    session.info.setdefault(TASK_CHANGES, []).append(change)
+
+
 class TaskChangeCounter:
     """``todo_tasks_total``: task changes counted once their transaction has committed.
 
-    ``app.tasks.commands`` notes each change in ``session.info``; :meth:`count_committed` is the
-    ``after_commit`` hook of :func:`app.core.db.session.session_factory` (a rollback clears the
-    notes).
-    The API and the recurring service both count this way.
+    The task service notes each change with :func:`note_task_change`; :meth:`count_committed`
+    is the ``after_commit`` hook of :func:`app.core.db.session.session_factory` (a rollback
+    clears the notes). The API and the recurring service both count this way.
     """
 
     def __init__(self, changes: Counter) -> None:

@@ -210,7 +210,56 @@
     if (summary) summary.focus();
   }
 
+  // --- Filters: open on wide screens; on a phone they stay folded below the list's head. ---
+  function openFiltersWhenRoomy() {
+    const panel = document.getElementById("filter-panel");
+    if (panel && window.matchMedia("(min-width: 48rem)").matches) panel.open = true;
+  }
+
+  // --- Focus: after Complete, Save or Delete the page reloads; keep the user's place. ---
+  const FOCUS_KEY = "todo.focus";
+  const TASK_ACTION = /\/ui\/tasks\/([0-9a-f-]{36})\/(complete|edit|delete)$/;
+
+  function rememberTaskAction() {
+    document.addEventListener("submit", function (event) {
+      const action = (event.target.getAttribute("action") || "").match(TASK_ACTION);
+      if (!action) return;
+      try {
+        window.sessionStorage.setItem(FOCUS_KEY, action[1] + " " + action[2]);
+      } catch (error) { /* storage disabled: the page just starts at the top */ }
+    });
+  }
+
+  function restoreTaskFocus() {
+    let remembered = null;
+    try {
+      remembered = window.sessionStorage.getItem(FOCUS_KEY);
+      window.sessionStorage.removeItem(FOCUS_KEY);
+    } catch (error) {
+      return;
+    }
+    const notice = document.querySelector("main .notice[role=status]");
+    // Only right after the change: the list shows its notice then (a failed form does not).
+    if (!remembered || !notice) return;
+    const [taskId, action] = remembered.split(" ");
+    const task = document.getElementById("task-" + taskId);
+    // Back on the control used (Edit after Save); a completed task's first control otherwise.
+    const control = task && (
+      (action === "edit" && task.querySelector(".task-actions a[href*='/edit']")) ||
+      task.querySelector(".task-actions a, .task-actions button"));
+    if (control) {
+      control.focus();
+    } else {
+      // The task is gone (deleted): the notice saying so is where the user continues.
+      notice.tabIndex = -1;
+      notice.focus();
+    }
+  }
+
   reportTimeZone();
+  openFiltersWhenRoomy();
+  rememberTaskAction();
+  restoreTaskFocus();
   offerNotifications();
   enhanceTaskForm();
   connect();

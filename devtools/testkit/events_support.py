@@ -26,8 +26,8 @@ from app.core.events.contract import CloudEvent, EventType, TaskData, TaskDelete
 from app.core.events.topics import Topic
 from devtools.kafka import KafkaBroker
 from devtools.process import LOOPBACK, ManagedProcess, free_port
-from tests.fixtures.workers import worker_command, worker_environment
-from tests.services.workers_support import eventually
+from devtools.testkit.worker_process import worker_command, worker_environment
+from devtools.testkit.workers_support import eventually
 
 
 def new_topic(kafka: KafkaBroker, prefix: str, partitions: int = 3) -> str:

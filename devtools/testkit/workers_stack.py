@@ -24,9 +24,9 @@ from app.core.db.session import create_engine, session_factory
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from tests.fixtures.accounts import create_task, register
-from tests.services.events_support import ServiceProcess
-from tests.services.workers_support import Database, eventually
+from devtools.testkit.accounts import create_task, register
+from devtools.testkit.events_support import ServiceProcess
+from devtools.testkit.workers_support import Database, eventually
 
 
 @dataclass

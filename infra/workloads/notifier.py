@@ -1,0 +1,80 @@
+"""The notifier's delivery channels as the stack configures them: which channels run, the
+webhook and SMTP settings as plain environment, and their secrets (the webhook's HMAC key, the
+SMTP password) in a Secret of their own that only the notifier's container reads.
+
+The rules mirror ``services/notifier/settings.py`` (the process refuses to start without them),
+so a bad combination fails ``pulumi preview`` instead of crash-looping the notifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+CHANNELS: Final = ("webhook", "email", "log")
+SECRET_NAME: Final = "todo-notifier-channels"  # noqa: S105 (a name, not a secret)
+WEBHOOK_SECRET_KEY: Final = "webhook-secret"  # noqa: S105 (a key name)
+SMTP_PASSWORD_KEY: Final = "smtp-password"  # noqa: S105 (a key name)
+WEBHOOK_SECRET_MIN: Final = 32  # NotifierSettings.webhook_secret min_length
+
+core = k8s.core.v1
+
+
+@dataclass(frozen=True)
+class NotifierChannels:
+    channels: tuple[str, ...] = ("log",)
+    webhook_url: str | None = None
+    webhook_secret: pulumi.Input[str] | None = None  # secret
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str | None = None
+    smtp_username: str | None = None
+    smtp_password: pulumi.Input[str] | None = None  # secret
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.channels if name not in CHANNELS]
+        if not self.channels or unknown:
+            raise ValueError(f"channels must be some of {', '.join(CHANNELS)}, got {self.channels}")
+        if "webhook" in self.channels and (self.webhook_url is None or self.webhook_secret is None):
+            raise ValueError("the webhook channel needs webhook_url and webhook_secret")
+        if "email" in self.channels and (self.smtp_host is None or self.smtp_from is None):
+            raise ValueError("the email channel needs smtp_host and smtp_from")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("smtp_username and smtp_password go together (or neither)")
+
+    def secret_data(self) -> dict[str, pulumi.Input[str]]:
+        """The Secret's entries; empty when no channel needs one."""
+        data: dict[str, pulumi.Input[str]] = {}
+        if self.webhook_secret is not None:
+            data[WEBHOOK_SECRET_KEY] = pulumi.Output.secret(self.webhook_secret)
+        if self.smtp_password is not None:
+            data[SMTP_PASSWORD_KEY] = pulumi.Output.secret(self.smtp_password)
+        return data
+
+    def environment(self) -> list[core.EnvVarArgs]:
+        """The notifier container's channel settings (``NOTIFIER_CHANNELS``, ``WEBHOOK_*``,
+        ``SMTP_*``); secrets only through ``secretKeyRef``."""
+        plain = {
+            "NOTIFIER_CHANNELS": ",".join(self.channels),
+            "WEBHOOK_URL": self.webhook_url,
+            "SMTP_HOST": self.smtp_host,
+            "SMTP_PORT": str(self.smtp_port) if self.smtp_host else None,
+            "SMTP_FROM": self.smtp_from,
+            "SMTP_USERNAME": self.smtp_username,
+        }
+        env = [core.EnvVarArgs(name=k, value=v) for k, v in plain.items() if v is not None]
+        refs = {"WEBHOOK_SECRET": WEBHOOK_SECRET_KEY, "SMTP_PASSWORD": SMTP_PASSWORD_KEY}
+        env += [
+            core.EnvVarArgs(
+                name=name,
+                value_from=core.EnvVarSourceArgs(
+                    secret_key_ref=core.SecretKeySelectorArgs(name=SECRET_NAME, key=key)
+                ),
+            )
+            for name, key in refs.items()
+            if key in self.secret_data()
+        ]
+        return env

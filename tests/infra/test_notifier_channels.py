@@ -1,0 +1,174 @@
+"""Reminder delivery from stack config to the notifier's container: channel settings as its
+environment, channel secrets through a Secret of their own, read by the real NotifierSettings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.core.settings import load
+from infra.workloads.notifier import NotifierChannels
+from services.notifier.settings import NotifierSettings
+from stacks.config import StackConfigError
+from tests.infra.mocks import ProgramRun, RecordedResource, load_config
+
+WEBHOOK_SECRET = "w" * 40
+SMTP_PASSWORD = "relay-pass"
+ALL_CHANNELS = {
+    "notifierChannels": "webhook,email,log",
+    "notifierWebhookUrl": "https://hooks.example.com/reminders",
+    "notifierSmtpHost": "smtp.example.com",
+    "notifierSmtpPort": 465,
+    "notifierSmtpFrom": "reminders@example.com",
+    "notifierSmtpUsername": "reminders",
+}
+CHANNEL_SECRETS = {"notifierWebhookSecret": WEBHOOK_SECRET, "notifierSmtpPassword": SMTP_PASSWORD}
+
+
+def notifier_container(run: ProgramRun) -> dict[str, Any]:
+    (deployment,) = [
+        r
+        for r in run.resources
+        if r.type == "kubernetes:apps/v1:Deployment"
+        and r.inputs["metadata"]["name"] == "todo-notifier"
+    ]
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    return dict(container)
+
+
+def channel_secret(run: ProgramRun) -> RecordedResource | None:
+    found = [
+        r
+        for r in run.resources
+        if r.type == "kubernetes:core/v1:Secret"
+        and r.inputs["metadata"]["name"] == "todo-notifier-channels"
+    ]
+    return found[0] if found else None
+
+
+def settings_as_deployed(
+    container: dict[str, Any], secret: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> NotifierSettings:
+    """The container's environment as the notifier process reads it; secretKeyRefs resolved
+    from the channel Secret, the app Secret's entries stood in."""
+    for entry in container["env"]:
+        ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
+        if ref is None:
+            value = entry["value"]
+        elif ref["name"] == "todo-notifier-channels":
+            value = secret[ref["key"]]
+        else:
+            value = "postgresql://todo:pw@db.example.com/todo"
+        monkeypatch.setenv(entry["name"], value)
+    return load(NotifierSettings)
+
+
+def test_configured_channels_reach_the_notifier(
+    run_stack: Callable[..., ProgramRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = run_stack("aks", settings=ALL_CHANNELS, secrets=CHANNEL_SECRETS).ok()
+    secret = channel_secret(run)
+    assert secret is not None
+    assert secret.secret_inputs == {"stringData"}
+    data = secret.inputs["stringData"]
+    assert data == {"webhook-secret": WEBHOOK_SECRET, "smtp-password": SMTP_PASSWORD}
+    container = notifier_container(run)
+    # No channel secret in plain text anywhere in the Deployment.
+    assert WEBHOOK_SECRET not in str(container)
+    assert SMTP_PASSWORD not in str(container)
+    settings = settings_as_deployed(container, data, monkeypatch)
+    assert settings.notifier_channels == ("webhook", "email", "log")
+    assert str(settings.webhook_url) == "https://hooks.example.com/reminders"
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == WEBHOOK_SECRET
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_from) == (
+        "smtp.example.com",
+        465,
+        "reminders@example.com",
+    )
+    assert settings.smtp_password is not None
+    assert settings.smtp_password.get_secret_value() == SMTP_PASSWORD
+
+
+def test_default_is_the_log_channel_and_no_secret(
+    committed_run: Callable[[str, bool], ProgramRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = committed_run("gke", False).ok()
+    assert channel_secret(run) is None
+    settings = settings_as_deployed(notifier_container(run), {}, monkeypatch)
+    assert settings.notifier_channels == ("log",)
+
+
+@pytest.mark.parametrize(
+    ("settings", "secrets", "problems"),
+    [
+        (
+            {"notifierChannels": "webhook"},
+            {},
+            {
+                "notifierWebhookUrl": "required with the webhook channel (notifierChannels): "
+                "the https URL reminders are POSTed to",
+                "notifierWebhookSecret": "required with the webhook channel (notifierChannels): "
+                "`pulumi config set --secret notifierWebhookSecret <32+ characters>`",
+            },
+        ),
+        (
+            {"notifierChannels": "email,sms"},
+            {},
+            {"notifierChannels": "must be a comma list of one of webhook, email, log"},
+        ),
+        (
+            {"notifierChannels": "email", "notifierSmtpFrom": "reminders@example.com"},
+            {},
+            {
+                "notifierSmtpHost": "required with the email channel (notifierChannels): "
+                "the mail relay's host name"
+            },
+        ),
+        (
+            {"notifierWebhookUrl": "http://hooks.example.com/x"},
+            {"notifierWebhookSecret": "short"},
+            {
+                "notifierWebhookUrl": "must be an https:// URL, got 'http://hooks.example.com/x'",
+                "notifierWebhookSecret": "must be at least 32 characters without spaces",
+            },
+        ),
+        (
+            {"notifierSmtpUsername": "reminders", "notifierSmtpPassword": SMTP_PASSWORD},
+            {},
+            {
+                "notifierSmtpPassword": "is stored in plain text; remove it and set it with "
+                "`pulumi config set --secret notifierSmtpPassword <value>`",
+                "notifierSmtpUsername": "notifierSmtpUsername and the secret "
+                "notifierSmtpPassword go together (or neither)",
+            },
+        ),
+    ],
+    ids=["webhook-unset", "unknown-channel", "email-no-host", "bad-values", "plain-password"],
+)
+def test_bad_channel_config_is_refused_with_each_key(
+    tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str], problems: dict[str, str]
+) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        load_config("aks", tmp_path, settings, secrets)
+    assert {p.key: p.message for p in raised.value.problems} == problems
+    # The secret's text is never echoed.
+    assert "short" not in str(raised.value)
+    assert SMTP_PASSWORD not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"channels": ("webhook",)}, "webhook channel needs webhook_url and webhook_secret"),
+        ({"channels": ("email",), "smtp_host": "relay"}, "email channel needs smtp_host"),
+        ({"channels": ()}, "channels must be some of"),
+        ({"smtp_username": "x"}, "go together"),
+    ],
+)
+def test_channels_mirror_the_notifiers_own_rules(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        NotifierChannels(**kwargs)
