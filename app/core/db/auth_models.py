@@ -30,7 +30,7 @@ class LoginThrottleRow(Base):
 
 class RevokedToken(Base):
     """Access tokens ended before their expiry (logged out). A row is kept until the token
-    would have expired anyway, then pruned; created by migration ``0005``."""
+    would have expired anyway, then pruned; created by migration ``0007``."""
 
     __tablename__ = "revoked_tokens"
 
