@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import fcntl
 import hashlib
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -37,6 +35,8 @@ from aiokafka.errors import KafkaError
 from app.events.topics import TOPICS, Topic
 from devtools.process import (
     ComponentError,
+    cache_root,
+    exclusive_lock,
     LocalServer,
     ManagedProcess,
     free_ports,
@@ -118,26 +118,6 @@ def kafka_version() -> str:
     return version
 
 
-def cache_root() -> Path:
-    """Where fetched jars are kept, outside the repository, shared by every checkout."""
-    override = os.environ.get("DEVTOOLS_CACHE_DIR")
-    if override:
-        return Path(override)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "todo-platform"
-
-
-@contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes: a test run and `.ci/run` may fetch at once."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def fetch_jars(version: str | None = None) -> Path:
     """The directory of the broker's jars, resolved with ``mvn`` into the cache the first time.
 
@@ -152,7 +132,7 @@ def fetch_jars(version: str | None = None) -> Path:
     if stamp.is_file() and stamp.read_text() == fingerprint:
         return libs
     target.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(target / ".lock"):
+    with exclusive_lock(target / ".lock"):
         if stamp.is_file() and stamp.read_text() == fingerprint:
             return libs  # another process fetched it while we waited for the lock
         mvn = shutil.which("mvn")
