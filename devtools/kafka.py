@@ -35,10 +35,10 @@ from aiokafka.errors import KafkaError
 from app.events.topics import TOPICS, Topic
 from devtools.process import (
     ComponentError,
-    cache_root,
-    exclusive_lock,
     LocalServer,
     ManagedProcess,
+    cache_root,
+    exclusive_lock,
     free_ports,
     port_accepts,
     remove_tree,

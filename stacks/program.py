@@ -13,6 +13,7 @@ from infra.cloud.base import ClusterOutputs
 from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
+from infra.platform.k8s import ChartSource
 from infra.workloads import Workloads, WorkloadsArgs
 from stacks.capacity import check_capacity
 from stacks.cluster import create_cluster, describe_pool, node_arch, planned_allocatable
@@ -59,9 +60,12 @@ def platform_plan(config: StackConfig) -> PlatformArgs:
         alert_slack_webhook=(
             config.alerts.slack_webhook.output() if config.alerts.slack_webhook else None
         ),
-        grafana_admin_password=(
-            config.grafana_admin_password.output() if config.grafana_admin_password else None
+        grafana_admin_password=config.grafana_admin_password.output(),
+        database_owner_password=(
+            config.database.owner_password.output() if config.database.owner_password else None
         ),
+        charts=ChartSource(config.chart_directory),
+        await_operators=config.operator_waits,
         rules=rule_groups(namespace=APP_NAMESPACE, runbook_url=config.runbook_url),
         dashboards=dashboards(namespace=APP_NAMESPACE),
     )
@@ -82,6 +86,7 @@ def workloads_plan(config: StackConfig) -> WorkloadsArgs:
         api_replicas=config.api.replicas,
         api_max_replicas=config.api.max_replicas,
         depends_on=(),
+        jwt_signing_key=config.jwt_signing_key.output(),
     )
 
 

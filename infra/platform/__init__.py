@@ -16,10 +16,11 @@ from typing import Any, Final, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.platform import namespaces
+from infra.platform import namespaces, versions
 from infra.platform.dapr import Dapr, DaprArgs
 from infra.platform.database import Database, DatabaseArgs
 from infra.platform.ingress import Ingress, IngressArgs
+from infra.platform.k8s import REMOTE_CHARTS, ChartSource
 from infra.platform.kafka import Kafka, KafkaArgs
 from infra.platform.keda import Keda
 from infra.platform.monitoring import Monitoring, MonitoringArgs, SmtpRelay
@@ -44,7 +45,7 @@ class PlatformArgs:
     tls_email: str | None
     alert_email_to: str | None
     alert_slack_webhook: pulumi.Input[str] | None  # secret
-    grafana_admin_password: pulumi.Input[str] | None  # secret; None -> generated
+    grafana_admin_password: pulumi.Input[str] | None  # secret; required (stacks/secrets.py)
     # Optional extras (defaults keep the interface above sufficient):
     alert_smtp: SmtpRelay | None = None  # required when alert_email_to is set
     node_count: int = 1  # per-node DaemonSets count once per node in the capacity check
@@ -52,8 +53,16 @@ class PlatformArgs:
     # Seam for the observability issue: PrometheusRule groups and Grafana dashboards.
     rules: Sequence[Mapping[str, Any]] = ()
     dashboards: Mapping[str, str] = field(default_factory=dict)
+    # secret; required when database_mode is incluster (stacks/secrets.py generates it)
+    database_owner_password: pulumi.Input[str] | None = None
+    charts: ChartSource = REMOTE_CHARTS
+    # Wait for the operators to report their custom resources Ready (k8s.await_ready).
+    await_operators: bool = True
 
     def __post_init__(self) -> None:
+        missing = self.charts.missing(versions.CHARTS)
+        if missing:
+            raise ValueError(f"chart archives missing in {self.charts.directory}: {missing}")
         if self.domain is not None and not _DOMAIN.match(self.domain):
             raise ValueError(f"domain {self.domain!r} is not a lowercase DNS name")
         if self.node_count < 1:
@@ -66,7 +75,12 @@ class PlatformArgs:
 
     def kafka_args(self) -> KafkaArgs:
         return KafkaArgs(
-            self.provider, self.kafka_replicas, self.kafka_storage_gi, self.storage_class
+            self.provider,
+            self.kafka_replicas,
+            self.kafka_storage_gi,
+            self.storage_class,
+            self.charts,
+            self.await_operators,
         )
 
     def database_args(self) -> DatabaseArgs:
@@ -76,11 +90,14 @@ class PlatformArgs:
             self.database_url,
             self.database_storage_gi,
             self.storage_class,
+            self.database_owner_password,
+            self.charts,
+            self.await_operators,
         )
 
     def ingress_args(self) -> IngressArgs:
         return IngressArgs(
-            self.provider, self.domain, self.tls_email, self.load_balancer_annotations
+            self.provider, self.domain, self.tls_email, self.load_balancer_annotations, self.charts
         )
 
     def monitoring_args(self) -> MonitoringArgs:
@@ -96,6 +113,7 @@ class PlatformArgs:
             in_cluster_database=self.database_mode == "incluster",
             rules=self.rules,
             dashboards=self.dashboards,
+            charts=self.charts,
         )
 
 
@@ -127,9 +145,12 @@ class Platform(pulumi.ComponentResource):
         monitoring = Monitoring("monitoring", args.monitoring_args(), base, child)
         kafka = Kafka("kafka", args.kafka_args(), base, child)
         dapr = Dapr(
-            "dapr", DaprArgs(args.provider, kafka.bootstrap, args.storage_class), base, child
+            "dapr",
+            DaprArgs(args.provider, kafka.bootstrap, args.storage_class, args.charts),
+            base,
+            child,
         )
-        keda = Keda("keda", args.provider, base, child)
+        keda = Keda("keda", args.provider, base, child, args.charts)
         database = Database("database", args.database_args(), base, child)
 
         self.app_namespace = APP_NAMESPACE

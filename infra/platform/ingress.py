@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import KubeObject, helm_release, metadata
+from infra.platform.k8s import REMOTE_CHARTS, ChartSource, KubeObject, helm_release, metadata
 
 INGRESS_CLASS: Final = "nginx"
 CLUSTER_ISSUER: Final = "letsencrypt"
@@ -25,6 +25,7 @@ class IngressArgs:
     tls_email: str | None
     # Cloud-specific Service annotations (e.g. the OCI flexible load balancer shape).
     load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    charts: ChartSource = REMOTE_CHARTS
 
     def __post_init__(self) -> None:
         if self.domain and not self.tls_email:
@@ -93,6 +94,7 @@ class Ingress(pulumi.ComponentResource):
             namespaces.INGRESS,
             controller_values(args.load_balancer_annotations),
             child,
+            args.charts,
         )
         self.ready = [controller]
         if args.domain and args.tls_email:
@@ -102,6 +104,7 @@ class Ingress(pulumi.ComponentResource):
                 namespaces.CERT_MANAGER,
                 cert_manager_values(),
                 child,
+                args.charts,
             )
             issuer = KubeObject(
                 "letsencrypt-issuer",

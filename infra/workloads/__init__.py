@@ -13,7 +13,6 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
@@ -50,8 +49,12 @@ class WorkloadsArgs:
     # The full reference when the program builds the image (``tag@digest``, see infra/images.py);
     # None pulls ``<image_registry>/todo-platform:<image_tag>``.
     image: pulumi.Input[str] | None = None
+    # secret: the key the API signs its tokens with (stacks/secrets.py generates it)
+    jwt_signing_key: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.jwt_signing_key is None:
+            raise ValueError("jwt_signing_key is required (the stack's setup step generates one)")
         if self.namespace != namespaces.APP:
             raise ValueError(
                 f"namespace must be {namespaces.APP!r} (the platform's Dapr resources and "
@@ -168,16 +171,13 @@ class Workloads(pulumi.ComponentResource):
         )
 
     def _app_secret(self) -> k8s.core.v1.Secret:
-        jwt = random.RandomPassword(
-            "jwt-signing-key", length=64, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
         return k8s.core.v1.Secret(
             catalog.APP_SECRET_NAME,
             metadata=object_meta(catalog.APP_SECRET_NAME, self._ns),
             type="Opaque",
             string_data={
                 catalog.DATABASE_URL_KEY: secret(self._args.database_url),
-                catalog.JWT_SECRET_KEY: jwt.result,
+                catalog.JWT_SECRET_KEY: secret(self._args.jwt_signing_key or ""),
             },
             opts=self._opts(self._args.depends_on),
         )

@@ -109,6 +109,14 @@ class DeployerInputs:
     secrets: dict[str, str]
 
 
+# What `python -m stacks.secrets` puts into every stack's config (fixed here, random there).
+GENERATED_SECRETS: Final = {
+    "databaseOwnerPassword": "D" * 32,
+    "jwtSigningKey": "J" * 64,
+    "grafanaAdminPassword": "G" * 24,
+}
+
+
 def deployer_inputs(stack: str, workdir: Path) -> DeployerInputs:
     """Per-deployer values: account identifiers and secrets (never committed)."""
     if stack == "oke":
@@ -118,15 +126,18 @@ def deployer_inputs(stack: str, workdir: Path) -> DeployerInputs:
                 "ociUserOcid": "ocid1.user.oc1..aaaamockuser",
                 "ociRegistryUsername": "deployer@example.com",
             },
-            {"databaseUrl": "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo"},
+            {
+                **GENERATED_SECRETS,
+                "databaseUrl": "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo",
+            },
         )
     if stack == "gke":
-        return DeployerInputs({"gcpProject": "todo-mock-project"}, {})
+        return DeployerInputs({"gcpProject": "todo-mock-project"}, GENERATED_SECRETS)
     if stack == "local":
         kubeconfig = workdir / "kubeconfig"
         kubeconfig.write_text(KUBECONFIG_LOCAL)
-        return DeployerInputs({"localKubeconfig": str(kubeconfig)}, {})
-    return DeployerInputs({}, {})
+        return DeployerInputs({"localKubeconfig": str(kubeconfig)}, GENERATED_SECRETS)
+    return DeployerInputs({}, GENERATED_SECRETS)
 
 
 def stack_config(
@@ -305,17 +316,11 @@ def _autoname(args: MockResourceArgs) -> str:
 LOAD_BALANCER_ADDRESS: Final = "203.0.113.7"
 
 
-def _random_result(args: MockResourceArgs) -> dict[str, Any]:
-    return {"result": "R" * int(args.inputs.get("length", 16))}
-
-
 PROVIDER_OUTPUTS: Final[dict[str, OutputMaker]] = {
     # What the Ingress await returns once the controller has published an address.
     "kubernetes:networking.k8s.io/v1:Ingress": lambda a: {
         "status": {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_ADDRESS}]}}
     },
-    "random:index/randomPassword:RandomPassword": _random_result,
-    "random:index/randomString:RandomString": _random_result,
     "oci:ContainerEngine/cluster:Cluster": lambda a: {
         "endpoints": [{"publicEndpoint": "203.0.113.10:6443", "kubernetes": ""}]
     },
