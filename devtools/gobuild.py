@@ -286,6 +286,10 @@ def _build_one(component: GoComponent, scratch: Path, status: _Status) -> float:
     remove_tree(target)
     staging.rename(target)
     remove_tree(src)
+    # Earlier builds of this component (other versions or wrappers) are of no further use.
+    for old in target.parent.glob(f"{component.name}-v*"):
+        if old != target:
+            remove_tree(old)
     return time.monotonic() - started
 
 
@@ -380,12 +384,37 @@ def wait_for_component(name: str, timeout: float) -> Path:
         time.sleep(_POLL_S)
 
 
+def report(status_dir: Path) -> str:
+    """One line per component of a (background) build: its state and how long it took."""
+    lines = []
+    for component in COMPONENTS.values():
+        path = status_dir / f"{component.name}.json"
+        if not path.is_file():
+            lines.append(f"gobuild: {component.name} {component.version}: not started")
+            continue
+        record = json.loads(path.read_text())
+        if record.get("cached"):
+            state = "cached"
+        elif record["state"] == "ok":
+            state = f"built in {record['seconds']:.0f} s"
+        else:
+            state = f"{record['state']} (log: {record.get('log', '-')})"
+        lines.append(f"gobuild: {component.name} {component.version}: {state}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("components", nargs="*", help="default: all")
     parser.add_argument("--status-dir", type=Path, help="write <component>.json progress here")
     parser.add_argument("--list", action="store_true", help="list the components and exit")
+    parser.add_argument(
+        "--report", type=Path, metavar="STATUS_DIR", help="summarise a build's status files"
+    )
     args = parser.parse_args()
+    if args.report is not None:
+        print(report(args.report))
+        return
     if args.list:
         for component in COMPONENTS.values():
             state = "cached" if component.built() else "not built"

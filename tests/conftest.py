@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.components", "tests.fixtures.watchdog"]
+pytest_plugins = ["tests.fixtures.components", "tests.fixtures.cluster", "tests.fixtures.watchdog"]
