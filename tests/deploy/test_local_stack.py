@@ -1,0 +1,116 @@
+"""`pulumi preview`, `up`, a no-change second `up`, a config change and `destroy` of the local
+stack: the real engine and Kubernetes provider against a real API server with kwok nodes.
+
+The tests of this module run in order on one stack (module fixture ``local_stack``): preview
+of the empty stack, up, the no-change preview, the config change, destroy. Each can also run
+alone: the ``deployed`` fixture brings the stack up when a test needs it up.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+import pytest
+from pulumi import automation
+
+from devtools.kube import ControlPlane
+from infra.platform import namespaces
+from infra.policy import checks
+from infra.workloads import MIGRATION_NAME, catalog
+from stacks.program import STACK_OUTPUTS
+from tests.deploy import cluster_state
+from tests.fixtures.cluster import WAITS_FOR_BUILDS
+
+pytestmark = [WAITS_FOR_BUILDS]
+
+# The Helm releases of the local stack (no domain: no cert-manager).
+RELEASES: Final = {"ingress-nginx", "kube-prometheus-stack", "strimzi", "dapr", "keda", "cnpg"}
+# Our namespaces: each created by the program, each gone after destroy.
+STACK_NAMESPACES: Final = {
+    namespaces.APP,
+    namespaces.KAFKA,
+    namespaces.DAPR,
+    namespaces.MONITORING,
+    namespaces.INGRESS,
+    namespaces.KEDA,
+    namespaces.CNPG,
+    namespaces.DATABASE,
+}
+
+
+def planned_resources(events: list[automation.EngineEvent]) -> list[tuple[str, dict[str, Any]]]:
+    """(type, inputs) of every resource step the engine planned, from its event stream."""
+    planned = []
+    for event in events:
+        pre = event.resource_pre_event
+        if pre is None or pre.metadata.new is None:
+            continue
+        planned.append((pre.metadata.type, dict(pre.metadata.new.inputs or {})))
+    return planned
+
+
+def test_preview_plans_the_stack_and_the_policies_pass(local_stack: automation.Stack) -> None:
+    events: list[automation.EngineEvent] = []
+    preview = local_stack.preview(on_event=events.append)
+    planned = planned_resources(events)
+    assert set(preview.change_summary) == {"create"}
+    assert preview.change_summary["create"] == len(planned)
+    # The policy pack's checks, over the inputs the engine really planned (a Python policy
+    # pack cannot run inside this engine: it has no Python language host, see README).
+    assert checks.violations(planned) == []
+    types = {type_ for type_, _ in planned}
+    assert "kubernetes:helm.sh/v3:Release" in types
+    assert "kubernetes:kafka.strimzi.io/v1:Kafka" in types
+
+
+@pytest.fixture(scope="module")
+def deployed(local_stack: automation.Stack) -> automation.UpResult:
+    started = time.monotonic()
+    result = local_stack.up()
+    print(
+        f"local stack up in {time.monotonic() - started:.0f} s: {result.summary.resource_changes}"
+    )
+    return result
+
+
+def test_up_installs_and_readies_everything(
+    deployed: automation.UpResult, control_plane: ControlPlane
+) -> None:
+    api = control_plane.api
+    assert deployed.summary.result == "succeeded"
+    releases = cluster_state.helm_releases(api)
+    assert set(releases) == RELEASES
+    assert cluster_state.namespaces(api) >= STACK_NAMESPACES
+    # Operators and app workloads alike: every replica scheduled by the real scheduler onto the
+    # kwok node and Ready (after Pod Security admission let its pods in).
+    assert cluster_state.not_ready(api) == []
+    app_deployments = {
+        name
+        for namespace, name in cluster_state.namespaced_names(api, "/apis/apps/v1/deployments")
+        if namespace == namespaces.APP
+    }
+    assert app_deployments == {app.app_id for app in catalog.APPS}
+    job = api.get(f"/apis/batch/v1/namespaces/{namespaces.APP}/jobs/{MIGRATION_NAME}")
+    assert job["status"].get("succeeded") == 1
+    app_namespace = api.get(f"/api/v1/namespaces/{namespaces.APP}")
+    assert app_namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    # Custom resources of every operator, accepted against their CRDs.
+    kafka_topics = api.items(f"/apis/kafka.strimzi.io/v1/namespaces/{namespaces.KAFKA}/kafkatopics")
+    assert len(kafka_topics) >= 1
+    assert {
+        name
+        for _, name in cluster_state.namespaced_names(api, "/apis/postgresql.cnpg.io/v1/clusters")
+    } == {"todo-db"}
+    outputs = deployed.outputs
+    assert set(outputs) == set(STACK_OUTPUTS)
+    assert outputs["namespace"].value == namespaces.APP
+    assert outputs["image_tag"].value == "0.1.0"
+    assert outputs["kubeconfig"].secret
+
+
+def test_a_second_up_changes_nothing(
+    deployed: automation.UpResult, local_stack: automation.Stack
+) -> None:
+    preview = local_stack.preview(expect_no_changes=True)
+    assert set(preview.change_summary) == {"same"}
