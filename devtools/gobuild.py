@@ -260,29 +260,34 @@ def _build_one(component: GoComponent, scratch: Path, status: _Status) -> float:
     staging = target.with_name(target.name + ".partial")
     remove_tree(staging)
     staging.mkdir(parents=True)
-    ldflags = " ".join(("-s", "-w", *component.ldflags))
-    for binary, package in component.binaries.items():
-        run_tool(
-            COMPONENT,
-            [
-                "go",
-                "build",
-                "-trimpath",
-                f"-ldflags={ldflags}",
-                "-o",
-                str(staging / binary),
-                package,
-            ],
-            log_path=log_path,
-            timeout=BUILD_TIMEOUT_S,
-            env=env,
-            cwd=src,
-        )
-    for module, pattern in component.assets:
-        assets = staging / "assets"
-        assets.mkdir(exist_ok=True)
-        for path in sorted(_module_dir(module, src, env).glob(pattern)):
-            shutil.copyfile(path, assets / path.name)
+    try:
+        ldflags = " ".join(("-s", "-w", *component.ldflags))
+        for binary, package in component.binaries.items():
+            run_tool(
+                COMPONENT,
+                [
+                    "go",
+                    "build",
+                    "-trimpath",
+                    f"-ldflags={ldflags}",
+                    "-o",
+                    str(staging / binary),
+                    package,
+                ],
+                log_path=log_path,
+                timeout=BUILD_TIMEOUT_S,
+                env=env,
+                cwd=src,
+            )
+        for module, pattern in component.assets:
+            assets = staging / "assets"
+            assets.mkdir(exist_ok=True)
+            for path in sorted(_module_dir(module, src, env).glob(pattern)):
+                shutil.copyfile(path, assets / path.name)
+    except BaseException:
+        # Nothing half-built may look like a build.
+        remove_tree(staging)
+        raise
     remove_tree(target)
     staging.rename(target)
     remove_tree(src)
@@ -325,7 +330,12 @@ def build(names: Iterable[str], status_dir: Path | None = None, report: bool = T
                     seconds = _build_one(component, scratch, status)
                 except ComponentError as exc:
                     failures.append(component.name)
-                    status.write(component, "failed", error=str(exc))
+                    status.write(
+                        component,
+                        "failed",
+                        error=str(exc).splitlines()[0],
+                        log=str(status.log_path(component, scratch)),
+                    )
                     if report:
                         print(f"gobuild: {exc}", file=sys.stderr, flush=True)
                     continue

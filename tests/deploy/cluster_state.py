@@ -50,6 +50,27 @@ def not_ready(api: KubeApi) -> list[str]:
     return lagging
 
 
+# Cluster-wide lists of the kinds the program creates outside its namespaces, or that would
+# outlive a namespace's deletion.
+CLUSTER_WIDE_LISTS: Final = {
+    "namespaces": "/api/v1/namespaces",
+    "clusterroles": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    "clusterrolebindings": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    "crds": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    "secrets": "/api/v1/secrets",
+    "configmaps": "/api/v1/configmaps",
+    "deployments": "/apis/apps/v1/deployments",
+}
+
+
+def labelled(api: KubeApi, path: str, selector: str) -> list[tuple[str, str]]:
+    """(namespace or "", name) of the objects under ``path`` matching a label selector."""
+    return [
+        (item["metadata"].get("namespace", ""), item["metadata"]["name"])
+        for item in api.items(f"{path}?labelSelector={selector}")
+    ]
+
+
 def namespaced_names(api: KubeApi, path: str) -> set[tuple[str, str]]:
     """(namespace, name) of every object under a list path such as /apis/apps/v1/deployments."""
     return {(i["metadata"]["namespace"], i["metadata"]["name"]) for i in api.items(path)}

@@ -15,6 +15,7 @@ import pytest
 from pulumi import automation
 
 from devtools.kube import ControlPlane
+from devtools.process import wait_until
 from infra.platform import namespaces
 from infra.policy import checks
 from infra.workloads import MIGRATION_NAME, catalog
@@ -114,3 +115,55 @@ def test_a_second_up_changes_nothing(
 ) -> None:
     preview = local_stack.preview(expect_no_changes=True)
     assert set(preview.change_summary) == {"same"}
+
+
+def test_one_more_api_replica_is_exactly_one_update(
+    deployed: automation.UpResult, local_stack: automation.Stack, control_plane: ControlPlane
+) -> None:
+    local_stack.set_config("apiReplicas", automation.ConfigValue(value="2"))
+    events: list[automation.EngineEvent] = []
+    preview = local_stack.preview(diff=True, on_event=events.append)
+    changed = [
+        (event.resource_pre_event.metadata.type, event.resource_pre_event.metadata.diffs)
+        for event in events
+        if event.resource_pre_event is not None
+        and event.resource_pre_event.metadata.op != automation.OpType.SAME
+    ]
+    assert changed == [("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", ["spec"])]
+    assert preview.change_summary[automation.OpType.UPDATE] == 1
+    assert "minReplicas: 1 => 2" in preview.stdout.replace('"', "")
+    result = local_stack.up()
+    assert result.summary.resource_changes == {
+        "update": 1,
+        "same": deployed.summary.resource_changes["create"] - 1,
+    }
+    hpa = control_plane.api.get(
+        f"/apis/autoscaling/v2/namespaces/{namespaces.APP}"
+        f"/horizontalpodautoscalers/{catalog.API.app_id}"
+    )
+    assert hpa["spec"]["minReplicas"] == 2
+
+
+def test_destroy_leaves_none_of_the_stacks_objects(
+    deployed: automation.UpResult, local_stack: automation.Stack, control_plane: ControlPlane
+) -> None:
+    started = time.monotonic()
+    result = local_stack.destroy()
+    print(f"local stack destroyed in {time.monotonic() - started:.0f} s")
+    assert result.summary.result == "succeeded"
+    api = control_plane.api
+    wait_until(
+        lambda: not cluster_state.namespaces(api) & STACK_NAMESPACES,
+        component="kube",
+        what="the stack's namespaces to be deleted",
+        timeout=120.0,
+    )
+    assert cluster_state.helm_releases(api) == {}
+    managed = [
+        (kind, namespace, name)
+        for kind, path in cluster_state.CLUSTER_WIDE_LISTS.items()
+        for namespace, name in cluster_state.labelled(
+            api, path, "app.kubernetes.io/managed-by=pulumi"
+        )
+    ]
+    assert managed == []
