@@ -27,10 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 COPY alembic.ini ./
 COPY app ./app
 COPY services ./services
-# The metric catalog the processes share with the alert rules (standard library only).
-COPY infra/__init__.py ./infra/__init__.py
-COPY infra/observability ./infra/observability
-RUN /app/.venv/bin/python -m compileall -q app services infra
+RUN /app/.venv/bin/python -m compileall -q app services
 
 # --- runtime: the interpreter, the environment and the source; no compiler, no uv ------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -56,4 +53,4 @@ USER 10001:10001
 EXPOSE 8000 8080
 # The API by default; workers run `python -m services.<name>`, the migration Job
 # `alembic upgrade head`. Kubernetes probes check health (no HEALTHCHECK here).
-CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -9,18 +9,21 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
-from app import live, ui
-from app.api import auth, health, history, problems, tasks
+from app import ui
+from app.api import auth, chat, health, history, problems, tasks
 from app.api.deps import AppState
-from app.db.probe import DatabaseProbe
-from app.db.session import create_engine, session_factory
-from app.gc_tuning import settle_after_startup
-from app.observability.http import HttpMetrics, ObservabilityMiddleware
-from app.observability.logs import configure as configure_logs
-from app.observability.metrics import DatabaseMetrics, TaskMetrics
-from app.observability.tracing import instrument_engine, tracer_provider
-from app.security import LoginThrottle
-from app.settings import ApiSettings, load
+from app.auth.client_address import TrustedProxies
+from app.auth.hashing import PasswordHashing
+from app.auth.throttle import LoginThrottle
+from app.core.db.probe import DatabaseProbe
+from app.core.db.session import create_engine, session_factory
+from app.core.gc_tuning import settle_after_startup
+from app.core.observability.http import HttpMetrics, ObservabilityMiddleware
+from app.core.observability.logs import configure as configure_logs
+from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
+from app.core.observability.tracing import instrument_engine, tracer_provider
+from app.core.settings import ApiSettings, load
+from app.ui import live
 
 
 def create_app(
@@ -51,7 +54,18 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine, after_commit=task_metrics.count_committed),
-            throttle=LoginThrottle(window_seconds=settings.login_window_seconds),
+            throttle=LoginThrottle(
+                engine.dialect.name,
+                window_seconds=settings.login_window_seconds,
+                backoff_base_seconds=settings.login_backoff_base_seconds,
+                backoff_max_seconds=settings.login_backoff_max_seconds,
+            ),
+            hashing=PasswordHashing(
+                concurrency=settings.password_hash_concurrency,
+                queue=settings.password_hash_queue,
+                memory_kib=settings.password_hash_memory_kib,
+                iterations=settings.password_hash_iterations,
+            ),
             task_metrics=task_metrics,
             db_metrics=DatabaseMetrics(registry, engine),
             probe=DatabaseProbe(settings.database_url),
@@ -63,6 +77,7 @@ def create_app(
                 yield
         finally:
             await app.state.todo.probe.close()
+            app.state.todo.hashing.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -82,9 +97,12 @@ def create_app(
     )
     app.state.registry = registry
     app.add_middleware(ObservabilityMiddleware, metrics=HttpMetrics(registry))
+    # Outermost: every later layer sees the real client (and scheme) behind trusted proxies.
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     problems.install(app)
     app.include_router(auth.router)
     app.include_router(tasks.router)
+    app.include_router(chat.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)

@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import asyncpg
 import httpx
@@ -67,11 +68,12 @@ async def closed_loop(
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
-async def login(client: httpx.AsyncClient) -> dict[str, str]:
+async def login(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+    """A new account's e-mail and the Authorization header of its token."""
     email, password = f"bench-{uuid.uuid4().hex[:8]}@example.com", "benchmark-pw"
     await client.post("/auth/register", json={"email": email, "password": password})
     token = await client.post("/auth/token", data={"username": email, "password": password})
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return email, {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 async def raw_inserts(dsn: str, concurrency: int, seconds: float) -> tuple[float, list[float]]:
@@ -116,28 +118,59 @@ async def raw_inserts(dsn: str, concurrency: int, seconds: float) -> tuple[float
         await pool.close()
 
 
+# wrk reports through its Lua `done` hook as one JSON line: its text report drops the latency
+# lines in some runs (e.g. when every request timed out), and socket errors and timeouts are
+# figures of the run, not reasons to fail it.
 WRK_SCRIPT = """
 wrk.method = "{method}"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "{authorization}"
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nWRK_JSON {{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
+    .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class WrkResult:
     requests: int
     rate: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    non_2xx: int
+    socket_errors: int
+    timeouts: int
+
+    def line(self) -> str:
+        return (
+            f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  non-2xx {self.non_2xx}"
+            f"  socket errors {self.socket_errors}  timeouts {self.timeouts}"
+        )
 
 
-def _ms(value: str) -> float:
-    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if value.endswith(unit):
-            return float(value.removesuffix(unit)) * factor
-    raise ValueError(value)
+def parse_wrk(output: str) -> WrkResult:
+    """The figures of one wrk run from the JSON line its ``done`` hook printed."""
+    found = re.search(r"^WRK_JSON (\{.*\})$", output, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"wrk printed no WRK_JSON line:\n{output}")
+    figures = json.loads(found.group(1))
+    seconds = figures["duration_us"] / 1e6
+    return WrkResult(
+        requests=figures["requests"],
+        rate=figures["requests"] / seconds if seconds > 0 else 0.0,
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        non_2xx=figures["status"],
+        socket_errors=figures["connect"] + figures["read"] + figures["write"],
+        timeouts=figures["timeout"],
+    )
 
 
 def wrk(
@@ -149,42 +182,116 @@ def wrk(
     concurrency: int,
     workdir: Path,
 ) -> WrkResult:
-    """Closed-loop load with wrk; parses its --latency report."""
+    """Closed-loop load with wrk (2 threads, ``concurrency`` connections, 10 s request timeout)."""
     script = workdir / f"{method.lower()}.lua"
     script.write_text(
         WRK_SCRIPT.format(
             method=method, body=json.dumps(body) if body else "nil", authorization=authorization
         )
     )
-    output = subprocess.run(
+    completed = subprocess.run(
         [
             "wrk",
-            "--latency",
             "-t",
             "2",
             "-c",
             str(concurrency),
             "-d",
             f"{seconds:g}s",
+            "--timeout",
+            "10s",
             "-s",
             str(script),
             url,
         ],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
-    if set(percentiles) != {"50", "99"}:
-        raise RuntimeError(f"unexpected wrk output:\n{output}")
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return WrkResult(
-        requests=int(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
-        rate=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        p50_ms=_ms(percentiles["50"]),
-        p99_ms=_ms(percentiles["99"]),
-        errors=int(errors.group(1)) if errors else 0,
+        check=False,
     )
+    if completed.returncode != 0:
+        raise RuntimeError(f"wrk exited with {completed.returncode}:\n{completed.stderr}")
+    return parse_wrk(completed.stdout)
+
+
+LIST_SIZES: Final = (10_000, 100_000)
+
+
+async def seed_tasks(dsn: str, owner_email: str, total: int) -> None:
+    """Top the bench user's tasks up to ``total`` with one INSERT ... SELECT, then ANALYZE."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        owner = await connection.fetchval("SELECT id FROM users WHERE email = $1", owner_email)
+        have = await connection.fetchval("SELECT count(*) FROM tasks WHERE owner_id = $1", owner)
+        await connection.execute(
+            "INSERT INTO tasks (id, owner_id, title, priority, tags, due_date, created_at,"
+            " updated_at) SELECT gen_random_uuid(), $1, 'seeded task ' || g, 'medium',"
+            " '[\"bench\"]', now() + g * interval '1 hour', now() - g * interval '1 second',"
+            " now() FROM generate_series(1, $2) AS g",
+            owner,
+            max(0, total - have),
+        )
+        await connection.execute("ANALYZE tasks")
+    finally:
+        await connection.close()
+
+
+def page_query_plan(postgres_log: str) -> str:
+    """The plan nodes PostgreSQL's auto_explain logged for the API's task page query."""
+    plans = [
+        entry
+        for entry in re.split(r"\n(?=\d{4}-\d\d-\d\d )", postgres_log)
+        if "plan:" in entry and "FROM tasks" in entry and "LIMIT" in entry
+    ]
+    if not plans:
+        return "no plan logged"
+    # Plan lines are "[->] Node name  (cost=...)"; the chain of node names is the plan's shape.
+    nodes = re.findall(r"^\s*(?:->\s+)?([A-Z][^(\n]*?)\s+\(cost=", plans[-1], re.MULTILINE)
+    return " > ".join(nodes)
+
+
+async def list_at_sizes(
+    postgres: PostgresServer,
+    database: str,
+    api: ApiServer,
+    owner_email: str,
+    load: Callable[..., WrkResult],
+    seconds: float,
+    sizes: tuple[int, ...],
+) -> dict[int, tuple[WrkResult, str]]:
+    """GET /tasks?limit=50 for one user owning each of ``sizes`` tasks, with the page's plan.
+
+    PostgreSQL's auto_explain logs the plans of a sample of the API's statements (new
+    connections only, so the API restarts), which shows what main really runs.
+    """
+    dsn = postgres.url(database, driver="postgresql")
+    admin = await asyncpg.connect(dsn)
+    try:
+        for setting in (
+            "session_preload_libraries = 'auto_explain'",
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.sample_rate = 0.02",
+        ):
+            await admin.execute(f"ALTER DATABASE {database} SET {setting}")
+    finally:
+        await admin.close()
+    log_path = postgres.log_path
+    if log_path is None:
+        raise RuntimeError("PostgreSQL was never started")
+    results: dict[int, tuple[WrkResult, str]] = {}
+    for size in sizes:
+        await seed_tasks(dsn, owner_email, size)
+        log_start = log_path.stat().st_size
+        await asyncio.to_thread(api.start)
+        try:
+            result = await asyncio.to_thread(
+                load, f"{api.url}/tasks?limit=50", "GET", None, seconds=seconds
+            )
+        finally:
+            api.stop()
+        with log_path.open() as log:
+            log.seek(log_start)
+            results[size] = (result, page_query_plan(log.read()))
+    return results
 
 
 async def run(seconds: float, concurrency: int, workers: int) -> None:
@@ -198,7 +305,7 @@ async def run(seconds: float, concurrency: int, workers: int) -> None:
         await asyncio.to_thread(api.start)
         try:
             async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
-                headers = await login(client)
+                email, headers = await login(client)
             task_body = json.dumps(TASK)
             load = functools.partial(
                 wrk,
@@ -228,6 +335,7 @@ async def run(seconds: float, concurrency: int, workers: int) -> None:
             rss = sum(rss_mib(pid) for pid in api.pids())
         finally:
             api.stop()
+        by_size = await list_at_sizes(postgres, database, api, email, load, seconds, LIST_SIZES)
         loop_cpu_before = time.process_time()
         raw_rate, raw_lat = await raw_inserts(
             postgres.url(database, driver="postgresql"), concurrency, seconds
@@ -236,15 +344,12 @@ async def run(seconds: float, concurrency: int, workers: int) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"{concurrency} connections, {seconds:g} s per phase, PostgreSQL + uvicorn x{workers}")
-    print(
-        f"create task (API)   {created.rate:8.1f} tasks/s   p50 {created.p50_ms:6.2f} ms  "
-        f"p99 {created.p99_ms:6.2f} ms  errors {created.errors}"
-    )
+    print(f"create task (API)   {created.rate:8.1f} tasks/s   {created.line()}")
     print(f"raw asyncpg loop    {raw_rate:8.1f} tasks/s   {summary_ms(raw_lat)}")
-    print(
-        f"list 50 tasks (API) {listed.rate:8.1f} pages/s   p50 {listed.p50_ms:6.2f} ms  "
-        f"p99 {listed.p99_ms:6.2f} ms  errors {listed.errors}"
-    )
+    print(f"list 50 tasks (API) {listed.rate:8.1f} pages/s   {listed.line()}")
+    for size, (result, plan) in by_size.items():
+        print(f"list 50 of {size:>7,} {result.rate:8.1f} pages/s   {result.line()}")
+        print(f"    page query plan: {plan}")
     print(
         f"create at half max  {created.rate / 2:8.1f} tasks/s   {summary_ms(half.latencies_s)}"
         f"  (open loop; statuses {half.statuses})"

@@ -32,10 +32,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.event_models import AuditLog
-from app.db.models import OutboxEvent
-from app.db.session import create_engine, session_factory
-from app.events.topics import TOPICS, Topic
+from app.core.db.event_models import AuditLog
+from app.core.db.models import OutboxEvent
+from app.core.db.session import create_engine, session_factory
+from app.core.events.topics import TOPICS, Topic
 from bench.common import rss_mib, summary_ms
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from app.events.topics import TOPICS, Topic
+from app.core.events.topics import TOPICS, Topic
 from infra.platform import kafka
 from infra.workloads import catalog
 from tests.infra.mocks import STACKS, ProgramRun, evaluate

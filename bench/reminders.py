@@ -27,10 +27,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.db.event_models import NotificationDelivery
-from app.db.models import OutboxEvent, Reminder
-from app.events.contract import EventType
-from app.events.topics import TOPICS
+from app.core.db.event_models import NotificationDelivery
+from app.core.db.models import OutboxEvent, Reminder
+from app.core.events.contract import EventType
+from app.core.events.topics import TOPICS
 from bench.common import percentile, rss_mib
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from app.db.migrate import upgrade
+from app.core.db.migrate import upgrade
 from devtools.process import LOOPBACK, HttpServer, free_port, make_temp_dir
 
 COMPONENT: Final = "api"
@@ -37,6 +37,8 @@ class ApiServer(HttpServer):
             "DATABASE_URL": database_url,
             "JWT_SECRET": self.jwt_secret,
             "LOG_LEVEL": "WARNING",
+            # Harness runs sign many users up from loopback; the throttle's own tests lower it.
+            "SIGNUPS_PER_ADDRESS": "100000",
             **(env or {}),
         }
         super().__init__(
@@ -54,6 +56,8 @@ class ApiServer(HttpServer):
                 "--workers",
                 str(workers),
                 "--no-access-log",
+                # As deployed: the app judges X-Forwarded-* (TRUSTED_PROXIES), not uvicorn.
+                "--no-proxy-headers",
             ],
             port=port,
             ready_path="/healthz",

@@ -32,7 +32,7 @@ from typing import Any, Final, TypeVar
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from app.events.topics import TOPICS, Topic
+from app.core.events.topics import TOPICS, Topic
 from devtools.process import (
     ComponentError,
     LocalServer,

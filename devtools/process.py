@@ -536,6 +536,10 @@ def run_by_hand(serve: Callable[[], None]) -> None:
     :class:`ComponentError` exits with its message; an interrupt while starting exits with 130,
     everything started being stopped already.
     """
+    # Install the Ctrl-C handler explicitly: a process started from a background job of a
+    # non-interactive shell (CI runners, `cmd &`) inherits SIGINT as *ignored*, and Python then
+    # leaves it ignored, so Ctrl-C (or `kill -INT`) would never stop the server.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         serve()

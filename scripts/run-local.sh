@@ -15,4 +15,4 @@ if [ -z "${JWT_SECRET:-}" ]; then
   export JWT_SECRET
 fi
 
-exec uv run --frozen --no-sync python -m app.local "$@"
+exec uv run --frozen --no-sync python -m services.local "$@"

@@ -1,14 +1,17 @@
-"""Does what the stack deploys fit the node pool it deploys it on?
+"""Does what the stack deploys fit the node pool it deploys it on, and the block storage it
+may use?
 
 Checked before any resource is registered: a `pulumi up` that would create a cluster and then
-leave half the platform Pending is refused up front, with both figures in the message.
+leave half the platform Pending (or exceed a free tier's storage) is refused up front, with the
+figures in the message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.capacity import Requests
+from infra.capacity import Requests, Volumes
 from infra.cloud.base import Allocatable
 
 
@@ -44,5 +47,46 @@ def check_capacity(requested: Requests, allocatable: Allocatable, pool: str) -> 
             f"the stack does not fit {pool}: {report.summary()}. Use more or larger nodes "
             "(nodeCount, nodeShape, nodeOcpus/nodeMemoryGb) or fewer replicas "
             "(apiReplicas, kafkaReplicas)."
+        )
+    return report
+
+
+@dataclass(frozen=True)
+class StorageReport:
+    """Block storage the stack provisions: every disk at the provider's minimum size."""
+
+    volumes: tuple[Volumes, ...]
+    minimum_gb: int
+    limit_gb: int | None
+
+    @property
+    def total_gb(self) -> int:
+        return sum(v.provisioned_gb(self.minimum_gb) for v in self.volumes)
+
+    @property
+    def fits(self) -> bool:
+        return self.limit_gb is None or self.total_gb <= self.limit_gb
+
+    def summary(self) -> str:
+        parts = []
+        for v in self.volumes:
+            size = max(v.size_gb, self.minimum_gb)
+            rounded = f" ({v.size_gb} GB asked)" if size != v.size_gb else ""
+            parts.append(f"{v.what} {v.count} x {size} GB{rounded}")
+        limit = f" of {self.limit_gb} GB" if self.limit_gb is not None else ""
+        return f"{', '.join(parts)} = {self.total_gb} GB{limit}"
+
+
+def check_storage(
+    volumes: Sequence[Volumes], minimum_gb: int, limit_gb: int | None
+) -> StorageReport:
+    """Return the report when the disks fit ``limit_gb``; raise :class:`CapacityError`."""
+    report = StorageReport(tuple(volumes), minimum_gb, limit_gb)
+    if not report.fits:
+        raise CapacityError(
+            f"the stack's block storage exceeds storageLimitGb: {report.summary()} "
+            f"(every disk is at least {minimum_gb} GB here). Use smaller or fewer volumes "
+            "(kafkaStorageGi, kafkaReplicas, databaseStorageGi, nodeDiskGb, nodeCount) or raise "
+            "storageLimitGb."
         )
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from infra.capacity import Volumes
 from infra.cloud import aks, gke, oke
 from infra.cloud.base import Allocatable, ClusterOutputs
 from infra.cloud.local import LocalCluster, LocalClusterArgs
@@ -17,6 +18,23 @@ SYSTEM_DAEMONS: Final[dict[str, Allocatable]] = {
 }
 
 
+# The smallest disk each cloud creates (a smaller claim is provisioned, and billed, at it).
+MIN_VOLUME_GB: Final[dict[str, int]] = {
+    "oke": oke.MIN_VOLUME_GB,
+    "aks": aks.MIN_VOLUME_GB,
+    "gke": gke.MIN_VOLUME_GB,
+    "local": 1,
+}
+
+
+def boot_disks(config: StackConfig) -> list[Volumes]:
+    """The node pool's boot disks at the autoscaler's ceiling (none on local)."""
+    if config.node_pool is None:
+        return []
+    pool = config.node_pool
+    return [Volumes("node boot disk", pool.max_count, pool.disk_gb)]
+
+
 def planned_allocatable(config: StackConfig) -> Allocatable:
     """What the node pool will offer pods, known from the config alone (before any resource)."""
     if config.local is not None:
@@ -28,6 +46,11 @@ def node_arch(config: StackConfig) -> NodeArch:
     if config.local is not None:
         return config.local.node_arch
     return required(config.node_pool, "node pool").size.arch
+
+
+def node_count(config: StackConfig) -> int:
+    """Nodes always present: per-node DaemonSets (node-exporter) run once on each."""
+    return config.node_pool.count if config.node_pool is not None else 1
 
 
 def describe_pool(config: StackConfig) -> str:

@@ -84,6 +84,9 @@ _ONE_LINE = re.compile(r"^[^\r\n]+$")
 _GRAFANA_PASSWORD_MIN: Final = 12
 # OCI block volumes (boot volumes and PVCs alike) are at least 50 GB.
 _OCI_MIN_VOLUME_GB: Final = 50
+# Block storage an Always Free OCI tenancy includes (boot and block volumes together):
+# https://docs.oracle.com/iaas/Content/FreeTier/freetier_topic-Always_Free_Resources.htm
+_OCI_FREE_STORAGE_GB: Final = 200
 
 T = TypeVar("T")
 
@@ -241,6 +244,8 @@ class StackConfig:
     chart_directory: Path | None = None
     # Wait for operators to report their custom resources Ready (off only without operators).
     operator_waits: bool = True
+    # Most block storage the stack may use (boot disks + volumes); None: unchecked.
+    storage_limit_gb: int | None = None
     oke: OkeSettings | None = None
     aks: AksSettings | None = None
     gke: GkeSettings | None = None
@@ -687,6 +692,13 @@ def _chart_directory(reader: _Reader) -> Path | None:
     return directory.resolve()
 
 
+def _storage_limit(reader: _Reader, provider: Provider) -> int | None:
+    limit = reader.integer("storageLimitGb", 0, 1_000_000, 0)
+    if limit:
+        return limit
+    return _OCI_FREE_STORAGE_GB if provider == "oke" else None
+
+
 def load_stack_config(source: ConfigSource) -> StackConfig:
     """Read and validate the whole stack configuration, or raise one :class:`StackConfigError`."""
     reader = _Reader(source)
@@ -732,6 +744,7 @@ def load_stack_config(source: ConfigSource) -> StackConfig:
         ),
         chart_directory=_chart_directory(reader),
         operator_waits=reader.boolean("operatorWaits", True),
+        storage_limit_gb=_storage_limit(reader, provider),
         oke=_oke(reader, ocpus, memory_gb) if provider == "oke" else None,
         aks=_aks(reader) if provider == "aks" else None,
         gke=gke,

@@ -8,15 +8,23 @@ from typing import Final, cast
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.capacity import platform_requests, workloads_requests
+from infra.capacity import platform_requests, platform_volumes, workloads_requests
 from infra.cloud.base import ClusterOutputs
 from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
 from infra.platform.k8s import ChartSource
 from infra.workloads import Workloads, WorkloadsArgs
-from stacks.capacity import check_capacity
-from stacks.cluster import create_cluster, describe_pool, node_arch, planned_allocatable
+from stacks.capacity import check_capacity, check_storage
+from stacks.cluster import (
+    MIN_VOLUME_GB,
+    boot_disks,
+    create_cluster,
+    describe_pool,
+    node_arch,
+    node_count,
+    planned_allocatable,
+)
 from stacks.config import PulumiConfigSource, SmtpSettings, StackConfig, load_stack_config
 
 # Sizing reads replica counts, modes and storage sizes only. The plans are built before any
@@ -66,6 +74,7 @@ def platform_plan(config: StackConfig) -> PlatformArgs:
         ),
         charts=ChartSource(config.chart_directory),
         await_operators=config.operator_waits,
+        node_count=node_count(config),
         rules=rule_groups(namespace=APP_NAMESPACE, runbook_url=config.runbook_url),
         dashboards=dashboards(namespace=APP_NAMESPACE),
     )
@@ -112,12 +121,20 @@ def program() -> None:
         planned_allocatable(config),
         describe_pool(config),
     )
+    check_storage(
+        [*platform_volumes(platform_args), *boot_disks(config)],
+        MIN_VOLUME_GB[config.provider],
+        config.storage_limit_gb,
+    )
 
     cluster = create_cluster(f"todo-{pulumi.get_stack()}", config)
     platform = Platform(
         "todo",
         dataclasses.replace(
-            platform_args, provider=cluster.provider, storage_class=cluster.storage_class
+            platform_args,
+            provider=cluster.provider,
+            storage_class=cluster.storage_class,
+            ingress_service=cluster.ingress_service,
         ),
     )
     built = build_image(cluster, config) if config.images_build else None
@@ -135,6 +152,7 @@ def program() -> None:
             database_url=platform.database_url,
             kafka_bootstrap=platform.kafka_bootstrap,
             depends_on=[*platform.ready, *([built] if built else [])],
+            ingress_url=cluster.ingress_service.url,
         ),
     )
 

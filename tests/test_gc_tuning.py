@@ -6,7 +6,7 @@ import gc
 import subprocess
 import sys
 
-from app.gc_tuning import THRESHOLDS
+from app.core.gc_tuning import THRESHOLDS
 from app.main import create_app
 from tests.api.conftest import api_settings
 from tests.devtools.subprocesses import REPO
@@ -14,7 +14,7 @@ from tests.devtools.subprocesses import REPO
 
 def test_settling_freezes_start_up_objects_and_raises_the_thresholds() -> None:
     probe = (
-        "import gc, app.main; from app.gc_tuning import settle_after_startup; "
+        "import gc, app.main; from app.core.gc_tuning import settle_after_startup; "
         "before = gc.get_freeze_count(); settle_after_startup(); "
         "print(before, gc.get_freeze_count() > 10_000, gc.get_threshold())"
     )

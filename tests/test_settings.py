@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import ApiSettings, SettingsError, load
+from app.core.settings import ApiSettings, SettingsError, load
 
 
 def test_missing_and_invalid_variables_are_named(monkeypatch: pytest.MonkeyPatch) -> None:

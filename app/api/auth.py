@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Annotated
 
@@ -14,18 +13,52 @@ from sqlalchemy.exc import IntegrityError
 from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.problems import Problem, documented
 from app.api.schemas import TokenOut, UserCreate, UserOut
-from app.db.models import User
-from app.security import hash_password, issue_token, verify_password
+from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
+from app.core.db.models import User
+from app.security import issue_token
 
 router = APIRouter(tags=["auth"])
 
 
+def _throttled(retry_after: int, what: str) -> Problem:
+    return Problem(
+        429,
+        f"Too many {what}",
+        f"try again in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _busy() -> Problem:
+    return Problem(
+        503,
+        "Busy",
+        "too many sign-ins at once; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def client_address(request: Request) -> str:
+    # Already the real client behind trusted proxies (app.auth.client_address middleware).
+    return request.client.host if request.client else "unknown"
+
+
 @router.post(
-    "/auth/register", status_code=201, response_model=UserOut, responses=documented(409, 422)
+    "/auth/register",
+    status_code=201,
+    response_model=UserOut,
+    responses=documented(409, 422, 429, 503),
 )
-async def register(body: UserCreate, db: Session) -> User:
-    # argon2 is deliberately slow: hash off the event loop so other requests keep flowing.
-    password_hash = await asyncio.to_thread(hash_password, body.password)
+async def register(request: Request, body: UserCreate, db: Session, app_state: State) -> User:
+    wait = await app_state.throttle.claim(
+        db, "signup:" + client_address(request), app_state.settings.signups_per_address
+    )
+    if wait is not None:
+        raise _throttled(wait, "sign-ups")
+    try:
+        password_hash = await app_state.hashing.hash(body.password)
+    except HashingBusy:
+        raise _busy() from None
     user = User(email=body.email, password_hash=password_hash)
     db.add(user)
     try:
@@ -36,16 +69,7 @@ async def register(body: UserCreate, db: Session) -> User:
     return user
 
 
-def _throttled(retry_after: int) -> Problem:
-    return Problem(
-        429,
-        "Too many failed logins",
-        f"try again in {retry_after} s",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
-@router.post("/auth/token", response_model=TokenOut, responses=documented(401, 422, 429))
+@router.post("/auth/token", response_model=TokenOut, responses=documented(401, 422, 429, 503))
 async def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -53,28 +77,44 @@ async def token(
     app_state: State,
 ) -> TokenOut:
     settings, throttle = app_state.settings, app_state.throttle
+    # Counted before the password is checked, so parallel guesses cannot outrun the count.
+    address_key = "address:" + client_address(request)
     account_key = "account:" + form.username.strip().lower()
-    address_key = "address:" + (request.client.host if request.client else "unknown")
-    for key, limit in (
-        (account_key, settings.login_failures_per_account),
-        (address_key, settings.login_failures_per_address),
-    ):
-        retry_after = throttle.retry_after(key, limit)
-        if retry_after is not None:
-            raise _throttled(retry_after)
+    wait = await throttle.claim(db, address_key, settings.login_failures_per_address)
+    if wait is None:
+        wait = await throttle.claim(db, account_key, settings.login_failures_per_account)
+        if wait is not None:
+            # Not evaluated: the address is charged only for the guesses it got to make.
+            await throttle.refund(db, address_key)
+            await db.commit()
+    if wait is not None:
+        raise _throttled(wait, "failed logins")
 
-    user = await db.scalar(select(User).where(func.lower(User.email) == form.username.lower()))
-    stored_hash = user.password_hash if user else None
-    if not await asyncio.to_thread(verify_password, stored_hash, form.password) or user is None:
-        throttle.record_failure(account_key)
-        throttle.record_failure(address_key)
+    user = await db.scalar(
+        select(User).where(func.lower(User.email) == form.username.strip().lower())
+    )
+    # No connection is held while waiting for a hashing slot: fifty logins queued for two
+    # slots would otherwise take the whole pool.
+    await db.commit()
+    try:
+        verified = await app_state.hashing.verify(
+            user.password_hash if user else None, form.password
+        )
+    except HashingBusy:
+        raise _busy() from None
+    if not verified.ok or user is None:
         raise Problem(
             401,
             "Unauthorized",
             "wrong email or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    throttle.reset(account_key)
+    await throttle.reset(db, account_key)
+    await throttle.refund(db, address_key)  # a shared address is limited by its failures only
+    if verified.rehashed is not None:
+        user.password_hash = verified.rehashed  # hashed with older parameters: upgrade it
+        db.add(user)
+    await db.commit()
     ttl = timedelta(minutes=settings.jwt_ttl_minutes)
     return TokenOut(
         access_token=issue_token(user.id, settings.jwt_secret.get_secret_value(), ttl),

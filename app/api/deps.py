@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api.problems import Problem
-from app.db.models import User
-from app.db.probe import DatabaseProbe
-from app.observability.metrics import DatabaseMetrics, TaskMetrics
-from app.security import InvalidToken, LoginThrottle, read_token
-from app.settings import ApiSettings
+from app.auth.hashing import PasswordHashing
+from app.auth.throttle import LoginThrottle
+from app.core.db.models import User
+from app.core.db.probe import DatabaseProbe
+from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
+from app.core.settings import ApiSettings
+from app.security import InvalidToken, read_token
 
 
 @dataclass
@@ -28,6 +30,7 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     throttle: LoginThrottle
+    hashing: PasswordHashing
     task_metrics: TaskMetrics
     db_metrics: DatabaseMetrics
     probe: DatabaseProbe

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app.api.deps import CurrentUser, Session, State
 from app.api.problems import documented, not_found
-from app.db.event_models import AuditLog
-from app.db.models import Task
+from app.core.db.event_models import AuditLog
+from app.core.db.models import Task
 
 router = APIRouter(prefix="/tasks", tags=["history"], responses=documented(401, 422))
 

@@ -44,8 +44,8 @@ _DESCRIPTIONS = {
     409: "conflicts with an existing resource",
     412: "If-Match names an older version",
     422: "invalid request; `errors` names each field at fault",
-    429: "too many failed logins; see Retry-After",
-    503: "a dependency is unavailable",
+    429: "too many attempts; see Retry-After",
+    503: "busy, or a dependency is unavailable; see Retry-After",
 }
 
 

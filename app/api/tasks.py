@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.api.deps import CurrentUser, Session, State
-from app.api.problems import Problem, documented, invalid, not_found
+from app.api.problems import Problem, documented, not_found
+from app.api.query_input import plain_text, utc_instant
 from app.api.schemas import (
     OccurrenceOut,
     OccurrencesOut,
@@ -27,9 +28,9 @@ from app.api.schemas import (
     TaskPage,
     TaskUpdate,
 )
-from app.db.models import IdempotencyKey, Task, TaskRecurrence
+from app.core.db.models import IdempotencyKey, Task, TaskRecurrence
+from app.core.observability.tracing import current_traceparent
 from app.domain.recurrence import Occurrence, RecurrenceRule, occurrences
-from app.observability.tracing import current_traceparent
 from app.tasks import commands
 from app.tasks.queries import Direction, SortField, TaskFilter, list_tasks
 from app.tasks.snapshots import task_out
@@ -140,14 +141,15 @@ async def get_tasks(
     limit: Annotated[int, Query(ge=1, description="page size, capped by the server")] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:
-    for name, value in (("due_before", due_before), ("due_after", due_after)):
-        if value is not None and value.tzinfo is None:
-            raise invalid(name, "must include a time zone offset")
-    if q is not None and "\x00" in q:
-        raise invalid("q", "must not contain NUL characters")
-    if tag is not None and "\x00" in tag:
-        raise invalid("tag", "must not contain NUL characters")
-    task_filter = TaskFilter(completed, priority, due_before, due_after, overdue, tag, q)
+    task_filter = TaskFilter(
+        completed,
+        priority,
+        utc_instant("due_before", due_before),
+        utc_instant("due_after", due_after),
+        overdue,
+        plain_text("tag", tag),
+        plain_text("q", q),
+    )
     rows, next_cursor = await list_tasks(
         db,
         user.id,

@@ -16,17 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.problems import invalid, not_found
 from app.api.schemas import ReminderIn, TaskCreate, TaskUpdate
-from app.db.models import Reminder, Task, TaskRecurrence
-from app.db.notify import REMINDERS_CHANNEL, notify
-from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
-from app.events import outbox
-from app.events.contract import (
+from app.core.db.models import Reminder, Task, TaskRecurrence
+from app.core.db.notify import REMINDERS_CHANNEL, notify
+from app.core.events import outbox
+from app.core.events.contract import (
     SOURCE_API,
     CloudEvent,
     EventType,
     ReminderScheduledData,
     TaskDeletedData,
 )
+from app.domain.recurrence import RecurrenceError, RecurrenceRule, check_series
 from app.tasks.snapshots import pending_reminders, reminder_data, task_data
 
 
@@ -249,9 +249,12 @@ async def _change_recurrence(
     if rule is None:
         task.recurrence = None
         return
-    # A new rule starts a new series anchored on this task's due date.
-    session.add(_start_series(task, rule))
-    await session.flush()
+    # A new rule starts a new series anchored on this task's due date. The series row is
+    # flushed alone first: no ORM relationship orders it before the task row that now points
+    # at it, and the task's UPDATE could otherwise come first (a foreign-key violation).
+    series = _start_series(task, rule)
+    session.add(series)
+    await session.flush([series])
 
 
 async def complete_task(

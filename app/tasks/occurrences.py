@@ -21,11 +21,11 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Reminder, Task, TaskRecurrence
-from app.domain.recurrence import Occurrence, RecurrenceRule, next_occurrence
-from app.events.contract import (
+from app.core.db.models import Reminder, Task, TaskRecurrence
+from app.core.events.contract import (
     EventType,
 )
+from app.domain.recurrence import Occurrence, RecurrenceRule, next_occurrence
 from app.tasks.commands import record_reminders_scheduled, record_task_event
 
 SOURCE_RECURRING: Final = "/todo-platform/recurring"

@@ -6,13 +6,10 @@ next page is a range scan from there and rows added or removed meanwhile neither
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,12 +27,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import type_coerce
 
-from app.api.problems import invalid
-from app.db.models import Task
-from app.db.session import dialect_name
-
-SortField = Literal["due_date", "priority", "title", "created_at"]
-Direction = Literal["asc", "desc"]
+from app.core.db.models import Task
+from app.core.db.session import dialect_name
+from app.tasks import cursors
+from app.tasks.cursors import Direction, SortField, sort_value
 
 _PRIORITY_RANK = case({"high": 0, "medium": 1, "low": 2}, value=Task.priority)
 
@@ -61,31 +56,8 @@ def _sort_key(field: SortField) -> SQLColumnExpression[Any]:
 
 
 def encode_cursor(field: SortField, direction: Direction, task: Task) -> str:
-    value: Any = {
-        "due_date": lambda: task.due_date.isoformat() if task.due_date else None,
-        "priority": lambda: ("high", "medium", "low").index(task.priority),
-        "title": lambda: task.title,
-        "created_at": lambda: task.created_at.isoformat(),
-    }[field]()
-    raw = json.dumps([field, direction, value, str(task.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, field: SortField, direction: Direction) -> tuple[Any, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        c_field, c_direction, value, task_id = json.loads(raw)
-        if (c_field, c_direction) != (field, direction):
-            raise invalid("cursor", "was made for another sort order; start again without it")
-        if field in ("due_date", "created_at") and value is not None:
-            value = datetime.fromisoformat(value).astimezone(UTC)
-        if field == "priority" and not isinstance(value, int):
-            raise ValueError(value)
-        if field == "title" and not isinstance(value, str):
-            raise ValueError(value)
-        return value, uuid.UUID(task_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
-        raise invalid("cursor", "is not a cursor this API returned") from None
+    value = sort_value(field, task.due_date, task.priority, task.title, task.created_at)
+    return cursors.encode_cursor(field, direction, value, task.id)
 
 
 def _after_cursor(
@@ -146,7 +118,7 @@ async def list_tasks(
     id_order = Task.id.asc() if direction == "asc" else Task.id.desc()
     query = _filtered(select(Task).where(Task.owner_id == owner_id), dialect_name(session), f)
     if cursor is not None:
-        value, last_id = _decode_cursor(cursor, sort, direction)
+        value, last_id = cursors.decode_cursor(cursor, sort, direction)
         query = query.where(_after_cursor(key, direction, value, last_id))
     rows = list((await session.scalars(query.order_by(ordered, id_order).limit(limit + 1))).all())
     if len(rows) <= limit:

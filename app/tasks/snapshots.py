@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from app.api.schemas import ReminderOut, TaskOut
-from app.db.models import Reminder, Task
+from app.core.db.models import Reminder, Task
+from app.core.events.contract import ReminderData, TaskData
 from app.domain.recurrence import RecurrenceRule
-from app.events.contract import ReminderData, TaskData
 
 _SHARED_FIELDS = (
     "id",

@@ -9,13 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from app.ui import auth_pages, history_page, stream, task_pages
+from app.ui import auth_pages, chat_page, history_page, stream, task_pages
 from app.ui.render import STATIC_DIR, STATIC_PATH
 
 router = APIRouter()
 router.include_router(auth_pages.router)
 router.include_router(task_pages.router)
 router.include_router(history_page.router)
+router.include_router(chat_page.router)
 router.include_router(stream.router)
 
 

@@ -83,8 +83,8 @@ async def login(request: Request, person: Visit, db: Session, app_state: State) 
     try:
         token = await _signed_in(request, person, db, app_state, email, password)
     except Problem as problem:
-        if problem.status == 429:
-            errors = {"throttled": f"Too many failed logins: {problem.detail}."}
+        if problem.status in (429, 503):
+            errors = {"throttled": f"{problem.title}: {problem.detail}."}
         else:
             errors = {"password": "wrong email or password"}
         return _form(request, person, "login.html", email=email, next_path=next_path, errors=errors)
@@ -102,13 +102,16 @@ async def signup(request: Request, person: Visit, db: Session, app_state: State)
     _required(errors, email=email, password=password)
     if not errors:
         try:
-            await auth.register(UserCreate(email=email, password=password), db)
+            await auth.register(request, UserCreate(email=email, password=password), db, app_state)
         except ValidationError as exc:
             for error in exc.errors():
                 name = str(error["loc"][0]) if error["loc"] else "email"
                 errors.setdefault(name, error["msg"].removeprefix("Value error, "))
-        except Problem:
-            errors["email"] = "an account with this address exists; log in instead"
+        except Problem as problem:
+            if problem.status in (429, 503):
+                errors["throttled"] = f"{problem.title}: {problem.detail}."
+            else:
+                errors["email"] = "an account with this address exists; log in instead"
     if errors:
         return _form(
             request, person, "signup.html", email=email, next_path=next_path, errors=errors

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from app.api.problems import Problem
 from app.api.schemas import MAX_REMINDER_OFFSET, TaskCreate, TaskUpdate
-from app.db.models import Task
+from app.core.db.models import Task
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
 
 WEEKDAYS: Final = (
@@ -81,7 +81,7 @@ INPUT_LABELS: Final = {
     "reminders_at": "Reminders at a fixed time",
 }
 _ANCHORS: Final = {"weekdays": "weekday-MO", "ends": "ends-never", "reminders": "reminder-rows"}
-_PATH: Final = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<index>\d+)\])?")
+_PATH: Final = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<index>[0-9]+)\])?")
 
 FieldErrors = dict[str, str]
 
@@ -282,7 +282,7 @@ class TaskForm:
         return [
             position
             for position, row in enumerate(self.reminders)
-            if row.amount.isdigit() and row.unit in UNIT_SECONDS
+            if _whole_number(row.amount) and row.unit in UNIT_SECONDS
         ]
 
     def _reminders(self, errors: FieldErrors) -> tuple[list[dict[str, Any]], list[int]]:
@@ -291,7 +291,7 @@ class TaskForm:
                 continue
             if row.unit not in UNIT_SECONDS:
                 errors[f"reminder-{position}"] = "choose minutes, hours, days or weeks"
-            elif not row.amount.isdigit():
+            elif not _whole_number(row.amount):
                 errors[f"reminder-{position}"] = f"enter a whole number of {row.unit}"
             elif int(row.amount) * UNIT_SECONDS[row.unit] > MAX_REMINDER_OFFSET.total_seconds():
                 errors[f"reminder-{position}"] = (
@@ -322,7 +322,7 @@ def error_links(errors: FieldErrors) -> list[tuple[str, str, str]]:
     """(element id, label, message) of each error, for the summary above the form."""
     links = []
     for name, message in errors.items():
-        if name.startswith("reminder-") and name.removeprefix("reminder-").isdigit():
+        if name.startswith("reminder-") and _whole_number(name.removeprefix("reminder-")):
             position = int(name.removeprefix("reminder-"))
             links.append((f"reminder-amount-{position}", f"Reminder {position + 1}", message))
         else:
@@ -352,7 +352,7 @@ def _row(seconds: int) -> ReminderRow:
 
 def _row_key(row: ReminderRow) -> tuple[str, str]:
     seconds = UNIT_SECONDS.get(row.unit)
-    if seconds is not None and row.amount.isdigit():
+    if seconds is not None and _whole_number(row.amount):
         return (str(int(row.amount) * seconds), "")
     return (row.amount, row.unit)
 
@@ -373,9 +373,14 @@ def _rule_inputs(rule: RecurrenceRule, zone: ZoneInfo) -> dict[str, Any]:
     return inputs
 
 
+def _whole_number(text: str) -> bool:
+    # ASCII only: str.isdigit() is also true of "²", which int() refuses (a 500 once).
+    return text.isascii() and text.isdigit()
+
+
 def _number(value: str) -> int | str:
     """An integer input as a number, or as typed so the API's check quotes it back."""
-    return int(value) if re.fullmatch(r"-?\d{1,9}", value) else value
+    return int(value) if re.fullmatch(r"-?[0-9]{1,9}", value) else value
 
 
 def _zone(name: str, errors: FieldErrors) -> ZoneInfo | None:

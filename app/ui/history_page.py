@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request, Response
 from app.api import history
 from app.api.deps import Caller, Session, State
 from app.api.problems import Problem
-from app.db.models import Task
+from app.core.db.models import Task
 from app.domain.recurrence import RecurrenceError, RecurrenceRule
 from app.ui.listing import show_time
 from app.ui.render import page

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from app.api.schemas import Priority
-from app.db.models import PRIORITIES, Task
+from app.core.db.models import PRIORITIES, Task
 from app.domain.recurrence import RecurrenceRule
 from app.tasks.queries import Direction, SortField, TaskFilter
 

@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 from fastapi import Depends, HTTPException, Request, Response
 
 from app.api.deps import Session, State
-from app.db.models import User
+from app.core.db.models import User
 from app.domain.recurrence import RecurrenceError, load_timezone
 from app.security import InvalidToken, read_token
 

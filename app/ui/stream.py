@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import Session
 from app.api.problems import Problem
-from app.live import LiveHub, Notice
+from app.ui.live import LiveHub, Notice
 from app.ui.session import Visit, owner_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.api.deps import Session
 from app.api.problems import Problem
-from app.db.models import Task
+from app.core.db.models import Task
 from app.tasks import commands
 from app.tasks.queries import list_tasks
 from app.ui.forms import (

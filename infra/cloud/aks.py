@@ -17,10 +17,25 @@ import pulumi_azure_native as azure
 
 from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import with_kubelogin_mode
+from infra.platform.ingress import IngressService
 
 # Per node: cilium agent, cloud-node-manager, azure disk/file CSI node plugins, konnectivity.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=250, memory_mib=450)
 STORAGE_CLASS: Final = "managed-csi"
+# managed-csi is StandardSSD_LRS, billed by tier from E1 = 4 GiB up
+# (https://learn.microsoft.com/azure/virtual-machines/disks-types#standard-ssds).
+MIN_VOLUME_GB: Final = 4
+# Azure's load balancer probes an HTTP port on `/` unless told otherwise; ingress-nginx answers
+# `/` with 404 (no Ingress for that host), so every node would be marked down. Its default
+# server answers `/healthz` with 200. Annotation table of
+# https://kubernetes-sigs.github.io/cloud-provider-azure/topics/loadbalancer
+# (`service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path`), as the
+# ingress-nginx deploy guide sets it for AKS (https://kubernetes.github.io/ingress-nginx/deploy/#azure).
+INGRESS_SERVICE: Final = IngressService(
+    annotations={
+        "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz"
+    }
+)
 # Built-in role "AcrPull" (pull images only); the GUID is the same in every tenant.
 ACR_PULL_ROLE_ID: Final = "7f951dfc-4ca1-43f8-a5b2-df1d3d8fc8d2"
 KUBELOGIN_MODES: Final = ("azurecli", "workloadidentity", "spn", "msi")
@@ -210,6 +225,7 @@ class AksCluster(CloudCluster):
             pool=pool,
             system_daemons=SYSTEM_DAEMONS,
             storage_class=STORAGE_CLASS,
+            ingress_service=INGRESS_SERVICE,
             registry=RegistryAccess(registry.server),
             # Pods must not try to pull before the kubelet may read the registry.
             ready=[cluster, registry],

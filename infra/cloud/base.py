@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cloud.shapes import MIB_PER_GIB, MachineSize, NodeArch
+from infra.platform.ingress import IngressService
 from infra.workloads.catalog import IMAGE_NAME
 
 # The application's images (one today; every workload runs it with its own command).
@@ -108,6 +109,7 @@ class ClusterOutputs:
     storage_class: str | None  # None = the cluster's default StorageClass
     allocatable_cpu_millicores: int  # total of the node pool, after system reservations
     allocatable_memory_mib: int
+    ingress_service: IngressService  # how the ingress controller is reached from outside
 
 
 def kubernetes_provider(
@@ -183,6 +185,7 @@ class CloudCluster(pulumi.ComponentResource):
         pool: NodePoolSpec,
         system_daemons: Allocatable,
         storage_class: str,
+        ingress_service: IngressService,
         registry: RegistryAccess,
         ready: Sequence[pulumi.Resource],
     ) -> None:
@@ -210,6 +213,7 @@ class CloudCluster(pulumi.ComponentResource):
                 storage_class=storage_class,
                 allocatable_cpu_millicores=allocatable.cpu_millicores,
                 allocatable_memory_mib=allocatable.memory_mib,
+                ingress_service=ingress_service,
             )
         )
 

@@ -16,10 +16,14 @@ import pulumi_gcp as gcp
 
 from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import ExecPlugin, exec_kubeconfig
+from infra.platform.ingress import IngressService
 
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=300, memory_mib=550)
 STORAGE_CLASS: Final = "standard-rwo"
+# standard-rwo is pd-balanced, 10 GB at least
+# (https://cloud.google.com/compute/docs/disks/persistent-disks#disk-types).
+MIN_VOLUME_GB: Final = 10
 # A regional cluster puts node_count nodes in each of the region's three default zones.
 REGIONAL_ZONES: Final = 3
 NODE_ROLE: Final = "roles/container.defaultNodeServiceAccount"
@@ -254,6 +258,10 @@ class GkeCluster(CloudCluster):
             pool=pool,
             system_daemons=SYSTEM_DAEMONS,
             storage_class=STORAGE_CLASS,
+            # GKE health-checks kube-proxy's /healthz (port 10256) on each node for an
+            # externalTrafficPolicy: Cluster Service, never the backend's `/`: nothing to set
+            # (https://cloud.google.com/kubernetes-engine/docs/concepts/service-load-balancer-parameters).
+            ingress_service=IngressService(),
             registry=RegistryAccess(registry.server),
             ready=[node_pool, registry.reader],
         )

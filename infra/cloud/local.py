@@ -15,8 +15,17 @@ import pulumi
 
 from infra.cloud.base import Allocatable, CloudCluster, ClusterOutputs, kubernetes_provider
 from infra.cloud.shapes import NodeArch
+from infra.platform.ingress import IngressService
 
 DEFAULT_REGISTRY: Final = "docker.io/library"
+# kind (and most local clusters) have no load-balancer implementation: the ingress listens on
+# fixed node ports which the cluster's port mappings forward from the host (docs/deploy.md has
+# the kind config: 30080 -> localhost:8080, 30443 -> localhost:8443).
+INGRESS_NODE_PORTS: Final = (30080, 30443)
+INGRESS_URL: Final = "http://localhost:8080"
+INGRESS_SERVICE: Final = IngressService(
+    type="NodePort", node_ports=INGRESS_NODE_PORTS, url=INGRESS_URL
+)
 
 
 @dataclass(frozen=True)
@@ -56,5 +65,6 @@ class LocalCluster(CloudCluster):
                 storage_class=args.storage_class,
                 allocatable_cpu_millicores=args.allocatable.cpu_millicores,
                 allocatable_memory_mib=args.allocatable.memory_mib,
+                ingress_service=INGRESS_SERVICE,
             )
         )

@@ -18,10 +18,28 @@ import pulumi_oci as oci
 from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.kubeconfig import with_oci_profile
 from infra.cloud.shapes import NodeArch
+from infra.platform.ingress import IngressService
 
 # Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=150, memory_mib=250)
 STORAGE_CLASS: Final = "oci-bv"
+# OCI block volumes are 50 GB to 32 TB; the CSI driver provisions a smaller claim at 50 GB
+# (https://docs.oracle.com/iaas/Content/ContEng/Tasks/contengcreatingpersistentvolumeclaim_topic-Provisioning_PVCs_on_BV.htm).
+MIN_VOLUME_GB: Final = 50
+# The OCI cloud controller creates a fixed 100 Mbps load balancer unless a Service asks for the
+# flexible shape; Always Free covers one flexible load balancer at 10 Mbps (the minimum).
+# Annotations: https://docs.oracle.com/iaas/Content/ContEng/Tasks/contengcreatingloadbalancers-subtopic.htm
+# ("Specifying Flexible Load Balancer Shapes"); bounds: ShapeDetails.minimumBandwidthInMbps,
+# "between 10 and the maximumBandwidthInMbps" (OCI Load Balancing API).
+LB_BANDWIDTH_MBPS: Final = 10
+INGRESS_SERVICE: Final = IngressService(
+    annotations={
+        "oci.oraclecloud.com/load-balancer-type": "lb",
+        "service.beta.kubernetes.io/oci-load-balancer-shape": "flexible",
+        "service.beta.kubernetes.io/oci-load-balancer-shape-flex-min": str(LB_BANDWIDTH_MBPS),
+        "service.beta.kubernetes.io/oci-load-balancer-shape-flex-max": str(LB_BANDWIDTH_MBPS),
+    }
+)
 
 TCP: Final = "6"
 ICMP: Final = "1"
@@ -571,6 +589,7 @@ class OkeCluster(CloudCluster):
             pool=args.node_pool,
             system_daemons=SYSTEM_DAEMONS,
             storage_class=STORAGE_CLASS,
+            ingress_service=INGRESS_SERVICE,
             registry=RegistryAccess(registry.server, registry.username, registry.password),
             ready=[node_pool],
         )

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from app.observability import catalog as m
+from app.core.observability import metric_catalog as m
 from infra.observability import external_metrics as x
 
 Severity = Literal["critical", "warning"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from app.observability import catalog as m
+from app.core.observability import metric_catalog as m
 from infra.observability import external_metrics as x
 from infra.observability.alerts import NOT_USER_TRAFFIC
 from infra.observability.grafana import Dashboard, Panel, Query, Row

@@ -19,14 +19,14 @@ import pulumi_kubernetes as k8s
 from infra.platform import namespaces, versions
 from infra.platform.dapr import Dapr, DaprArgs
 from infra.platform.database import Database, DatabaseArgs
-from infra.platform.ingress import Ingress, IngressArgs
+from infra.platform.ingress import Ingress, IngressArgs, IngressService
 from infra.platform.k8s import REMOTE_CHARTS, ChartSource
 from infra.platform.kafka import Kafka, KafkaArgs
 from infra.platform.keda import Keda
 from infra.platform.monitoring import Monitoring, MonitoringArgs, SmtpRelay
 from infra.platform.namespaces import Namespaces
 
-__all__ = ["APP_NAMESPACE", "Platform", "PlatformArgs", "SmtpRelay"]
+__all__ = ["APP_NAMESPACE", "IngressService", "Platform", "PlatformArgs", "SmtpRelay"]
 
 APP_NAMESPACE: Final = namespaces.APP
 _DOMAIN: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -49,7 +49,8 @@ class PlatformArgs:
     # Optional extras (defaults keep the interface above sufficient):
     alert_smtp: SmtpRelay | None = None  # required when alert_email_to is set
     node_count: int = 1  # per-node DaemonSets count once per node in the capacity check
-    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    # How the ingress is exposed: the cloud's load balancer (with its annotations) or node ports.
+    ingress_service: IngressService = field(default_factory=IngressService)
     # Seam for the observability issue: PrometheusRule groups and Grafana dashboards.
     rules: Sequence[Mapping[str, Any]] = ()
     dashboards: Mapping[str, str] = field(default_factory=dict)
@@ -97,7 +98,7 @@ class PlatformArgs:
 
     def ingress_args(self) -> IngressArgs:
         return IngressArgs(
-            self.provider, self.domain, self.tls_email, self.load_balancer_annotations, self.charts
+            self.provider, self.domain, self.tls_email, self.ingress_service, self.charts
         )
 
     def monitoring_args(self) -> MonitoringArgs:
@@ -144,12 +145,7 @@ class Platform(pulumi.ComponentResource):
         ingress = Ingress("ingress", args.ingress_args(), base, child)
         monitoring = Monitoring("monitoring", args.monitoring_args(), base, child)
         kafka = Kafka("kafka", args.kafka_args(), base, child)
-        dapr = Dapr(
-            "dapr",
-            DaprArgs(args.provider, kafka.bootstrap, args.storage_class, args.charts),
-            base,
-            child,
-        )
+        dapr = Dapr("dapr", DaprArgs(args.provider, kafka.bootstrap, args.charts), base, child)
         keda = Keda("keda", args.provider, base, child, args.charts)
         database = Database("database", args.database_args(), base, child)
 

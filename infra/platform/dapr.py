@@ -42,7 +42,6 @@ INBOUND_MAX_RETRIES: Final = 5
 class DaprArgs:
     provider: k8s.Provider
     kafka_bootstrap: str
-    storage_class: str | None
     charts: ChartSource = REMOTE_CHARTS
 
 
@@ -124,7 +123,9 @@ def configuration_manifest() -> dict[str, Any]:
         "metadata": metadata(CONFIGURATION, namespaces.APP),
         "spec": {
             "metric": {"enabled": True},
-            "mtls": {"enabled": True},
+            # No `mtls` here: the control plane's own `daprsystem` Configuration (chart value
+            # global.mtls.enabled) turns mTLS on for every sidecar, and Dapr 1.16's CRD requires
+            # controlPlaneTrustDomain and sentryAddress whenever an app Configuration names it.
             # The secret store answers for the app Secret only, whatever an app asks for.
             "secrets": {
                 "scopes": [
@@ -188,23 +189,27 @@ def resiliency_manifest() -> dict[str, Any]:
     }
 
 
-def control_plane_values(storage_class: str | None) -> dict[str, Any]:
+def control_plane_values() -> dict[str, Any]:
     resources = sizing.DAPR_CONTROL_PLANE.resources()
-    scheduler: dict[str, Any] = {"resources": resources}
-    if storage_class is not None:
-        scheduler["cluster"] = {"storageClassName": storage_class}
     return {
         "global": {
             "ha": {"enabled": False},
             "logAsJson": True,
             "mtls": {"enabled": True},
             "prometheus": {"enabled": True},
+            # The apps use pub/sub, state, a cron binding and secrets only: no actors,
+            # workflows or jobs, so neither placement nor the scheduler runs. The 1.16 chart
+            # runs the scheduler as three replicas with a volume each whenever it is on
+            # (dapr_scheduler's "get-replicas" helper), 150 GB of block storage on OCI alone.
+            "actors": {"enabled": False},
+            "scheduler": {"enabled": False},
         },
         "dapr_operator": {"resources": resources},
-        "dapr_placement": {"resources": resources},
         "dapr_sentry": {"resources": resources},
-        "dapr_sidecar_injector": {"resources": resources},
-        "dapr_scheduler": scheduler,
+        # The app namespace enforces Pod Security `restricted`, which admits no container
+        # keeping its capabilities; the injector adds `drop: [ALL]` to daprd only when told
+        # to (there is no per-pod annotation for it).
+        "dapr_sidecar_injector": {"resources": resources, "sidecarDropALLCapabilities": True},
     }
 
 
@@ -226,7 +231,7 @@ class Dapr(pulumi.ComponentResource):
             "dapr",
             versions.DAPR,
             namespaces.DAPR,
-            control_plane_values(args.storage_class),
+            control_plane_values(),
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
             args.charts,
         )

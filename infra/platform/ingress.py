@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -18,13 +18,55 @@ CLUSTER_ISSUER: Final = "letsencrypt"
 LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
 
 
+# The range the API server allocates node ports from (--service-node-port-range default).
+NODE_PORT_RANGE: Final = range(30000, 32768)
+
+
+@dataclass(frozen=True)
+class IngressService:
+    """How the ingress controller's Service is reached from outside the cluster.
+
+    Clouds put a load balancer in front of it (``LoadBalancer``, tuned by the cloud controller's
+    ``annotations``). A cluster without a load-balancer implementation (kind) exposes fixed node
+    ports instead, which the cluster's port mappings forward from the host to ``url``: a
+    ``LoadBalancer`` Service there never gets an address, so Helm's wait would time out.
+    """
+
+    type: Literal["LoadBalancer", "NodePort"] = "LoadBalancer"
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    node_ports: tuple[int, int] | None = None  # (http, https), NodePort only
+    url: str | None = None  # where clients reach the NodePorts, e.g. http://localhost:8080
+
+    def __post_init__(self) -> None:
+        if self.type == "NodePort":
+            if self.node_ports is None or self.url is None:
+                raise ValueError("a NodePort ingress needs node_ports and the url they reach")
+            if not all(port in NODE_PORT_RANGE for port in self.node_ports):
+                raise ValueError(f"node ports must be in 30000-32767, got {self.node_ports}")
+        elif self.node_ports is not None or self.url is not None:
+            raise ValueError("node_ports and url apply to a NodePort ingress only")
+
+    def values(self) -> dict[str, object]:
+        """The chart's ``controller.service`` values."""
+        service: dict[str, object] = {
+            "type": self.type,
+            "annotations": dict(self.annotations),
+            # Traffic keeps the client's source address, which nginx passes on in
+            # X-Forwarded-For; the API's login throttle keys on it.
+            "externalTrafficPolicy": "Local",
+        }
+        if self.node_ports is not None:
+            http, https = self.node_ports
+            service["nodePorts"] = {"http": http, "https": https}
+        return service
+
+
 @dataclass(frozen=True)
 class IngressArgs:
     provider: k8s.Provider
     domain: str | None
     tls_email: str | None
-    # Cloud-specific Service annotations (e.g. the OCI flexible load balancer shape).
-    load_balancer_annotations: Mapping[str, str] = field(default_factory=dict)
+    service: IngressService = field(default_factory=IngressService)
     charts: ChartSource = REMOTE_CHARTS
 
     def __post_init__(self) -> None:
@@ -32,13 +74,13 @@ class IngressArgs:
             raise ValueError("tls_email is required when a domain is set (Let's Encrypt account)")
 
 
-def controller_values(annotations: Mapping[str, str]) -> dict[str, object]:
+def controller_values(service: IngressService) -> dict[str, object]:
     return {
         "controller": {
             "replicaCount": 1,
             "ingressClassResource": {"name": INGRESS_CLASS, "default": True},
             "resources": sizing.INGRESS_CONTROLLER.resources(),
-            "service": {"type": "LoadBalancer", "annotations": dict(annotations)},
+            "service": service.values(),
             # Configuration snippets let an Ingress author inject nginx config: off.
             "allowSnippetAnnotations": False,
             "config": {"hsts": "true", "server-tokens": "false"},
@@ -92,7 +134,7 @@ class Ingress(pulumi.ComponentResource):
             "ingress-nginx",
             versions.INGRESS_NGINX,
             namespaces.INGRESS,
-            controller_values(args.load_balancer_annotations),
+            controller_values(args.service),
             child,
             args.charts,
         )

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from app.events.topics import TOPICS, Topic
+from app.core.events.topics import TOPICS, Topic
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import (
     REMOTE_CHARTS,

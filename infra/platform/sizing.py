@@ -43,9 +43,9 @@ KEDA_METRICS_SERVER: Final = Size(50, 128, 500, 256)
 KEDA_WEBHOOKS: Final = Size(10, 32, 100, 128)
 CNPG_OPERATOR: Final = Size(50, 128, 500, 256)
 
-# Dapr control plane: operator, sentry, sidecar injector, placement, scheduler.
+# Dapr control plane: operator, sentry, sidecar injector (placement and scheduler are off).
 DAPR_CONTROL_PLANE: Final = Size(25, 64, 200, 256)
-DAPR_CONTROL_PLANE_SERVICES: Final = 5
+DAPR_CONTROL_PLANE_SERVICES: Final = 3
 
 # --- Kafka (per broker, KRaft dual role) ----------------------------------------------------
 KAFKA_BROKER: Final = Size(250, 1536, 1000, 1536)

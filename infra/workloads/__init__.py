@@ -49,6 +49,9 @@ class WorkloadsArgs:
     # The full reference when the program builds the image (``tag@digest``, see infra/images.py);
     # None pulls ``<image_registry>/todo-platform:<image_tag>``.
     image: pulumi.Input[str] | None = None
+    # Where clients reach the ingress when no load balancer reports an address (node ports on
+    # kind); None reads the address from the Ingress status.
+    ingress_url: str | None = None
     # secret: the key the API signs its tokens with (stacks/secrets.py generates it)
     jwt_signing_key: pulumi.Input[str] | None = None
 
@@ -135,9 +138,12 @@ class Workloads(pulumi.ComponentResource):
         deployments = {
             app.key: self._deployment(app, image, pull, [*base, migration]) for app in catalog.APPS
         }
-        for app in catalog.APPS:
-            self._service(app, base)
-        ingress = self._api_ingress(base)
+        # Services and the Ingress await their endpoints: created after the pods they select
+        # are Ready (so after the migration Job), the await never races a slow first rollout.
+        services = {
+            app.key: self._service(app, [*base, deployments[app.key]]) for app in catalog.APPS
+        }
+        ingress = self._api_ingress([*base, services[catalog.API.key]])
         self._api_scaling(deployments[catalog.API.key])
         for app in catalog.APPS:
             if app.consumes:
@@ -155,13 +161,14 @@ class Workloads(pulumi.ComponentResource):
                         )
 
         self.dapr_app_ids = catalog.dapr_app_ids()
-        # With a domain the URL is known up front (also in the first preview); without one it
-        # is the load balancer's address, known once the Ingress has been admitted.
-        self.api_url = (
-            pulumi.Output.from_input(f"https://{args.domain}")
-            if args.domain
-            else ingress.status.apply(api_url_from_status)
-        )
+        # With a domain (or node ports) the URL is known up front, also in the first preview;
+        # otherwise it is the load balancer's address, known once the Ingress has been admitted.
+        if args.domain:
+            self.api_url = pulumi.Output.from_input(f"https://{args.domain}")
+        elif args.ingress_url:
+            self.api_url = pulumi.Output.from_input(args.ingress_url)
+        else:
+            self.api_url = ingress.status.apply(api_url_from_status)
         self.register_outputs({"api_url": self.api_url, "dapr_app_ids": self.dapr_app_ids})
 
     # --- helpers ----------------------------------------------------------------------------
@@ -301,8 +308,8 @@ class Workloads(pulumi.ComponentResource):
             opts=self._opts([*depends_on, account]),
         )
 
-    def _service(self, app: catalog.App, depends_on: list[pulumi.Resource]) -> None:
-        k8s.core.v1.Service(
+    def _service(self, app: catalog.App, depends_on: list[pulumi.Resource]) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
             f"service-{app.key}",
             metadata=object_meta(
                 app.app_id, self._ns, labels=pods.labels(app.app_id, "service", dapr=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from app.events.topics import REMINDERS, TASK_EVENTS, Topic, dead_letter_topic
+from app.core.events.topics import REMINDERS, TASK_EVENTS, Topic, dead_letter_topic
 from infra.platform import sizing
 
 IMAGE_NAME: Final = "todo-platform"
@@ -64,7 +64,17 @@ class App:
 
 API: Final = App(
     "api",
-    ("uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", str(API_PORT)),  # noqa: S104
+    # --no-proxy-headers: the app alone decides which proxies to believe (TRUSTED_PROXIES).
+    (
+        "uvicorn",
+        "--factory",
+        "app.main:create_app",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        str(API_PORT),
+        "--no-proxy-headers",
+    ),
     API_PORT,
     sizing.API,
 )

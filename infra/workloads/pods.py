@@ -21,6 +21,8 @@ DAPR_LABEL: Final = "todo-platform/dapr"
 RUN_AS: Final = 10001
 TMP_VOLUME: Final = "tmp"
 DAPR_METRICS_PORT: Final = 9090
+# Private (RFC 1918 / RFC 4193) networks: every cluster's pod network is one of them.
+TRUSTED_PROXIES: Final = '["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]'
 
 
 def labels(app_id: str, component: str, dapr: bool) -> dict[str, str]:
@@ -125,10 +127,11 @@ def environment(
     ]
     if app is catalog.API:
         env.append(secret_env("JWT_SECRET", catalog.JWT_SECRET_KEY))
-        # uvicorn trusts X-Forwarded-Proto only from the peers named here. The NetworkPolicy
-        # admits only ingress-nginx to the API, so trust every peer: the session cookie is then
-        # marked Secure behind the TLS-terminating ingress.
-        env.append(core.EnvVarArgs(name="FORWARDED_ALLOW_IPS", value="*"))
+        # The API believes X-Forwarded-For/-Proto only from these peers (app/auth/
+        # client_address.py): the cluster's private pod networks, where ingress-nginx runs (the
+        # NetworkPolicy admits nothing else). The rightmost public address is then the client
+        # nginx saw, and the session cookie is marked Secure behind the TLS-terminating ingress.
+        env.append(core.EnvVarArgs(name="TRUSTED_PROXIES", value=TRUSTED_PROXIES))
     elif app is not None:
         # A worker serves /healthz, /readyz and /metrics on loopback unless told otherwise; the
         # kubelet's probes, the Service and Prometheus reach it on the pod's address and port.

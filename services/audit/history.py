@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.event_models import AuditLog
-from app.events.contract import CloudEvent
+from app.core.db.event_models import AuditLog
+from app.core.events.contract import CloudEvent
 from services.common.sql import upsert_into
 
 GROUP = "audit"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.events.topics import TASK_EVENTS
+from app.core.events.topics import TASK_EVENTS
 from services.audit.history import GROUP, record_event, record_events
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from app.events.contract import DATA_MODELS, SCHEMA_VERSION, CloudEvent, EventType
+from app.core.events.contract import DATA_MODELS, SCHEMA_VERSION, CloudEvent, EventType
 
 
 class DeadLetterReason(StrEnum):

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app.db.probe import DatabaseProbe
-from app.observability.metrics import DatabaseMetrics
+from app.core.db.probe import DatabaseProbe
+from app.core.observability.metrics import DatabaseMetrics
 from services.common.metrics import WorkerMetrics
 
 ReadyCheck = Callable[[], str | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.events.contract import CloudEvent
+from app.core.events.contract import CloudEvent
 from services.common.decode import DeadLetterReason
 
 

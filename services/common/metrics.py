@@ -1,7 +1,7 @@
 """A worker process's Prometheus metrics, built from the catalog only.
 
-Every family comes from :mod:`app.observability.catalog` through
-:func:`app.observability.metrics.build`, so the workers export exactly the names, labels and
+Every family comes from :mod:`app.core.observability.metric_catalog` through
+:func:`app.core.observability.metrics.build`, so the workers export exactly the names, labels and
 buckets the alert rules and dashboards are checked against. Label values stay in small fixed
 sets: consumer groups, event types, exception class names, topics, partitions, channels.
 """
@@ -16,8 +16,8 @@ from typing import Final, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.orm import Session
 
-from app.observability import catalog
-from app.observability.metrics import Collector, TaskChangeCounter, build
+from app.core.observability import metric_catalog
+from app.core.observability.metrics import Collector, TaskChangeCounter, build
 
 log = logging.getLogger("services.metrics")
 
@@ -44,16 +44,16 @@ class WorkerMetrics:
         self._built: dict[str, Collector] = {}
         self._scrape_hooks: list[ScrapeHook] = []
 
-    def counter(self, metric: catalog.Metric) -> Counter:
+    def counter(self, metric: metric_catalog.Metric) -> Counter:
         return self._get(metric, Counter)
 
-    def gauge(self, metric: catalog.Metric) -> Gauge:
+    def gauge(self, metric: metric_catalog.Metric) -> Gauge:
         return self._get(metric, Gauge)
 
-    def histogram(self, metric: catalog.Metric) -> Histogram:
+    def histogram(self, metric: metric_catalog.Metric) -> Histogram:
         return self._get(metric, Histogram)
 
-    def _get(self, metric: catalog.Metric, kind: type[C]) -> C:
+    def _get(self, metric: metric_catalog.Metric, kind: type[C]) -> C:
         collector = self._built.get(metric.name)
         if collector is None:
             collector = self._built[metric.name] = build(metric, self.registry)
@@ -85,12 +85,12 @@ class ConsumerMetrics:
 
     def __init__(self, metrics: WorkerMetrics, group: str) -> None:
         self.group = group
-        self._processed = metrics.counter(catalog.EVENTS_PROCESSED)
-        self._failed = metrics.counter(catalog.EVENTS_FAILED)
-        self._duration = metrics.histogram(catalog.EVENT_HANDLER_DURATION).labels(group)
-        self._lag = metrics.gauge(catalog.CONSUMER_LAG)
+        self._processed = metrics.counter(metric_catalog.EVENTS_PROCESSED)
+        self._failed = metrics.counter(metric_catalog.EVENTS_FAILED)
+        self._duration = metrics.histogram(metric_catalog.EVENT_HANDLER_DURATION).labels(group)
+        self._lag = metrics.gauge(metric_catalog.CONSUMER_LAG)
         # Exposed as 0 from the start: the dead-letter alert's increase() needs a baseline.
-        self._dead_lettered = metrics.counter(catalog.DLQ_MESSAGES).labels(group)
+        self._dead_lettered = metrics.counter(metric_catalog.DLQ_MESSAGES).labels(group)
 
     def processed(self, event_type: str) -> None:
         """One event handled: its effect committed now, or already had (a duplicate)."""
@@ -119,4 +119,4 @@ class ConsumerMetrics:
 
 def task_change_counter(metrics: WorkerMetrics) -> Callable[[Session], None]:
     """The ``after_commit`` hook that counts committed task changes, as the API counts its own."""
-    return TaskChangeCounter(metrics.counter(catalog.TASK_EVENTS)).count_committed
+    return TaskChangeCounter(metrics.counter(metric_catalog.TASK_EVENTS)).count_committed

@@ -21,13 +21,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.probe import DatabaseProbe
-from app.db.session import create_engine, session_factory
-from app.gc_tuning import settle_after_startup
-from app.observability import catalog
-from app.observability.logs import configure as configure_logs
-from app.observability.tracing import instrument_engine, tracer_provider
-from app.settings import SettingsError, load
+from app.core.db.probe import DatabaseProbe
+from app.core.db.session import create_engine, session_factory
+from app.core.gc_tuning import settle_after_startup
+from app.core.observability import metric_catalog
+from app.core.observability.logs import configure as configure_logs
+from app.core.observability.tracing import instrument_engine, tracer_provider
+from app.core.settings import SettingsError, load
 from services.common.http import worker_http_app
 from services.common.metrics import WorkerMetrics, task_change_counter
 from services.common.runtime import KafkaConsumerRuntime
@@ -89,7 +89,9 @@ async def serve(
     metrics = WorkerMetrics()
     # A process the catalog says creates tasks counts them once committed, as the API does.
     count_changes = (
-        task_change_counter(metrics) if worker.name in catalog.TASK_EVENTS.exported_by else None
+        task_change_counter(metrics)
+        if worker.name in metric_catalog.TASK_EVENTS.exported_by
+        else None
     )
     sessions = session_factory(engine, after_commit=count_changes)
     context = WorkerContext(worker.name, settings, sessions, metrics, provider)

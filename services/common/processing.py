@@ -23,10 +23,10 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.event_models import ProcessedEvent
-from app.events.contract import CloudEvent
-from app.observability.logs import correlation_id
-from app.observability.tracing import SpanStart, continue_trace, spans_for_each, trace_id_of
+from app.core.db.event_models import ProcessedEvent
+from app.core.events.contract import CloudEvent
+from app.core.observability.logs import correlation_id
+from app.core.observability.tracing import SpanStart, continue_trace, spans_for_each, trace_id_of
 from services.common.decode import DeadLetterReason, PoisonMessage
 from services.common.messages import DeadLetterSink, RawMessage, Received
 from services.common.metrics import INVALID_MESSAGE, ConsumerMetrics

@@ -1,6 +1,6 @@
 """Settings of the worker processes (environment variables, validated at start).
 
-Load them with :func:`app.settings.load`, which names every bad variable in one error.
+Load them with :func:`app.core.settings.load`, which names every bad variable in one error.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.settings import CommonSettings
+from app.core.settings import CommonSettings
 
 
 class WorkerSettings(CommonSettings):

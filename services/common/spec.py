@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.contract import CloudEvent, EventType
-from app.events.topics import dead_letter_topic
+from app.core.events.contract import CloudEvent, EventType
+from app.core.events.topics import dead_letter_topic
 
 Handler = Callable[[CloudEvent, AsyncSession], Awaitable[None]]
 """Performs one event's effect inside the session's open transaction.

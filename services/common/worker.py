@@ -1,7 +1,7 @@
 """A worker process: its consumers, background loops and HTTP routes, run until SIGTERM.
 
 Every service package defines one :class:`Worker` (``services/<name>/worker.py: WORKER``) and a
-``__main__`` that calls :func:`run` on it. The local run (``app/local.py``) builds the same
+``__main__`` that calls :func:`run` on it. The local run (``services/local.py``) builds the same
 workers in one process on the in-process bus instead.
 """
 

@@ -23,9 +23,9 @@ from typing import Final
 from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Reminder, Task
-from app.events import outbox
-from app.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.db.models import Reminder, Task
+from app.core.events import outbox
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 
 SOURCE_NOTIFIER: Final = "/todo-platform/notifier"
 

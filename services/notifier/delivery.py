@@ -27,11 +27,11 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.event_models import NotificationDelivery
-from app.db.models import User
-from app.events import outbox
-from app.events.contract import CloudEvent, EventType, NotificationSentData
-from app.observability.tracing import current_traceparent
+from app.core.db.event_models import NotificationDelivery
+from app.core.db.models import User
+from app.core.events import outbox
+from app.core.events.contract import CloudEvent, EventType, NotificationSentData
+from app.core.observability.tracing import current_traceparent
 from services.common.metrics import WorkerMetrics
 from services.common.spec import PermanentError
 from services.notifier.channels import Channel, DeliveryFailed, Notice, RetryPolicy, with_retries

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from app.observability import catalog
+from app.core.observability import metric_catalog
 from services.common.metrics import WorkerMetrics
 
 
 class NotifierMetrics:
     def __init__(self, metrics: WorkerMetrics, channels: Iterable[str]) -> None:
-        self._sent = metrics.counter(catalog.REMINDERS_SENT)
-        self._lateness = metrics.histogram(catalog.REMINDER_LATENESS)
+        self._sent = metrics.counter(metric_catalog.REMINDERS_SENT)
+        self._lateness = metrics.histogram(metric_catalog.REMINDER_LATENESS)
         for channel in channels:
             # Exposed from the start: rate() and increase() need a baseline.
             self._sent.labels(channel)

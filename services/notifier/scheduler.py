@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.observability.tracing import continue_trace, current_traceparent
+from app.core.observability.tracing import continue_trace, current_traceparent
 from services.common.waiting import wait_set
 from services.notifier.claims import Claimed, claim_due, due_count, upcoming
 

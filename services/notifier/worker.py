@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.db.notify import REMINDERS_CHANNEL
-from app.events.contract import EventType
-from app.events.topics import REMINDERS
+from app.core.db.notify import REMINDERS_CHANNEL
+from app.core.events.contract import EventType
+from app.core.events.topics import REMINDERS
 from services.common.http import ReadyCheck
 from services.common.listen import Listener
 from services.common.spec import ConsumerSpec

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.events.contract import CloudEvent, TaskData
-from app.observability.tracing import current_traceparent
+from app.core.events.contract import CloudEvent, TaskData
+from app.core.observability.tracing import current_traceparent
 from app.tasks.occurrences import NextOccurrence, create_next_occurrence, series_missing_next
 
 log = logging.getLogger("services.recurring")

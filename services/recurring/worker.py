@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.events.contract import EventType
-from app.events.topics import TASK_EVENTS
+from app.core.events.contract import EventType
+from app.core.events.topics import TASK_EVENTS
 from services.common.spec import ConsumerSpec
 from services.common.worker import Loop, Worker, WorkerContext, WorkerParts
 from services.recurring.occurrences import SweepResult, on_completed, repair_series

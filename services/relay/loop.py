@@ -1,6 +1,6 @@
 """When the relay publishes: at once when NOTIFY says so, on a slow poll otherwise.
 
-NOTIFY 'outbox' is sent by every transaction that writes to the outbox (app.events.outbox), so
+NOTIFY 'outbox' is sent by every transaction that writes to the outbox (app.core.events.outbox), so
 a committed event is usually published within milliseconds. The poll is the backstop for a
 lost notification (a LISTEN connection that dropped, a SQLite local run with no NOTIFY at all).
 """

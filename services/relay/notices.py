@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.events.topics import TASK_EVENTS, TASK_UPDATES
+from app.core.events.topics import TASK_EVENTS, TASK_UPDATES
 from services.common.publisher import OutgoingMessage
 
 

@@ -26,9 +26,9 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import OutboxEvent
-from app.observability import catalog
-from app.observability.tracing import SpanStart, spans_for_each
+from app.core.db.models import OutboxEvent
+from app.core.observability import metric_catalog
+from app.core.observability.tracing import SpanStart, spans_for_each
 from services.common.metrics import WorkerMetrics
 from services.common.publisher import OutgoingMessage, Publisher
 from services.relay.notices import task_update_notice
@@ -126,8 +126,8 @@ class OutboxBacklog:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], metrics: WorkerMetrics) -> None:
         self._sessions = sessions
-        self._backlog = metrics.gauge(catalog.OUTBOX_BACKLOG)
-        self._oldest_age = metrics.gauge(catalog.OUTBOX_OLDEST_AGE)
+        self._backlog = metrics.gauge(metric_catalog.OUTBOX_BACKLOG)
+        self._oldest_age = metrics.gauge(metric_catalog.OUTBOX_OLDEST_AGE)
 
     async def refresh(self) -> None:
         async with self._sessions() as session:

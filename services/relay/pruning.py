@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.event_models import ProcessedEvent
-from app.db.models import OutboxEvent
+from app.core.db.event_models import ProcessedEvent
+from app.core.db.models import OutboxEvent
 
 log = logging.getLogger("services.relay.pruning")
 

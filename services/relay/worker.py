@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from app.settings import SettingsError
+from app.core.settings import SettingsError
 from services.common.publisher import Publisher
 from services.common.settings import RelaySettings
 from services.common.worker import Worker, WorkerContext, WorkerParts

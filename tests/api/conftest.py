@@ -18,13 +18,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.migrate import upgrade_async
-from app.db.models import OutboxEvent, Task
-from app.db.session import create_engine, session_factory
+from app.core.db.migrate import upgrade_async
+from app.core.db.models import OutboxEvent, Task
+from app.core.db.session import create_engine, session_factory
+from app.core.settings import ApiSettings
 from app.main import create_app
-from app.settings import ApiSettings
 from devtools.postgres import PostgresServer
 from tests.fixtures.accounts import create_task, register
+
+TEST_SIGNUPS_PER_ADDRESS = 100_000
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Api:
 
 
 def api_settings(database_url: str, **overrides: Any) -> ApiSettings:
+    # Every test signs its users up from one address; the sign-up throttle has its own tests.
+    overrides.setdefault("signups_per_address", TEST_SIGNUPS_PER_ADDRESS)
     return ApiSettings(database_url=database_url, jwt_secret=secrets.token_urlsafe(48), **overrides)
 
 

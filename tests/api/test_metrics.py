@@ -9,10 +9,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.db.migrate import upgrade_async
-from app.db.session import create_engine, session_factory
+from app.core.db.migrate import upgrade_async
+from app.core.db.session import create_engine, session_factory
+from app.core.observability.metric_catalog import DUE_BUCKETS, exported_by
 from app.main import create_app
-from app.observability.catalog import DUE_BUCKETS, exported_by
 from devtools.postgres import PostgresServer
 from tests.api.conftest import Api, api_settings
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.db.migrate import upgrade_async
+from app.core.db.migrate import upgrade_async
 from app.main import create_app
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port

@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.db.models import Task
-from app.events.contract import CloudEvent
+from app.core.db.models import Task
+from app.core.events.contract import CloudEvent
 from app.tasks.occurrences import create_next_occurrence
 from tests.api.conftest import Api
 
@@ -363,3 +363,20 @@ async def test_health_ready_and_metrics(api: Api, user: dict[str, str]) -> None:
     metrics = (await api.client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/tasks/{task_id}",status="200"}' in metrics
     assert task["id"] not in metrics  # route templates, never raw paths
+
+
+async def test_a_series_rule_changed_twice(api: Api, user: dict[str, str]) -> None:
+    """Each new rule starts a new series the task then points at; the series row must be
+    written first (found through the chat's "move standup to 10am" and its undo)."""
+    task = await api.create_task(
+        user, due_date="2031-03-03T09:00:00Z", timezone="Europe/Berlin", recurrence="daily"
+    )
+    series = {task["series_id"]}
+    for due, rule in (("2031-03-03T10:00:00Z", "weekly"), ("2031-03-03T09:00:00Z", "daily")):
+        response = await api.client.patch(
+            f"/tasks/{task['id']}", json={"due_date": due, "recurrence": rule}, headers=user
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["recurrence"]["freq"] == rule
+        series.add(response.json()["series_id"])
+    assert len(series) == 3

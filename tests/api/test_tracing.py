@@ -6,7 +6,7 @@ import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from app.events.contract import CloudEvent
+from app.core.events.contract import CloudEvent
 from app.main import create_app
 from tests.api.conftest import Api, api_settings
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from app.db.migrate import upgrade
-from app.db.session import create_engine
+from app.core.db.migrate import upgrade
+from app.core.db.session import create_engine
 from devtools.postgres import PostgresServer
 
 POPULATE = [

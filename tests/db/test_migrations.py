@@ -13,9 +13,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from app.db.migrate import alembic_config, downgrade, upgrade
-from app.db.models import Base
-from app.db.session import create_engine
+from app.core.db.migrate import alembic_config, downgrade, upgrade
+from app.core.db.models import Base
+from app.core.db.session import create_engine
 from devtools.postgres import PostgresServer
 
 

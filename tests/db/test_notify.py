@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-from app.db.migrate import upgrade_async
+from app.core.db.migrate import upgrade_async
 from devtools.postgres import PostgresServer
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import session as db_session
-from app.db.session import create_engine
+from app.core.db import session as db_session
+from app.core.db.session import create_engine
 from devtools.postgres import PostgresServer
 
 pytestmark = [pytest.mark.postgres]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -59,15 +60,25 @@ def run_pytest(
     )
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @asynccontextmanager
 async def run_module(*args: str) -> AsyncIterator[asyncio.subprocess.Process]:
     """``python -m <args>`` from the repository root with its stdout piped to us.
 
     Killed on leaving the block if the test did not see it exit, so a failed assertion leaves
-    no server running.
+    no server running. Started with SIGINT ignored, as a background job of a non-interactive
+    shell (a CI runner) starts it: the command must still stop on Ctrl-C then.
     """
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", *args, cwd=REPO, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        *args,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=_ignore_sigint,
     )
     try:
         yield process

@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from app.events.topics import TASK_EVENTS, TOPICS, Topic
+from app.core.events.topics import TASK_EVENTS, TOPICS, Topic
 from devtools import kafka as kafka_module
 from devtools.kafka import KafkaBroker, fetch_jars, new_cluster_id
 from devtools.process import ComponentError, port_accepts

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from app.db.models import OutboxEvent
-from app.events.topics import TASK_EVENTS, Topic
+from app.core.db.models import OutboxEvent
+from app.core.events.topics import TASK_EVENTS, Topic
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from services.audit.worker import audit_consumer

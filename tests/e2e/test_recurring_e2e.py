@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from app.db.models import OutboxEvent, Task
-from app.events.contract import CloudEvent, EventType
-from app.events.topics import TASK_EVENTS
+from app.core.db.models import OutboxEvent, Task
+from app.core.events.contract import CloudEvent, EventType
+from app.core.events.topics import TASK_EVENTS
 from devtools.process import ComponentError
 from services.recurring.worker import GROUP
 from tests.e2e.workers_stack import (  # noqa: F401 - the fixtures are used by name

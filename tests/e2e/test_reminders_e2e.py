@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Select, func, select
 
-from app.db.event_models import NotificationDelivery
-from app.db.models import OutboxEvent, Reminder
-from app.events.contract import EventType
-from app.events.topics import REMINDERS
+from app.core.db.event_models import NotificationDelivery
+from app.core.db.models import OutboxEvent, Reminder
+from app.core.events.contract import EventType
+from app.core.events.topics import REMINDERS
 from services.notifier.worker import DELIVERY_GROUP
 from tests.e2e.workers_stack import (  # noqa: F401 - the fixtures are used by name
     Stack,

@@ -27,13 +27,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
 
-from app.db.migrate import upgrade_async
-from app.db.models import OutboxEvent, Task
-from app.db.session import create_engine, session_factory
-from app.events.contract import CloudEvent, EventType
+from app.core.db.migrate import upgrade_async
+from app.core.db.models import OutboxEvent, Task
+from app.core.db.session import create_engine, session_factory
+from app.core.events.contract import CloudEvent, EventType
+from app.core.observability.logs import JsonFormatter
+from app.core.settings import ApiSettings
 from app.main import create_app
-from app.observability.logs import JsonFormatter
-from app.settings import ApiSettings
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port

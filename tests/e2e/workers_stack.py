@@ -19,8 +19,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
-from app.db.models import OutboxEvent
-from app.db.session import create_engine, session_factory
+from app.core.db.models import OutboxEvent
+from app.core.db.session import create_engine, session_factory
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer

@@ -15,10 +15,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from app.api.schemas import ReminderIn, TaskCreate, TaskUpdate
-from app.db.event_models import AuditLog
-from app.db.models import OutboxEvent, User
-from app.events.contract import TOPIC_OF, EventType
-from app.events.schema_files import EXAMPLE_DIR, NOTICE_SCHEMA, SCHEMA_DIR, stale_files
+from app.core.db.event_models import AuditLog
+from app.core.db.models import OutboxEvent, User
+from app.core.events.contract import TOPIC_OF, EventType
+from app.core.events.schema_files import EXAMPLE_DIR, NOTICE_SCHEMA, SCHEMA_DIR, stale_files
 from app.tasks import commands
 from services.audit.worker import WORKER as AUDIT
 from services.common import ConsumerSpec, Worker, WorkerContext, WorkerMetrics, decode_event
@@ -47,7 +47,7 @@ def examples() -> dict[EventType, dict[str, Any]]:
 
 
 def test_the_committed_files_are_what_the_models_generate() -> None:
-    assert stale_files() == [], "run: uv run python -m app.events.schema_files"
+    assert stale_files() == [], "run: uv run python -m app.core.events.schema_files"
 
 
 @pytest.mark.parametrize("event_type", list(EventType), ids=str)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.events.schema_files import EXAMPLE_DIR
+from app.core.events.schema_files import EXAMPLE_DIR
 from services.common import DeadLetterReason, PoisonMessage, decode_event
 
 EXAMPLE: dict[str, Any] = json.loads((EXAMPLE_DIR / "task.updated.json").read_text())

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi_kubernetes as k8s
 import pytest
 
-from app.events.topics import CONSUMER_GROUPS, TOPICS
+from app.core.events.topics import CONSUMER_GROUPS, TOPICS
 from infra.observability import EmailReceiver, SlackReceiver, alertmanager_config
 from infra.platform import PlatformArgs, SmtpRelay, versions
 from infra.platform.monitoring import SECRETS_DIR

@@ -47,7 +47,9 @@ def test_after_up_every_output_is_known(committed_run: StackRuns, stack: str) ->
     outputs = committed_run(stack, False).ok().outputs
     unknown = [name for name, output in outputs.items() if not output.known]
     assert unknown == []
-    assert outputs["api_url"].value == "http://203.0.113.7"
+    # Cloud stacks report the load balancer's address; local the kind port mapping's URL.
+    expected_url = "http://localhost:8080" if stack == "local" else "http://203.0.113.7"
+    assert outputs["api_url"].value == expected_url
     expected_names = {
         "oke": "todo-oke",
         "aks": "todo-aks-cluster-mock",

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from infra.capacity import Requests, platform_requests, workloads_requests
+from infra.capacity import Requests, platform_requests, platform_volumes, workloads_requests
 from infra.cloud.base import Allocatable
-from stacks.capacity import CapacityError, check_capacity
-from stacks.cluster import planned_allocatable
+from stacks.capacity import CapacityError, check_capacity, check_storage
+from stacks.cluster import MIN_VOLUME_GB, boot_disks, planned_allocatable
 from stacks.config import StackConfig
 from stacks.program import platform_plan, workloads_plan
 from tests.infra.mocks import STACKS, ProgramRun, load_config
@@ -84,3 +84,62 @@ def test_oversized_stack_is_refused_before_any_resource(
     assert f"requests {need.cpu_millicores}m CPU / {need.memory_mib} MiB memory" in message
     assert f"allocatable {have.cpu_millicores}m CPU / {have.memory_mib} MiB memory" in message
     assert run.resources == []
+
+
+def test_oke_defaults_fit_the_always_free_block_storage(tmp_path: Path) -> None:
+    """OCI provisions every volume at 50 GB at least: the 10 GiB Prometheus claim costs 50 GB."""
+    cfg = load_config("oke", tmp_path)
+    plan = platform_plan(cfg)
+    assert plan.node_count == 2
+    report = check_storage(
+        [*platform_volumes(plan), *boot_disks(cfg)], MIN_VOLUME_GB["oke"], cfg.storage_limit_gb
+    )
+    assert report.summary() == (
+        "Kafka broker 1 x 50 GB, Prometheus 1 x 50 GB (10 GB asked), node boot disk 2 x 50 GB"
+        " = 200 GB of 200 GB"
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_node_exporter_is_counted_once_per_node(tmp_path: Path, stack: str) -> None:
+    cfg = load_config(stack, tmp_path)
+    expected = {"oke": 2, "aks": 3, "gke": 3, "local": 1}[stack]
+    assert platform_plan(cfg).node_count == expected
+
+
+def test_storage_over_the_limit_is_refused_before_any_resource(
+    run_stack: Callable[..., ProgramRun],
+) -> None:
+    """In-cluster PostgreSQL adds a third 50 GB volume: 250 GB of the free 200."""
+    settings = {"databaseMode": "incluster", "databaseStorageGi": 50}
+    run = run_stack("oke", settings=settings)
+    assert isinstance(run.error, CapacityError), run.error
+    assert str(run.error) == (
+        "the stack's block storage exceeds storageLimitGb: Kafka broker 1 x 50 GB, Prometheus "
+        "1 x 50 GB (10 GB asked), PostgreSQL 1 x 50 GB, node boot disk 2 x 50 GB = 250 GB of "
+        "200 GB (every disk is at least 50 GB here). Use smaller or fewer volumes "
+        "(kafkaStorageGi, kafkaReplicas, databaseStorageGi, nodeDiskGb, nodeCount) or raise "
+        "storageLimitGb."
+    )
+    assert run.resources == []
+
+
+def test_a_raised_storage_limit_admits_a_paid_tenancys_volumes(tmp_path: Path) -> None:
+    cfg = load_config(
+        "oke",
+        tmp_path,
+        {"databaseMode": "incluster", "databaseStorageGi": 50, "storageLimitGb": 250},
+    )
+    volumes = [*platform_volumes(platform_plan(cfg)), *boot_disks(cfg)]
+    assert check_storage(volumes, MIN_VOLUME_GB["oke"], cfg.storage_limit_gb).total_gb == 250
+
+
+@pytest.mark.parametrize(("stack", "minimum"), [("aks", 4), ("gke", 10), ("local", 1)])
+def test_other_stacks_round_to_their_minimum_and_are_unlimited(
+    tmp_path: Path, stack: str, minimum: int
+) -> None:
+    cfg = load_config(stack, tmp_path)
+    assert cfg.storage_limit_gb is None
+    assert MIN_VOLUME_GB[stack] == minimum
+    report = check_storage([*platform_volumes(platform_plan(cfg)), *boot_disks(cfg)], minimum, None)
+    assert report.fits

@@ -12,8 +12,8 @@ import pulumi_kubernetes as k8s
 import pytest
 from pydantic_settings import BaseSettings
 
-from app.events.topics import CONSUMER_GROUPS
-from app.settings import ApiSettings, load
+from app.core.events.topics import CONSUMER_GROUPS
+from app.core.settings import ApiSettings, load
 from infra.capacity import Requests, of, platform_requests, workloads_requests
 from infra.platform import PlatformArgs, sizing
 from infra.workloads import WorkloadsArgs, catalog
@@ -197,6 +197,20 @@ def test_migration_job_runs_before_the_api_without_a_sidecar(run: Run) -> None:
     assert "readinessProbe" not in container
     for deployment in run.of_type(DEPLOYMENT):
         assert job.urn in deployment.dependencies
+
+
+def test_services_and_the_ingress_wait_for_the_pods_they_route_to(run: Run) -> None:
+    """A Service's await needs Ready endpoints and the Ingress's needs its backend Service:
+    created before the migration Job finishes, a slow first rollout times them out."""
+    job = run.one(JOB, "todo-migrate")
+    deployments = {r.k8s_name: r for r in run.of_type(DEPLOYMENT)}
+    services = {r.k8s_name: r for r in run.of_type("kubernetes:core/v1:Service")}
+    assert set(services) == set(deployments) == {app.app_id for app in catalog.APPS}
+    for name, service in services.items():
+        assert deployments[name].urn in service.dependencies, name
+        assert job.urn in deployments[name].dependencies, name
+    ingress = run.one("kubernetes:networking.k8s.io/v1:Ingress", catalog.API.app_id)
+    assert services[catalog.API.app_id].urn in ingress.dependencies
 
 
 def test_workloads_wait_for_the_platform(run: Run) -> None:

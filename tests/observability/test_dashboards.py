@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.observability import catalog as m
+from app.core.observability import metric_catalog as m
 from infra.observability import dashboards
 from infra.observability import external_metrics as x
 from infra.observability.grafana import BUILTIN_VARIABLES, GRID_WIDTH

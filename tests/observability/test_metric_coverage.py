@@ -19,9 +19,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.db.migrate import upgrade
-from app.observability import catalog as m
-from app.observability.http import HttpMetrics
+from app.core.db.migrate import upgrade
+from app.core.observability import metric_catalog as m
+from app.core.observability.http import HttpMetrics
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer

@@ -24,8 +24,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.events.contract import EventType
-from app.events.topics import TASK_EVENTS
+from app.core.events.contract import EventType
+from app.core.events.topics import TASK_EVENTS
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer

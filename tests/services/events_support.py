@@ -22,8 +22,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from app.events.contract import CloudEvent, EventType, TaskData, TaskDeletedData
-from app.events.topics import Topic
+from app.core.events.contract import CloudEvent, EventType, TaskData, TaskDeletedData
+from app.core.events.topics import Topic
 from devtools.kafka import KafkaBroker
 from devtools.process import LOOPBACK, ManagedProcess, free_port
 from tests.fixtures.workers import worker_command, worker_environment

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.events.contract import CloudEvent, EventType
-from app.events.topics import TASK_EVENTS
+from app.core.events.contract import CloudEvent, EventType
+from app.core.events.topics import TASK_EVENTS
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from tests.services.events_support import ServiceProcess, encode, produce, task_event

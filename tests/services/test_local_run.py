@@ -69,7 +69,7 @@ async def test_the_local_run_carries_a_change_from_the_api_to_the_audit_history(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "app.local",
+        "services.local",
         "--port",
         str(port),
         env={

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.events.contract import CloudEvent, EventType, ReminderDueData
-from app.settings import SettingsError, load
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.settings import SettingsError, load
 from devtools.process import free_port
 from services.notifier.channels import (
     DeliveryFailed,

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from app.api.schemas import TaskCreate
-from app.db.event_models import NotificationDelivery
-from app.db.models import OutboxEvent, Reminder, Task
-from app.events.contract import CloudEvent, EventType, ReminderDueData
-from app.events.topics import REMINDERS
+from app.core.db.event_models import NotificationDelivery
+from app.core.db.models import OutboxEvent, Reminder, Task
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.events.topics import REMINDERS
 from app.tasks import commands
 from devtools.postgres import PostgresServer
 from services.common.inprocess import InProcessBus

@@ -14,9 +14,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from app.db.event_models import NotificationDelivery
-from app.db.models import OutboxEvent, User
-from app.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
+from app.core.db.event_models import NotificationDelivery
+from app.core.db.models import OutboxEvent, User
+from app.core.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
 from devtools.postgres import PostgresServer
 from services.common.metrics import WorkerMetrics
 from services.common.spec import PermanentError

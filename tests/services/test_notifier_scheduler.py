@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from app.api.schemas import TaskCreate, TaskUpdate
-from app.db.models import OutboxEvent, Reminder, Task
-from app.db.notify import REMINDERS_CHANNEL
-from app.events.contract import EventType
+from app.core.db.models import OutboxEvent, Reminder, Task
+from app.core.db.notify import REMINDERS_CHANNEL
+from app.core.events.contract import EventType
 from app.tasks import commands
 from devtools.postgres import PostgresServer
 from services.common.listen import Listener

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.api.schemas import TaskCreate, TaskUpdate
-from app.db.models import OutboxEvent, Reminder, Task, TaskRecurrence
-from app.events.contract import CloudEvent, EventType
+from app.core.db.models import OutboxEvent, Reminder, Task, TaskRecurrence
+from app.core.events.contract import CloudEvent, EventType
 from app.tasks import commands
 from app.tasks.occurrences import SOURCE_RECURRING
 from devtools.postgres import PostgresServer

@@ -21,13 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.db.event_models import ProcessedEvent
-from app.db.models import OutboxEvent
-from app.db.session import create_engine, session_factory
-from app.events.contract import CloudEvent, EventType
-from app.events.outbox import record
-from app.events.topics import TASK_EVENTS, TASK_UPDATES
-from app.observability.tracing import tracer_provider
+from app.core.db.event_models import ProcessedEvent
+from app.core.db.models import OutboxEvent
+from app.core.db.session import create_engine, session_factory
+from app.core.events.contract import CloudEvent, EventType
+from app.core.events.outbox import record
+from app.core.events.topics import TASK_EVENTS, TASK_UPDATES
+from app.core.observability.tracing import tracer_provider
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port

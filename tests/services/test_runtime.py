@@ -21,8 +21,8 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.contract import CloudEvent, EventType
-from app.observability.tracing import tracer_provider
+from app.core.events.contract import CloudEvent, EventType
+from app.core.observability.tracing import tracer_provider
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from services.common import ConsumerSpec, KafkaConsumerRuntime, PermanentError, WorkerMetrics

@@ -30,11 +30,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.db.migrate import upgrade_async
-from app.db.models import User
-from app.db.session import create_engine, session_factory
-from app.events.contract import CloudEvent
-from app.observability.tracing import continue_trace
+from app.core.db.migrate import upgrade_async
+from app.core.db.models import User
+from app.core.db.session import create_engine, session_factory
+from app.core.events.contract import CloudEvent
+from app.core.observability.tracing import continue_trace
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
 from services.notifier.channels.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature

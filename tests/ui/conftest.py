@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.migrate import upgrade_async
-from app.db.models import OutboxEvent, Task, User
-from app.db.session import create_engine, session_factory
+from app.core.db.migrate import upgrade_async
+from app.core.db.models import OutboxEvent, Task, User
+from app.core.db.session import create_engine, session_factory
 from app.main import create_app
-from app.settings import ApiSettings
 from devtools.postgres import PostgresServer
+from tests.api.conftest import api_settings
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FIELD_ERROR = re.compile(
@@ -127,7 +127,7 @@ def ui_database_url(
 @pytest.fixture(scope="session")
 async def ui(ui_database_url: str) -> AsyncIterator[Ui]:
     await upgrade_async(ui_database_url)
-    settings = ApiSettings(database_url=ui_database_url, jwt_secret=secrets.token_urlsafe(48))
+    settings = api_settings(ui_database_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         engine = create_engine(ui_database_url)

@@ -1,7 +1,7 @@
-"""The web UI against the local run (``python -m app.local``): the API, the relay and the
+"""The web UI against the local run (``python -m services.local``): the API, the relay and the
 workers in one process, events on the in-process bus, on the session's PostgreSQL.
 
-The live list there is fed by ``app.live.LOCAL_FEED`` instead of Kafka: the same two flows
+The live list there is fed by ``app.ui.live.LOCAL_FEED`` instead of Kafka: the same two flows
 that need the event pipeline are checked on it.
 """
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.postgres
 
 
 class LocalRun:
-    """``python -m app.local`` on a free loopback port (it migrates its database itself)."""
+    """``python -m services.local`` on a free loopback port (it migrates its database itself)."""
 
     def __init__(self, database_url: str, log_dir: Path) -> None:
         port = free_port()
@@ -46,7 +46,7 @@ class LocalRun:
         env.pop("KAFKA_BOOTSTRAP", None)  # the in-process bus is what is under test
         self.process = ManagedProcess(
             "local run",
-            [sys.executable, "-m", "app.local", "--host", LOOPBACK, "--port", str(port)],
+            [sys.executable, "-m", "services.local", "--host", LOOPBACK, "--port", str(port)],
             log_path=log_dir / "local.log",
             env=env,
         )

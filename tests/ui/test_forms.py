@@ -9,7 +9,7 @@ import pytest
 from starlette.datastructures import FormData, UploadFile
 
 from app.api.problems import invalid
-from app.db.models import Reminder, Task
+from app.core.db.models import Reminder, Task
 from app.ui.forms import (
     FormInvalid,
     ReminderRow,
@@ -119,6 +119,27 @@ def test_every_input_at_fault_is_named_with_the_apis_words() -> None:
         "interval": "interval must be an integer from 1 to 1000, not 0",
         "reminder-0": "enter a whole number of minutes",
         "reminder-1": "at most 365 days before the due date",
+    }
+
+
+ARABIC_ONE = "\u0661"
+
+
+def test_digits_other_than_ascii_are_not_a_number() -> None:
+    # "²" passes str.isdigit() but not int(); ARABIC-INDIC ONE passes both. Neither is
+    # a number a person types into these fields here: both are named, none raises.
+    errors = errors_of(
+        {
+            **WEEKLY,
+            "interval": ARABIC_ONE,
+            "reminder_amount": ["²", ARABIC_ONE * 2],
+            "reminder_unit": ["minutes", "hours"],
+        }
+    )
+    assert errors == {
+        "interval": f"interval must be an integer from 1 to 1000, not '{ARABIC_ONE}'",
+        "reminder-0": "enter a whole number of minutes",
+        "reminder-1": "enter a whole number of hours",
     }
 
 

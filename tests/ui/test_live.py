@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from app.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
-from app.events.topics import REMINDERS, TASK_EVENTS, TASK_UPDATES
-from app.live import (
+from app.core.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
+from app.core.events.topics import REMINDERS, TASK_EVENTS, TASK_UPDATES
+from app.ui.live import (
     RESYNC,
     KafkaFeed,
     LiveHub,
@@ -271,7 +271,7 @@ class _Seen(logging.Handler):
 
 async def test_the_kafka_feed_retries_until_the_broker_answers() -> None:
     seen = _Seen("Kafka feed failed; reconnecting")
-    logging.getLogger("app.live").addHandler(seen)
+    logging.getLogger("app.ui.live").addHandler(seen)
     # Nothing listens on port 9 of loopback (discard): every attempt fails at once.
     feed = KafkaFeed("127.0.0.1:9", LiveHub())
     runner = asyncio.create_task(feed.run())
@@ -281,7 +281,7 @@ async def test_the_kafka_feed_retries_until_the_broker_answers() -> None:
         assert not feed.assigned.is_set()
         assert not runner.done()
     finally:
-        logging.getLogger("app.live").removeHandler(seen)
+        logging.getLogger("app.ui.live").removeHandler(seen)
         runner.cancel()
         with pytest.raises(asyncio.CancelledError):
             await runner

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import select
 
-from app.db.models import OutboxEvent
-from app.events.contract import CloudEvent
+from app.core.db.models import OutboxEvent
+from app.core.events.contract import CloudEvent
 from services.audit.history import record_event
 from tests.ui.conftest import Browserless, Ui, csrf_of, field_errors
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from app.events.contract import CloudEvent, ReminderDueData
+from app.core.events.contract import CloudEvent, ReminderDueData
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,233 @@
+"""The chat's one door into the task service: every read and change the assistant makes.
+
+Changes go through `app.tasks.commands`, the functions the REST API calls, with bodies checked
+by the API's own request models: the same validation, the same outbox events, the same
+per-owner isolation. This is the only chat module that knows the task service's modules, so
+moving to another shape of that service changes this file alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, cast
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.problems import Problem
+from app.api.schemas import TaskCreate, TaskUpdate
+from app.chat.intents import Priority, Query
+from app.core.db.models import ChatUndo, Task
+from app.core.observability.tracing import current_traceparent
+from app.domain.recurrence import RecurrenceRule
+from app.tasks import commands
+from app.tasks.queries import TaskFilter, list_tasks
+from app.tasks.snapshots import pending_reminders
+
+MATCH_LIMIT: Final = 6
+LIST_LIMIT: Final = 20
+COMPLETED_SCAN: Final = 500
+
+
+class Refused(Exception):
+    """The task service refused a change; str() says why, naming the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingReminder:
+    at: datetime
+    before: timedelta | None  # None for a reminder at a fixed instant
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A task as the chat reads it (aware datetimes in UTC)."""
+
+    id: uuid.UUID
+    title: str
+    due: datetime | None
+    timezone: str
+    rule: RecurrenceRule | None
+    tags: tuple[str, ...]
+    priority: Priority
+    completed: bool
+    completed_at: datetime | None
+    version: int
+    reminders: tuple[PendingReminder, ...]
+
+    def body(self, *keys: str) -> dict[str, Any]:
+        """The task's values as API request JSON, limited to `keys` (all when none given)."""
+        values: dict[str, Any] = {
+            "title": self.title,
+            "priority": self.priority,
+            "tags": list(self.tags),
+            "due_date": None if self.due is None else self.due.isoformat(),
+            "timezone": self.timezone,
+            "recurrence": None if self.rule is None else self.rule.to_dict(),
+            "reminders": [reminder_json(r) for r in self.reminders],
+        }
+        return {key: values[key] for key in keys} if keys else values
+
+
+def reminder_json(reminder: PendingReminder) -> dict[str, str]:
+    """A pending reminder as the API's request JSON: relative ones stay relative."""
+    if reminder.before is None:
+        return {"at": reminder.at.isoformat()}
+    return {"before": f"PT{int(reminder.before.total_seconds())}S"}
+
+
+def _view(task: Task) -> TaskView:
+    return TaskView(
+        id=task.id,
+        title=task.title,
+        due=task.due_date,
+        timezone=task.timezone,
+        rule=RecurrenceRule.parse(task.recurrence) if task.recurrence else None,
+        tags=tuple(task.tags),
+        priority=cast(Priority, task.priority),  # the column's check allows only these
+        completed=task.completed,
+        completed_at=task.completed_at,
+        version=task.version,
+        reminders=tuple(
+            PendingReminder(
+                at=r.remind_at,
+                before=None if r.offset_seconds is None else timedelta(seconds=r.offset_seconds),
+            )
+            for r in pending_reminders(task)
+        ),
+    )
+
+
+def _refused(error: ValidationError | Problem) -> Refused:
+    if isinstance(error, Problem):
+        return Refused(error.detail)
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    return Refused(f"{field}: {first['msg']}")
+
+
+async def create(session: AsyncSession, owner: uuid.UUID, body: dict[str, Any]) -> TaskView:
+    try:
+        task = await commands.create_task(
+            session, owner, TaskCreate.model_validate(body), traceparent=current_traceparent()
+        )
+    except (ValidationError, Problem) as error:
+        raise _refused(error) from None
+    return _view(task)
+
+
+async def get(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView | None:
+    task = await _row(session, owner, task_id)
+    return None if task is None else _view(task)
+
+
+async def _row(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> Task | None:
+    return await session.scalar(
+        select(Task)
+        .where(Task.id == task_id, Task.owner_id == owner)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def update(
+    session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID, body: dict[str, Any]
+) -> TaskView:
+    task = await _row(session, owner, task_id)
+    if task is None:
+        raise Refused("that task no longer exists")
+    try:
+        changed = await commands.update_task(
+            session, task, TaskUpdate.model_validate(body), traceparent=current_traceparent()
+        )
+    except (ValidationError, Problem) as error:
+        raise _refused(error) from None
+    return _view(changed)
+
+
+async def complete(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
+    try:
+        task = await commands.complete_task(
+            session, owner, task_id, traceparent=current_traceparent()
+        )
+    except Problem as error:
+        raise _refused(error) from None
+    return _view(task)
+
+
+async def remove(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
+    """Delete the task; its last state is returned (for the answer and for undo)."""
+    task = await _row(session, owner, task_id)
+    if task is None:
+        raise Refused("that task no longer exists")
+    view = _view(task)
+    await commands.delete_task(session, task, traceparent=current_traceparent())
+    return view
+
+
+async def matching(
+    session: AsyncSession, owner: uuid.UUID, target: str, *, completed: bool | None
+) -> list[TaskView]:
+    """The caller's tasks whose title contains `target` (any case); an exact title first."""
+    needle = target.lower()
+    title = func.lower(Task.title)
+    query = select(Task).where(Task.owner_id == owner, title.contains(needle, autoescape=True))
+    if completed is not None:
+        query = query.where(Task.completed.is_(completed))
+    query = query.order_by(
+        (title == needle).desc(), Task.due_date.asc().nulls_last(), Task.title, Task.id
+    )
+    rows = await session.scalars(query.limit(MATCH_LIMIT))
+    return [_view(task) for task in rows]
+
+
+async def search(session: AsyncSession, owner: uuid.UUID, query: Query) -> list[TaskView]:
+    """The caller's tasks that answer `query`, at most LIST_LIMIT of them."""
+    if query.kind == "completed":
+        return await _completed(session, owner, query)
+    task_filter = TaskFilter(
+        completed=False,
+        overdue=True if query.kind == "overdue" else None,
+        due_after=query.start,
+        due_before=query.end,
+        tag=query.tag,
+    )
+    rows, _ = await list_tasks(
+        session, owner, task_filter, sort="due_date", direction="asc", limit=LIST_LIMIT, cursor=None
+    )
+    return [_view(task) for task in rows]
+
+
+async def _completed(session: AsyncSession, owner: uuid.UUID, query: Query) -> list[TaskView]:
+    """Completed in the query's window, newest first. The list API filters by due date, not
+    by completion; the tag is checked here, on a bounded number of the newest rows."""
+    select_done = select(Task).where(Task.owner_id == owner, Task.completed.is_(True))
+    if query.start is not None:
+        select_done = select_done.where(Task.completed_at >= query.start)
+    if query.end is not None:
+        select_done = select_done.where(Task.completed_at < query.end)
+    newest = select_done.order_by(Task.completed_at.desc(), Task.id).limit(COMPLETED_SCAN)
+    rows = [task for task in await session.scalars(newest) if query.tag in (None, *task.tags)]
+    return [_view(task) for task in rows[:LIST_LIMIT]]
+
+
+async def last_undo(session: AsyncSession, owner: uuid.UUID) -> dict[str, Any] | None:
+    """The way back from the user's last chat change, taken (it can be used once)."""
+    row = await session.get(ChatUndo, owner, populate_existing=True)
+    if row is None:
+        return None
+    action = dict(row.action)
+    await session.execute(delete(ChatUndo).where(ChatUndo.owner_id == owner))
+    return action
+
+
+async def remember_undo(
+    session: AsyncSession, owner: uuid.UUID, action: dict[str, Any] | None, now: datetime
+) -> None:
+    """Replace the user's way back with `action` (None: nothing to undo any more)."""
+    await session.execute(delete(ChatUndo).where(ChatUndo.owner_id == owner))
+    if action is not None:
+        session.add(ChatUndo(owner_id=owner, action=action, created_at=now))
+        await session.flush()

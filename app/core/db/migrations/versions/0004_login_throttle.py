@@ -1,0 +1,36 @@
+"""The login throttle's table, shared by every API replica.
+
+A new table only; downgrading drops it (and with it the attempt counts: every key starts over).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "login_throttle",
+        sa.Column("key", sa.String(400), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("backoff_seconds", sa.Float(), nullable=False),
+        sa.Column("next_allowed_at", sa.Float(), nullable=False),
+        sa.Column("last_attempt_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    op.create_index("ix_login_throttle_last_attempt_at", "login_throttle", ["last_attempt_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_login_throttle_last_attempt_at", table_name="login_throttle")
+    op.drop_table("login_throttle")

@@ -1,0 +1,38 @@
+"""Chat: the last change each user made by chat, so that "undo" can take it back.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from app.core.db.types import UTCDateTime
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "chat_undo",
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("action", JSON, nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name="fk_chat_undo_owner_id_users", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("owner_id", name="pk_chat_undo"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("chat_undo")

@@ -1,0 +1,206 @@
+"""The relational model of the task product (SQLAlchemy 2.x typed ORM).
+
+The API and every worker service use these classes; Alembic migrations in ``app/core/db/migrations``
+create the same schema (a test compares the two).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.core.db.types import JSONVariant, UTCDateTime
+
+# Deterministic constraint names, so migrations can drop and recreate them by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PRIORITIES = ("high", "medium", "low")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONVariant}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        # One account per address whatever its case: "Ann@x.io" and "ann@x.io" are the same inbox.
+        Index("ux_users_email_lower", func.lower(email), unique=True),
+    )
+
+
+class TaskRecurrence(Base):
+    """The rule of a recurring series; each occurrence is a row of ``tasks``."""
+
+    __tablename__ = "task_recurrences"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    rule: Mapped[dict[str, Any]]
+    timezone: Mapped[str] = mapped_column(String(64))
+    series_start: Mapped[datetime]
+    next_due_date: Mapped[datetime | None]
+    last_created_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    priority: Mapped[str] = mapped_column(String(6), default="medium", server_default="medium")
+    tags: Mapped[list[str]] = mapped_column(JSONVariant, default=list, server_default=text("'[]'"))
+    completed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    completed_at: Mapped[datetime | None]
+    due_date: Mapped[datetime | None]
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    recurrence: Mapped[dict[str, Any] | None]
+    reminder_sent: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    series_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("task_recurrences.id", ondelete="SET NULL")
+    )
+    occurrence_index: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    # Loaded with the task (one extra IN query per batch): every response and event carries them.
+    reminders: Mapped[list[Reminder]] = relationship(
+        order_by="Reminder.remind_at",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("priority IN ('high', 'medium', 'low')", name="priority"),
+        # The recurring service's idempotency: one task per series and occurrence, however
+        # often task.completed is delivered.
+        UniqueConstraint("series_id", "occurrence_index"),
+        Index("ix_tasks_owner_created", "owner_id", "created_at"),
+        Index("ix_tasks_owner_due", "owner_id", "due_date"),
+        # "Tasks due before X" across all owners (overdue sweeps, metrics) on open tasks only.
+        Index(
+            "ix_tasks_open_due",
+            "due_date",
+            postgresql_where=text("NOT completed"),
+            sqlite_where=text("NOT completed"),
+        ),
+    )
+
+
+class Reminder(Base):
+    __tablename__ = "reminders"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    # Set for reminders relative to the due date, so moving the due date moves them.
+    offset_seconds: Mapped[int | None] = mapped_column(Integer)
+    remind_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("offset_seconds IS NULL OR offset_seconds >= 0", name="offset_nonnegative"),
+        Index("ix_reminders_task", "task_id"),
+        # "Reminders pending before now": a partial index holds only the unsent ones.
+        Index(
+            "ix_reminders_pending",
+            "remind_at",
+            postgresql_where=text("sent_at IS NULL AND cancelled_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND cancelled_at IS NULL"),
+        ),
+    )
+
+
+class OutboxEvent(Base):
+    """An event written in the transaction of the change that caused it (transactional outbox)."""
+
+    __tablename__ = "outbox"
+
+    # Monotonic id: the relay publishes in this order.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    published_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_unpublished",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
+
+
+class IdempotencyKey(Base):
+    """The first response to a POST carrying an ``Idempotency-Key``, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ChatUndo(Base):
+    """The way back from a user's last change made by chat: one row per user, replaced by each
+    change and consumed by "undo" (app/chat/undo.py says what `action` holds)."""
+
+    __tablename__ = "chat_undo"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]

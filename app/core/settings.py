@@ -1,0 +1,103 @@
+"""Runtime settings from environment variables, one class per process kind.
+
+Each class is validated when the process starts; an invalid or missing variable stops it with
+a message naming the variable (see :func:`load`). Defaults serve local development only, and no
+secret has a default at all: the local run command generates one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.local/todo.db"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a runnable process; the message names each variable."""
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy async URL")
+    # A hard cap (app.core.db.session). At least 2: a notifier delivery opens a second session while
+    # its consumer's session holds one, and would wait on itself with a pool of one.
+    database_pool_size: int = Field(10, ge=2, le=200)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    kafka_bootstrap: str | None = Field(
+        None, description="host:port[,host:port]; unset = in-process event bus"
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector base URL; unset = no trace export"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Accept the URL form people paste from providers and map it to the async driver.
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
+            if value.startswith(plain):
+                value = driver + value.removeprefix(plain)
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
+            raise ValueError("must be a postgresql:// or sqlite:/// URL")
+        # Hosted PostgreSQL (Neon, ...) hands out libpq's ?sslmode=require; asyncpg calls it ssl.
+        return re.sub(r"([?&])sslmode=", r"\1ssl=", value)
+
+
+class ApiSettings(CommonSettings):
+    jwt_secret: SecretStr = Field(min_length=32, description="HMAC key signing access tokens")
+    jwt_ttl_minutes: int = Field(60, ge=1, le=24 * 60)
+    # Password hashing (app/auth/hashing.py): argon2id hashes running at once (each holds
+    # PASSWORD_HASH_MEMORY_KIB), and requests allowed to wait for one before a 503.
+    password_hash_concurrency: int = Field(2, ge=1, le=32)
+    password_hash_queue: int = Field(16, ge=0, le=10_000)
+    password_hash_memory_kib: int = Field(19_456, ge=7_168, le=1_048_576)
+    password_hash_iterations: int = Field(2, ge=1, le=20)
+    # Login and sign-up throttle (app/auth/throttle.py), shared by every replica through the
+    # database: attempts allowed per window before back-off, then waits doubling from
+    # LOGIN_BACKOFF_BASE_SECONDS up to LOGIN_BACKOFF_MAX_SECONDS.
+    login_failures_per_account: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(20, ge=1)
+    signups_per_address: int = Field(10, ge=1)
+    login_window_seconds: int = Field(900, ge=1)
+    login_backoff_base_seconds: float = Field(1.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(60.0, gt=0, le=24 * 3600)
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (app/auth/client_address.py):
+    # addresses or networks, e.g. the ingress controller's pod network. Empty: nobody's.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_page_size: int = Field(100, ge=1, le=1000)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return [entry.strip() for entry in value]
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load(kind: type[S]) -> S:
+    """Read ``kind`` from the environment, or raise one error naming every bad variable."""
+    try:
+        return kind()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            variable = "_".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{variable}: {error['msg']}")
+        raise SettingsError("invalid environment: " + "; ".join(problems)) from None
