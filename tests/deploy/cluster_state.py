@@ -98,3 +98,21 @@ def custom_resource_plural(api: KubeApi, group_version: str, kind: str) -> str:
 def iter_crd_names(api: KubeApi) -> Iterator[str]:
     for item in api.items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions"):
         yield item["metadata"]["name"]
+
+
+def unknown_values(values: Any, defaults: Any, path: str = "") -> list[str]:
+    """Dotted paths set in ``values`` that the chart's default values do not have.
+
+    Under a default that is an empty map or null (``resources: {}``, ``podAnnotations: {}``)
+    anything goes: the chart passes such maps through.
+    """
+    if not isinstance(values, dict) or not isinstance(defaults, dict) or not defaults:
+        return []
+    unknown = []
+    for key, value in values.items():
+        where = f"{path}.{key}" if path else key
+        if key not in defaults:
+            unknown.append(where)
+        else:
+            unknown += unknown_values(value, defaults[key], where)
+    return unknown

@@ -17,7 +17,7 @@ from pulumi import automation
 
 from devtools.kube import ControlPlane
 from devtools.process import wait_until
-from infra.platform import namespaces
+from infra.platform import kafka, namespaces
 from infra.policy import checks
 from infra.workloads import MIGRATION_NAME, catalog
 from stacks.program import STACK_OUTPUTS
@@ -206,6 +206,82 @@ def test_the_cloud_stacks_kubernetes_layers_are_accepted(
     # cert-manager runs only where a domain is set, which the local stack does not set.
     assert not_served == (["ClusterIssuer"] if cloud != "local" else [])
     assert len(pods) >= len(catalog.APPS) + 1  # every app Deployment and the migration Job
+
+
+# --- broken on purpose: each caught by the cluster or the checks above ------------------------
+
+
+def test_a_custom_resource_missing_a_required_field_is_refused(
+    deployed: automation.UpResult, control_plane: ControlPlane
+) -> None:
+    api = control_plane.api
+    manifest = kafka.kafka_manifest(replicas=1, wait=False)
+    assert dry_run.apply(api, manifest).status_code == 200  # as deployed: accepted
+    del manifest["spec"]["kafka"]["listeners"]
+    response = dry_run.apply(api, manifest)
+    assert response.status_code == 422
+    assert "spec.kafka.listeners: Required value" in response.json()["message"]
+
+
+def test_a_root_container_is_refused_by_pod_security_and_the_policies(
+    deployed: automation.UpResult, control_plane: ControlPlane
+) -> None:
+    api = control_plane.api
+    deployment = api.get(
+        f"/apis/apps/v1/namespaces/{namespaces.APP}/deployments/{catalog.API.app_id}"
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    pod = dry_run.pod_from(deployment)
+    assert pod is not None
+    created = api.request(
+        "POST", f"/api/v1/namespaces/{namespaces.APP}/pods", params={"dryRun": "All"}, json=pod
+    )
+    assert created.status_code == 201  # as deployed: admitted
+    container["securityContext"].update({"runAsNonRoot": False, "runAsUser": 0})
+    pod = dry_run.pod_from(deployment)
+    refused = api.request(
+        "POST", f"/api/v1/namespaces/{namespaces.APP}/pods", params={"dryRun": "All"}, json=pod
+    )
+    assert refused.status_code == 403
+    assert 'violates PodSecurity "restricted:latest"' in refused.json()["message"]
+    found = checks.violations([("kubernetes:apps/v1:Deployment", deployment)])
+    assert any("runAsNonRoot" in message for message in found), found
+
+
+def test_every_helm_value_the_stack_sets_is_one_the_chart_knows(
+    deployed: automation.UpResult, control_plane: ControlPlane
+) -> None:
+    releases = cluster_state.helm_releases(control_plane.api)
+    unknown = {
+        name: cluster_state.unknown_values(release["config"], release["chart"]["values"])
+        for name, release in releases.items()
+    }
+    assert unknown == {name: [] for name in RELEASES}
+    # An unknown value, as Helm would silently accept it, is caught:
+    ingress = releases["ingress-nginx"]
+    config = {**ingress["config"], "controller": {**ingress["config"]["controller"], "replicas": 2}}
+    assert cluster_state.unknown_values(config, ingress["chart"]["values"]) == [
+        "controller.replicas"
+    ]
+
+
+def test_a_custom_resource_before_its_operator_is_refused(
+    deployed: automation.UpResult, control_plane: ControlPlane
+) -> None:
+    """What a missing dependency on an operator's release does: its CRD is not served yet."""
+    manifest = {
+        "apiVersion": "example.todo-platform.dev/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "namespace": namespaces.APP},
+    }
+    assert not dry_run.served(control_plane.api, manifest)
+    response = control_plane.api.request(
+        "POST",
+        f"/apis/example.todo-platform.dev/v1/namespaces/{namespaces.APP}/widgets",
+        params={"dryRun": "All"},
+        json=manifest,
+    )
+    assert response.status_code == 404
 
 
 def test_destroy_leaves_none_of_the_stacks_objects(
