@@ -21,6 +21,7 @@ from infra.platform import kafka, namespaces
 from infra.policy import checks
 from infra.workloads import MIGRATION_NAME, catalog
 from stacks.program import STACK_OUTPUTS
+from stacks.secrets import GENERATED, ensure_generated
 from tests.deploy import cluster_state, dry_run
 from tests.fixtures.cluster import WAITS_FOR_BUILDS
 from tests.infra.mocks import evaluate
@@ -64,6 +65,14 @@ def test_preview_plans_the_stack_and_the_policies_pass(local_stack: automation.S
     types = {type_ for type_, _ in planned}
     assert "kubernetes:helm.sh/v3:Release" in types
     assert "kubernetes:kafka.strimzi.io/v1:Kafka" in types
+
+
+def test_the_setup_step_generates_the_secrets_once(local_stack: automation.Stack) -> None:
+    assert ensure_generated(local_stack) == []
+    config = local_stack.get_all_config()
+    assert {key: config[f"todo-platform:{key}"].secret for key in GENERATED} == dict.fromkeys(
+        GENERATED, True
+    )
 
 
 @pytest.fixture(scope="module")
