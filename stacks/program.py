@@ -153,6 +153,7 @@ def program() -> None:
             kafka_bootstrap=platform.kafka_bootstrap,
             depends_on=[*platform.ready, *([built] if built else [])],
             ingress_url=cluster.ingress_service.url,
+            await_ingress_status=config.operator_waits,
         ),
     )
 

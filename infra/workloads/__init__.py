@@ -52,6 +52,9 @@ class WorkloadsArgs:
     # Where clients reach the ingress when no load balancer reports an address (node ports on
     # kind); None reads the address from the Ingress status.
     ingress_url: str | None = None
+    # Wait for the ingress controller to publish the API Ingress's address (k8s.await_ready);
+    # off only where no controller runs (the deploy tests' kwok nodes).
+    await_ingress_status: bool = True
     # secret: the key the API signs its tokens with (stacks/secrets.py generates it)
     jwt_signing_key: pulumi.Input[str] | None = None
 
@@ -330,6 +333,8 @@ class Workloads(pulumi.ComponentResource):
         net = k8s.networking.v1
         domain = self._args.domain
         annotations = {"nginx.ingress.kubernetes.io/proxy-body-size": "1m"}
+        if not self._args.await_ingress_status:
+            annotations["pulumi.com/skipAwait"] = "true"
         tls = None
         if domain:
             annotations["cert-manager.io/cluster-issuer"] = "letsencrypt"

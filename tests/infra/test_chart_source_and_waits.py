@@ -74,3 +74,10 @@ def test_operator_resources_are_awaited_by_default() -> None:
 def test_operator_waits_can_be_switched_off() -> None:
     run = stack(platform={"await_operators": False})
     assert _wait_annotations(run) == {type_: {None} for type_ in WAITED}
+
+
+@pytest.mark.parametrize(("wait", "skip"), [(True, None), (False, "true")])
+def test_the_api_ingress_status_wait_follows_the_setting(wait: bool, skip: str | None) -> None:
+    run = stack(workloads={"await_ingress_status": wait})
+    ingress = run.one("kubernetes:networking.k8s.io/v1:Ingress", "todo-api")
+    assert ingress.manifest["metadata"]["annotations"].get("pulumi.com/skipAwait") == skip
