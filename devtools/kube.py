@@ -29,6 +29,7 @@ import datetime
 import ipaddress
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -263,9 +264,9 @@ class KubeApi:
 
     def __init__(self, server: str, ca: Path, cert: Path, key: Path) -> None:
         self.server = server
-        self._client = httpx.Client(
-            base_url=server, verify=str(ca), cert=(str(cert), str(key)), timeout=30.0
-        )
+        context = ssl.create_default_context(cafile=str(ca))
+        context.load_cert_chain(str(cert), str(key))
+        self._client = httpx.Client(base_url=server, verify=context, timeout=30.0)
 
     def close(self) -> None:
         self._client.close()
@@ -288,7 +289,10 @@ class KubeApi:
 
     def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         response = self.request("POST", path, json=dict(body))
-        response.raise_for_status()
+        if response.is_error:
+            raise ComponentError(
+                COMPONENT, f"POST {path}: {response.status_code} {response.text.strip()}"
+            )
         document: dict[str, Any] = response.json()
         return document
 
@@ -528,8 +532,12 @@ class ControlPlane(Component):
             other.check_alive(f"while waiting for {what}")
 
     def _api_ready(self) -> bool:
+        """Ready, and the admin authorised (RBAC's bootstrap policy is in place)."""
         try:
-            return self.api.request("GET", "/readyz").status_code == 200
+            return all(
+                self.api.request("GET", path).status_code == 200
+                for path in ("/readyz", "/api/v1/nodes")
+            )
         except httpx.HTTPError:
             return False
 

@@ -57,8 +57,9 @@ def namespace(control_plane: ControlPlane) -> str:
 def test_the_node_is_ready_with_the_declared_capacity(control_plane: ControlPlane) -> None:
     node = local_stack_node()
     found = control_plane.api.get(f"/api/v1/nodes/{node.name}")
-    assert found["status"]["allocatable"]["cpu"] == f"{node.cpu_millicores}m"
-    assert found["status"]["allocatable"]["memory"] == f"{node.memory_mib}Mi"
+    # The API server writes quantities in canonical form: 4000m is "4", 8192Mi is "8Gi".
+    assert found["status"]["allocatable"]["cpu"] == str(node.cpu_millicores // 1000)
+    assert found["status"]["allocatable"]["memory"] == f"{node.memory_mib // 1024}Gi"
     ready = [c for c in found["status"]["conditions"] if c["type"] == "Ready"]
     assert [c["status"] for c in ready] == ["True"]
     # Figures for the README: how long the whole cluster took to come up.
