@@ -310,6 +310,8 @@ def build(names: Iterable[str], status_dir: Path | None = None, report: bool = T
             status.write(component, "ok", bin=str(component.target()), seconds=0.0, cached=True)
         else:
             status.write(component, "queued")
+    if all(component.built() for component in components):
+        return  # all cached: no need to queue behind another process's build for the lock
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
