@@ -116,3 +116,23 @@ def unknown_values(values: Any, defaults: Any, path: str = "") -> list[str]:
         else:
             unknown += unknown_values(value, defaults[key], where)
     return unknown
+
+
+def chart_defaults(chart: dict[str, Any]) -> dict[str, Any]:
+    """A release record's chart default values, its subcharts' under their names (as Helm
+    merges them: the parent's section for a subchart overrides the subchart's own defaults)."""
+    defaults = dict(chart.get("values") or {})
+    for dependency in chart.get("dependencies") or []:
+        name = dependency["metadata"]["name"]
+        merged = chart_defaults(dependency)
+        _merge(merged, defaults.get(name) or {})
+        defaults[name] = merged
+    return defaults
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value

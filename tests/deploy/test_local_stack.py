@@ -273,14 +273,16 @@ def test_every_helm_value_the_stack_sets_is_one_the_chart_knows(
 ) -> None:
     releases = cluster_state.helm_releases(control_plane.api)
     unknown = {
-        name: cluster_state.unknown_values(release["config"], release["chart"]["values"])
+        name: cluster_state.unknown_values(
+            release["config"], cluster_state.chart_defaults(release["chart"])
+        )
         for name, release in releases.items()
     }
     assert unknown == {name: [] for name in RELEASES}
     # An unknown value, as Helm would silently accept it, is caught:
     ingress = releases["ingress-nginx"]
     config = {**ingress["config"], "controller": {**ingress["config"]["controller"], "replicas": 2}}
-    assert cluster_state.unknown_values(config, ingress["chart"]["values"]) == [
+    assert cluster_state.unknown_values(config, cluster_state.chart_defaults(ingress["chart"])) == [
         "controller.replicas"
     ]
 
