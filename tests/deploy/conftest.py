@@ -16,12 +16,11 @@ from typing import Final
 import pytest
 from pulumi import automation
 
-from devtools.kube import CONTEXT, ControlPlane
+from devtools.kube import ControlPlane
 from devtools.pulumi_engine import ROOT, PulumiHome
 from infra.platform import versions
 from infra.platform.k8s import ChartSource
-from stacks.program import program
-from stacks.secrets import ensure_generated
+from tests.deploy.local_stack import new_local_stack
 from tests.fixtures.components import ci_enabled
 
 # The pinned chart archives, provided beside the repository (../shared/charts/README.md).
@@ -40,31 +39,6 @@ def charts_dir() -> Path:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return CHARTS_DIR
-
-
-def stack_settings(cluster: ControlPlane, charts: Path) -> dict[str, str]:
-    assert cluster.kubeconfig is not None
-    return {
-        "localKubeconfig": str(cluster.kubeconfig),
-        "localContext": CONTEXT,
-        "chartDirectory": str(charts),
-        "operatorWaits": "false",
-    }
-
-
-def new_local_stack(
-    home: PulumiHome, cluster: ControlPlane, charts: Path, name: str = "local"
-) -> automation.Stack:
-    """A fresh stack of the local stack file, set up as a deployer would set it up."""
-    stack = home.stack(
-        name, program, stack_settings(cluster, charts), stack_file=ROOT / "Pulumi.local.yaml"
-    )
-    assert sorted(ensure_generated(stack)) == [
-        "databaseOwnerPassword",
-        "grafanaAdminPassword",
-        "jwtSigningKey",
-    ]
-    return stack
 
 
 @pytest.fixture(scope="module")

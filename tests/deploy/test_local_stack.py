@@ -12,17 +12,20 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+import pulumi_kubernetes as k8s
 import pytest
 from pulumi import automation
 
 from devtools.kube import ControlPlane
 from devtools.process import wait_until
+from devtools.pulumi_engine import PulumiHome
 from infra.platform import kafka, namespaces
 from infra.policy import checks
-from infra.workloads import MIGRATION_NAME, catalog
+from infra.workloads import MIGRATION_NAME, catalog, pods
 from stacks.program import STACK_OUTPUTS
 from stacks.secrets import GENERATED, ensure_generated
 from tests.deploy import cluster_state, dry_run
+from tests.deploy.local_stack import new_local_stack
 from tests.fixtures.cluster import WAITS_FOR_BUILDS
 from tests.infra.mocks import evaluate
 
@@ -65,6 +68,39 @@ def test_preview_plans_the_stack_and_the_policies_pass(local_stack: automation.S
     types = {type_ for type_, _ in planned}
     assert "kubernetes:helm.sh/v3:Release" in types
     assert "kubernetes:kafka.strimzi.io/v1:Kafka" in types
+
+
+def test_a_root_container_variant_is_a_policy_violation_in_preview(
+    pulumi_home: PulumiHome,
+    control_plane: ControlPlane,
+    charts_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same preview of a program whose app containers run as root: the engine plans it,
+    the policy checks refuse it (and Pod Security would, see the broken-on-purpose tests)."""
+
+    def as_root() -> k8s.core.v1.SecurityContextArgs:
+        return k8s.core.v1.SecurityContextArgs(
+            run_as_non_root=False,
+            run_as_user=0,
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        )
+
+    monkeypatch.setattr(pods, "container_security", as_root)
+    stack = new_local_stack(pulumi_home, control_plane, charts_dir, name="local-root")
+    try:
+        events: list[automation.EngineEvent] = []
+        stack.preview(on_event=events.append)
+        found = checks.violations(planned_resources(events))
+    finally:
+        stack.workspace.remove_stack("local-root")
+    app_workloads = len(catalog.APPS) + 1  # every Deployment and the migration Job
+    assert len([message for message in found if "must not run as user 0" in message]) == (
+        app_workloads
+    )
+    assert len([message for message in found if "runAsNonRoot: true" in message]) == (app_workloads)
 
 
 def test_the_setup_step_generates_the_secrets_once(local_stack: automation.Stack) -> None:
