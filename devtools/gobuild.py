@@ -205,6 +205,8 @@ class _Status:
     def write(self, component: GoComponent, state: str, **details: object) -> None:
         if self.directory is None:
             return
+        # A later test run may have cleared the directory while this build still runs.
+        self.directory.mkdir(parents=True, exist_ok=True)
         record: dict[str, object] = {
             "component": component.name,
             "version": component.version,
