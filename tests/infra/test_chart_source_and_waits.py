@@ -10,6 +10,7 @@ import pytest
 from infra.platform import versions
 from infra.platform.k8s import ChartSource
 from tests.infra._platform_mocks import Run, stack
+from tests.infra.mocks import CHARTS_DIR
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 WAITED = {
@@ -20,19 +21,29 @@ WAITED = {
 
 
 def _archives(directory: Path) -> Path:
+    """A chart directory of the pinned archives (links to the tests' copies: the program reads
+    the operators' CRDs out of them)."""
     for ref in versions.CHARTS:
-        (directory / f"{ref.chart}-{ref.version}.tgz").write_bytes(b"")
+        name = f"{ref.chart}-{ref.version}.tgz"
+        (directory / name).symlink_to(CHARTS_DIR / name)
     return directory
 
 
 def test_releases_come_from_their_repositories_by_default() -> None:
     run = stack()
-    releases = run.of_type(RELEASE)
+    releases = {release.manifest["name"]: release.manifest for release in run.of_type(RELEASE)}
     assert len(releases) == 7
-    for release in releases:
-        assert release.manifest["repositoryOpts"]["repo"].startswith("https://")
-        assert "/" not in release.manifest["chart"]
-        assert release.manifest["version"]
+    for manifest in releases.values():
+        assert manifest["version"]
+        if manifest["chart"].startswith("oci://"):
+            # An OCI chart is named by its whole reference and has no repository to add.
+            assert "repositoryOpts" not in manifest
+        else:
+            assert manifest["repositoryOpts"]["repo"].startswith("https://")
+            assert "/" not in manifest["chart"]
+    assert sorted(m["chart"] for m in releases.values() if m["chart"].startswith("oci://")) == [
+        f"{versions.STRIMZI.repo}/{versions.STRIMZI.chart}"
+    ]
 
 
 def test_releases_come_from_the_chart_directory_when_set(tmp_path: Path) -> None:
