@@ -19,6 +19,7 @@ from app.auth.throttle import LoginThrottle
 from app.core.db.probe import DatabaseProbe
 from app.core.db.session import create_engine, session_factory
 from app.core.gc_tuning import settle_after_startup
+from app.core.observability import log_limits
 from app.core.observability.http import HttpMetrics, ObservabilityMiddleware
 from app.core.observability.logs import configure as configure_logs
 from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
@@ -42,6 +43,7 @@ def create_app(
     if settings is None:
         settings = load(ApiSettings)
         configure_logs(settings.log_level)
+        log_limits.install()  # the live feed's Kafka consumer: a broker outage at a bounded rate
     provider = tracer_provider(
         "todo-api", otlp_endpoint=settings.otel_exporter_otlp_endpoint, exporter=span_exporter
     )

@@ -257,8 +257,9 @@ async def list_at_sizes(
     load: Callable[..., WrkResult],
     seconds: float,
     sizes: tuple[int, ...],
-) -> dict[int, tuple[WrkResult, str]]:
-    """GET /tasks?limit=50 for one user owning each of ``sizes`` tasks, with the page's plan.
+) -> dict[int, tuple[WrkResult, float, str]]:
+    """GET /tasks?limit=50 for one user owning each of ``sizes`` tasks: the wrk figures, the
+    API's CPU seconds per page (from /proc, robust on a busy machine) and the page's plan.
 
     PostgreSQL's auto_explain logs the plans of a sample of the API's statements (new
     connections only, so the API restarts), which shows what main really runs.
@@ -277,20 +278,22 @@ async def list_at_sizes(
     log_path = postgres.log_path
     if log_path is None:
         raise RuntimeError("PostgreSQL was never started")
-    results: dict[int, tuple[WrkResult, str]] = {}
+    results: dict[int, tuple[WrkResult, float, str]] = {}
     for size in sizes:
         await seed_tasks(dsn, owner_email, size)
         log_start = log_path.stat().st_size
         await asyncio.to_thread(api.start)
         try:
+            cpu_before = cpu_seconds(api.pids())
             result = await asyncio.to_thread(
                 load, f"{api.url}/tasks?limit=50", "GET", None, seconds=seconds
             )
+            cpu_per_page = (cpu_seconds(api.pids()) - cpu_before) / max(result.requests, 1)
         finally:
             api.stop()
         with log_path.open() as log:
             log.seek(log_start)
-            results[size] = (result, page_query_plan(log.read()))
+            results[size] = (result, cpu_per_page, page_query_plan(log.read()))
     return results
 
 
@@ -347,8 +350,11 @@ async def run(seconds: float, concurrency: int, workers: int) -> None:
     print(f"create task (API)   {created.rate:8.1f} tasks/s   {created.line()}")
     print(f"raw asyncpg loop    {raw_rate:8.1f} tasks/s   {summary_ms(raw_lat)}")
     print(f"list 50 tasks (API) {listed.rate:8.1f} pages/s   {listed.line()}")
-    for size, (result, plan) in by_size.items():
-        print(f"list 50 of {size:>7,} {result.rate:8.1f} pages/s   {result.line()}")
+    for size, (result, cpu_per_page, plan) in by_size.items():
+        print(
+            f"list 50 of {size:>7,} {result.rate:8.1f} pages/s   {result.line()}"
+            f"  API CPU {cpu_per_page * 1000:.2f} ms/page"
+        )
         print(f"    page query plan: {plan}")
     print(
         f"create at half max  {created.rate / 2:8.1f} tasks/s   {summary_ms(half.latencies_s)}"

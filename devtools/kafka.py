@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import fcntl
 import hashlib
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -40,6 +38,8 @@ from devtools.process import (
     ComponentError,
     LocalServer,
     ManagedProcess,
+    cache_root,
+    exclusive_lock,
     free_ports,
     port_accepts,
     remove_tree,
@@ -119,26 +119,6 @@ def kafka_version() -> str:
     return version
 
 
-def cache_root() -> Path:
-    """Where fetched jars are kept, outside the repository, shared by every checkout."""
-    override = os.environ.get("DEVTOOLS_CACHE_DIR")
-    if override:
-        return Path(override)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "todo-platform"
-
-
-@contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes: a test run and `.ci/run` may fetch at once."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def fetch_jars(version: str | None = None) -> Path:
     """The directory of the broker's jars, resolved with ``mvn`` into the cache the first time.
 
@@ -153,7 +133,7 @@ def fetch_jars(version: str | None = None) -> Path:
     if stamp.is_file() and stamp.read_text() == fingerprint:
         return libs
     target.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(target / ".lock"):
+    with exclusive_lock(target / ".lock"):
         if stamp.is_file() and stamp.read_text() == fingerprint:
             return libs  # another process fetched it while we waited for the lock
         mvn = shutil.which("mvn")

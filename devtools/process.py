@@ -12,6 +12,7 @@ after a failed start), :class:`LocalServer` (a server with its data in a tempora
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import pwd
 import shutil
@@ -23,8 +24,8 @@ import tempfile
 import time
 import urllib.request
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -63,6 +64,26 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         return f"(log not readable: {exc})"
     tail = text.splitlines()[-lines:]
     return "\n".join(tail) if tail else "(log is empty)"
+
+
+def cache_root() -> Path:
+    """Where fetched jars and built binaries live: outside the repository, for every checkout."""
+    override = os.environ.get("DEVTOOLS_CACHE_DIR")
+    if override:
+        return Path(override)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "todo-platform"
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes: a test run and `.ci/run` may fill the cache at once."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:

@@ -13,6 +13,7 @@ from infra.cloud.base import ClusterOutputs
 from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
+from infra.platform.k8s import ChartSource
 from infra.workloads import NotifierChannels, Workloads, WorkloadsArgs
 from stacks.capacity import check_capacity, check_storage
 from stacks.cluster import (
@@ -67,9 +68,12 @@ def platform_plan(config: StackConfig) -> PlatformArgs:
         alert_slack_webhook=(
             config.alerts.slack_webhook.output() if config.alerts.slack_webhook else None
         ),
-        grafana_admin_password=(
-            config.grafana_admin_password.output() if config.grafana_admin_password else None
+        grafana_admin_password=config.grafana_admin_password.output(),
+        database_owner_password=(
+            config.database.owner_password.output() if config.database.owner_password else None
         ),
+        charts=ChartSource(config.chart_directory),
+        await_operators=config.operator_waits,
         node_count=node_count(config),
         rules=rule_groups(namespace=APP_NAMESPACE, runbook_url=config.runbook_url),
         dashboards=dashboards(namespace=APP_NAMESPACE),
@@ -108,6 +112,7 @@ def workloads_plan(config: StackConfig) -> WorkloadsArgs:
         api_max_replicas=config.api.max_replicas,
         depends_on=(),
         notifier=notifier_channels(config),
+        jwt_signing_key=config.jwt_signing_key.output(),
     )
 
 
@@ -165,6 +170,7 @@ def program() -> None:
             kafka_bootstrap=platform.kafka_bootstrap,
             depends_on=[*platform.ready, *([built] if built else [])],
             ingress_url=cluster.ingress_service.url,
+            await_ingress_status=config.operator_waits,
         ),
     )
 

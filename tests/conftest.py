@@ -1,5 +1,6 @@
 pytest_plugins = [
     "tests.fixtures.components",
+    "tests.fixtures.cluster",
     "tests.fixtures.unhandled",
     "tests.fixtures.watchdog",
 ]

@@ -85,8 +85,8 @@ def test_the_graph_covers_the_layers() -> None:
 
 def test_the_core_depends_on_nothing_above_it() -> None:
     above = ("app.api", "app.ui", "app.chat", "app.auth", "app.tasks", "app.main", "app.security")
-    above = (*above, "services")
-    assert arrows(("app.core",), (*above, "infra", "stacks", "bench", "tests", "devtools")) == []
+    elsewhere = ("services", "infra", "stacks", "bench", "tests", "devtools")
+    assert arrows(("app.core",), (*above, *elsewhere)) == []
 
 
 def test_the_domain_is_pure() -> None:
@@ -96,8 +96,8 @@ def test_the_domain_is_pure() -> None:
 
 def test_the_task_service_uses_only_the_core_and_the_domain() -> None:
     adapters = ("app.api", "app.ui", "app.chat", "app.auth", "app.main", "app.security")
-    adapters = (*adapters, "services")
-    assert arrows(("app.tasks",), (*adapters, "infra", "stacks", "bench", "tests")) == []
+    elsewhere = ("services", "infra", "stacks", "bench", "tests")
+    assert arrows(("app.tasks",), (*adapters, *elsewhere)) == []
 
 
 def test_app_never_reaches_up_into_the_workers() -> None:

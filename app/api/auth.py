@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.problems import Problem, documented
 from app.api.schemas import TokenOut, UserCreate, UserOut
 from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
+from app.auth.revocation import revoke
 from app.core.db.models import User
 from app.security import issue_token
 
@@ -120,6 +121,13 @@ async def token(
         access_token=issue_token(user.id, settings.jwt_secret.get_secret_value(), ttl),
         expires_in=int(ttl.total_seconds()),
     )
+
+
+@router.post("/auth/logout", status_code=204, responses=documented(401))
+async def logout(request: Request, caller: CurrentUser, db: Session) -> Response:
+    """End this token's session on the server: it is refused from now on."""
+    await revoke(db, request.state.token_claims)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserOut, responses=documented(401))

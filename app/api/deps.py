@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api.problems import Problem
 from app.auth.hashing import PasswordHashing
+from app.auth.revocation import not_revoked
 from app.auth.throttle import LoginThrottle
 from app.core.db.models import User
 from app.core.db.probe import DatabaseProbe
 from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
 from app.core.settings import ApiSettings
-from app.security import InvalidToken, read_token
+from app.security import InvalidToken, read_claims
 
 
 @dataclass
@@ -70,17 +71,25 @@ _users = User.__table__
 
 
 async def current_user(
-    app_state: State, db: Session, token: Annotated[str | None, Depends(_bearer)]
+    request: Request, app_state: State, db: Session, token: Annotated[str | None, Depends(_bearer)]
 ) -> Caller:
     if not token:
         raise unauthorized("missing bearer token")
     try:
-        user_id = read_token(token, app_state.settings.jwt_secret.get_secret_value())
+        claims = read_claims(token, app_state.settings.jwt_secret.get_secret_value())
     except InvalidToken:
         raise unauthorized("invalid or expired token") from None
-    if await db.scalar(select(_users.c.id).where(_users.c.id == user_id)) is None:
+    row = (
+        await db.execute(
+            select(_users.c.id, not_revoked(claims.token_id)).where(_users.c.id == claims.user_id)
+        )
+    ).first()
+    if row is None:
         raise unauthorized("the token's account no longer exists")
-    return Caller(user_id)
+    if not row[1]:
+        raise unauthorized("the token was revoked (logged out)")
+    request.state.token_claims = claims  # what POST /auth/logout revokes
+    return Caller(claims.user_id)
 
 
 CurrentUser = Annotated[Caller, Depends(current_user)]

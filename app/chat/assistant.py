@@ -4,8 +4,8 @@ task service (app.chat.tasks_port) and says exactly what it did.
 `respond` runs inside the caller's transaction; `respond_and_commit` (what POST /chat and the
 UI's chat panel call) then commits: a change, its outbox events and the way back from it
 ("undo") commit together or not at all, and a question back leaves everything as it was.
-Every change but a completion leaves an undo; "undo" uses it once, and only while the task is
-still as the change left it.
+Every change leaves an undo, except completing a recurring task (its next occurrence follows
+from it at once); "undo" uses it once, and only while the task is still as the change left it.
 """
 
 from __future__ import annotations
@@ -151,11 +151,18 @@ class _Turn:
     async def _complete(self, target: str) -> Reply:
         view = await self._one(target)
         done = await tasks_port.complete(self.session, self.owner, view.id)
-        # A completion starts the series' next occurrence at once; it has no way back here.
-        await self._remember(None)
-        follow = " Its next occurrence follows by its rule." if done.rule is not None else ""
-        text = f"Completed {wording.task(done, self.zone)}.{follow}"
-        return Reply(text, "completed", [done])
+        if done.rule is not None:
+            # The recurring service starts the next occurrence from this completion at once,
+            # so there is no way back here (and no older change to fall back to either).
+            await self._remember(None)
+            follow = "Its next occurrence follows by its rule."
+            return Reply(
+                f"Completed {wording.task(done, self.zone)}. {follow}", "completed", [done]
+            )
+        await self._remember({"kind": "reopen", "task_id": str(done.id), "version": done.version})
+        return Reply(
+            f"Completed {wording.task(done, self.zone)}.{UNDO_HINT}", "completed", [done], undo=True
+        )
 
     async def _delete(self, target: str) -> Reply:
         view = await self._one(target, completed=None)
@@ -228,5 +235,10 @@ class _Turn:
         if action["kind"] == "delete":
             gone = await tasks_port.remove(self.session, self.owner, task_id)
             return Reply(f"Undone: removed {wording.task(gone, self.zone)}.", "undone", [gone])
+        if action["kind"] == "reopen":
+            view = await tasks_port.reopen(self.session, self.owner, task_id)
+            return Reply(
+                f"Undone: {wording.task(view, self.zone)} is open again.", "undone", [view]
+            )
         view = await tasks_port.update(self.session, self.owner, task_id, action["body"])
         return Reply(f"Undone: {wording.task(view, self.zone)} is as it was.", "undone", [view])

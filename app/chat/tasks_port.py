@@ -159,6 +159,16 @@ async def complete(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) 
     return _view(task)
 
 
+async def reopen(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
+    try:
+        task = await commands.reopen_task(
+            session, owner, task_id, traceparent=current_traceparent()
+        )
+    except TaskError as error:
+        raise _refused(error) from None
+    return _view(task)
+
+
 async def remove(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
     """Delete the task; its last state is returned (for the answer and for undo)."""
     task = await _row(session, owner, task_id)

@@ -317,6 +317,51 @@ async def complete_task(
     return task
 
 
+async def reopen_task(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    *,
+    traceparent: str | None = None,
+) -> Task:
+    """Take back a one-off task's completion: open again, and the reminders that completing it
+    cancelled pending again if they are still ahead. A task already open is returned unchanged.
+
+    A recurring task's completion cannot be taken back: the recurring service has created (or
+    is creating) its next occurrence from the ``task.completed`` event, and reopening this one
+    would leave two open occurrences of one series.
+    """
+    task = await get_task(session, owner_id, task_id)
+    if not task.completed:
+        return task
+    if task.series_id is not None:
+        raise InvalidTaskInput(
+            "completed",
+            "a recurring task's completion cannot be undone: its next occurrence follows from it",
+        )
+    now = _now()
+    restored = False
+    for reminder in task.reminders:
+        # complete_task cancels the pending reminders at its own completion time.
+        if (
+            reminder.sent_at is None
+            and reminder.cancelled_at is not None
+            and reminder.cancelled_at == task.completed_at
+            and reminder.remind_at > now
+        ):
+            reminder.cancelled_at = None
+            restored = True
+    task.completed = False
+    task.completed_at = None
+    task.updated_at = now
+    _refresh_reminder_sent(task)
+    await session.flush()
+    await record_task_event(session, EventType.TASK_UPDATED, task, traceparent)
+    if restored:
+        await record_reminders_scheduled(session, task, traceparent)
+    return task
+
+
 async def delete_task(session: AsyncSession, task: Task, *, traceparent: str | None = None) -> None:
     if task.series_id is not None and not task.completed:
         # Deleting the open occurrence of a series ends the series.

@@ -12,6 +12,7 @@ from app.api import auth
 from app.api.deps import Session, State
 from app.api.problems import Problem
 from app.api.schemas import UserCreate
+from app.auth.revocation import revoke
 from app.ui.forms import field_text as text
 from app.ui.posting import read_form
 from app.ui.render import page, see_other
@@ -121,10 +122,12 @@ async def signup(request: Request, person: Visit, db: Session, app_state: State)
 
 
 @router.post("/logout")
-async def logout(request: Request, person: Visit) -> Response:
+async def logout(request: Request, person: Visit, db: Session) -> Response:
     form = await read_form(request, person)
     if isinstance(form, Response):
         return form
+    if person.claims is not None:
+        await revoke(db, person.claims)  # the cookie's token is refused from now on
     response = see_other("/ui/login")
     end_session(response, person)
     return response

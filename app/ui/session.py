@@ -24,11 +24,13 @@ from typing import Annotated, Final
 from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
+from sqlalchemy import select
 
 from app.api.deps import Session, State
+from app.auth.revocation import not_revoked
 from app.core.db.models import User
 from app.domain.recurrence import RecurrenceError, load_timezone
-from app.security import InvalidToken, read_token
+from app.security import InvalidToken, TokenClaims, read_claims
 
 SESSION_COOKIE: Final = "todo_session"
 PRESESSION_COOKIE: Final = "todo_presession"
@@ -74,6 +76,7 @@ class Visitor:
     user_id: uuid.UUID | None
     email: str | None
     session_token: str | None
+    claims: TokenClaims | None  # the session token's, while signed in: what logging out revokes
     presession: str
     new_presession: bool
     timezone: str
@@ -97,11 +100,17 @@ async def visitor(request: Request, app_state: State, db: Session) -> Visitor:
     key = app_state.settings.jwt_secret.get_secret_value()
     token = request.cookies.get(SESSION_COOKIE)
     user: User | None = None
+    claims: TokenClaims | None = None
     if token:
         try:
-            user = await db.get(User, read_token(token, key))
+            claims = read_claims(token, key)
         except InvalidToken:
-            user = None
+            claims = None
+    if claims is not None:
+        # The account, unless this session was logged out (app/auth/revocation.py).
+        user = await db.scalar(
+            select(User).where(User.id == claims.user_id, not_revoked(claims.token_id))
+        )
     presession = request.cookies.get(PRESESSION_COOKIE, "")
     new_presession = len(presession) < 32
     if new_presession:
@@ -112,6 +121,7 @@ async def visitor(request: Request, app_state: State, db: Session) -> Visitor:
         token = None
         csrf = _sign(key, "csrf-presession", presession)
     return Visitor(
+        claims=claims if user is not None else None,
         user=user,
         user_id=user.id if user else None,
         email=user.email if user else None,
@@ -128,9 +138,23 @@ Visit = Annotated[Visitor, Depends(visitor)]
 
 
 def login_redirect(request: Request) -> HTTPException:
-    """Send an anonymous visitor to the login page, coming back here afterwards."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    """Send an anonymous visitor to the login page, coming back here afterwards.
+
+    "Here" for a form posted after the session ended is the page the form was on (its
+    same-site Referer): the post's own address answers GET with a 405.
+    """
+    if request.method in ("GET", "HEAD"):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        target = _referring_page(request)
     return HTTPException(303, "sign in first", headers={"Location": login_url(target)})
+
+
+def _referring_page(request: Request) -> str:
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc:
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
 def login_url(next_path: str) -> str:

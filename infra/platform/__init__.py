@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import pulumi
@@ -18,10 +19,11 @@ import pulumi_kubernetes as k8s
 
 from infra.platform import namespaces, versions
 from infra.platform.chart_fetch import fetch_chart
-from infra.platform.crds import ArchiveLocator, OperatorCrds
+from infra.platform.crds import OperatorCrds
 from infra.platform.dapr import Dapr, DaprArgs
 from infra.platform.database import Database, DatabaseArgs
 from infra.platform.ingress import Ingress, IngressArgs, IngressService
+from infra.platform.k8s import REMOTE_CHARTS, ChartRef, ChartSource
 from infra.platform.kafka import Kafka, KafkaArgs
 from infra.platform.keda import Keda
 from infra.platform.monitoring import Monitoring, MonitoringArgs, SmtpRelay
@@ -46,7 +48,7 @@ class PlatformArgs:
     tls_email: str | None
     alert_email_to: str | None
     alert_slack_webhook: pulumi.Input[str] | None  # secret
-    grafana_admin_password: pulumi.Input[str] | None  # secret; None -> generated
+    grafana_admin_password: pulumi.Input[str] | None  # secret; required (stacks/secrets.py)
     # Optional extras (defaults keep the interface above sufficient):
     alert_smtp: SmtpRelay | None = None  # required when alert_email_to is set
     node_count: int = 1  # per-node DaemonSets count once per node in the capacity check
@@ -55,10 +57,22 @@ class PlatformArgs:
     # Seam for the observability issue: PrometheusRule groups and Grafana dashboards.
     rules: Sequence[Mapping[str, Any]] = ()
     dashboards: Mapping[str, str] = field(default_factory=dict)
-    # Where the pinned archives whose CRDs are applied come from (downloaded once into a cache).
-    crd_archives: ArchiveLocator = fetch_chart
+    # secret; required when database_mode is incluster (stacks/secrets.py generates it)
+    database_owner_password: pulumi.Input[str] | None = None
+    charts: ChartSource = REMOTE_CHARTS
+    # Wait for the operators to report their custom resources Ready (k8s.await_ready).
+    await_operators: bool = True
+
+    def crd_archive(self, ref: ChartRef) -> Path:
+        """The pinned archive whose ``crds/`` are applied: the chart directory's when charts
+        come from one, else downloaded once into the chart cache (``chart_fetch``)."""
+        local = self.charts.archive(ref)
+        return local if local is not None else fetch_chart(ref)
 
     def __post_init__(self) -> None:
+        missing = self.charts.missing(versions.CHARTS)
+        if missing:
+            raise ValueError(f"chart archives missing in {self.charts.directory}: {missing}")
         if self.domain is not None and not _DOMAIN.match(self.domain):
             raise ValueError(f"domain {self.domain!r} is not a lowercase DNS name")
         if self.node_count < 1:
@@ -71,7 +85,12 @@ class PlatformArgs:
 
     def kafka_args(self) -> KafkaArgs:
         return KafkaArgs(
-            self.provider, self.kafka_replicas, self.kafka_storage_gi, self.storage_class
+            self.provider,
+            self.kafka_replicas,
+            self.kafka_storage_gi,
+            self.storage_class,
+            self.charts,
+            self.await_operators,
         )
 
     def database_args(self) -> DatabaseArgs:
@@ -81,10 +100,15 @@ class PlatformArgs:
             self.database_url,
             self.database_storage_gi,
             self.storage_class,
+            self.database_owner_password,
+            self.charts,
+            self.await_operators,
         )
 
     def ingress_args(self) -> IngressArgs:
-        return IngressArgs(self.provider, self.domain, self.tls_email, self.ingress_service)
+        return IngressArgs(
+            self.provider, self.domain, self.tls_email, self.ingress_service, self.charts
+        )
 
     def monitoring_args(self) -> MonitoringArgs:
         return MonitoringArgs(
@@ -99,6 +123,7 @@ class PlatformArgs:
             in_cluster_database=self.database_mode == "incluster",
             rules=self.rules,
             dashboards=self.dashboards,
+            charts=self.charts,
         )
 
 
@@ -126,7 +151,7 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         base: list[pulumi.Resource] = [spaces]
-        crds = OperatorCrds("crds", args.provider, args.crd_archives, child).by_chart
+        crds = OperatorCrds("crds", args.provider, args.crd_archive, child).by_chart
         ingress = Ingress("ingress", args.ingress_args(), base, child)
         monitoring = Monitoring(
             "monitoring",
@@ -137,11 +162,11 @@ class Platform(pulumi.ComponentResource):
         kafka = Kafka("kafka", args.kafka_args(), [*base, *crds[versions.STRIMZI.chart]], child)
         dapr = Dapr(
             "dapr",
-            DaprArgs(args.provider, kafka.bootstrap),
+            DaprArgs(args.provider, kafka.bootstrap, args.charts),
             [*base, *crds[versions.DAPR.chart]],
             child,
         )
-        keda = Keda("keda", args.provider, base, child)
+        keda = Keda("keda", args.provider, base, child, args.charts)
         database = Database("database", args.database_args(), base, child)
 
         self.app_namespace = APP_NAMESPACE

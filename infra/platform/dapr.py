@@ -13,7 +13,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import KubeObject, helm_release, metadata, object_meta
+from infra.platform.k8s import (
+    REMOTE_CHARTS,
+    ChartSource,
+    KubeObject,
+    helm_release,
+    metadata,
+    object_meta,
+)
 from infra.workloads import catalog
 
 API_VERSION: Final = "dapr.io/v1alpha1"
@@ -35,6 +42,7 @@ INBOUND_MAX_RETRIES: Final = 5
 class DaprArgs:
     provider: k8s.Provider
     kafka_bootstrap: str
+    charts: ChartSource = REMOTE_CHARTS
 
 
 def _component(
@@ -226,6 +234,7 @@ class Dapr(pulumi.ComponentResource):
             namespaces.DAPR,
             control_plane_values(),
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            args.charts,
             skip_crds=True,
         )
         after_crds = pulumi.ResourceOptions(

@@ -10,10 +10,18 @@ from typing import Any, Final, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import KubeObject, helm_release, metadata, object_meta, secret
+from infra.platform.k8s import (
+    REMOTE_CHARTS,
+    ChartSource,
+    KubeObject,
+    await_ready,
+    helm_release,
+    metadata,
+    object_meta,
+    secret,
+)
 
 CLUSTER: Final = "todo-db"
 DATABASE: Final = "todo"
@@ -31,6 +39,11 @@ class DatabaseArgs:
     url: pulumi.Input[str] | None
     storage_gi: int
     storage_class: str | None
+    # secret, alphanumeric (it goes into a URL unescaped); required when incluster
+    owner_password: pulumi.Input[str] | None = None
+    charts: ChartSource = REMOTE_CHARTS
+    # Wait for CloudNativePG to report the cluster Ready (see k8s.await_ready).
+    await_operator: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in ("external", "incluster"):
@@ -39,6 +52,8 @@ class DatabaseArgs:
             raise ValueError("database_url is required when database_mode is 'external'")
         if self.mode == "incluster" and self.storage_gi < 1:
             raise ValueError(f"database_storage_gi must be at least 1, got {self.storage_gi}")
+        if self.mode == "incluster" and self.owner_password is None:
+            raise ValueError("database_owner_password is required when database_mode=incluster")
 
 
 def libpq_url(url: str) -> str:
@@ -52,16 +67,16 @@ def libpq_url(url: str) -> str:
     return url
 
 
-def cluster_manifest(storage_gi: int, storage_class: str | None) -> dict[str, Any]:
+def cluster_manifest(
+    storage_gi: int, storage_class: str | None, wait: bool = True
+) -> dict[str, Any]:
     storage: dict[str, Any] = {"size": f"{storage_gi}Gi"}
     if storage_class is not None:
         storage["storageClass"] = storage_class
     return {
         "apiVersion": "postgresql.cnpg.io/v1",
         "kind": "Cluster",
-        "metadata": metadata(
-            CLUSTER, namespaces.DATABASE, annotations={"pulumi.com/waitFor": "condition=Ready"}
-        ),
+        "metadata": metadata(CLUSTER, namespaces.DATABASE, annotations=await_ready(wait)),
         "spec": {
             "instances": 1,
             "imageName": versions.POSTGRES_IMAGE,
@@ -105,24 +120,19 @@ class Database(pulumi.ComponentResource):
             namespaces.CNPG,
             {"resources": sizing.CNPG_OPERATOR.resources(), "config": {"clusterWide": True}},
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
+            args.charts,
         )
-        # Alphanumeric only: the password goes into a URL without escaping.
-        password = random.RandomPassword(
-            "db-owner-password",
-            length=32,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        password = secret(pulumi.Output.from_input(args.owner_password or ""))
         owner = k8s.core.v1.Secret(
             OWNER_SECRET,
             metadata=object_meta(OWNER_SECRET, namespaces.DATABASE),
             type="kubernetes.io/basic-auth",
-            string_data={"username": OWNER, "password": password.result},
+            string_data={"username": OWNER, "password": password},
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
         )
         cluster = KubeObject(
             "postgres",
-            cluster_manifest(args.storage_gi, args.storage_class),
+            cluster_manifest(args.storage_gi, args.storage_class, args.await_operator),
             pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
@@ -133,6 +143,6 @@ class Database(pulumi.ComponentResource):
         self.ready = [operator, cluster]
         return secret(
             pulumi.Output.format(
-                "postgresql://{0}:{1}@{2}:{3}/{4}", OWNER, password.result, HOST, PORT, DATABASE
+                "postgresql://{0}:{1}@{2}:{3}/{4}", OWNER, password, HOST, PORT, DATABASE
             )
         )

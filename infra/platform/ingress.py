@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import KubeObject, helm_release, metadata
+from infra.platform.k8s import REMOTE_CHARTS, ChartSource, KubeObject, helm_release, metadata
 
 INGRESS_CLASS: Final = "nginx"
 CLUSTER_ISSUER: Final = "letsencrypt"
@@ -67,6 +67,7 @@ class IngressArgs:
     domain: str | None
     tls_email: str | None
     service: IngressService = field(default_factory=IngressService)
+    charts: ChartSource = REMOTE_CHARTS
 
     def __post_init__(self) -> None:
         if self.domain and not self.tls_email:
@@ -135,6 +136,7 @@ class Ingress(pulumi.ComponentResource):
             namespaces.INGRESS,
             controller_values(args.service),
             child,
+            args.charts,
         )
         self.ready = [controller]
         if args.domain and args.tls_email:
@@ -144,6 +146,7 @@ class Ingress(pulumi.ComponentResource):
                 namespaces.CERT_MANAGER,
                 cert_manager_values(),
                 child,
+                args.charts,
             )
             issuer = KubeObject(
                 "letsencrypt-issuer",

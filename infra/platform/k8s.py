@@ -6,12 +6,14 @@
 * :func:`helm_release` installs a pinned chart as a ``helm.v3.Release``: a Release runs the chart's
   hooks (``helm.v4.Chart`` drops them) and previews cleanly while the cluster does not exist yet
   (``helm.v4.Chart`` renders against the cluster at preview, pulumi-kubernetes issue 3027).
+  :class:`ChartSource` says where the chart comes from: its repository, or a local archive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -44,6 +46,30 @@ class ChartRef:
         return self.chart, k8s.helm.v3.RepositoryOptsArgs(repo=self.repo)
 
 
+@dataclass(frozen=True)
+class ChartSource:
+    """Where Helm charts come from: each chart's own repository (``directory`` None, the
+    default), or a directory of the pinned archives, named as ``helm pull`` names them
+    (``<chart>-<version>.tgz``): for clusters without internet access and for the deploy tests.
+    """
+
+    directory: Path | None = None
+
+    def archive(self, ref: ChartRef) -> Path | None:
+        """The local archive of ``ref``, or None when charts come from their repositories."""
+        if self.directory is None:
+            return None
+        return self.directory / f"{ref.chart}-{ref.version}.tgz"
+
+    def missing(self, refs: Sequence[ChartRef]) -> list[str]:
+        """The archive names among ``refs`` that the directory lacks (none for repositories)."""
+        archives = [self.archive(ref) for ref in refs]
+        return [path.name for path in archives if path is not None and not path.is_file()]
+
+
+REMOTE_CHARTS = ChartSource()
+
+
 class KubeObject(pulumi.CustomResource):
     """A Kubernetes object registered from its whole manifest (``apiVersion``, ``kind``, ...)."""
 
@@ -62,6 +88,16 @@ class KubeObject(pulumi.CustomResource):
             dict(manifest),
             opts,
         )
+
+
+def await_ready(enabled: bool) -> dict[str, str]:
+    """Annotations that make ``pulumi up`` wait until the operator reports the resource Ready.
+
+    Custom resources are not awaited by default; waiting means what depends on them (topics,
+    workloads) is created against a running broker or database. ``enabled`` is false only where
+    no operator runs (the deploy tests' simulated nodes), where the wait could never end.
+    """
+    return {"pulumi.com/waitFor": "condition=Ready"} if enabled else {}
 
 
 def secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -105,22 +141,25 @@ def helm_release(
     namespace: str,
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
+    charts: ChartSource = REMOTE_CHARTS,
     timeout_seconds: int = 600,
     skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
-    """Install ``ref`` into ``namespace`` and wait until its workloads are ready.
+    """Install ``ref`` (from ``charts``) into ``namespace`` and wait until its workloads are ready.
 
     ``atomic`` rolls a failed upgrade back instead of leaving a half-applied release, and the
     release name is fixed so that chart-generated service names are predictable.
     """
+    archive = charts.archive(ref)
     chart, repository_opts = ref.release_chart()
     return k8s.helm.v3.Release(
         name,
         k8s.helm.v3.ReleaseArgs(
             name=name,
-            chart=chart,
-            version=ref.version,
-            repository_opts=repository_opts,
+            # A local archive is one version of one chart: no version or repository to name.
+            chart=chart if archive is None else str(archive),
+            version=ref.version if archive is None else None,
+            repository_opts=repository_opts if archive is None else None,
             namespace=namespace,
             create_namespace=False,
             values=dict(values),

@@ -14,7 +14,15 @@ import yaml
 from app.core.events.topics import Topic
 from app.core.processes import TOPICS
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import KubeObject, helm_release, metadata, object_meta
+from infra.platform.k8s import (
+    REMOTE_CHARTS,
+    ChartSource,
+    KubeObject,
+    await_ready,
+    helm_release,
+    metadata,
+    object_meta,
+)
 
 CLUSTER: Final = "todo"
 NODE_POOL: Final = "dual-role"
@@ -23,9 +31,6 @@ API_VERSION: Final = "kafka.strimzi.io/v1"
 METRICS_CONFIG_MAP: Final = "kafka-metrics"
 METRICS_KEY: Final = "kafka-metrics-config.yml"
 BOOTSTRAP: Final = f"{CLUSTER}-kafka-bootstrap.{namespaces.KAFKA}.svc:{PLAIN_PORT}"
-# Custom resources are not awaited by default: wait for the operator to report Ready, so what
-# depends on the cluster (topics, workloads) is created against a running broker.
-WAIT_READY: Final = {"pulumi.com/waitFor": "condition=Ready"}
 CLUSTER_LABEL: Final = {"strimzi.io/cluster": CLUSTER}
 
 
@@ -35,6 +40,9 @@ class KafkaArgs:
     replicas: int
     storage_gi: int
     storage_class: str | None
+    charts: ChartSource = REMOTE_CHARTS
+    # Wait for Strimzi to report the cluster and each topic Ready (see k8s.await_ready).
+    await_operator: bool = True
 
     def __post_init__(self) -> None:
         if self.replicas < 1:
@@ -86,12 +94,12 @@ JMX_RULES: Final[dict[str, Any]] = {
 }
 
 
-def kafka_manifest(replicas: int) -> dict[str, Any]:
+def kafka_manifest(replicas: int, wait: bool = True) -> dict[str, Any]:
     factor, min_isr = replication(replicas)
     return {
         "apiVersion": API_VERSION,
         "kind": "Kafka",
-        "metadata": metadata(CLUSTER, namespaces.KAFKA, annotations=WAIT_READY),
+        "metadata": metadata(CLUSTER, namespaces.KAFKA, annotations=await_ready(wait)),
         "spec": {
             "kafka": {
                 "version": versions.KAFKA_VERSION,
@@ -153,13 +161,13 @@ def node_pool_manifest(replicas: int, storage_gi: int, storage_class: str | None
     }
 
 
-def topic_manifest(topic: Topic, broker_replicas: int) -> dict[str, Any]:
+def topic_manifest(topic: Topic, broker_replicas: int, wait: bool = True) -> dict[str, Any]:
     factor, _ = replication(broker_replicas)
     return {
         "apiVersion": API_VERSION,
         "kind": "KafkaTopic",
         "metadata": metadata(
-            topic.name, namespaces.KAFKA, labels=CLUSTER_LABEL, annotations=WAIT_READY
+            topic.name, namespaces.KAFKA, labels=CLUSTER_LABEL, annotations=await_ready(wait)
         ),
         "spec": {
             "topicName": topic.name,
@@ -191,6 +199,7 @@ class Kafka(pulumi.ComponentResource):
             namespaces.KAFKA,
             {"resources": sizing.STRIMZI_OPERATOR.resources(), "watchAnyNamespace": False},
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            args.charts,
             skip_crds=True,
         )
         metrics = k8s.core.v1.ConfigMap(
@@ -211,7 +220,7 @@ class Kafka(pulumi.ComponentResource):
         )
         cluster = KubeObject(
             "kafka",
-            kafka_manifest(args.replicas),
+            kafka_manifest(args.replicas, args.await_operator),
             pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
@@ -223,7 +232,7 @@ class Kafka(pulumi.ComponentResource):
         self.topics = [
             KubeObject(
                 f"topic-{topic.name}",
-                topic_manifest(topic, args.replicas),
+                topic_manifest(topic, args.replicas, args.await_operator),
                 pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[cluster]),
             )
             for topic in TOPICS

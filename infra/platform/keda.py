@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import helm_release
+from infra.platform.k8s import REMOTE_CHARTS, ChartSource, helm_release
 
 
 def keda_values() -> dict[str, object]:
@@ -34,6 +34,7 @@ class Keda(pulumi.ComponentResource):
         provider: k8s.Provider,
         depends_on: Sequence[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
+        charts: ChartSource = REMOTE_CHARTS,
     ) -> None:
         super().__init__("todo:platform:Keda", name, None, opts)
         release = helm_release(
@@ -42,6 +43,7 @@ class Keda(pulumi.ComponentResource):
             namespaces.KEDA,
             keda_values(),
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            charts,
         )
         self.ready = [release]
         self.register_outputs({})

@@ -16,7 +16,6 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from infra import observability
 from infra.observability import EmailReceiver, SlackReceiver
@@ -24,6 +23,8 @@ from infra.platform import ingress, namespaces, sizing, versions
 from infra.platform.k8s import (
     PART_OF,
     PLATFORM_NAME,
+    REMOTE_CHARTS,
+    ChartSource,
     KubeObject,
     helm_release,
     metadata,
@@ -71,8 +72,13 @@ class MonitoringArgs:
     # PrometheusRule groups ({"name": ..., "rules": [...]}) and Grafana dashboards (name -> JSON).
     rules: Sequence[Mapping[str, Any]] = ()
     dashboards: Mapping[str, str] = field(default_factory=dict)
+    charts: ChartSource = REMOTE_CHARTS
 
     def __post_init__(self) -> None:
+        if self.grafana_admin_password is None:
+            raise ValueError(
+                "grafana_admin_password is required (the stack's setup step generates one)"
+            )
         if self.alert_email_to and self.alert_smtp is None:
             raise ValueError(
                 "alert_email_to needs alert_smtp (the relay Alertmanager sends through)"
@@ -374,18 +380,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("todo:platform:Monitoring", name, None, opts)
         provider = args.provider
         first = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on))
-        admin_password: pulumi.Output[str]
-        if args.grafana_admin_password is not None:
-            admin_password = pulumi.Output.secret(
-                pulumi.Output.from_input(args.grafana_admin_password)
-            )
-        else:
-            admin_password = random.RandomPassword(
-                "grafana-admin-password",
-                length=24,
-                special=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).result
+        admin_password = secret(pulumi.Output.from_input(args.grafana_admin_password or ""))
         admin = k8s.core.v1.Secret(
             GRAFANA_ADMIN_SECRET,
             metadata=object_meta(GRAFANA_ADMIN_SECRET, namespaces.MONITORING),
@@ -411,6 +406,7 @@ class Monitoring(pulumi.ComponentResource):
             pulumi.ResourceOptions(
                 parent=self, provider=provider, depends_on=[*depends_on, *inputs]
             ),
+            args.charts,
             timeout_seconds=900,
             skip_crds=True,
         )

@@ -32,3 +32,14 @@ POSTGRES_IMAGE: Final = "ghcr.io/cloudnative-pg/postgresql:17.6"
 KUBE_PROMETHEUS_STACK: Final = ChartRef(
     "kube-prometheus-stack", "82.6.0", "https://prometheus-community.github.io/helm-charts"
 )
+
+# Every chart above, for the check that a local chart directory holds them all.
+CHARTS: Final = (
+    STRIMZI,
+    DAPR,
+    KEDA,
+    INGRESS_NGINX,
+    CERT_MANAGER,
+    CLOUDNATIVE_PG,
+    KUBE_PROMETHEUS_STACK,
+)

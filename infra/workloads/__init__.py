@@ -13,7 +13,6 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
@@ -59,8 +58,15 @@ class WorkloadsArgs:
     ingress_url: str | None = None
     # How reminders are delivered; the default logs them only.
     notifier: NotifierChannels = field(default_factory=NotifierChannels)
+    # Wait for the ingress controller to publish the API Ingress's address (k8s.await_ready);
+    # off only where no controller runs (the deploy tests' kwok nodes).
+    await_ingress_status: bool = True
+    # secret: the key the API signs its tokens with (stacks/secrets.py generates it)
+    jwt_signing_key: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.jwt_signing_key is None:
+            raise ValueError("jwt_signing_key is required (the stack's setup step generates one)")
         if self.namespace != namespaces.APP:
             raise ValueError(
                 f"namespace must be {namespaces.APP!r} (the platform's Dapr resources and "
@@ -187,16 +193,13 @@ class Workloads(pulumi.ComponentResource):
         )
 
     def _app_secret(self) -> k8s.core.v1.Secret:
-        jwt = random.RandomPassword(
-            "jwt-signing-key", length=64, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
         return k8s.core.v1.Secret(
             catalog.APP_SECRET_NAME,
             metadata=object_meta(catalog.APP_SECRET_NAME, self._ns),
             type="Opaque",
             string_data={
                 catalog.DATABASE_URL_KEY: secret(self._args.database_url),
-                catalog.JWT_SECRET_KEY: jwt.result,
+                catalog.JWT_SECRET_KEY: secret(self._args.jwt_signing_key or ""),
             },
             opts=self._opts(self._args.depends_on),
         )
@@ -351,6 +354,8 @@ class Workloads(pulumi.ComponentResource):
         net = k8s.networking.v1
         domain = self._args.domain
         annotations = {"nginx.ingress.kubernetes.io/proxy-body-size": "1m"}
+        if not self._args.await_ingress_status:
+            annotations["pulumi.com/skipAwait"] = "true"
         tls = None
         if domain:
             annotations["cert-manager.io/cluster-issuer"] = "letsencrypt"

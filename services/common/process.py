@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.db.probe import DatabaseProbe
 from app.core.db.session import create_engine, session_factory
 from app.core.gc_tuning import settle_after_startup
-from app.core.observability import metric_catalog
+from app.core.observability import log_limits, metric_catalog
 from app.core.observability.logs import configure as configure_logs
 from app.core.observability.tracing import instrument_engine, tracer_provider
 from app.core.settings import SettingsError, load
@@ -50,6 +50,7 @@ def run(worker: Worker[S]) -> None:
         print(f"{worker.name}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logs(settings.log_level)
+    log_limits.install()  # a broker outage is logged at a bounded rate
     try:
         asyncio.run(serve(worker, settings, settle_gc=True))
     except SettingsError as exc:

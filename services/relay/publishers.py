@@ -33,7 +33,13 @@ class KafkaPublisher:
     async def start(self) -> None:
         if self._producer is None:
             producer = durable_producer(self.bootstrap, self.client_id)
-            await producer.start()
+            try:
+                await producer.start()
+            except BaseException:
+                # A producer whose start failed (broker down) still holds its client and
+                # buffers: close it, or every retry during an outage leaks one.
+                await producer.stop()
+                raise
             self._producer = producer
 
     async def stop(self) -> None:

@@ -134,3 +134,26 @@ async def test_common_blank_and_own_address_passwords_are_refused(api: Api) -> N
         "/auth/register", json={"email": email, "password": "a password of my own"}
     )
     assert accepted.status_code == 201
+
+
+async def test_logout_revokes_the_token_on_the_server(api: Api) -> None:
+    email, password = _email(), "a password of my own"
+    await api.client.post("/auth/register", json={"email": email, "password": password})
+
+    async def log_in() -> dict[str, str]:
+        token = await api.client.post("/auth/token", data={"username": email, "password": password})
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    first, second = await log_in(), await log_in()
+    assert (await api.client.get("/me", headers=first)).status_code == 200
+    out = await api.client.post("/auth/logout", headers=first)
+    assert out.status_code == 204
+    for response in (
+        await api.client.get("/me", headers=first),
+        await api.client.get("/tasks", headers=first),
+        await api.client.post("/auth/logout", headers=first),
+    ):
+        assert response.status_code == 401
+        assert response.json()["detail"] == "the token was revoked (logged out)"
+    # Only that session ended: the account's other token still works.
+    assert (await api.client.get("/me", headers=second)).status_code == 200

@@ -3,11 +3,16 @@ snoozing, deleting and undoing by chat; isolation between users; bad messages ch
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from app.core.events.contract import CloudEvent
+from app.tasks import commands
+from app.tasks.errors import InvalidTaskInput
 from tests.api.conftest import Api
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -71,7 +76,7 @@ async def test_daily_task_created_completed_queried_and_undone(
     assert done["undo"] is False
     assert done["tasks"][0]["completed"] is True
     assert await _event_types(api, task["id"]) == ["task.created", "task.completed"]
-    # A completion has no way back by chat, and it replaced the creation's undo.
+    # A recurring task's completion has no way back by chat, and it replaced the creation's undo.
     assert (await _chat(api, user, "undo"))["reply"] == "There is nothing to undo."
 
     finished = await _chat(api, user, "what did I finish today?")
@@ -87,6 +92,59 @@ async def test_undo_takes_back_a_creation_once(api: Api, user: dict[str, str]) -
     assert await _tasks(api, user) == []
     assert await _event_types(api, task_id) == ["task.created", "task.deleted"]
     assert (await _chat(api, user, "undo"))["reply"] == "There is nothing to undo."
+
+
+async def test_a_one_off_completion_is_undone_with_its_reminders(
+    api: Api, user: dict[str, str]
+) -> None:
+    created = await _chat(api, user, "call the bank in 3 days at 10am, remind me 1 hour before")
+    task_id = created["tasks"][0]["id"]
+    done = await _chat(api, user, "done call the bank")
+    assert done["action"] == "completed"
+    assert done["undo"] is True
+    assert done["reply"].endswith("Say “undo” to take it back.")
+    [closed] = await _tasks(api, user)
+    assert closed["completed"] is True
+    assert [r["cancelled_at"] is not None for r in closed["reminders"]] == [True]
+
+    undone = await _chat(api, user, "undo")
+    assert undone["action"] == "undone"
+    assert undone["reply"].startswith("Undone: “call the bank”")
+    assert undone["reply"].endswith(" is open again.")
+    [reopened] = await _tasks(api, user)
+    assert (reopened["completed"], reopened["completed_at"]) == (False, None)
+    [reminder] = reopened["reminders"]
+    assert (reminder["cancelled_at"], reminder["sent_at"], reminder["before"]) == (
+        None,
+        None,
+        "PT1H",
+    )
+    assert await _event_types(api, task_id) == [
+        "task.created",
+        "reminder.scheduled",
+        "task.completed",
+        "task.updated",
+        "reminder.scheduled",
+    ]
+    # Used once: a second undo has nothing left.
+    assert (await _chat(api, user, "undo"))["reply"] == "There is nothing to undo."
+
+
+async def test_a_recurring_completion_cannot_be_reopened(api: Api, user: dict[str, str]) -> None:
+    """The task service refuses it (the chat never offers it): the next occurrence follows."""
+    created = await _chat(api, user, "stretch every day at 7am")
+    task_id = uuid.UUID(created["tasks"][0]["id"])
+    await _chat(api, user, "done stretch")
+    owner = (await api.client.get("/me", headers=user)).json()["id"]
+    before = await api.counts()
+    async with api.sessions() as session:
+        with pytest.raises(InvalidTaskInput) as refused:
+            await commands.reopen_task(session, uuid.UUID(owner), task_id)
+        assert refused.value.field == "completed"
+        await session.rollback()
+    assert await api.counts() == before
+    [task] = await _tasks(api, user)
+    assert task["completed"] is True
 
 
 async def test_change_snooze_delete_and_their_undos(api: Api, user: dict[str, str]) -> None:

@@ -110,7 +110,8 @@ def platform_kwargs(**changes: Any) -> dict[str, Any]:
         "tls_email": "ops@example.com",
         "alert_email_to": None,
         "alert_slack_webhook": None,
-        "grafana_admin_password": None,
+        "grafana_admin_password": "G" * 24,
+        "database_owner_password": "D" * 32,
     }
     base.update(changes)
     return base
@@ -143,6 +144,7 @@ def stack(
             "api_replicas": 2,
             "api_max_replicas": 4,
             "depends_on": plat.ready,
+            "jwt_signing_key": "J" * 64,
         }
         wl_kwargs.update(workloads or {})
         wl = Workloads("workloads", WorkloadsArgs(provider=provider, **wl_kwargs))

@@ -111,6 +111,14 @@ class DeployerInputs:
     secrets: dict[str, str]
 
 
+# What `python -m stacks.secrets` puts into every stack's config (fixed here, random there).
+GENERATED_SECRETS: Final = {
+    "databaseOwnerPassword": "D" * 32,
+    "jwtSigningKey": "J" * 64,
+    "grafanaAdminPassword": "G" * 24,
+}
+
+
 def deployer_inputs(stack: str, workdir: Path) -> DeployerInputs:
     """Per-deployer values: account identifiers and secrets (never committed)."""
     if stack == "oke":
@@ -120,22 +128,25 @@ def deployer_inputs(stack: str, workdir: Path) -> DeployerInputs:
                 "ociUserOcid": "ocid1.user.oc1..aaaamockuser",
                 "ociRegistryUsername": "deployer@example.com",
             },
-            {"databaseUrl": "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo"},
+            {
+                **GENERATED_SECRETS,
+                "databaseUrl": "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo",
+            },
         )
     if stack == "gke":
-        return DeployerInputs({"gcpProject": "todo-mock-project"}, {})
+        return DeployerInputs({"gcpProject": "todo-mock-project"}, GENERATED_SECRETS)
     if stack == "local":
         kubeconfig = workdir / "kubeconfig"
         kubeconfig.write_text(KUBECONFIG_LOCAL)
-        return DeployerInputs({"localKubeconfig": str(kubeconfig)}, {})
-    return DeployerInputs({}, {})
+        return DeployerInputs({"localKubeconfig": str(kubeconfig)}, GENERATED_SECRETS)
+    return DeployerInputs({}, GENERATED_SECRETS)
 
 
 def stack_config(
     stack: str,
     workdir: Path,
     settings: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str | None] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """The full config map (short keys) and which keys are secrets, as the CLI would pass them.
 
@@ -176,7 +187,7 @@ def load_config(
     stack: str,
     workdir: Path,
     settings: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str | None] | None = None,
 ) -> StackConfig:
     """The validated config of ``stack`` as the program would load it, without running it."""
     from stacks.config import load_stack_config
@@ -309,17 +320,11 @@ def _autoname(args: MockResourceArgs) -> str:
 LOAD_BALANCER_ADDRESS: Final = "203.0.113.7"
 
 
-def _random_result(args: MockResourceArgs) -> dict[str, Any]:
-    return {"result": "R" * int(args.inputs.get("length", 16))}
-
-
 PROVIDER_OUTPUTS: Final[dict[str, OutputMaker]] = {
     # What the Ingress await returns once the controller has published an address.
     "kubernetes:networking.k8s.io/v1:Ingress": lambda a: {
         "status": {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_ADDRESS}]}}
     },
-    "random:index/randomPassword:RandomPassword": _random_result,
-    "random:index/randomString:RandomString": _random_result,
     "oci:ContainerEngine/cluster:Cluster": lambda a: {
         "endpoints": [{"publicEndpoint": "203.0.113.10:6443", "kubernetes": ""}]
     },

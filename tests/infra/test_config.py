@@ -670,3 +670,30 @@ def test_the_loader_reads_exactly_the_declared_keys_and_secrets(tmp_path: Path) 
         load_stack_config(source)
         read |= source.read
     assert read == set(project_file()["config"]) | set(SECRET_KEYS)
+
+
+def test_the_generated_secrets_are_required_and_name_the_setup_step(tmp_path: Path) -> None:
+    with pytest.raises(StackConfigError) as raised:
+        load_config(
+            "local",
+            tmp_path,
+            {"databaseOwnerPassword": None, "jwtSigningKey": None, "grafanaAdminPassword": None},
+        )
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"{key}: not set: run `python -m stacks.secrets <stack>` once to generate it as a secret"
+        for key in ("databaseOwnerPassword", "grafanaAdminPassword", "jwtSigningKey")
+    ]
+
+
+def test_an_external_database_needs_no_owner_password(tmp_path: Path) -> None:
+    config = load_config("oke", tmp_path, secrets={"databaseOwnerPassword": None})
+    assert config.database.mode == "external"
+    assert config.database.owner_password is None
+
+
+def test_the_chart_directory_must_exist(tmp_path: Path) -> None:
+    assert load_config("local", tmp_path, {"chartDirectory": str(tmp_path)}).chart_directory == (
+        tmp_path.resolve()
+    )
+    with pytest.raises(StackConfigError, match=r"chartDirectory: .* is not a directory"):
+        load_config("local", tmp_path, {"chartDirectory": str(tmp_path / "absent")})

@@ -290,7 +290,7 @@ def test_dapr_configuration_resiliency_and_secret_rbac(free_tier: Run) -> None:
     assert {s["namespace"] for s in binding.manifest["subjects"]} == {"todo-app"}
 
 
-def test_in_cluster_database_has_a_generated_secret_password(free_tier: Run) -> None:
+def test_in_cluster_database_has_the_stacks_secret_password(free_tier: Run) -> None:
     cluster = free_tier.one("kubernetes:postgresql.cnpg.io/v1:Cluster", "todo-db").manifest
     assert cluster["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
     assert cluster["spec"]["storage"] == {"size": "10Gi", "storageClass": "oci-bv"}
@@ -301,7 +301,7 @@ def test_in_cluster_database_has_a_generated_secret_password(free_tier: Run) -> 
     assert "database_url" in free_tier.secret_outputs
     if free_tier.outputs["database_url"] is not None:  # unknown during preview
         assert free_tier.outputs["database_url"].startswith(
-            "postgresql://todo:" + "R" * 32 + "@todo-db-rw.todo-db.svc:5432/todo"
+            "postgresql://todo:" + "D" * 32 + "@todo-db-rw.todo-db.svc:5432/todo"
         )
 
 

@@ -20,6 +20,7 @@ def test_monitoring_args_accept_our_rules_and_dashboards() -> None:
         provider=cast(k8s.Provider, None),
         storage_class=None,
         domain=None,
+        grafana_admin_password="G" * 24,
         rules=groups,
         dashboards=boards,
     )

@@ -19,7 +19,7 @@ from typing import Final, NoReturn
 
 import pytest
 
-from devtools.kafka import cache_root
+from devtools.process import cache_root
 from tests.fixtures.components import ci_enabled
 
 ROOT: Final = Path(__file__).resolve().parents[2]

@@ -438,3 +438,46 @@ async def test_an_unknown_time_zone_cookie_falls_back_to_utc(ui: Ui, person: Bro
     assert '<span id="viewer-timezone">UTC</span>' in page
     new = (await person.client.get("/ui/tasks/new")).text
     assert 'id="timezone" name="timezone" value="UTC"' in new
+
+
+async def test_logging_out_ends_the_session_on_the_server(ui: Ui) -> None:
+    owner = await ui.signed_up()
+    stolen = owner.client.cookies["todo_session"]  # a copy of the cookie, kept elsewhere
+    assert (await owner.client.get("/")).status_code == 200
+    out = await owner.post("/ui/logout", {})
+    assert out.status_code == 303
+    # The copy no longer signs anyone in: it is revoked, not only deleted from this browser.
+    replay = ui.browser()
+    replay.client.cookies.set("todo_session", stolen)
+    page = await replay.client.get("/")
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/ui/login")
+    # Logging out again with an already-ended session just logs out.
+    again = await replay.post("/ui/logout", {}, form_page="/ui/login")
+    assert again.status_code == 303
+    assert again.headers["location"] == "/ui/login"
+
+
+async def test_a_form_posted_after_the_session_ended_returns_to_its_page_after_login(
+    ui: Ui,
+) -> None:
+    owner = await ui.signed_up()
+    token = await owner.form_token("/ui/tasks/new")
+    await owner.post("/ui/logout", {})  # the session ends (as when it expires)
+    before = await ui.counts()
+    posted = await owner.client.post(
+        "/ui/tasks/new",
+        data={"csrf_token": token, "title": "typed before the session ended", "freq": "none"},
+        headers={"Referer": "http://test/ui/tasks/new?from=list"},
+    )
+    assert posted.status_code == 303
+    # Back to the form's page after logging in, not to the post's address (a 405 on GET).
+    assert posted.headers["location"] == "/ui/login?next=%2Fui%2Ftasks%2Fnew%3Ffrom%3Dlist"
+    assert await ui.counts() == before
+    # A Referer from another site is not followed.
+    foreign = await owner.client.post(
+        "/ui/tasks/new",
+        data={"csrf_token": token, "title": "x", "freq": "none"},
+        headers={"Referer": "https://evil.example/ui/tasks/new"},
+    )
+    assert foreign.headers["location"] == "/ui/login?next=%2F"

@@ -1,9 +1,8 @@
-"""The login throttle's table: attempts per key (an account, a client address, sign-ups from
-an address), shared by every API replica. Registered on ``Base.metadata`` from
-``app/core/db/__init__``; created by migration ``0004``.
+"""Account protection's tables, registered on ``Base.metadata`` from ``app/core/db/__init__``.
 
-Times are seconds since the epoch (floats), so the throttle's arithmetic is the same SQL on
-PostgreSQL and SQLite.
+The login throttle's (migration ``0004``): attempts per key (an account, a client address,
+sign-ups from an address), shared by every API replica. Times are seconds since the epoch
+(floats), so the throttle's arithmetic is the same SQL on PostgreSQL and SQLite.
 """
 
 from __future__ import annotations
@@ -27,3 +26,15 @@ class LoginThrottleRow(Base):
 
     # Pruning deletes the keys quiet for a window.
     __table_args__ = (Index("ix_login_throttle_last_attempt_at", "last_attempt_at"),)
+
+
+class RevokedToken(Base):
+    """Access tokens ended before their expiry (logged out). A row is kept until the token
+    would have expired anyway, then pruned; created by migration ``0007``."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_revoked_tokens_expires_at", "expires_at"),)

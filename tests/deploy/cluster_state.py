@@ -1,0 +1,138 @@
+"""What the API server holds: the reads the deploy tests assert on (Helm releases, workloads'
+readiness, objects of the stack), through the control plane's admin client."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Iterator
+from typing import Any, Final
+
+from devtools.kube import KubeApi
+
+# Helm 3 stores each release revision as a Secret of this type, labelled with its status.
+HELM_RELEASE_TYPE: Final = "helm.sh/release.v1"
+WORKLOAD_KINDS: Final = {
+    "deployments": "/apis/apps/v1/deployments",
+    "statefulsets": "/apis/apps/v1/statefulsets",
+    "daemonsets": "/apis/apps/v1/daemonsets",
+}
+
+
+def helm_releases(api: KubeApi) -> dict[str, dict[str, Any]]:
+    """Deployed Helm releases by name: the decoded release record (chart, values, status)."""
+    found = {}
+    secrets = api.items(f"/api/v1/secrets?fieldSelector=type%3D{HELM_RELEASE_TYPE}")
+    for secret in secrets:
+        if secret["metadata"].get("labels", {}).get("status") != "deployed":
+            continue
+        # The release is base64 by the Secret, then base64 again of gzip by Helm.
+        payload = base64.b64decode(base64.b64decode(secret["data"]["release"]))
+        release = json.loads(gzip.decompress(payload))
+        found[release["name"]] = release
+    return found
+
+
+def not_ready(api: KubeApi) -> list[str]:
+    """Every Deployment, StatefulSet and DaemonSet not fully Ready, as kind/namespace/name."""
+    lagging = []
+    for kind, path in WORKLOAD_KINDS.items():
+        for item in api.items(path):
+            status = item.get("status", {})
+            meta = item["metadata"]
+            if kind == "daemonsets":
+                want, ready = status.get("desiredNumberScheduled", 0), status.get("numberReady", 0)
+            else:
+                want, ready = item["spec"].get("replicas", 1), status.get("readyReplicas", 0)
+            if ready != want or status.get("observedGeneration") != meta.get("generation"):
+                lagging.append(f"{kind}/{meta['namespace']}/{meta['name']} ({ready}/{want})")
+    return lagging
+
+
+# Cluster-wide lists of the kinds the program creates outside its namespaces, or that would
+# outlive a namespace's deletion.
+CLUSTER_WIDE_LISTS: Final = {
+    "namespaces": "/api/v1/namespaces",
+    "clusterroles": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    "clusterrolebindings": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    "crds": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    "secrets": "/api/v1/secrets",
+    "configmaps": "/api/v1/configmaps",
+    "deployments": "/apis/apps/v1/deployments",
+}
+
+
+def labelled(api: KubeApi, path: str, selector: str) -> list[tuple[str, str]]:
+    """(namespace or "", name) of the objects under ``path`` matching a label selector."""
+    return [
+        (item["metadata"].get("namespace", ""), item["metadata"]["name"])
+        for item in api.items(f"{path}?labelSelector={selector}")
+    ]
+
+
+def namespaced_names(api: KubeApi, path: str) -> set[tuple[str, str]]:
+    """(namespace, name) of every object under a list path such as /apis/apps/v1/deployments."""
+    return {(i["metadata"]["namespace"], i["metadata"]["name"]) for i in api.items(path)}
+
+
+def namespaces(api: KubeApi) -> set[str]:
+    return {item["metadata"]["name"] for item in api.items("/api/v1/namespaces")}
+
+
+def pods_by_phase(api: KubeApi, namespace: str) -> dict[str, str]:
+    return {
+        item["metadata"]["name"]: item["status"].get("phase", "")
+        for item in api.items(f"/api/v1/namespaces/{namespace}/pods")
+    }
+
+
+def custom_resource_plural(api: KubeApi, group_version: str, kind: str) -> str:
+    """The plural resource name the API serves ``kind`` of ``group_version`` under."""
+    for resource in api.get(f"/apis/{group_version}")["resources"]:
+        if resource["kind"] == kind and "/" not in resource["name"]:
+            return str(resource["name"])
+    raise LookupError(f"{group_version} serves no {kind}")
+
+
+def iter_crd_names(api: KubeApi) -> Iterator[str]:
+    for item in api.items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions"):
+        yield item["metadata"]["name"]
+
+
+def unknown_values(values: Any, defaults: Any, path: str = "") -> list[str]:
+    """Dotted paths set in ``values`` that the chart's default values do not have.
+
+    Under a default that is an empty map or null (``resources: {}``, ``podAnnotations: {}``)
+    anything goes: the chart passes such maps through.
+    """
+    if not isinstance(values, dict) or not isinstance(defaults, dict) or not defaults:
+        return []
+    unknown = []
+    for key, value in values.items():
+        where = f"{path}.{key}" if path else key
+        if key not in defaults:
+            unknown.append(where)
+        else:
+            unknown += unknown_values(value, defaults[key], where)
+    return unknown
+
+
+def chart_defaults(chart: dict[str, Any]) -> dict[str, Any]:
+    """A release record's chart default values, its subcharts' under their names (as Helm
+    merges them: the parent's section for a subchart overrides the subchart's own defaults)."""
+    defaults = dict(chart.get("values") or {})
+    for dependency in chart.get("dependencies") or []:
+        name = dependency["metadata"]["name"]
+        merged = chart_defaults(dependency)
+        _merge(merged, defaults.get(name) or {})
+        defaults[name] = merged
+    return defaults
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
