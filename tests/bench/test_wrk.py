@@ -3,7 +3,6 @@ failed requests (refused connections, error statuses) are reported, not fatal.""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,8 +12,6 @@ import pytest
 
 from bench.api import page_query_plan, parse_wrk, wrk
 from devtools.process import LOOPBACK, free_port
-
-pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 
 
 class _Unavailable(BaseHTTPRequestHandler):
