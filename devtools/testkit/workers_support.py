@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -74,10 +75,14 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
-    async def new_user(self) -> uuid.UUID:
-        """A fresh account to own tasks (never logs in: the services do not care)."""
+    async def new_user(self, *, verified: bool = True) -> uuid.UUID:
+        """A fresh account to own tasks (never logs in: the services do not care); its address
+        verified unless told otherwise (reminders are e-mailed only to a verified address)."""
         user = User(
-            id=uuid.uuid4(), email=f"{uuid.uuid4().hex[:12]}@example.com", password_hash="-"
+            id=uuid.uuid4(),
+            email=f"{uuid.uuid4().hex[:12]}@example.com",
+            password_hash="-",
+            email_verified_at=datetime.now(UTC) if verified else None,
         )
         async with self.sessions() as session, session.begin():
             session.add(user)

@@ -109,8 +109,15 @@ TASK_OPERATIONS: Final = Dashboard(
             (
                 Panel(
                     "Reminders sent per minute",
-                    "Delivered reminders by channel.",
-                    (Query(f"60 * {_rate(m.REMINDERS_SENT, 'channel')}", "{{channel}}"),),
+                    "Delivered reminders by channel, and reminders not e-mailed (address not "
+                    "verified, or the owner's hourly e-mail number reached).",
+                    (
+                        Query(f"60 * {_rate(m.REMINDERS_SENT, 'channel')}", "{{channel}}"),
+                        Query(
+                            f"60 * {_rate(m.REMINDER_EMAILS_WITHHELD, 'reason')}",
+                            "e-mail withheld: {{reason}}",
+                        ),
+                    ),
                 ),
                 Panel(
                     "Reminder lateness",

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import OutboxEvent, User
 from app.core.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
+from app.core.mail import SmtpRelay
 from devtools.postgres import PostgresServer
 from devtools.testkit.workers_support import (
     TRACEPARENT,
@@ -61,7 +62,9 @@ async def channels(receiver: WebhookReceiver, smtp: SmtpSink) -> AsyncIterator[l
         yield [
             WebhookChannel(receiver.url, SecretStr(SECRET), client),
             EmailChannel(
-                host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none"
+                SmtpRelay(
+                    host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none"
+                )
             ),
         ]
 

@@ -127,6 +127,14 @@ REMINDER_LATENESS: Final = Metric(
     frozenset({"notifier"}),
     buckets=(0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
 )
+REMINDER_EMAILS_WITHHELD: Final = Metric(
+    "todo_reminder_emails_withheld_total",
+    "counter",
+    "Reminders not e-mailed, by reason: unverified (address not verified), volume (the "
+    "owner's hourly number of reminder e-mails reached); they still reach the app",
+    ("reason",),
+    frozenset({"notifier"}),
+)
 
 # --- Outbox (relay) -------------------------------------------------------------------------
 OUTBOX_BACKLOG: Final = Metric(
@@ -218,6 +226,7 @@ CATALOG: Final[tuple[Metric, ...]] = (
     TASKS_DUE,
     REMINDERS_SENT,
     REMINDER_LATENESS,
+    REMINDER_EMAILS_WITHHELD,
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
     EVENTS_PROCESSED,
