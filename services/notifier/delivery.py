@@ -61,7 +61,8 @@ class Delivery:
         self._policy = policy
         self._metrics = NotifierMetrics(metrics, [channel.name for channel in channels])
         self._needs_address = any(channel.name == EMAIL for channel in channels)
-        self._email_gate = EmailGate(emails_per_hour, metrics) if self._needs_address else None
+        # Built whatever the channels: its counter is exported (at 0) by every notifier.
+        self._email_gate = EmailGate(emails_per_hour, metrics)
 
     async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
         """The consumer's handler: deliver one reminder.due through every channel."""
@@ -91,7 +92,7 @@ class Delivery:
         """Send through ``channel`` unless already delivered, and record the outcome in the
         session's transaction; the failure, if the channel gave up. An e-mail the gate holds
         back (address not verified, hourly number reached) is not a failure."""
-        if channel.name == EMAIL and self._email_gate is not None:
+        if channel.name == EMAIL:
             now = datetime.now(UTC)
             if await self._email_gate.withheld(session, notice.reminder_id, notice.owner_id, now):
                 return None
