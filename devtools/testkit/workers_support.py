@@ -38,7 +38,12 @@ from app.core.events.contract import CloudEvent
 from app.core.observability.tracing import continue_trace
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
-from services.notifier.channels.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
+from services.notifier.channels.webhook import (
+    EVENT_ID_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    verify_signature,
+)
 
 
 async def eventually(
@@ -115,6 +120,7 @@ class Hook:
 
     received_at: float  # time.time()
     event_id: str | None
+    idempotency_key: str | None
     signature_valid: bool
     body: dict[str, Any]
 
@@ -154,6 +160,7 @@ class WebhookReceiver:
             Hook(
                 received_at=time.time(),
                 event_id=request.headers.get(EVENT_ID_HEADER),
+                idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
                 signature_valid=verify_signature(
                     self.secret, body, request.headers.get(SIGNATURE_HEADER)
                 ),

@@ -93,6 +93,8 @@ async def test_webhook_posts_the_signed_event(
     hook = receiver.hooks[0]
     assert hook.signature_valid
     assert hook.event_id == str(notice.event.id)
+    # The explicit idempotency key, in the header and in the signed body: the event's id.
+    assert hook.idempotency_key == hook.body.pop("idempotencykey") == str(notice.event.id)
     assert CloudEvent.model_validate(hook.body) == notice.event
 
 

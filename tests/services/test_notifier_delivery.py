@@ -141,6 +141,7 @@ async def test_each_channel_delivers_once_however_often_the_event_arrives(
 
     assert len(receiver.hooks) == 1
     assert receiver.hooks[0].signature_valid
+    assert receiver.hooks[0].idempotency_key == str(event.id)
     assert [m["To"] for m in smtp.messages] == [email]
     assert await _rows(db, reminder_id) == {"webhook": ("delivered", 1), "email": ("delivered", 1)}
     assert await _sent_events(db, reminder_id) == ["email", "webhook"]
