@@ -234,6 +234,17 @@ SYSTEM_HEALTH: Final = Dashboard(
             "Kafka and events",
             (
                 Panel(
+                    "Workers reaching Kafka",
+                    "Worker pods whose probe gets an answer from the Kafka cluster, next to "
+                    "those that get none (they report not ready until it answers again).",
+                    (
+                        Query(f"sum({m.KAFKA_BROKER_UP.name}{{{NS}}} == 1)", "reaching"),
+                        Query(f"count({m.KAFKA_BROKER_UP.name}{{{NS}}} == 0)", "unreachable"),
+                    ),
+                    kind="stat",
+                    width=6,
+                ),
+                Panel(
                     "Consumer lag by group",
                     "Messages each consumer group is behind, as the workers see it. Alert: "
                     "TodoKafkaConsumerLagHigh.",

@@ -19,6 +19,8 @@ class WorkerSettings(CommonSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535, description="/healthz, /readyz, /metrics")
     kafka_client_id: str = Field("todo-platform", min_length=1)
+    # How often the broker is asked whether it answers (todo_kafka_broker_up and /readyz).
+    kafka_probe_seconds: float = Field(5, ge=0.5, le=300)
     # Records fetched per poll; a batch is handled, committed to the DB, then its offsets.
     consumer_batch_size: int = Field(100, ge=1, le=10_000)
     handler_max_attempts: int = Field(3, ge=1, le=100)

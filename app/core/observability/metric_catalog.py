@@ -184,6 +184,14 @@ CONSUMER_LAG: Final = Metric(
     ("group", "topic", "partition"),
     CONSUMERS,
 )
+KAFKA_BROKER_UP: Final = Metric(
+    "todo_kafka_broker_up",
+    "gauge",
+    "1 while the Kafka cluster answers this worker's metadata probe, 0 during an outage "
+    "(the worker's /readyz is then not ready)",
+    (),
+    WORKERS,
+)
 DLQ_MESSAGES: Final = Metric(
     "todo_dlq_messages_total",
     "counter",
@@ -233,6 +241,7 @@ CATALOG: Final[tuple[Metric, ...]] = (
     EVENTS_FAILED,
     EVENT_HANDLER_DURATION,
     CONSUMER_LAG,
+    KAFKA_BROKER_UP,
     DLQ_MESSAGES,
     DB_POOL_IN_USE,
     DB_POOL_SIZE,
