@@ -9,7 +9,8 @@ link replaces it (older links stop working), and changing nothing else: a link f
 the account no longer has fails too.
 
 Until ``users.email_verified_at`` is set, no reminder is e-mailed to the address (the
-notifier asks :func:`is_email_verified`); the reminder still reaches the user in the app.
+notifier asks :func:`app.auth.verified_address.is_email_verified`); the reminder still reaches
+the user in the app.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from email.message import EmailMessage
 from typing import Final
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.models import User
@@ -80,13 +81,6 @@ def read_link_token(token: str, secret: str) -> LinkToken:
         raise VerificationFailed("the link has expired; ask for a new one") from None
     except (jwt.PyJWTError, ValueError, TypeError):
         raise VerificationFailed("the link is not valid") from None
-
-
-async def is_email_verified(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    """Whether the user's address is verified: the one question other parts ask (the
-    notifier before it e-mails a reminder)."""
-    verified_at = await session.scalar(select(User.email_verified_at).where(User.id == user_id))
-    return verified_at is not None
 
 
 def resend_wait(user: User, interval: timedelta, now: datetime) -> int | None:

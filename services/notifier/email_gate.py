@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.email_verification import is_email_verified
+from app.auth.verified_address import is_email_verified
 from app.core.db.event_models import NotificationDelivery, WithheldReminderEmail
 from app.core.db.models import User
 from app.core.observability import metric_catalog
