@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.email_verification import send_link
 from app.api.problems import Problem, documented
+from app.api.query_input import plain_text
 from app.api.schemas import TokenOut, UserCreate, UserOut
 from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
 from app.auth.revocation import revoke
@@ -81,6 +82,8 @@ async def token(
     app_state: State,
 ) -> TokenOut:
     settings, throttle = app_state.settings, app_state.throttle
+    # A NUL can be in no address, and PostgreSQL cannot store it in the throttle's key.
+    plain_text("username", form.username)
     # Counted before the password is checked, so parallel guesses cannot outrun the count.
     address_key = "address:" + client_address(request)
     account_key = "account:" + form.username.strip().lower()
