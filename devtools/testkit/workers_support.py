@@ -34,7 +34,7 @@ from starlette.routing import Route
 from app.core.db.migrate import upgrade_async
 from app.core.db.models import User
 from app.core.db.session import create_engine, session_factory
-from app.core.events.contract import CloudEvent
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core.observability.tracing import continue_trace
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
@@ -64,6 +64,24 @@ async def eventually(
 
 # A caller's trace context, as the API stamps it on the events of a request.
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def reminder_due_event(
+    owner_id: uuid.UUID, *, title: str = "Pay rent", traceparent: str | None = None
+) -> CloudEvent:
+    """A ``reminder.due`` of a new reminder of ``owner_id``'s, due now, as the notifier's
+    claim writes it."""
+    data = ReminderDueData(
+        reminder_id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        owner_id=owner_id,
+        title=title,
+        remind_at=datetime.now(UTC),
+        due_date=None,
+    )
+    return CloudEvent.of(
+        EventType.REMINDER_DUE, data, subject=data.task_id, traceparent=traceparent
+    )
 
 
 @contextmanager

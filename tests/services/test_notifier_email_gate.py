@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from app.core.db.event_models import NotificationDelivery, WithheldReminderEmail
 from app.core.db.models import User
-from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.events.contract import CloudEvent
 from app.core.mail import SmtpRelay
 from devtools.postgres import PostgresServer
 from devtools.testkit.workers_support import (
@@ -23,10 +22,11 @@ from devtools.testkit.workers_support import (
     SmtpSink,
     handling,
     migrated_database,
+    reminder_due_event,
     sqlite_database,
 )
 from services.common.metrics import WorkerMetrics
-from services.notifier.channels import EmailChannel, LogChannel, RetryPolicy
+from services.notifier.channels import Channel, EmailChannel, LogChannel, RetryPolicy
 from services.notifier.delivery import Delivery
 
 FAST = RetryPolicy(max_attempts=2, backoff_seconds=0.01, backoff_max_seconds=0.02)
@@ -52,20 +52,8 @@ def smtp() -> Iterator[SmtpSink]:
 
 def _delivery(db: Database, smtp: SmtpSink, metrics: WorkerMetrics) -> Delivery:
     relay = SmtpRelay(host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none")
-    channels = [EmailChannel(relay), LogChannel()]
+    channels: list[Channel] = [EmailChannel(relay), LogChannel()]
     return Delivery(db.sessions, channels, FAST, metrics, emails_per_hour=PER_HOUR)
-
-
-def _reminder_due(owner: uuid.UUID) -> CloudEvent:
-    data = ReminderDueData(
-        reminder_id=uuid.uuid4(),
-        task_id=uuid.uuid4(),
-        owner_id=owner,
-        title="Water the plants",
-        remind_at=datetime.now(UTC),
-        due_date=None,
-    )
-    return CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id)
 
 
 async def _handle(delivery: Delivery, db: Database, event: CloudEvent) -> None:
@@ -113,7 +101,7 @@ async def test_no_reminder_is_emailed_to_an_unverified_address(
     delivery = _delivery(db, smtp, metrics)
     assert _withheld_metric(metrics, "unverified") == _withheld_metric(metrics, "volume") == 0
     owner = await db.new_user(verified=False)
-    event = _reminder_due(owner)
+    event = reminder_due_event(owner)
 
     await _handle(delivery, db, event)
     await _handle(delivery, db, event)  # redelivered: recorded and counted once
@@ -129,10 +117,10 @@ async def test_reminder_emails_per_user_are_bounded_per_hour(db: Database, smtp:
     metrics = WorkerMetrics()
     delivery = _delivery(db, smtp, metrics)
     busy, other = await db.new_user(), await db.new_user()
-    events = [_reminder_due(busy) for _ in range(PER_HOUR + 3)]
+    events = [reminder_due_event(busy) for _ in range(PER_HOUR + 3)]
     for event in events:
         await _handle(delivery, db, event)
-    await _handle(delivery, db, _reminder_due(other))  # another user's bound is their own
+    await _handle(delivery, db, reminder_due_event(other))  # another user's bound is their own
     await _handle(delivery, db, events[0])  # an e-mailed reminder redelivered: not sent again
 
     busy_address, other_address = await _address(db, busy), await _address(db, other)
@@ -153,7 +141,7 @@ async def test_parallel_deliveries_of_one_user_stay_within_the_bound(
         metrics = WorkerMetrics()
         delivery = _delivery(db, smtp, metrics)
         owner = await db.new_user()
-        events = [_reminder_due(owner) for _ in range(8)]
+        events = [reminder_due_event(owner) for _ in range(8)]
         await asyncio.gather(*(_handle(delivery, db, event) for event in events))
         assert len(smtp.messages) == PER_HOUR
         assert await _withheld_rows(db, owner) == ["volume"] * (len(events) - PER_HOUR)
