@@ -331,6 +331,7 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_flows(run: R
         "allow-postgres",
         "allow-dapr-control-plane",
         "allow-notifier-delivery",
+        "allow-api-mail",
     }
     assert found["default-deny"] == {
         "podSelector": {},
@@ -357,6 +358,13 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_flows(run: R
     delivery = found["allow-notifier-delivery"]["egress"][0]["to"][0]["ipBlock"]
     assert delivery["cidr"] == "0.0.0.0/0"
     assert "10.0.0.0/8" in delivery["except"]
+    mail = found["allow-api-mail"]
+    assert mail["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "todo-api"
+    assert mail["egress"][0]["ports"] == [
+        {"port": 465, "protocol": "TCP"},
+        {"port": 587, "protocol": "TCP"},
+    ]
+    assert "10.0.0.0/8" in mail["egress"][0]["to"][0]["ipBlock"]["except"]
     for name, spec in found.items():
         assert spec["policyTypes"], name
 
