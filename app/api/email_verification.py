@@ -18,6 +18,7 @@ from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.problems import Problem, documented, invalid
 from app.api.schemas import UserOut
 from app.auth.email_verification import (
+    MAX_TOKEN_LENGTH,
     VerificationFailed,
     link_message,
     new_link,
@@ -98,7 +99,7 @@ async def resend(
     summary="Verify the account's address (the link e-mailed to it; works once)",
 )
 async def verify_email(
-    token: Annotated[str, Query(max_length=2048)], db: Session, app_state: State
+    token: Annotated[str, Query(max_length=MAX_TOKEN_LENGTH)], db: Session, app_state: State
 ) -> User:
     try:
         link = read_link_token(token, app_state.settings.jwt_secret.get_secret_value())

@@ -32,7 +32,9 @@ from app.core.mail import SmtpRelay
 from app.security import JWT_ALGORITHM
 
 AUDIENCE: Final = "email-verification"
-VERIFY_PATH: Final = "/auth/verify-email"
+# The link opens a page (app/ui/auth_pages.py); API clients use GET /auth/verify-email.
+VERIFY_PATH: Final = "/ui/verify-email"
+MAX_TOKEN_LENGTH: Final = 2048
 
 
 class VerificationFailed(Exception):

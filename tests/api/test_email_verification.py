@@ -28,7 +28,7 @@ from devtools.testkit.workers_support import SmtpSink
 from tests.api.conftest import api_settings
 
 PUBLIC_URL = "https://todo.example.org/"
-LINK = re.compile(r"https://todo\.example\.org/auth/verify-email\?token=[\w.-]+")
+LINK = re.compile(r"https://todo\.example\.org/ui/verify-email\?token=[\w.-]+")
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +74,9 @@ class Site:
             return user
 
     async def verify(self, link: str) -> httpx.Response:
-        parts = urlsplit(link)
-        return await self.client.get(parts.path, params=parse_qs(parts.query))
+        """The link's token through the API (the link itself opens the UI's page)."""
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        return await self.client.get("/auth/verify-email", params={"token": token})
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -131,6 +132,19 @@ async def test_the_sign_up_link_verifies_the_address_once(site: Site) -> None:
     resend = await site.client.post("/me/email-verification", headers=headers)
     assert resend.status_code == 409
     assert len(site.mails_to(email)) == 1
+
+
+async def test_the_link_opens_a_page_that_verifies_once(site: Site) -> None:
+    email, headers = await site.sign_up()
+    link = urlsplit(site.link_in(site.mails_to(email)[0]))
+    opened = await site.client.get(link.path, params=parse_qs(link.query))
+    assert opened.status_code == 200
+    assert "<h1>Address verified</h1>" in opened.text
+    assert f"Reminders can now be e-mailed to {email}." in opened.text
+    assert (await site.client.get("/me", headers=headers)).json()["email_verified"] is True
+    again = await site.client.get(link.path, params=parse_qs(link.query))
+    assert again.status_code == 422
+    assert "the link was already used or a newer one was sent" in again.text
 
 
 async def test_expired_tampered_and_foreign_tokens_verify_nothing(site: Site) -> None:
