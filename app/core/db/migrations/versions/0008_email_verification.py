@@ -55,9 +55,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_withheld_reminder_emails_owner", table_name="withheld_reminder_emails")
     op.drop_table("withheld_reminder_emails")
-    op.drop_index(
-        "ix_notification_deliveries_owner_sent", table_name="notification_deliveries"
-    )
+    op.drop_index("ix_notification_deliveries_owner_sent", table_name="notification_deliveries")
     # Plain DROP COLUMN (SQLite 3.35+), for the same reason as in upgrade.
     op.drop_column("notification_deliveries", "owner_id")
     for column in ("email_verification_sent_at", "email_verification_nonce", "email_verified_at"):
