@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import CurrentUser, Session, State, unauthorized
-from app.api.email_verification import send_link
 from app.api.problems import Problem, documented
 from app.api.query_input import plain_text
 from app.api.schemas import TokenOut, UserCreate, UserOut
+from app.auth.email_verification import send_link
 from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
 from app.auth.revocation import revoke
 from app.core.db.models import User
@@ -70,7 +70,7 @@ async def register(request: Request, body: UserCreate, db: Session, app_state: S
         await db.rollback()
         raise Problem(409, "Conflict", "email: an account with this address exists") from None
     # Best effort: the account exists either way, and POST /me/email-verification sends again.
-    await send_link(request, db, app_state.settings, user)
+    await send_link(db, user, app_state.settings, str(request.base_url))
     return user
 
 

@@ -16,20 +16,25 @@ the user in the app.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Final
+from typing import Final, Literal
 
+import aiosmtplib
 import jwt
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.models import User
 from app.core.mail import SmtpRelay
+from app.core.settings import ApiSettings
 from app.security import JWT_ALGORITHM
+
+log = logging.getLogger(__name__)
 
 AUDIENCE: Final = "email-verification"
 # The link opens a page (app/ui/auth_pages.py); API clients use GET /auth/verify-email.
@@ -100,6 +105,83 @@ def new_link(user: User, base_url: str, secret: str, ttl: timedelta, now: dateti
     user.email_verification_sent_at = now
     token = issue_link_token(user.id, user.email, nonce, secret, ttl)
     return f"{base_url.rstrip('/')}{VERIFY_PATH}?token={token}"
+
+
+async def send_new_link(
+    session: AsyncSession,
+    user: User,
+    relay: SmtpRelay,
+    *,
+    base_url: str,
+    secret: str,
+    ttl: timedelta,
+) -> bool:
+    """E-mail ``user`` a fresh link through ``relay``; whether the relay took it. The new nonce
+    is committed only then (a failed send rolls back and leaves the old link working)."""
+    link = new_link(user, base_url, secret, ttl, datetime.now(UTC))
+    try:
+        await relay.send(link_message(relay, user.email, link, ttl))
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        await session.rollback()
+        log.warning("verification e-mail not sent", extra={"error": type(exc).__name__})
+        return False
+    await session.commit()
+    return True
+
+
+def link_base(settings: ApiSettings, request_base_url: str) -> str:
+    # PUBLIC_URL when set: the Host header is the client's to choose, and a link to a host of
+    # an attacker's choosing would hand them the token.
+    return str(settings.public_url) if settings.public_url else request_base_url
+
+
+async def send_link(
+    session: AsyncSession, user: User, settings: ApiSettings, request_base_url: str
+) -> bool:
+    """Send ``user`` a fresh link through the configured relay; whether it was handed over
+    (False too when no relay is configured)."""
+    relay = settings.smtp_relay()
+    if relay is None:
+        return False
+    return await send_new_link(
+        session,
+        user,
+        relay,
+        base_url=link_base(settings, request_base_url),
+        secret=settings.jwt_secret.get_secret_value(),
+        ttl=timedelta(minutes=settings.email_verification_ttl_minutes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Resent:
+    """What asking for a new link did: ``sent``; or not, because the address is ``verified``
+    already, it is ``too_soon`` (``wait`` seconds), the mail is ``unavailable``, or the
+    account is ``gone``."""
+
+    outcome: Literal["sent", "verified", "too_soon", "unavailable", "gone"]
+    wait: int | None = None
+
+
+async def resend(
+    session: AsyncSession, user_id: uuid.UUID, settings: ApiSettings, request_base_url: str
+) -> Resent:
+    """A new link on the account's request, at most one per EMAIL_VERIFICATION_RESEND_SECONDS
+    (the user row is locked meanwhile: two requests at once send one link)."""
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        return Resent("gone")
+    if user.email_verified_at is not None:
+        await session.rollback()
+        return Resent("verified")
+    interval = timedelta(seconds=settings.email_verification_resend_seconds)
+    wait = resend_wait(user, interval, datetime.now(UTC))
+    if wait is not None:
+        await session.rollback()
+        return Resent("too_soon", wait)
+    if not await send_link(session, user, settings, request_base_url):
+        return Resent("unavailable", max(1, settings.email_verification_resend_seconds))
+    return Resent("sent")
 
 
 def link_message(relay: SmtpRelay, recipient: str, link: str, ttl: timedelta) -> EmailMessage:

@@ -16,13 +16,22 @@ from app.auth.email_verification import (
     MAX_TOKEN_LENGTH,
     VerificationFailed,
     read_link_token,
+    resend,
     verify,
 )
 from app.auth.revocation import revoke
 from app.ui.forms import field_text as text
 from app.ui.posting import read_form
 from app.ui.render import page, see_other
-from app.ui.session import Visit, Visitor, end_session, safe_next, start_session
+from app.ui.session import (
+    SignedIn,
+    Visit,
+    Visitor,
+    end_session,
+    owner_of,
+    safe_next,
+    start_session,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -56,6 +65,17 @@ async def verify_email_page(
         context = {"verified": False, "problem": str(failure)}
         return page(request, person, "verified.html", context, status=422)
     return page(request, person, "verified.html", {"verified": True, "address": user.email})
+
+
+@router.post("/verify-email/resend")
+async def resend_link(
+    request: Request, person: SignedIn, db: Session, app_state: State
+) -> Response:
+    form = await read_form(request, person)
+    if isinstance(form, Response):
+        return form
+    resent = await resend(db, owner_of(person), app_state.settings, str(request.base_url))
+    return see_other(f"/?notice=link-{resent.outcome}")
 
 
 @router.get("/login")

@@ -26,6 +26,7 @@ from app.core.settings import ApiSettings
 from app.main import create_app
 from devtools.testkit.workers_support import SmtpSink
 from tests.api.conftest import api_settings
+from tests.ui.conftest import Browserless
 
 PUBLIC_URL = "https://todo.example.org/"
 LINK = re.compile(r"https://todo\.example\.org/ui/verify-email\?token=[\w.-]+")
@@ -40,6 +41,7 @@ def smtp() -> Iterator[SmtpSink]:
 @dataclass
 class Site:
     client: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
     settings: ApiSettings
     smtp: SmtpSink
     user_rows: async_sessionmaker[AsyncSession]
@@ -103,7 +105,7 @@ async def site(
         transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50000))
         # The Host a client chooses never makes the link: PUBLIC_URL does.
         async with httpx.AsyncClient(transport=transport, base_url="http://evil.test") as client:
-            yield Site(client, settings, smtp, session_factory(engine))
+            yield Site(client, transport, settings, smtp, session_factory(engine))
     await engine.dispose()
 
 
@@ -236,9 +238,33 @@ async def test_without_a_relay_sign_up_works_and_a_link_is_unavailable(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            site = Site(client, app.state.todo.settings, smtp, app.state.todo.sessions)
+            site = Site(client, transport, app.state.todo.settings, smtp, app.state.todo.sessions)
             email, headers = await site.sign_up()
             unavailable = await client.post("/me/email-verification", headers=headers)
             assert unavailable.status_code == 503
             row = await site.row(email)
             assert (row.email_verification_nonce, row.email_verification_sent_at) == (None, None)
+
+
+async def test_the_web_ui_offers_a_new_link_until_the_address_is_verified(site: Site) -> None:
+    async with httpx.AsyncClient(transport=site.transport, base_url="http://evil.test") as client:
+        person = Browserless(client)
+        await person.sign_up()
+        offered = await client.get("/")
+        assert "E-mail me a new link" in offered.text
+        assert len(site.mails_to(person.email)) == 1
+
+        too_soon = await person.post("/ui/verify-email/resend", {})
+        assert too_soon.headers["location"] == "/?notice=link-too_soon"
+        await _sent_long_ago(site, person.email)
+        sent = await person.post("/ui/verify-email/resend", {})
+        assert sent.headers["location"] == "/?notice=link-sent"
+        mails = site.mails_to(person.email)
+        assert len(mails) == 2
+
+        link = urlsplit(site.link_in(mails[1]))
+        assert (await client.get(link.path, params=parse_qs(link.query))).status_code == 200
+        assert "E-mail me a new link" not in (await client.get("/")).text
+        verified = await person.post("/ui/verify-email/resend", {})
+        assert verified.headers["location"] == "/?notice=link-verified"
+        assert len(site.mails_to(person.email)) == 2
