@@ -11,14 +11,16 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from app.notifications.vapid import public_key_from_private
 from services.common.settings import WorkerSettings
 
-ChannelName = Literal["webhook", "email", "log"]
-CHANNEL_NAMES: tuple[ChannelName, ...] = ("webhook", "email", "log")
+ChannelName = Literal["webhook", "email", "log", "push", "user_webhook"]
+CHANNEL_NAMES: tuple[ChannelName, ...] = ("webhook", "email", "log", "push", "user_webhook")
 # The settings each channel cannot work without.
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "webhook": ("webhook_url", "webhook_secret"),
     "email": ("smtp_host", "smtp_from"),
+    "push": ("vapid_private_key", "vapid_subject"),
 }
 
 
@@ -48,6 +50,14 @@ class NotifierSettings(WorkerSettings):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout_seconds: float = Field(10, gt=0, le=120)
 
+    # Web Push (channel "push"): the VAPID private key (raw P-256 key, base64url; the API serves
+    # its public half as VAPID_PUBLIC_KEY) and the contact push services may write to.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str | None = Field(None, pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")
+    # Users' push endpoints and webhooks may be loopback addresses: tests and local runs only
+    # (app/notifications/targets.py holds the rule).
+    allow_loopback_targets: bool = False
+
     # Per channel: attempts with exponential backoff (with jitter) before the event is
     # dead-lettered; transient failures only (network, 5xx/429, SMTP 4xx).
     delivery_max_attempts: int = Field(4, ge=1, le=20)
@@ -76,6 +86,11 @@ class NotifierSettings(WorkerSettings):
             raise ValueError(
                 f"NOTIFIER_CHANNELS={','.join(self.notifier_channels)} needs {', '.join(missing)}"
             )
+        if self.vapid_private_key is not None:
+            try:
+                public_key_from_private(self.vapid_private_key.get_secret_value())
+            except ValueError as error:
+                raise ValueError(f"VAPID_PRIVATE_KEY: {error}") from None
         if (self.smtp_username is None) != (self.smtp_password is None):
             raise ValueError("SMTP_USERNAME and SMTP_PASSWORD go together")
         return self

@@ -21,7 +21,9 @@ from services.notifier.channels import (
     Channel,
     EmailChannel,
     LogChannel,
+    PushChannel,
     RetryPolicy,
+    UserWebhookChannel,
     WebhookChannel,
 )
 from services.notifier.delivery import Delivery
@@ -62,6 +64,21 @@ def build_channels(settings: NotifierSettings, client: httpx.AsyncClient) -> lis
                     password=settings.smtp_password,
                     timeout=settings.smtp_timeout_seconds,
                 )
+            )
+        elif name == "push":
+            assert settings.vapid_private_key is not None
+            assert settings.vapid_subject is not None
+            channels.append(
+                PushChannel(
+                    settings.vapid_private_key.get_secret_value(),
+                    settings.vapid_subject,
+                    client,
+                    allow_loopback=settings.allow_loopback_targets,
+                )
+            )
+        elif name == "user_webhook":
+            channels.append(
+                UserWebhookChannel(client, allow_loopback=settings.allow_loopback_targets)
             )
         else:
             channels.append(LogChannel())

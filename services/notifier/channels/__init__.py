@@ -1,10 +1,16 @@
-"""Delivery channels of due reminders: webhook, e-mail, log."""
+"""Delivery channels of due reminders: webhook, e-mail, log, Web Push, each user's webhook."""
 
-from services.notifier.channels.base import Channel, DeliveryFailed, Notice
+from services.notifier.channels.base import Channel, DeliveryFailed, Notice, Receipt
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.log import LogChannel
+from services.notifier.channels.push import PushChannel
 from services.notifier.channels.retry import RetryPolicy, with_retries
-from services.notifier.channels.webhook import WebhookChannel, sign, verify_signature
+from services.notifier.channels.webhook import (
+    UserWebhookChannel,
+    WebhookChannel,
+    sign,
+    verify_signature,
+)
 
 __all__ = [
     "Channel",
@@ -12,7 +18,10 @@ __all__ = [
     "EmailChannel",
     "LogChannel",
     "Notice",
+    "PushChannel",
+    "Receipt",
     "RetryPolicy",
+    "UserWebhookChannel",
     "WebhookChannel",
     "sign",
     "verify_signature",

@@ -19,6 +19,7 @@ from typing import Final
 import httpx
 from pydantic import SecretStr
 
+from app.notifications.targets import TargetRefused, check_resolved
 from services.notifier.channels.base import DeliveryFailed, Notice
 
 SIGNATURE_HEADER: Final = "X-Todo-Signature"
@@ -65,7 +66,34 @@ def verify_signature(
     return hmac.compare_digest(given, _digest(secret, timestamp, body))
 
 
+async def post_signed(
+    client: httpx.AsyncClient, url: str, secret: bytes, notice: Notice, timestamp: int
+) -> None:
+    """POST the reminder's event to ``url`` signed with ``secret``; DeliveryFailed otherwise."""
+    body = notice.event.model_dump_json().encode()
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        SIGNATURE_HEADER: sign(secret, body, timestamp),
+        EVENT_ID_HEADER: str(notice.event.id),
+    }
+    try:
+        response = await client.post(url, content=body, headers=headers)
+    except httpx.TransportError as exc:
+        raise DeliveryFailed(
+            f"webhook not reachable: {type(exc).__name__}", transient=True
+        ) from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    raise DeliveryFailed(
+        f"webhook answered HTTP {status}",
+        transient=status >= 500 or status in _TRANSIENT_STATUSES,
+    )
+
+
 class WebhookChannel:
+    """The operator's webhook (WEBHOOK_URL): every reminder of every user."""
+
     name = "webhook"
 
     def __init__(
@@ -81,25 +109,42 @@ class WebhookChannel:
         self._client = client
         self._clock = clock
 
+    def applies(self, notice: Notice) -> bool:
+        return True
+
     async def send(self, notice: Notice) -> None:
-        body = notice.event.model_dump_json().encode()
         # Signed per attempt: a retry carries a fresh timestamp.
-        signature = sign(self._secret.get_secret_value().encode(), body, int(self._clock()))
-        headers = {
-            "Content-Type": CONTENT_TYPE,
-            SIGNATURE_HEADER: signature,
-            EVENT_ID_HEADER: str(notice.event.id),
-        }
+        secret = self._secret.get_secret_value().encode()
+        await post_signed(self._client, self._url, secret, notice, int(self._clock()))
+
+
+class UserWebhookChannel:
+    """Each user's own webhook (their preferences): their reminders only, signed with their
+    secret, to a URL checked at send time to resolve to public addresses only."""
+
+    name = "user_webhook"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        allow_loopback: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._allow_loopback = allow_loopback
+        self._clock = clock
+
+    def applies(self, notice: Notice) -> bool:
+        return notice.routes.webhook_url is not None and notice.routes.webhook_secret is not None
+
+    async def send(self, notice: Notice) -> None:
+        url, secret = notice.routes.webhook_url, notice.routes.webhook_secret
+        # applies() said both are set
+        assert url is not None
+        assert secret is not None
         try:
-            response = await self._client.post(self._url, content=body, headers=headers)
-        except httpx.TransportError as exc:
-            raise DeliveryFailed(
-                f"webhook not reachable: {type(exc).__name__}", transient=True
-            ) from None
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        raise DeliveryFailed(
-            f"webhook answered HTTP {status}",
-            transient=status >= 500 or status in _TRANSIENT_STATUSES,
-        )
+            await check_resolved(url, allow_loopback=self._allow_loopback)
+        except TargetRefused as refused:
+            raise DeliveryFailed(f"webhook URL refused: {refused}", transient=False) from None
+        await post_signed(self._client, url, secret.encode(), notice, int(self._clock()))
