@@ -11,7 +11,17 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from app import ui
-from app.api import access_tokens, auth, chat, health, history, openapi_links, problems, tasks
+from app.api import (
+    access_tokens,
+    auth,
+    chat,
+    health,
+    history,
+    notifications,
+    openapi_links,
+    problems,
+    tasks,
+)
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -111,6 +121,7 @@ def create_app(
     app.include_router(tasks.router)
     app.include_router(chat.router)
     app.include_router(access_tokens.router)
+    app.include_router(notifications.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
