@@ -117,9 +117,7 @@ def verify_vapid(header: str | None, audience: str, now: float) -> tuple[str, di
         claims = json.loads(unb64url(claims_part))
         raw = unb64url(signature)
         public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
-        der = encode_dss_signature(
-            int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
-        )
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
         public.verify(der, signing_input.encode(), ec.ECDSA(hashes.SHA256()))
     except (ValueError, InvalidSignature):
         raise Refused(401, "the VAPID signature does not verify") from None
