@@ -46,6 +46,10 @@ def check_target(url: str, *, allow_loopback: bool) -> str:
     """``url`` if the server may send to it (see the module's rule); else :class:`TargetRefused`."""
     if len(url) > MAX_URL_LENGTH:
         raise TargetRefused(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    if not url.isascii() or not url.isprintable() or " " in url:
+        # Spaces and control characters have no place in a URL (an IDN host is written in
+        # punycode); NUL would not even fit a PostgreSQL string.
+        raise TargetRefused("the URL must be ASCII without spaces or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -37,6 +37,15 @@ def test_public_https_targets_pass(url: str) -> None:
         ("https://[::1]/x", "the URL's address is not a public one"),
         ("https://[fd00::1]/x", "the URL's address is not a public one"),
         ("https:///x", "the URL has no host"),
+        (
+            "https://hooks.example.com/\x00",
+            "the URL must be ASCII without spaces or control characters",
+        ),
+        (
+            "https://hooks.example.com/a b",
+            "the URL must be ASCII without spaces or control characters",
+        ),
+        ("https://bücher.example/x", "the URL must be ASCII without spaces or control characters"),
         ("https://hooks.example.com:99999/x", "not a valid URL"),
         ("https://hooks.example.com/" + "a" * 2048, "the URL is longer than 2048 characters"),
         # Loopback over plain http only with the explicit setting.
