@@ -162,6 +162,18 @@
     return Uint8Array.from(atob(padded), function (c) { return c.charCodeAt(0); });
   }
 
+  // The worker's scope is /ui/static/, so it controls no page and serviceWorker.ready would
+  // never resolve: wait for this registration's worker itself (push needs it active).
+  function activated(registration) {
+    if (registration.active) return Promise.resolve(registration);
+    const worker = registration.installing || registration.waiting;
+    return new Promise(function (resolve) {
+      worker.addEventListener("statechange", function () {
+        if (worker.state === "activated") resolve(registration);
+      });
+    });
+  }
+
   function offerPush() {
     const setup = document.getElementById("push-setup");
     const button = document.getElementById("enable-push");
@@ -180,7 +192,7 @@
           if (permission !== "granted") throw new Error("notifications are not allowed");
           return navigator.serviceWorker.register("/ui/static/sw.js");
         })
-        .then(function () { return navigator.serviceWorker.ready; })
+        .then(activated)
         .then(function (registration) {
           return registration.pushManager.subscribe({
             userVisibleOnly: true,
