@@ -299,6 +299,8 @@ class Workloads(pulumi.ComponentResource):
         env = pods.environment(app, self._args.kafka_bootstrap, self._args.event_transport)
         if app is catalog.NOTIFIER:
             env += self._args.notifier.environment()
+        if app is catalog.API:
+            env += self._args.notifier.api_environment()
         main = pods.container(app.key, image, app.command, app.size, env, app.port)
         pod_labels = pods.labels(app.app_id, "api" if app is catalog.API else "worker", dapr=True)
         # Replicas are the autoscaler's (HPA for the API, KEDA for consumers); setting them

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from app.notifications.vapid import public_key_from_private
+from app.core.vapid import public_key_from_private
 from services.common.settings import WorkerSettings
 
 ChannelName = Literal["webhook", "email", "log", "push", "user_webhook"]

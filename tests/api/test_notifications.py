@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.core.db.notification_models import NotificationPreference, PushSubscription
-from app.notifications import vapid
+from app.core import vapid
 from app.notifications.subscriptions import MAX_SUBSCRIPTIONS
 from tests.api.conftest import Api
 

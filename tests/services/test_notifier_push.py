@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from app.core.events.contract import CloudEvent, EventType, ReminderDueData
-from app.notifications import vapid
+from app.core import vapid
 from app.notifications.routes import PushTarget, Routes
 from devtools.testkit.push_service import PushService, Subscription
 from services.notifier.channels import DeliveryFailed, Notice, PushChannel, Receipt

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import User
 from app.core.events.contract import CloudEvent, EventType, ReminderDueData
-from app.notifications import preferences, subscriptions, vapid
+from app.core import vapid
+from app.notifications import preferences, subscriptions
 from devtools.postgres import PostgresServer
 from devtools.testkit.push_service import PushService, Subscription
 from devtools.testkit.workers_support import (

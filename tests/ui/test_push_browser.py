@@ -29,7 +29,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page, expect
 
 from app.core.processes import TOPICS
-from app.notifications import vapid
+from app.core import vapid
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
