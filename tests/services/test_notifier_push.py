@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core import vapid
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.settings import SettingsError, load
 from app.notifications.routes import PushTarget, Routes
 from devtools.testkit.push_service import PushService, Subscription
 from services.notifier.channels import DeliveryFailed, Notice, PushChannel, Receipt
 from services.notifier.channels.push import TTL_SECONDS
+from services.notifier.settings import NotifierSettings
 
 PRIVATE, PUBLIC = vapid.generate()
 SUBJECT = "mailto:ops@example.com"
@@ -151,3 +153,23 @@ async def test_without_the_loopback_setting_a_loopback_endpoint_is_never_contact
     assert failed.value.transient is False
     assert "resolves to an address that is not public" in str(failed.value)
     assert push.messages == []
+
+
+def test_push_settings_need_a_valid_key_and_a_contact_and_hide_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NOTIFIER_CHANNELS", "log,push")
+    with pytest.raises(ValueError, match="needs VAPID_PRIVATE_KEY, VAPID_SUBJECT"):
+        NotifierSettings()
+    monkeypatch.setenv("VAPID_SUBJECT", "mailto:ops@example.com")
+    monkeypatch.setenv("VAPID_PRIVATE_KEY", "bm90IGEga2V5")
+    with pytest.raises(SettingsError, match="VAPID_PRIVATE_KEY: a VAPID private key is 32 bytes"):
+        load(NotifierSettings)
+    monkeypatch.setenv("VAPID_PRIVATE_KEY", PRIVATE)
+    monkeypatch.setenv("VAPID_SUBJECT", "ops@example.com")
+    with pytest.raises(SettingsError, match="VAPID_SUBJECT"):
+        load(NotifierSettings)
+    monkeypatch.setenv("VAPID_SUBJECT", "mailto:ops@example.com")
+    settings = load(NotifierSettings)
+    assert settings.notifier_channels == ("log", "push")
+    assert PRIVATE not in repr(settings)
