@@ -55,6 +55,11 @@ PushManager.prototype.subscribe = async function (options) {
   return { endpoint: json.endpoint, toJSON: () => json };
 };
 """
+UNLABELLED: Final = """
+() => Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+    .filter((control) => control.labels.length === 0 && !control.getAttribute("aria-label"))
+    .map((control) => control.name || control.id)
+"""
 SHOWN_NOTIFICATIONS: Final = """
 async () => {
   const registration = await navigator.serviceWorker.getRegistration("/ui/static/");
@@ -278,3 +283,4 @@ async def test_a_browser_the_push_service_reports_gone_is_removed(
     assert push_service.gone_answers == gone_before + 1
     await page.reload()
     await expect(page.get_by_text("No browser subscribed yet.")).to_be_visible()
+    assert await page.evaluate(UNLABELLED) == []
