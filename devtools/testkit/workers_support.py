@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -33,7 +34,7 @@ from starlette.routing import Route
 from app.core.db.migrate import upgrade_async
 from app.core.db.models import User
 from app.core.db.session import create_engine, session_factory
-from app.core.events.contract import CloudEvent
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core.observability.tracing import continue_trace
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
@@ -54,6 +55,25 @@ async def eventually(
         if time.monotonic() >= deadline:
             raise AssertionError(f"gave up after {within:g} s waiting for: {what}")
         await asyncio.sleep(0.05)
+
+
+def reminder_due(
+    title: str,
+    *,
+    owner_id: uuid.UUID | None = None,
+    remind_at: datetime | None = None,
+    due_date: datetime | None = None,
+) -> CloudEvent:
+    """A ``reminder.due`` event as the notifier's scheduler records it (fresh ids)."""
+    data = ReminderDueData(
+        reminder_id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        owner_id=owner_id or uuid.uuid4(),
+        title=title,
+        remind_at=remind_at or datetime.now(UTC),
+        due_date=due_date,
+    )
+    return CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id)
 
 
 # A caller's trace context, as the API stamps it on the events of a request.

@@ -8,12 +8,10 @@ import base64
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select
-
-from app.core.db.notification_models import NotificationPreference, PushSubscription
 from app.core import vapid
 from app.notifications.subscriptions import MAX_SUBSCRIPTIONS
 from tests.api.conftest import Api
+from tests.notifications.support import browser_keys, notification_rows
 
 FCM = "https://fcm.googleapis.com/fcm/send/"
 
@@ -23,15 +21,8 @@ def _browser(endpoint: str | None = None) -> dict[str, Any]:
     return {
         "endpoint": endpoint or FCM + secrets.token_urlsafe(16),
         "expirationTime": None,
-        "keys": {"p256dh": vapid.generate()[1], "auth": vapid.b64url(secrets.token_bytes(16))},
+        "keys": browser_keys(),
     }
-
-
-async def _rows(api: Api) -> tuple[int, int]:
-    async with api.sessions() as session:
-        subscriptions = await session.scalar(select(func.count()).select_from(PushSubscription))
-        chosen = await session.scalar(select(func.count()).select_from(NotificationPreference))
-    return int(subscriptions or 0), int(chosen or 0)
 
 
 async def test_preferences_default_then_keep_a_webhook_with_its_own_secret(
@@ -120,7 +111,7 @@ async def test_a_browser_subscribes_once_per_endpoint_and_only_its_owner_sees_or
 async def test_bad_subscriptions_are_refused_naming_the_field_and_nothing_is_written(
     api: Api, user: dict[str, str]
 ) -> None:
-    before = await _rows(api)
+    before = await notification_rows(api.sessions)
     good = _browser()
     not_a_point = vapid.b64url(b"\x04" + b"\x01" * 64)
     cases = [
@@ -153,7 +144,7 @@ async def test_bad_subscriptions_are_refused_naming_the_field_and_nothing_is_wri
         "/me/push-subscriptions", json={"endpoint": good["endpoint"]}, headers=user
     )
     assert missing_keys.status_code == 422
-    assert await _rows(api) == before
+    assert await notification_rows(api.sessions) == before
 
 
 async def test_subscriptions_per_user_are_bounded(api: Api, user: dict[str, str]) -> None:

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from app.core import vapid
-from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core.settings import SettingsError, load
 from app.notifications.routes import PushTarget, Routes
 from devtools.testkit.push_service import PushService, Subscription
+from devtools.testkit.workers_support import reminder_due
 from services.notifier.channels import DeliveryFailed, Notice, PushChannel, Receipt
 from services.notifier.channels.push import TTL_SECONDS
 from services.notifier.settings import NotifierSettings
@@ -43,15 +43,11 @@ def _target(subscription: Subscription) -> PushTarget:
 
 
 def _notice(*targets: PushTarget) -> Notice:
-    data = ReminderDueData(
-        reminder_id=uuid.uuid4(),
-        task_id=uuid.uuid4(),
-        owner_id=uuid.uuid4(),
-        title="Pay rent ☂",
+    event = reminder_due(
+        "Pay rent ☂",
         remind_at=datetime(2031, 3, 1, 8, 0, tzinfo=UTC),
         due_date=datetime(2031, 3, 1, 9, 0, tzinfo=UTC),
     )
-    event = CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id)
     return replace(Notice.of(event), routes=Routes(push=targets))
 
 

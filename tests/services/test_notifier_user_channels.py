@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from app.core import vapid
 from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import User
-from app.core.events.contract import CloudEvent, EventType, ReminderDueData
-from app.core import vapid
+from app.core.events.contract import CloudEvent
 from app.notifications import preferences, subscriptions
 from devtools.postgres import PostgresServer
 from devtools.testkit.push_service import PushService, Subscription
@@ -26,6 +25,7 @@ from devtools.testkit.workers_support import (
     WebhookReceiver,
     handling,
     migrated_database,
+    reminder_due,
     sqlite_database,
 )
 from services.common.metrics import WorkerMetrics
@@ -103,18 +103,6 @@ async def _choose(
         )
 
 
-def _due(owner: uuid.UUID) -> CloudEvent:
-    data = ReminderDueData(
-        reminder_id=uuid.uuid4(),
-        task_id=uuid.uuid4(),
-        owner_id=owner,
-        title="Water the plants",
-        remind_at=datetime.now(UTC),
-        due_date=None,
-    )
-    return CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id)
-
-
 async def _handle(delivery: Delivery, db: Database, event: CloudEvent) -> None:
     async with db.sessions() as session, session.begin():
         with handling(event):
@@ -143,7 +131,7 @@ async def test_a_reminder_reaches_the_owners_browsers_and_webhook_and_a_gone_bro
         chosen = await _choose(db, owner, email=False, webhook_url=hook.url)
         assert chosen.webhook_secret is not None
         hook.secret = chosen.webhook_secret.encode()  # the owner's own secret signs it
-        event = _due(owner)
+        event = reminder_due("Water the plants", owner_id=owner)
 
         await _handle(delivery, db, event)
         await _handle(delivery, db, event)  # redelivered: nothing is sent twice
@@ -169,7 +157,7 @@ async def test_channels_the_owner_turned_off_or_never_set_up_are_skipped(
     browser = push.subscribe(PUBLIC)
     await _subscribe(db, owner, browser)
     await _choose(db, owner, push=False, email=True)
-    event = _due(owner)
+    event = reminder_due("Water the plants", owner_id=owner)
 
     await _handle(delivery, db, event)
 

@@ -7,24 +7,13 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.core import vapid
 from app.core.db.notification_models import NotificationPreference, PushSubscription
+from tests.notifications.support import browser_keys, notification_rows
 from tests.ui.conftest import Browserless, Ui
 
 PAGE = "/ui/notifications"
-
-
-def _browser_keys() -> dict[str, str]:
-    return {"p256dh": vapid.generate()[1], "auth": vapid.b64url(secrets.token_bytes(16))}
-
-
-async def _rows(ui: Ui) -> tuple[int, int]:
-    async with ui.sessions() as session:
-        subscriptions = await session.scalar(select(func.count()).select_from(PushSubscription))
-        chosen = await session.scalar(select(func.count()).select_from(NotificationPreference))
-    return int(subscriptions or 0), int(chosen or 0)
 
 
 async def test_preferences_are_saved_and_the_secret_shown_to_its_owner_only(
@@ -50,7 +39,7 @@ async def test_preferences_are_saved_and_the_secret_shown_to_its_owner_only(
 
 
 async def test_a_refused_webhook_says_why_and_writes_nothing(ui: Ui, person: Browserless) -> None:
-    before = await _rows(ui)
+    before = await notification_rows(ui.sessions)
     refused = await person.post(
         PAGE, {"push": "on", "webhook_url": "https://169.254.169.254/latest"}, form_page=PAGE
     )
@@ -59,7 +48,7 @@ async def test_a_refused_webhook_says_why_and_writes_nothing(ui: Ui, person: Bro
     assert 'value="https://169.254.169.254/latest"' in refused.text  # kept to be corrected
     forged = await person.client.post(PAGE, data={"push": "on", "csrf_token": "forged"})
     assert forged.status_code == 403
-    assert await _rows(ui) == before
+    assert await notification_rows(ui.sessions) == before
 
 
 async def test_a_browser_subscribes_and_only_its_owner_can_remove_it(
@@ -67,7 +56,7 @@ async def test_a_browser_subscribes_and_only_its_owner_can_remove_it(
 ) -> None:
     endpoint = "https://fcm.googleapis.com/fcm/send/" + secrets.token_urlsafe(12)
     added = await person.post(
-        f"{PAGE}/subscriptions", {"endpoint": endpoint, **_browser_keys()}, form_page=PAGE
+        f"{PAGE}/subscriptions", {"endpoint": endpoint, **browser_keys()}, form_page=PAGE
     )
     assert added.status_code == 303
     page = (await person.client.get(PAGE)).text
@@ -90,10 +79,10 @@ async def test_a_browser_subscribes_and_only_its_owner_can_remove_it(
 async def test_a_refused_subscription_says_why_and_writes_nothing(
     ui: Ui, person: Browserless
 ) -> None:
-    before = await _rows(ui)
+    before = await notification_rows(ui.sessions)
     refused = await person.post(
         f"{PAGE}/subscriptions",
-        {"endpoint": "http://127.0.0.1:9/push", **_browser_keys()},
+        {"endpoint": "http://127.0.0.1:9/push", **browser_keys()},
         form_page=PAGE,
     )
     assert refused.status_code == 422
@@ -101,4 +90,4 @@ async def test_a_refused_subscription_says_why_and_writes_nothing(
         "This browser&#39;s subscription was refused (endpoint: the URL must start with https://)."
         in refused.text
     )
-    assert await _rows(ui) == before
+    assert await notification_rows(ui.sessions) == before

@@ -28,16 +28,22 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, CDPSession, Page, expect
 
-from app.core.processes import TOPICS
 from app.core import vapid
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from devtools.process import ComponentError
 from devtools.testkit.events_support import ServiceProcess
 from devtools.testkit.push_service import Message, PushService, Subscription
 from devtools.testkit.workers_support import eventually
-from tests.ui.browser_support import ARTIFACTS, EVENTUAL_MS, ZONE, Person, chromium, unavailable
+from tests.ui.browser_support import (
+    ARTIFACTS,
+    EVENTUAL_MS,
+    ZONE,
+    Person,
+    chromium,
+    own_kafka,
+    running_services,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -76,18 +82,8 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def broker(log_dir: Path) -> Iterator[KafkaBroker]:
-    # The module's own broker: the services' consumer groups have fixed names.
-    kafka = KafkaBroker(log_dir=log_dir)
-    try:
-        kafka.start()
-        kafka.create_topics(TOPICS)
-    except ComponentError as error:
-        kafka.close()
-        unavailable("Kafka", error)
-    try:
+    with own_kafka(log_dir) as kafka:
         yield kafka
-    finally:
-        kafka.close()
 
 
 @pytest.fixture(scope="module")
@@ -114,22 +110,10 @@ async def services(
         "VAPID_SUBJECT": "mailto:ops@example.com",
         **LOOPBACK_ALLOWED,
     }
-    running = {
-        name: ServiceProcess(
-            name,
-            database_url=api.database_url,
-            bootstrap=broker.bootstrap,
-            log_dir=log_dir,
-            env=notifier_env if name == "notifier" else None,
-        )
-        for name in SERVICES
-    }
-    try:
-        await asyncio.gather(*(service.start(within=90) for service in running.values()))
+    async with running_services(
+        SERVICES, api, broker, log_dir, env={"notifier": notifier_env}
+    ) as running:
         yield running
-    finally:
-        for service in running.values():
-            service.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from app.core.events.contract import CloudEvent, ReminderDueData
 from app.notifications.routes import Routes
@@ -49,6 +49,23 @@ class DeliveryFailed(Exception):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+# Worth retrying: the receiver is overloaded, restarting or asks us to slow down.
+_TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
+
+
+def unreachable(receiver: str, error: Exception) -> DeliveryFailed:
+    """A request that got no answer (connection refused, timeout): transient."""
+    return DeliveryFailed(f"{receiver} not reachable: {type(error).__name__}", transient=True)
+
+
+def answered(receiver: str, status: int) -> DeliveryFailed:
+    """An HTTP answer that is no success: transient for 5xx, 408, 425 and 429."""
+    return DeliveryFailed(
+        f"{receiver} answered HTTP {status}",
+        transient=status >= 500 or status in _TRANSIENT_STATUSES,
+    )
 
 
 @dataclass(frozen=True, slots=True)

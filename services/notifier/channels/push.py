@@ -26,7 +26,13 @@ from pywebpush import WebPusher
 
 from app.notifications.routes import PushTarget
 from app.notifications.targets import TargetRefused, check_resolved
-from services.notifier.channels.base import DeliveryFailed, Notice, Receipt
+from services.notifier.channels.base import (
+    DeliveryFailed,
+    Notice,
+    Receipt,
+    answered,
+    unreachable,
+)
 
 # How long a push service keeps a message for a browser that is offline (RFC 8030 5.2): a
 # reminder a day late is still worth showing.
@@ -34,7 +40,6 @@ TTL_SECONDS: Final = 24 * 3600
 # VAPID tokens are valid for at most 24 hours (RFC 8292 section 2); ours for 12.
 TOKEN_LIFETIME_SECONDS: Final = 12 * 3600
 _GONE: Final = frozenset({404, 410})
-_TRANSIENT: Final = frozenset({408, 425, 429})
 
 
 def payload(notice: Notice) -> bytes:
@@ -103,18 +108,13 @@ class PushChannel:
                 target.endpoint, content=encrypted, headers=self._headers(target.endpoint)
             )
         except httpx.TransportError as exc:
-            raise DeliveryFailed(
-                f"push service not reachable: {type(exc).__name__}", transient=True
-            ) from None
+            raise unreachable("push service", exc) from None
         status = response.status_code
         if 200 <= status < 300:
             return True
         if status in _GONE:
             return False
-        raise DeliveryFailed(
-            f"push service answered HTTP {status}",
-            transient=status >= 500 or status in _TRANSIENT,
-        )
+        raise answered("push service", status)
 
     async def send(self, notice: Notice) -> Receipt:
         body = payload(notice)
