@@ -20,12 +20,14 @@ import httpx
 from pydantic import SecretStr
 
 from app.notifications.targets import TargetRefused, check_resolved
-from services.notifier.channels.base import DeliveryFailed, Notice, answered, unreachable
+from services.notifier.channels.base import DeliveryFailed, Notice
 
 SIGNATURE_HEADER: Final = "X-Todo-Signature"
 EVENT_ID_HEADER: Final = "X-Todo-Event-Id"
 CONTENT_TYPE: Final = "application/cloudevents+json"
 DEFAULT_TOLERANCE_S: Final = 300
+# Worth retrying: the receiver is overloaded, restarting or asks us to slow down.
+_TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
 
 
 def _digest(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -64,27 +66,7 @@ def verify_signature(
     return hmac.compare_digest(given, _digest(secret, timestamp, body))
 
 
-async def post_signed(
-    client: httpx.AsyncClient, url: str, secret: bytes, notice: Notice, timestamp: int
-) -> None:
-    """POST the reminder's event to ``url`` signed with ``secret``; DeliveryFailed otherwise."""
-    body = notice.event.model_dump_json().encode()
-    headers = {
-        "Content-Type": CONTENT_TYPE,
-        SIGNATURE_HEADER: sign(secret, body, timestamp),
-        EVENT_ID_HEADER: str(notice.event.id),
-    }
-    try:
-        response = await client.post(url, content=body, headers=headers)
-    except httpx.TransportError as exc:
-        raise unreachable("webhook", exc) from None
-    if not 200 <= response.status_code < 300:
-        raise answered("webhook", response.status_code)
-
-
 class WebhookChannel:
-    """The operator's webhook (WEBHOOK_URL): every reminder of every user."""
-
     name = "webhook"
 
     def __init__(
@@ -104,14 +86,33 @@ class WebhookChannel:
         return True
 
     async def send(self, notice: Notice) -> None:
+        body = notice.event.model_dump_json().encode()
         # Signed per attempt: a retry carries a fresh timestamp.
-        secret = self._secret.get_secret_value().encode()
-        await post_signed(self._client, self._url, secret, notice, int(self._clock()))
+        signature = sign(self._secret.get_secret_value().encode(), body, int(self._clock()))
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            SIGNATURE_HEADER: signature,
+            EVENT_ID_HEADER: str(notice.event.id),
+        }
+        try:
+            response = await self._client.post(self._url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise DeliveryFailed(
+                f"webhook not reachable: {type(exc).__name__}", transient=True
+            ) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        raise DeliveryFailed(
+            f"webhook answered HTTP {status}",
+            transient=status >= 500 or status in _TRANSIENT_STATUSES,
+        )
 
 
 class UserWebhookChannel:
-    """Each user's own webhook (their preferences): their reminders only, signed with their
-    secret, to a URL checked at send time to resolve to public addresses only."""
+    """Each user's own webhook (their preferences): their reminders only, sent as the operator's
+    webhook sends them but signed with the user's secret, to a URL checked before each send to
+    resolve to public addresses only."""
 
     name = "user_webhook"
 
@@ -138,4 +139,5 @@ class UserWebhookChannel:
             await check_resolved(url, allow_loopback=self._allow_loopback)
         except TargetRefused as refused:
             raise DeliveryFailed(f"webhook URL refused: {refused}", transient=False) from None
-        await post_signed(self._client, url, secret.encode(), notice, int(self._clock()))
+        owners = WebhookChannel(url, SecretStr(secret), self._client, clock=self._clock)
+        await owners.send(notice)
