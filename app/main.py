@@ -18,6 +18,7 @@ from app.api import (
     email_verification,
     health,
     history,
+    notifications,
     openapi_links,
     problems,
     tasks,
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(tasks.router)
     app.include_router(chat.router)
     app.include_router(access_tokens.router)
+    app.include_router(notifications.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)

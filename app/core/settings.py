@@ -125,6 +125,12 @@ class ApiSettings(CommonSettings, SmtpSettings):
     email_verification_resend_seconds: int = Field(60, ge=0, le=24 * 3600)
     max_page_size: int = Field(100, ge=1, le=1000)
     cors_origins: list[str] = Field(default_factory=list)
+    # Web Push: the public half of the notifier's VAPID key pair (65-byte P-256 point,
+    # base64url), given to browsers to subscribe with. Unset: the UI offers no push.
+    vapid_public_key: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{87}$")
+    # Users' push endpoints and webhooks may be loopback addresses: tests and local runs only
+    # (app/notifications/targets.py holds the rule).
+    allow_loopback_targets: bool = False
 
     @field_validator("trusted_proxies")
     @classmethod
