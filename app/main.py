@@ -16,6 +16,7 @@ from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
 from app.auth.throttle import LoginThrottle
+from app.chat.agent import agent_from
 from app.core.db.probe import DatabaseProbe
 from app.core.db.session import create_engine, session_factory
 from app.core.gc_tuning import settle_after_startup
@@ -76,6 +77,7 @@ def create_app(
             task_metrics=task_metrics,
             db_metrics=DatabaseMetrics(registry, engine),
             probe=DatabaseProbe(settings.database_url),
+            chat_agent=agent_from(settings),
         )
         try:
             async with live.feeds(settings) as app.state.live, mcp.running():
@@ -84,6 +86,8 @@ def create_app(
                 yield
         finally:
             await app.state.todo.probe.close()
+            if app.state.todo.chat_agent is not None:
+                await app.state.todo.chat_agent.service.close()
             app.state.todo.hashing.close()
             await engine.dispose()
 
