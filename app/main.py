@@ -11,7 +11,17 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from app import ui
-from app.api import access_tokens, auth, chat, health, history, openapi_links, problems, tasks
+from app.api import (
+    access_tokens,
+    auth,
+    chat,
+    docs_page,
+    health,
+    history,
+    openapi_links,
+    problems,
+    tasks,
+)
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -96,6 +106,9 @@ def create_app(
         version="1.0.0",
         summary="Multi-user tasks with due dates, recurrence and reminders",
         lifespan=lifespan,
+        # Both default pages load their scripts from a CDN: /docs is served locally instead.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's own OpenTelemetry spans (they read an incoming traceparent); our Prometheus
         # middleware does the metrics, and structured logs the logging.
         telemetry={
@@ -119,6 +132,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ui.router)
     openapi_links.install(app)
+    docs_page.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     # The MCP app (with its bearer-token middleware) answers its one path; as a route rather
     # than a mount, every other unknown path still gets the API's own 404.
