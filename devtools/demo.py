@@ -15,8 +15,9 @@ deadline (Playwright's expect); only the pauses that let a viewer read are plain
 
 The reminder: reminders are set in whole minutes before a due time, and a page hears only the
 reminders that fire while it is open. So the chat asks for a reminder at the next minute
-boundary at least REMINDER_LEAD away, and the full recording first waits (before recording)
-for the clock to place that boundary a few seconds after step 4 ends.
+boundary at least REMINDER_LEAD away, and before recording the demo waits for the clock to
+place that boundary about 20 s after the reminder step (instead of anywhere up to 72 s), so
+the video does not stand still for a minute. A slower machine only makes the wait longer.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ CAPTION_SCRIPT: Final = """
 (() => {
   const show = () => {
     const text = sessionStorage.getItem("demo-caption");
-    if (!text || !document.body) return;
+    if (!text || !document.documentElement) return;
     let banner = document.getElementById("demo-caption");
     if (!banner) {
       banner = document.createElement("div");
@@ -74,12 +75,17 @@ CAPTION_SCRIPT: Final = """
         padding: "14px 24px", background: "rgba(17, 24, 39, 0.92)", color: "#fff",
         font: "600 24px/1.3 system-ui, sans-serif", textAlign: "center",
       });
-      document.body.appendChild(banner);
+      document.documentElement.appendChild(banner);
     }
     banner.textContent = text;
   };
   window.__demoCaption = (text) => { sessionStorage.setItem("demo-caption", text); show(); };
-  document.addEventListener("DOMContentLoaded", show);
+  // From the document's first element on, so even a page's first paint carries the caption
+  // (a page that loads a big script, such as the API docs, paints before DOMContentLoaded).
+  const early = new MutationObserver(() => {
+    if (document.documentElement) { early.disconnect(); show(); }
+  });
+  early.observe(document, { childList: true });
 })();
 """
 
@@ -90,11 +96,11 @@ class Pace:
 
     hold_ms: int
     typing_ms: int
-    align_reminder: bool  # wait (unrecorded) for the clock, so the reminder comes on cue
+    reminder_step_s: float  # about when the reminder step comes, from the recording's start
 
     @classmethod
     def of(cls, short: bool) -> Pace:
-        return cls(400, 0, False) if short else cls(2200, 28, True)
+        return cls(400, 0, 4.0) if short else cls(2200, 28, 12.0)
 
 
 @dataclass
@@ -223,8 +229,7 @@ async def record(out: Path, *, short: bool, log_dir: Path) -> Result:
                 await context.grant_permissions(["notifications"], origin=run.url)
                 await context.add_init_script(CAPTION_SCRIPT)
                 page = await context.new_page()
-                if pace.align_reminder:
-                    await align_clock(seconds_to_reminder=12.0)
+                await align_clock(pace.reminder_step_s)
                 # Recording starts on the first page (the sign-in form), not on about:blank.
                 await page.goto(f"{run.url}/")
                 await expect(page.get_by_role("link", name="Sign up")).to_be_visible()
