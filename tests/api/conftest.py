@@ -37,6 +37,7 @@ class Api:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     settings: ApiSettings
+    transport: httpx.ASGITransport  # for another client of the same app (a browser's cookies)
 
     async def new_user(self) -> dict[str, str]:
         return await register(self.client)
@@ -96,6 +97,7 @@ async def running_api(settings: ApiSettings) -> AsyncIterator[Api]:
                     engine=engine,
                     sessions=session_factory(engine),
                     settings=settings,
+                    transport=transport,
                 )
             finally:
                 await engine.dispose()

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -22,6 +23,8 @@ from app.core.settings import ApiSettings, SettingsError, load
 from devtools.postgres import PostgresServer
 from tests.api.conftest import Api, api_settings, running_api
 from tests.fixtures.chat_completions import StandIn, Step, calls, said
+from tests.ui.conftest import Browserless
+from tests.ui.test_chat_panel import reply_of
 
 MODEL = "standin-model"
 KEY = "sk-standin-" + "k" * 32
@@ -329,6 +332,31 @@ async def test_the_conversation_is_kept_per_user_and_pruned(
     await _chat(agent_api, stranger, "hi")
     [first] = chat_completions.received
     assert first.body["messages"][1:] == [{"role": "user", "content": "hi"}]
+
+
+async def test_the_ui_chat_panel_answers_through_the_agent(
+    agent_api: Api, chat_completions: StandIn
+) -> None:
+    client = httpx.AsyncClient(transport=agent_api.transport, base_url="http://test")
+    async with client:
+        person = Browserless(client)
+        await person.sign_up()
+        chat_completions.script(
+            calls(("add_task", {"task": {"title": "buy bread"}})), said("Added “buy bread”.")
+        )
+        page = await person.post("/ui/chat", {"message": "I need bread"})
+        assert page.status_code == 200, page.text
+        assert reply_of(page.text) == "Added “buy bread”."
+        assert '<button type="submit" class="secondary">Undo</button>' in page.text
+        assert "History of “buy bread”" in page.text
+
+        chat_completions.script(Step(status=502, body={}))
+        failed = await person.post("/ui/chat", {"message": "and milk"}, form_page="/ui/chat")
+        assert failed.status_code == 200, failed.text
+        assert reply_of(failed.text).startswith(
+            "The assistant service failed: it answered HTTP 502."
+        )
+        assert "and milk" in failed.text  # a question back keeps the message to send again
 
 
 def test_the_service_needs_a_model_and_a_web_url_and_hides_its_key(
