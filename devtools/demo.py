@@ -101,7 +101,7 @@ class Pace:
 
     @classmethod
     def of(cls, short: bool) -> Pace:
-        return cls(400, 0, 4.0) if short else cls(2200, 28, 12.0)
+        return cls(400, 0, 4.0) if short else cls(2200, 28, 8.0)
 
 
 @dataclass
@@ -158,6 +158,7 @@ class Story:
         await self.hold()
 
         await self.caption(STEPS[4])
+        await page.evaluate("window.scrollTo(0, 0)")  # where the reminder will show
         await expect(page.locator("body")).to_have_attribute("data-live", "connected")
         wait_ms = (fires - datetime.now(UTC)).total_seconds() * 1000 + EVENTUAL_MS
         toast = page.locator("#reminder-toasts .toast")
