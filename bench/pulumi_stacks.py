@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from app.core.events.topics import Topic
 from app.core.processes import TOPICS
+from infra import app_names
 from infra.platform import kafka
 from infra.workloads import catalog
 from tests.infra.mocks import STACKS, ProgramRun, evaluate
@@ -49,9 +50,14 @@ def _copy_worker(app: catalog.App, index: int) -> catalog.App:
 @contextmanager
 def scaled(factor: int) -> Iterator[None]:
     """Multiply the worker apps and the Kafka topics by ``factor`` for the duration."""
-    saved = (catalog.APPS, catalog.WORKERS, catalog.PUBSUB_APPS, kafka.TOPICS)
+    saved = (
+        catalog.APPS,
+        catalog.WORKERS,
+        app_names.APP_IDS,
+        app_names.PUBSUB_APP_IDS,
+        kafka.TOPICS,
+    )
     workers = tuple(_copy_worker(app, i) for i in range(factor) for app in catalog.WORKERS)
-    pubsub = tuple(_copy_worker(app, i) for i in range(factor) for app in catalog.PUBSUB_APPS)
     topics: tuple[Topic, ...] = tuple(
         dataclasses.replace(topic, name=f"{topic.name}-{i}")
         for i in range(factor)
@@ -59,12 +65,20 @@ def scaled(factor: int) -> Iterator[None]:
     )
     catalog.APPS = (catalog.API, *workers)  # type: ignore[misc]
     catalog.WORKERS = workers  # type: ignore[misc]
-    catalog.PUBSUB_APPS = pubsub  # type: ignore[misc]
+    # The platform scopes its Dapr components to these ids (infra/app_names.py).
+    app_names.APP_IDS = tuple(app.app_id for app in catalog.APPS)  # type: ignore[misc]
+    app_names.PUBSUB_APP_IDS = tuple(app.app_id for app in workers)  # type: ignore[misc]
     kafka.TOPICS = topics  # type: ignore[misc]
     try:
         yield
     finally:
-        catalog.APPS, catalog.WORKERS, catalog.PUBSUB_APPS, kafka.TOPICS = saved  # type: ignore[misc]
+        (  # type: ignore[misc]
+            catalog.APPS,
+            catalog.WORKERS,
+            app_names.APP_IDS,
+            app_names.PUBSUB_APP_IDS,
+            kafka.TOPICS,
+        ) = saved
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Final
 import pulumi
 import pulumi_docker_build as docker_build
 
+from infra.app_names import image_ref
 from infra.cloud.shapes import NodeArch
-from infra.workloads import image_ref
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 DOCKERFILE: Final = REPO_ROOT / "Dockerfile"

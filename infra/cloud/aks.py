@@ -16,8 +16,8 @@ import pulumi
 import pulumi_azure_native as azure
 
 from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import with_kubelogin_mode
-from infra.platform.ingress import IngressService
 
 # Per node: cilium agent, cloud-node-manager, azure disk/file CSI node plugins, konnectivity.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=250, memory_mib=450)

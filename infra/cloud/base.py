@@ -14,12 +14,8 @@ from typing import Final, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import MIB_PER_GIB, MachineSize, NodeArch
-from infra.platform.ingress import IngressService
-from infra.workloads.catalog import IMAGE_NAME
-
-# The application's images (one today; every workload runs it with its own command).
-APP_IMAGES: Final[tuple[str, ...]] = (IMAGE_NAME,)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from typing import Final
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.app_names import APP_IMAGES
+from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import ExecPlugin, exec_kubeconfig
-from infra.platform.ingress import IngressService
 
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=300, memory_mib=550)

@@ -15,10 +15,11 @@ from typing import Any, Final, Generic, TypeVar
 import pulumi
 import pulumi_oci as oci
 
-from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.app_names import APP_IMAGES
+from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import with_oci_profile
 from infra.cloud.shapes import NodeArch
-from infra.platform.ingress import IngressService
 
 # Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=150, memory_mib=250)

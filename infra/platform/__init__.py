@@ -17,12 +17,13 @@ from typing import Any, Final, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.cloud.ingress_service import IngressService
 from infra.platform import namespaces, versions
 from infra.platform.chart_fetch import fetch_chart
 from infra.platform.crds import OperatorCrds
 from infra.platform.dapr import Dapr, DaprArgs
 from infra.platform.database import Database, DatabaseArgs
-from infra.platform.ingress import Ingress, IngressArgs, IngressService
+from infra.platform.ingress import Ingress, IngressArgs
 from infra.platform.k8s import REMOTE_CHARTS, ChartRef, ChartSource
 from infra.platform.kafka import Kafka, KafkaArgs
 from infra.platform.keda import Keda

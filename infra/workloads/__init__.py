@@ -14,6 +14,7 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra import app_names
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
 from infra.workloads import catalog, network, pods, scaling, subscriptions
@@ -91,10 +92,6 @@ class WorkloadsArgs:
             )
 
 
-def image_ref(registry: pulumi.Input[str], tag: str) -> pulumi.Output[str]:
-    return pulumi.Output.concat(registry, "/", catalog.IMAGE_NAME, ":", tag)
-
-
 def docker_config(registry: str, username: str, password: str) -> str:
     """``.dockerconfigjson`` for one registry host."""
     host = registry.split("/", 1)[0]
@@ -125,7 +122,9 @@ class Workloads(pulumi.ComponentResource):
         self._args = args
         self._ns = args.namespace
         image = (
-            args.image if args.image is not None else image_ref(args.image_registry, args.image_tag)
+            args.image
+            if args.image is not None
+            else app_names.image_ref(args.image_registry, args.image_tag)
         )
 
         secret = self._app_secret()
@@ -194,12 +193,12 @@ class Workloads(pulumi.ComponentResource):
 
     def _app_secret(self) -> k8s.core.v1.Secret:
         return k8s.core.v1.Secret(
-            catalog.APP_SECRET_NAME,
-            metadata=object_meta(catalog.APP_SECRET_NAME, self._ns),
+            app_names.APP_SECRET_NAME,
+            metadata=object_meta(app_names.APP_SECRET_NAME, self._ns),
             type="Opaque",
             string_data={
-                catalog.DATABASE_URL_KEY: secret(self._args.database_url),
-                catalog.JWT_SECRET_KEY: secret(self._args.jwt_signing_key or ""),
+                app_names.DATABASE_URL_KEY: secret(self._args.database_url),
+                app_names.JWT_SECRET_KEY: secret(self._args.jwt_signing_key or ""),
             },
             opts=self._opts(self._args.depends_on),
         )

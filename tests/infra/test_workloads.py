@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings
 
 from app.core.processes import CONSUMER_GROUPS
 from app.core.settings import ApiSettings, load
+from infra import app_names
 from infra.capacity import Requests, of, platform_requests, workloads_requests
 from infra.platform import PlatformArgs, sizing
 from infra.workloads import WorkloadsArgs, catalog
@@ -108,11 +109,11 @@ def test_secrets_reach_containers_only_by_reference(run: Run, app: catalog.App) 
     (container,) = pod(deployments(run)[app.app_id])["spec"]["containers"]
     env = {e["name"]: e for e in container["env"]}
     assert env["DATABASE_URL"]["valueFrom"] == {
-        "secretKeyRef": {"name": catalog.APP_SECRET_NAME, "key": catalog.DATABASE_URL_KEY}
+        "secretKeyRef": {"name": app_names.APP_SECRET_NAME, "key": app_names.DATABASE_URL_KEY}
     }
     assert env["KAFKA_BOOTSTRAP"]["value"] == "todo-kafka-bootstrap.kafka.svc:9092"
     if app is catalog.API:
-        assert env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == catalog.JWT_SECRET_KEY
+        assert env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == app_names.JWT_SECRET_KEY
     else:
         assert "JWT_SECRET" not in env
 
@@ -127,8 +128,8 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 # Stand-ins for the values the pods read from todo-app-secrets.
 SECRET_STANDINS = {
-    catalog.DATABASE_URL_KEY: "postgresql://todo:pw@todo-db-rw.todo-db.svc:5432/todo",
-    catalog.JWT_SECRET_KEY: "j" * 64,
+    app_names.DATABASE_URL_KEY: "postgresql://todo:pw@todo-db-rw.todo-db.svc:5432/todo",
+    app_names.JWT_SECRET_KEY: "j" * 64,
 }
 
 
@@ -361,17 +362,17 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_flows(run: R
 
 
 def test_secrets_are_registered_as_secret_values(run: Run) -> None:
-    app_secret = run.one("kubernetes:core/v1:Secret", catalog.APP_SECRET_NAME)
+    app_secret = run.one("kubernetes:core/v1:Secret", app_names.APP_SECRET_NAME)
     pull = run.one("kubernetes:core/v1:Secret", "registry-credentials")
     assert pull.manifest["type"] == "kubernetes.io/dockerconfigjson"
     for secret in (app_secret, pull):
         assert secret.secret("stringData")
     data = app_secret.manifest["stringData"]
-    assert set(data) == {catalog.DATABASE_URL_KEY, catalog.JWT_SECRET_KEY}
+    assert set(data) == {app_names.DATABASE_URL_KEY, app_names.JWT_SECRET_KEY}
     # The key comes from the stack's config (stacks/secrets.py): known at preview already.
-    assert data[catalog.JWT_SECRET_KEY] == "J" * 64
+    assert data[app_names.JWT_SECRET_KEY] == "J" * 64
     if not run.program_run.preview:
-        assert data[catalog.DATABASE_URL_KEY] == run.outputs["database_url"]
+        assert data[app_names.DATABASE_URL_KEY] == run.outputs["database_url"]
     config = json.loads(pull.manifest["stringData"][".dockerconfigjson"])
     auth = config["auths"]["iad.ocir.io"]
     assert base64.b64decode(auth["auth"]).decode() == "tenancy/ci:registry-token"
