@@ -1,25 +1,36 @@
 """The stack configuration: read once from Pulumi config, validated up front, typed and frozen.
 
-Every key is declared (type, default, description) in ``Pulumi.yaml``; the optional secrets are
-listed in :data:`SECRET_KEYS` instead, because Pulumi treats a declared key without a default
-as required on every stack. :func:`load_stack_config` checks every value before the program
-registers a single resource and reports all problems in one :class:`StackConfigError`, each
-naming its key and what the key accepts.
+One pydantic model per section of ``Pulumi.yaml``'s keys; each field's alias is the key a
+deployer writes, its default is the one default of that key (``Pulumi.yaml`` declares the same
+values because Pulumi needs them, and a test holds the two equal). :func:`load_stack_config`
+validates every section before the program registers a single resource and reports every
+problem in one :class:`StackConfigError`, each naming its key and what the key accepts.
+
+Values arrive as text; a blank value means unset (the key's default applies). The optional
+secrets are listed in :data:`SECRET_KEYS` instead of ``Pulumi.yaml``, because Pulumi treats a
+declared key without a default as required on every stack; a secret stored in plain text is
+refused.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
 import re
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Final, Literal, Protocol, TypeVar
 
 import pulumi
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from infra.cloud.aks import KUBELOGIN_MODES
 from infra.cloud.base import Allocatable, NodePoolSpec
@@ -34,12 +45,49 @@ from infra.cloud.shapes import (
     gce_machine_type,
     oci_flex_size,
 )
+from stacks.config_fields import (
+    Flag,
+    Problem,
+    SecretValue,
+    Section,
+    StackConfigError,
+    choice,
+    context,
+    generated,
+    generated_value,
+    integer,
+    is_cidr,
+    matching,
+    one_of,
+    parse_integer,
+    prefixed,
+    problems_of,
+    refuse,
+    refused_already,
+    secret,
+    text,
+    text_list,
+)
+
+__all__ = [
+    "SECRET_KEYS",
+    "ConfigSource",
+    "Problem",
+    "PulumiConfigSource",
+    "SecretValue",
+    "SmtpSettings",
+    "StackConfig",
+    "StackConfigError",
+    "config_keys",
+    "load_stack_config",
+    "required",
+]
 
 Provider = Literal["oke", "aks", "gke", "local"]
 DatabaseMode = Literal["external", "incluster"]
 PROVIDERS: Final[tuple[Provider, ...]] = ("oke", "aks", "gke", "local")
-DATABASE_MODES: Final[tuple[DatabaseMode, ...]] = ("external", "incluster")
 AKS_SKU_TIERS: Final = ("Free", "Standard", "Premium")
+NOTIFIER_CHANNELS: Final = ("webhook", "email", "log")
 
 # Optional secrets: never declared in Pulumi.yaml (see the module docstring), always set with
 # `pulumi config set --secret <key> <value>`.
@@ -57,73 +105,711 @@ SECRET_KEYS: Final[dict[str, str]] = {
     "required with the webhook channel",
     "notifierSmtpPassword": "password of notifierSmtpUsername at the reminder mail relay",
 }
-# Created once per stack by `python -m stacks.secrets <stack>` (stacks/secrets.py).
-_SETUP_STEP: Final = "run `python -m stacks.secrets <stack>` once to generate it as a secret"
-_ALPHANUMERIC = re.compile(r"^[A-Za-z0-9]{24,}$")
-_SIGNING_KEY = re.compile(r"^\S{32,}$")
 
-_OCI_REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d$")
-_AZURE_REGION = re.compile(r"^[a-z][a-z0-9]+$")
-_GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
-_OKE_VERSION = re.compile(r"^v?1\.(\d{2})\.\d+$")
-_K8S_VERSION = re.compile(r"^1\.(\d{2})(\.\d+)?$")
-_GKE_VERSION = re.compile(r"^1\.(\d{2})(\.\d+(-gke\.\d+)?)?$")
+_OCI_REGION = r"^[a-z]{2}-[a-z]+-\d$"
+_AZURE_REGION = r"^[a-z][a-z0-9]+$"
+_GCP_REGION = r"^[a-z]+-[a-z]+\d+$"
 _MIN_MINOR: Final = 30
-_COMPARTMENT_OCID = re.compile(r"^ocid1\.(compartment|tenancy)\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$")
-_USER_OCID = re.compile(r"^ocid1\.user\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$")
-_OCI_USERNAME = re.compile(r"^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)?$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_REGISTRY = re.compile(r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$")
-_DATABASE_URL = re.compile(r"^postgres(ql)?(\+asyncpg)?://\S+$")
-_SLACK_WEBHOOK = re.compile(r"^https://hooks\.slack\.com/services/\S+$")
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 _SMARTHOST = re.compile(r"^[A-Za-z0-9.-]+:(\d{1,5})$")
-_SMTP_USERNAME = re.compile(r"^\S+$")
-_ONE_LINE = re.compile(r"^[^\r\n]+$")
-_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$")
-_GRAFANA_PASSWORD_MIN: Final = 12
+_NO_SPACES = r"^\S+$"
+_ONE_LINE = r"^[^\r\n]+$"
 # OCI block volumes (boot volumes and PVCs alike) are at least 50 GB.
 _OCI_MIN_VOLUME_GB: Final = 50
 # Block storage an Always Free OCI tenancy includes (boot and block volumes together):
 # https://docs.oracle.com/iaas/Content/FreeTier/freetier_topic-Always_Free_Resources.htm
 _OCI_FREE_STORAGE_GB: Final = 200
+DEFAULT_RUNBOOK_URL: Final = (
+    "https://github.com/todo-platform/todo-platform/blob/main/docs/runbook.md"
+)
 
 T = TypeVar("T")
 
 
+def _checked(**kwargs: Any) -> Any:
+    """A field whose validators also run when it is unset (a key required, or required with
+    another one)."""
+    return Field(validate_default=True, **kwargs)
+
+
+def _provider(info: ValidationInfo) -> Provider:
+    provider: Provider = context(info)["provider"]
+    return provider
+
+
+def _volume_minimum(info: ValidationInfo) -> int:
+    return _OCI_MIN_VOLUME_GB if _provider(info) == "oke" else 1
+
+
+# --- the node pool (clouds only) ---------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class Problem:
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.message}"
+class NodeShape:
+    name: str
+    size: MachineSize | None  # None only while another key of the pool is refused
 
 
-class StackConfigError(ValueError):
-    """One or more configuration values are missing or invalid; nothing was registered."""
+class NodePoolConfig(Section):
+    model_config = ConfigDict(alias_generator=prefixed("node"))
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(
-            "invalid stack configuration (fix with `pulumi config set <key> <value>`, "
-            f"secrets with `pulumi config set --secret <key> <value>`):\n{lines}"
+    count: Annotated[int, integer(1, 100)] = 2
+    max_count: int = _checked(default=0)  # 0: no autoscaling, resolved to ``count``
+    disk_gb: int = _checked(default=50)
+    ocpus: Annotated[int, integer(1, 128)] = 2  # OCI flexible shapes only
+    memory_gb: Annotated[int, integer(1, 1049)] = 12  # OCI flexible shapes only
+    shape: NodeShape = _checked(default=None)
+
+    @field_validator("max_count", mode="before")
+    @classmethod
+    def _max_count(cls, value: object, info: ValidationInfo) -> int:
+        count = info.data.get("count", 1)
+        max_count = parse_integer(value, 0, 1000) or count
+        if max_count < count:
+            raise refuse(f"must be 0 (no autoscaling) or at least nodeCount ({count})")
+        if _provider(info) == "oke" and max_count != count:
+            raise refuse("must be 0 on oke: OKE node pools here have a fixed size")
+        return max_count
+
+    @field_validator("disk_gb", mode="before")
+    @classmethod
+    def _disk(cls, value: object, info: ValidationInfo) -> int:
+        return parse_integer(value, max(_volume_minimum(info), 30), 2048)
+
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _shape(cls, value: object, info: ValidationInfo) -> NodeShape:
+        if value is None:
+            raise refuse("required: the node VM shape / size")
+        name = matching(value, re.compile(_NO_SPACES), "the node VM shape / size")
+        provider = _provider(info)
+        if provider != "oke":
+            try:
+                size = azure_vm_size(name) if provider == "aks" else gce_machine_type(name)
+            except ShapeError as exc:
+                raise refuse(str(exc)) from None
+            return NodeShape(name, size)
+        spec = OCI_FLEX_SHAPES.get(name)
+        if spec is None:
+            raise refuse(f"must be {one_of(list(OCI_FLEX_SHAPES))} on oke, got {name!r}")
+        ocpus, memory_gb = info.data.get("ocpus"), info.data.get("memory_gb")
+        if ocpus is None or memory_gb is None:
+            return NodeShape(name, None)
+        if not 1 <= ocpus <= spec.max_ocpus:
+            raise refuse(f"{name} takes 1 to {spec.max_ocpus} OCPUs, got {ocpus}", "nodeOcpus")
+        memory = spec.memory_range_gb(ocpus)
+        if memory_gb not in memory:
+            raise refuse(
+                f"{name} with {ocpus} OCPUs takes {memory.start} to {memory.stop - 1} GB, "
+                f"got {memory_gb}",
+                "nodeMemoryGb",
+            )
+        return NodeShape(name, oci_flex_size(name, ocpus, memory_gb))
+
+    def spec(self, zones: int) -> NodePoolSpec:
+        """The pool as the cloud creates it: ``zones`` copies of the per-zone counts."""
+        size = required(self.shape.size, "node size")
+        return NodePoolSpec(
+            self.shape.name, size, self.count * zones, self.max_count * zones, self.disk_gb
+        )
+
+
+# --- the platform's sections -------------------------------------------------------------------
+
+
+class KafkaConfig(Section):
+    model_config = ConfigDict(alias_generator=prefixed("kafka"))
+
+    replicas: Annotated[int, integer(1, 9)] = 1
+    storage_gi: int = _checked(default=20)
+
+    @field_validator("replicas")
+    @classmethod
+    def _quorum(cls, value: int) -> int:
+        if value == 2:
+            raise refuse("must be 1 or 3 to 9: two KRaft controllers cannot survive a loss")
+        return value
+
+    @field_validator("storage_gi", mode="before")
+    @classmethod
+    def _storage(cls, value: object, info: ValidationInfo) -> int:
+        return parse_integer(value, _volume_minimum(info), 16384)
+
+
+class DatabaseConfig(Section):
+    model_config = ConfigDict(alias_generator=prefixed("database"))
+
+    mode: Annotated[DatabaseMode, choice(("external", "incluster"))] = "incluster"
+    # Set exactly when mode is external.
+    url: Annotated[
+        SecretValue | None, secret(r"^postgres(ql)?(\+asyncpg)?://\S+$", "a postgresql:// URL")
+    ] = _checked(default=None)
+    # Set exactly when mode is incluster (generated by the setup step).
+    owner_password: Annotated[
+        SecretValue | None, secret(r"^[A-Za-z0-9]{24,}$", "24+ letters and digits")
+    ] = _checked(default=None)
+    storage_gi: int = _checked(default=10)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: SecretValue | None, info: ValidationInfo) -> SecretValue | None:
+        mode = info.data.get("mode", "incluster")
+        if mode == "external" and value is None and not refused_already(info, "databaseUrl"):
+            raise refuse(
+                "required when databaseMode=external: "
+                "`pulumi config set --secret databaseUrl postgresql://user:password@host/db`"
+            )
+        return value if mode == "external" else None
+
+    @field_validator("owner_password")
+    @classmethod
+    def _owner(cls, value: SecretValue | None, info: ValidationInfo) -> SecretValue | None:
+        if info.data.get("mode", "incluster") != "incluster":
+            return None
+        return generated_value(value, info, "databaseOwnerPassword")
+
+    @field_validator("storage_gi", mode="before")
+    @classmethod
+    def _storage(cls, value: object, info: ValidationInfo) -> int:
+        # Only the in-cluster database has a volume, so only then does the volume minimum apply.
+        in_cluster = info.data.get("mode", "incluster") == "incluster"
+        return parse_integer(value, _volume_minimum(info) if in_cluster else 1, 16384)
+
+
+class IngressConfig(Section):
+    # None: no TLS, the ingress answers on the load balancer's address.
+    domain: Annotated[
+        str | None,
+        text(
+            r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+            "a DNS name like todo.example.com (lower case)",
+        ),
+    ] = None
+    tls_email: Annotated[str | None, text(_EMAIL, "an e-mail address for Let's Encrypt")] = (
+        _checked(default=None)
+    )
+
+    @field_validator("tls_email")
+    @classmethod
+    def _email(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("domain") is None:
+            return None
+        if value is None:
+            raise refuse("required when domain is set: the Let's Encrypt account e-mail")
+        return value
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The relay Alertmanager sends alert e-mail through."""
+
+    smarthost: str  # host:port
+    sender: str
+    username: str | None  # set exactly when password is
+    password: SecretValue | None
+
+
+def _required_with(value: T | None, trigger: object, because: str, how: str) -> T | None:
+    if value is None and trigger is not None:
+        raise refuse(f"required when {because} is set: {how}")
+    return value
+
+
+class AlertConfig(Section):
+    """Where Alertmanager sends alerts; the SMTP keys are checked whenever set, used only with
+    ``alertEmailTo``."""
+
+    model_config = ConfigDict(alias_generator=prefixed("alert"))
+
+    email_to: Annotated[str | None, text(_EMAIL, "an e-mail address")] = None
+    smtp_smarthost: Annotated[
+        str | None,
+        text(_SMARTHOST, "host:port of the SMTP relay, e.g. smtp.example.com:587"),
+    ] = _checked(default=None)
+    smtp_from: Annotated[
+        str | None, text(_EMAIL, "the sender's e-mail address, e.g. alerts@example.com")
+    ] = _checked(default=None)
+    smtp_username: Annotated[str | None, text(_NO_SPACES, "a login name without spaces")] = None
+    smtp_password: Annotated[SecretValue | None, secret(_ONE_LINE, "a single line")] = _checked(
+        default=None
+    )
+    slack_webhook: Annotated[
+        SecretValue | None,
+        secret(
+            r"^https://hooks\.slack\.com/services/\S+$", "a https://hooks.slack.com/services/… URL"
+        ),
+    ] = None
+
+    @field_validator("smtp_smarthost")
+    @classmethod
+    def _smarthost(cls, value: str | None, info: ValidationInfo) -> str | None:
+        port = _SMARTHOST.match(value or "")
+        if value is not None and port is not None and not 1 <= int(port[1]) <= 65535:
+            raise refuse(f"port must be from 1 to 65535, got {value!r}")
+        return _required_with(
+            value, info.data.get("email_to"), "alertEmailTo", "the relay's host:port"
+        )
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _required_with(
+            value, info.data.get("email_to"), "alertEmailTo", "the sender's e-mail address"
+        )
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _login(cls, value: SecretValue | None, info: ValidationInfo) -> SecretValue | None:
+        # Alertmanager authenticates with both or sends unauthenticated: half a login is a mistake.
+        if not refused_already(info, "alertSmtpPassword"):
+            _required_with(
+                value,
+                info.data.get("smtp_username"),
+                "alertSmtpUsername",
+                "`pulumi config set --secret alertSmtpPassword <password>`",
+            )
+        if value is not None and "alertSmtpUsername" not in context(info)["present"]:
+            raise refuse(
+                "required when alertSmtpPassword is set: the relay's login name",
+                "alertSmtpUsername",
+            )
+        return value
+
+    @property
+    def smtp(self) -> SmtpSettings | None:
+        """The relay, when alert e-mail is on (``alertEmailTo``)."""
+        if self.email_to is None or self.smtp_smarthost is None or self.smtp_from is None:
+            return None
+        return SmtpSettings(
+            self.smtp_smarthost, self.smtp_from, self.smtp_username, self.smtp_password
+        )
+
+
+class NotifierConfig(Section):
+    """How reminders are delivered (services/notifier/settings.py); each channel's settings are
+    required when it is named."""
+
+    model_config = ConfigDict(alias_generator=prefixed("notifier"))
+
+    channels: tuple[str, ...] = ("log",)
+    webhook_url: Annotated[
+        str | None, text(r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$", "an https:// URL")
+    ] = _checked(default=None)
+    webhook_secret: Annotated[
+        SecretValue | None, secret(r"^\S{32,}$", "at least 32 characters without spaces")
+    ] = _checked(default=None)
+    smtp_host: Annotated[
+        str | None,
+        text(r"^[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?$", "the mail relay's host name"),
+    ] = _checked(default=None)
+    smtp_port: Annotated[int, integer(1, 65535)] = 587
+    smtp_from: Annotated[str | None, text(_EMAIL, "the sender's e-mail address")] = _checked(
+        default=None
+    )
+    smtp_username: Annotated[str | None, text(_NO_SPACES, "a login name without spaces")] = None
+    smtp_password: Annotated[SecretValue | None, secret(_ONE_LINE, "a single line")] = _checked(
+        default=None
+    )
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        parts = (part.strip().lower() for part in str(value).split(","))
+        channels = tuple(dict.fromkeys(part for part in parts if part))
+        if not channels or any(name not in NOTIFIER_CHANNELS for name in channels):
+            raise refuse(f"must be a comma list of {one_of(NOTIFIER_CHANNELS)}")
+        return channels
+
+    @field_validator("webhook_url", "webhook_secret", "smtp_host", "smtp_from")
+    @classmethod
+    def _needed(cls, value: object, info: ValidationInfo) -> object:
+        channel, hint = _CHANNEL_NEEDS[info.field_name or ""]
+        key = prefixed("notifier")(info.field_name or "")
+        named = channel in info.data.get("channels", ())
+        if value is None and named and not refused_already(info, key):
+            raise refuse(f"required with the {channel} channel (notifierChannels): {hint}")
+        return value
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _login(cls, value: SecretValue | None, info: ValidationInfo) -> SecretValue | None:
+        if (info.data.get("smtp_username") is None) != (value is None):
+            raise refuse(
+                "notifierSmtpUsername and the secret notifierSmtpPassword go together (or neither)",
+                "notifierSmtpUsername",
+            )
+        return value
+
+
+_CHANNEL_NEEDS: Final[dict[str, tuple[str, str]]] = {
+    "webhook_url": ("webhook", "the https URL reminders are POSTed to"),
+    "webhook_secret": (
+        "webhook",
+        "`pulumi config set --secret notifierWebhookSecret <32+ characters>`",
+    ),
+    "smtp_host": ("email", "the mail relay's host name"),
+    "smtp_from": ("email", "the sender's e-mail address"),
+}
+
+
+class ApiConfig(Section):
+    """The API's HorizontalPodAutoscaler range."""
+
+    model_config = ConfigDict(alias_generator=prefixed("api"))
+
+    replicas: Annotated[int, integer(1, 50)] = 2
+    max_replicas: int = _checked(default=5)
+
+    @field_validator("max_replicas", mode="before")
+    @classmethod
+    def _ceiling(cls, value: object, info: ValidationInfo) -> int:
+        return parse_integer(value, info.data.get("replicas", 1), 100)
+
+
+# --- one section per provider ------------------------------------------------------------------
+
+
+class OkeConfig(Section):
+    compartment_ocid: Annotated[
+        str,
+        text(
+            r"^ocid1\.(compartment|tenancy)\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$",
+            "a compartment OCID (ocid1.compartment.oc1..…)",
+            required=True,
+        ),
+    ] = _checked(default=None, alias="ociCompartmentOcid")
+    user_ocid: Annotated[
+        str,
+        text(
+            r"^ocid1\.user\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$",
+            "the OCID of the user OCIR pull tokens belong to",
+            required=True,
+        ),
+    ] = _checked(default=None, alias="ociUserOcid")
+    registry_username: Annotated[
+        str,
+        text(
+            r"^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)?$",
+            "that user's login name, e.g. jdoe@example.com or Default/jdoe@example.com",
+            required=True,
+        ),
+    ] = _checked(default=None, alias="ociRegistryUsername")
+    config_profile: Annotated[str, text(_NO_SPACES, "a profile name")] = Field(
+        default="DEFAULT", alias="ociConfigProfile"
+    )
+    api_allowed_cidrs: Annotated[tuple[str, ...], text_list(is_cidr, "CIDR blocks")] = Field(
+        default=("0.0.0.0/0",), alias="okeApiAllowedCidrs"
+    )
+    availability_domain: str | None = Field(default=None, alias="okeAvailabilityDomain")
+
+    @field_validator("api_allowed_cidrs")
+    @classmethod
+    def _reachable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise refuse("must list at least one CIDR block, or nobody can reach the API")
+        return value
+
+
+class AksConfig(Section):
+    model_config = ConfigDict(alias_generator=prefixed("aks"))
+
+    admin_group_object_ids: Annotated[
+        tuple[str, ...],
+        text_list(
+            lambda item: bool(
+                re.match(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", item)
+            ),
+            "Azure AD group object IDs",
+        ),
+    ] = ()
+    kubelogin_mode: Annotated[str, choice(KUBELOGIN_MODES)] = "azurecli"
+    sku_tier: Annotated[str, choice(AKS_SKU_TIERS)] = "Free"
+
+
+class GkeConfig(Section):
+    project: Annotated[
+        str, text(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a Google Cloud project ID", required=True)
+    ] = _checked(default=None, alias="gcpProject")
+    # None: a regional cluster over three zones.
+    zone: str | None = Field(default=None, alias="gkeZone")
+    deletion_protection: Flag = Field(default=False, alias="gkeDeletionProtection")
+
+    @field_validator("zone", mode="before")
+    @classmethod
+    def _zone(cls, value: object, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        region = context(info)["region"]
+        return matching(
+            value,
+            re.compile(rf"^{re.escape(region)}-[a-z]$"),
+            f"a zone of {region}, e.g. {region}-b",
         )
 
 
 @dataclass(frozen=True)
-class SecretValue:
-    """A secret config value; its text never shows in a repr, a log line or a traceback."""
+class KubeconfigFile:
+    path: str
+    text: str = field(repr=False)  # credentials: never in a repr
+    contexts: tuple[str, ...]
 
-    value: str = field(repr=False)
 
-    def output(self) -> pulumi.Output[str]:
-        return pulumi.Output.secret(self.value)
+def _default_kubeconfig_path() -> str:
+    paths = os.environ.get("KUBECONFIG", "").split(os.pathsep)
+    return paths[0] if paths[0] else str(Path.home() / ".kube" / "config")
+
+
+class LocalConfig(Section):
+    """An existing cluster reached through a kubeconfig context."""
+
+    model_config = ConfigDict(alias_generator=prefixed("local"))
+
+    kubeconfig_file: KubeconfigFile = _checked(default=None, alias="localKubeconfig")
+    context: Annotated[str, text(_NO_SPACES, "a kubeconfig context name", required=True)] = (
+        _checked(default=None)
+    )
+    registry_server: Annotated[
+        str | None,
+        text(
+            r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$",
+            "a registry host[:port][/path], e.g. localhost:5001",
+        ),
+    ] = Field(default=None, alias="registryServer")
+    storage_class: Annotated[
+        str | None, text(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", "a StorageClass name")
+    ] = None
+    cpu_millicores: Annotated[int, integer(500, 1_000_000)] = 4000
+    memory_mib: Annotated[int, integer(512, 4_194_304)] = 8192
+    node_arch: Annotated[NodeArch, choice(NODE_ARCHS)] = "amd64"
+
+    @field_validator("kubeconfig_file", mode="before")
+    @classmethod
+    def _read(cls, value: object) -> KubeconfigFile:
+        if isinstance(value, KubeconfigFile):
+            return value
+        path = str(value) if value is not None else _default_kubeconfig_path()
+        try:
+            content = Path(path).expanduser().read_text()
+            return KubeconfigFile(path, content, tuple(context_names(content)))
+        except OSError as exc:
+            raise refuse(f"cannot read {path}: {exc.strerror}; set a kubeconfig path") from None
+        except KubeconfigError as exc:
+            raise refuse(f"{path} is {exc}") from None
+
+    @field_validator("context")
+    @classmethod
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        kubeconfig: KubeconfigFile | None = info.data.get("kubeconfig_file")
+        if kubeconfig is not None and value not in kubeconfig.contexts:
+            known = one_of(list(kubeconfig.contexts) or ["(none)"])
+            raise refuse(f"{value!r} is not in {kubeconfig.path}; {known}")
+        return value
+
+    @property
+    def kubeconfig_path(self) -> str:
+        return self.kubeconfig_file.path
+
+    @property
+    def kubeconfig(self) -> SecretValue:
+        return SecretValue(self.kubeconfig_file.text)
+
+    @property
+    def allocatable(self) -> Allocatable:
+        return Allocatable(self.cpu_millicores, self.memory_mib)
+
+
+# --- the whole stack ---------------------------------------------------------------------------
+
+_REGIONS: Final[dict[str, tuple[str, str]]] = {
+    "oke": (_OCI_REGION, "an OCI region identifier like eu-frankfurt-1"),
+    "aks": (_AZURE_REGION, "an Azure region name like westeurope"),
+    "gke": (_GCP_REGION, "a Google Cloud region like europe-west1"),
+}
+_VERSIONS: Final[dict[str, tuple[str, str]]] = {
+    "oke": (r"^v?1\.(\d{2})\.\d+$", "an exact OKE version like v1.33.1"),
+    "gke": (
+        r"^1\.(\d{2})(\.\d+(-gke\.\d+)?)?$",
+        "a GKE version prefix like 1.33 or 1.33.5-gke.1200",
+    ),
+}
+_K8S_VERSION: Final = (r"^1\.(\d{2})(\.\d+)?$", "a Kubernetes version like 1.33 or 1.33.2")
+_RUNBOOK_EXPECTED: Final = (
+    "the https URL of docs/runbook.md as people read it, "
+    "e.g. https://github.com/ORG/REPO/blob/main/docs/runbook.md"
+)
+
+
+class StackConfig(Section):
+    """The validated configuration; the sections in the order their problems are reported."""
+
+    provider: Provider
+    region: str | None = _checked(default=None)  # None on local
+    kubernetes_version: str = _checked(default="1.33")
+    nodes: NodePoolConfig | None = None  # None on local: the cluster exists already
+    kafka: KafkaConfig
+    database: DatabaseConfig
+    ingress: IngressConfig
+    alerts: AlertConfig
+    api: ApiConfig
+    image_tag: Annotated[
+        str,
+        text(
+            r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+            "an image tag such as 0.1.0 or a commit SHA (never latest)",
+            required=True,
+        ),
+    ] = _checked(default=None)
+    # Build and push the image in the program (infra/images.py).
+    images_build: Flag = False
+    # docs/runbook.md as people read it; each alert links to its own section (#anchor) in it.
+    runbook_url: str = _checked(default=DEFAULT_RUNBOOK_URL)
+    grafana_admin_password: Annotated[
+        SecretValue, generated(r"^.{12,}$", "at least 12 characters", "grafanaAdminPassword")
+    ] = _checked(default=None)
+    jwt_signing_key: Annotated[
+        SecretValue, generated(r"^\S{32,}$", "32+ characters without spaces", "jwtSigningKey")
+    ] = _checked(default=None)
+    # None: every chart from its repository; else a directory of the pinned chart archives.
+    chart_directory: Path | None = None
+    # Wait for operators to report their custom resources Ready (off only without operators).
+    operator_waits: Flag = True
+    # Most block storage the stack may use (boot disks + volumes); None: unchecked.
+    storage_limit_gb: int | None = _checked(default=0)
+    notifier: NotifierConfig
+    oke: OkeConfig | None = None
+    aks: AksConfig | None = None
+    gke: GkeConfig | None = None
+    local: LocalConfig | None = None
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: object, info: ValidationInfo) -> str | None:
+        provider = _provider(info)
+        if provider == "local":
+            return None
+        pattern, expected = _REGIONS[provider]
+        if value is None:
+            raise refuse(f"required: {expected}")
+        return matching(value, re.compile(pattern), expected)
+
+    @field_validator("kubernetes_version", mode="before")
+    @classmethod
+    def _version(cls, value: object, info: ValidationInfo) -> str:
+        provider = _provider(info)
+        pattern, expected = _VERSIONS.get(provider, _K8S_VERSION)
+        version = matching(value, re.compile(pattern), expected)
+        minor = re.match(pattern, version)
+        if minor is not None and int(minor[1]) < _MIN_MINOR:
+            raise refuse(f"must be 1.{_MIN_MINOR} or newer, got {version!r}")
+        # OKE names versions with a leading "v"; accept both spellings, store OKE's.
+        return "v" + version.removeprefix("v") if provider == "oke" else version
+
+    @field_validator("image_tag")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if value == "latest":
+            raise refuse("must name an immutable build (0.1.0, a commit SHA), not 'latest'")
+        return value
+
+    @field_validator("runbook_url", mode="before")
+    @classmethod
+    def _runbook(cls, value: object) -> str:
+        """An https URL of the runbook file; each alert appends ``#<its section>`` itself."""
+        url = str(value)
+        if not url.startswith("https://") or not urllib.parse.urlsplit(url).netloc:
+            reason = "must be an https:// URL"
+        elif "#" in url:
+            reason = "must not carry an anchor (every alert appends #<its section>)"
+        elif "?" in url or any(char.isspace() for char in url):
+            reason = "must have no query string and no spaces"
+        elif not url.endswith(".md"):
+            reason = "must point at the runbook file itself (ending in .md)"
+        else:
+            return url
+        raise refuse(f"{reason}, got {url!r}: {_RUNBOOK_EXPECTED}")
+
+    @field_validator("chart_directory", mode="before")
+    @classmethod
+    def _charts(cls, value: object) -> Path | None:
+        if value is None:
+            return None
+        directory = Path(str(value)).expanduser()
+        if not directory.is_dir():
+            raise refuse(f"{value} is not a directory (of pinned chart archives)")
+        return directory.resolve()
+
+    @field_validator("storage_limit_gb", mode="before")
+    @classmethod
+    def _storage_limit(cls, value: object, info: ValidationInfo) -> int | None:
+        limit = parse_integer(value, 0, 1_000_000)
+        if limit:
+            return limit
+        return _OCI_FREE_STORAGE_GB if _provider(info) == "oke" else None
+
+    @field_validator("local")
+    @classmethod
+    def _push_target(cls, value: LocalConfig | None, info: ValidationInfo) -> LocalConfig | None:
+        """A program-built image is pushed: on local that needs a registry of the deployer's own."""
+        if value is not None and info.data.get("images_build") and value.registry_server is None:
+            raise refuse(
+                "required on local when imagesBuild is true: the registry the program pushes "
+                "the image to and the cluster pulls from, e.g. localhost:5001",
+                "registryServer",
+            )
+        return value
+
+    @property
+    def node_pool(self) -> NodePoolSpec | None:
+        """The pool as created; a regional GKE cluster has the per-zone counts in three zones."""
+        if self.nodes is None:
+            return None
+        regional = self.gke is not None and self.gke.zone is None
+        return self.nodes.spec(3 if regional else 1)
+
+
+# --- reading the keys --------------------------------------------------------------------------
+
+_SECTIONS: Final[dict[str, type[Section]]] = {
+    "nodes": NodePoolConfig,
+    "kafka": KafkaConfig,
+    "database": DatabaseConfig,
+    "ingress": IngressConfig,
+    "alerts": AlertConfig,
+    "api": ApiConfig,
+    "notifier": NotifierConfig,
+    "oke": OkeConfig,
+    "aks": AksConfig,
+    "gke": GkeConfig,
+    "local": LocalConfig,
+}
+
+
+def _aliases(model: type[BaseModel]) -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        if name in _SECTIONS or name == "provider":
+            continue
+        yield info.alias or name
+
+
+def _key_of(location: tuple[str, ...]) -> str:
+    """The key at an error's location: ``("kafka", "replicas")`` -> ``kafkaReplicas``."""
+    model: type[BaseModel] = StackConfig
+    if len(location) > 1 and location[0] in _SECTIONS:
+        model, location = _SECTIONS[location[0]], location[1:]
+    for name, info in model.model_fields.items():
+        if location[0] in (name, info.alias):
+            return info.alias or name
+    return location[0]
+
+
+def config_keys() -> tuple[str, ...]:
+    """Every key the models read: the declared ones (``Pulumi.yaml``) and the secrets."""
+    keys = ["provider", *_aliases(StackConfig)]
+    for section in _SECTIONS.values():
+        keys.extend(_aliases(section))
+    return tuple(dict.fromkeys(keys))
 
 
 class ConfigSource(Protocol):
@@ -147,685 +833,51 @@ class PulumiConfigSource:
         return pulumi.runtime.is_config_secret(self._config.full_key(key))
 
 
-@dataclass(frozen=True)
-class KafkaSettings:
-    replicas: int
-    storage_gi: int
-
-
-@dataclass(frozen=True)
-class DatabaseSettings:
-    mode: DatabaseMode
-    url: SecretValue | None  # set exactly when mode is external
-    storage_gi: int
-    owner_password: SecretValue | None = None  # set exactly when mode is incluster
-
-
-@dataclass(frozen=True)
-class IngressSettings:
-    domain: str | None  # None: no TLS, the ingress answers on the load balancer's address
-    tls_email: str | None
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """The relay Alertmanager sends alert e-mail through."""
-
-    smarthost: str  # host:port
-    sender: str
-    username: str | None  # set exactly when password is
-    password: SecretValue | None
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    email_to: str | None
-    smtp: SmtpSettings | None  # set exactly when email_to is
-    slack_webhook: SecretValue | None
-
-
-@dataclass(frozen=True)
-class NotifierConfig:
-    """How reminders are delivered (services/notifier/settings.py)."""
-
-    channels: tuple[str, ...]
-    webhook_url: str | None
-    webhook_secret: SecretValue | None
-    smtp_host: str | None
-    smtp_port: int
-    smtp_from: str | None
-    smtp_username: str | None
-    smtp_password: SecretValue | None
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    replicas: int
-    max_replicas: int
-
-
-@dataclass(frozen=True)
-class OkeSettings:
-    compartment_ocid: str
-    user_ocid: str
-    registry_username: str
-    config_profile: str
-    api_allowed_cidrs: tuple[str, ...]
-    availability_domain: str | None
-    ocpus_per_node: int
-    memory_gb_per_node: int
-
-
-@dataclass(frozen=True)
-class AksSettings:
-    admin_group_object_ids: tuple[str, ...]
-    kubelogin_mode: str
-    sku_tier: str
-
-
-@dataclass(frozen=True)
-class GkeSettings:
-    project: str
-    zone: str | None
-    deletion_protection: bool
-
-
-@dataclass(frozen=True)
-class LocalSettings:
-    kubeconfig_path: str
-    kubeconfig: SecretValue
-    context: str
-    registry_server: str | None
-    storage_class: str | None
-    allocatable: Allocatable
-    node_arch: NodeArch
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    provider: Provider
-    region: str | None  # None on local
-    kubernetes_version: str
-    node_pool: NodePoolSpec | None  # None on local: the cluster exists already
-    kafka: KafkaSettings
-    database: DatabaseSettings
-    ingress: IngressSettings
-    alerts: AlertSettings
-    api: ApiSettings
-    image_tag: str
-    images_build: bool  # build and push the image in the program (infra/images.py)
-    # docs/runbook.md as people read it; each alert links to its own section (#anchor) in it.
-    runbook_url: str
-    grafana_admin_password: SecretValue
-    jwt_signing_key: SecretValue
-    # None: every chart from its repository; else a directory of the pinned chart archives.
-    chart_directory: Path | None = None
-    # Wait for operators to report their custom resources Ready (off only without operators).
-    operator_waits: bool = True
-    # Most block storage the stack may use (boot disks + volumes); None: unchecked.
-    storage_limit_gb: int | None = None
-    notifier: NotifierConfig | None = None  # None only in configs built by hand (tests)
-    oke: OkeSettings | None = None
-    aks: AksSettings | None = None
-    gke: GkeSettings | None = None
-    local: LocalSettings | None = None
-
-
-def _one_of(allowed: Sequence[str]) -> str:
-    return "one of " + ", ".join(allowed)
-
-
-class _Reader:
-    """Reads raw strings, converts them and records every problem instead of stopping."""
-
-    def __init__(self, source: ConfigSource) -> None:
-        self._source = source
-        self.problems: list[Problem] = []
-
-    def fail(self, key: str, message: str) -> None:
-        self.problems.append(Problem(key, message))
-
-    def failed(self, key: str) -> bool:
-        """Whether ``key`` has a problem already (a rule about its absence would repeat it)."""
-        return any(problem.key == key for problem in self.problems)
-
-    def raw(self, key: str) -> str | None:
-        """The value, or None when unset or blank (Pulumi.yaml's "" defaults mean "unset")."""
-        value = self._source.get(key)
-        if value is None or not value.strip():
-            return None
-        return value.strip()
-
-    def text(self, key: str, pattern: re.Pattern[str], expected: str) -> str | None:
-        value = self.raw(key)
-        if value is not None and not pattern.match(value):
-            self.fail(key, f"must be {expected}, got {value!r}")
-            return None
-        return value
-
-    def required_text(self, key: str, pattern: re.Pattern[str], expected: str) -> str:
-        value = self.raw(key)
-        if value is None:
-            self.fail(key, f"required: {expected}")
-            return ""
-        return self.text(key, pattern, expected) or ""
-
-    def choice(self, key: str, allowed: Sequence[T], default: T | None = None) -> T | None:
-        value = self.raw(key)
-        if value is None:
-            if default is None:
-                self.fail(key, f"required: {_one_of([str(a) for a in allowed])}")
-            return default
-        for option in allowed:
-            if value == option:
-                return option
-        self.fail(key, f"must be {_one_of([str(a) for a in allowed])}; got {value!r}")
-        return default
-
-    def integer(self, key: str, low: int, high: int, default: int) -> int:
-        value = self.raw(key)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            number = low - 1
-        if not low <= number <= high:
-            self.fail(key, f"must be an integer from {low} to {high}, got {value!r}")
-            return default
-        return number
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        self.fail(key, f"must be true or false, got {value!r}")
-        return default
-
-    def texts(self, key: str, valid: Callable[[str], bool], expected: str) -> tuple[str, ...]:
-        value = self.raw(key)
-        if value is None:
-            return ()
-        try:
-            items = json.loads(value)
-        except json.JSONDecodeError:
-            items = None
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            self.fail(key, f"must be a list of {expected}, got {value!r}")
-            return ()
-        bad = [item for item in items if not valid(item)]
-        if bad:
-            self.fail(key, f"every entry must be {expected}; invalid: {', '.join(bad)}")
-            return ()
-        return tuple(items)
-
-    def secret(self, key: str, pattern: re.Pattern[str], expected: str) -> SecretValue | None:
-        value = self.raw(key)
-        if value is None:
-            return None
-        if not self._source.is_secret(key):
-            self.fail(
-                key,
-                "is stored in plain text; remove it and set it with "
-                f"`pulumi config set --secret {key} <value>`",
+def _read(source: ConfigSource) -> tuple[dict[str, str], list[Problem]]:
+    """The set keys (blank means unset), and a problem per secret stored in plain text."""
+    values: dict[str, str] = {}
+    problems = []
+    for key in config_keys():
+        value = (source.get(key) or "").strip()
+        if not value:
+            continue
+        if key in SECRET_KEYS and not source.is_secret(key):
+            problems.append(
+                Problem(
+                    key,
+                    "is stored in plain text; remove it and set it with "
+                    f"`pulumi config set --secret {key} <value>`",
+                )
             )
-            return None
-        if not pattern.match(value):
-            # The value itself is never echoed: it is a secret.
-            self.fail(key, f"must be {expected}")
-            return None
-        return SecretValue(value)
-
-    def generated_secret(self, key: str, pattern: re.Pattern[str], expected: str) -> SecretValue:
-        """A secret the setup step generates (stacks/secrets.py): required, named in the error."""
-        value = self.secret(key, pattern, expected)
-        if value is None:
-            if not self.failed(key):
-                self.fail(key, f"not set: {_SETUP_STEP}")
-            return SecretValue("")
-        return value
-
-
-def _is_cidr(value: str) -> bool:
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        return False
-    return True
-
-
-def _kubernetes_version(reader: _Reader, provider: Provider) -> str:
-    key = "kubernetesVersion"
-    pattern, expected = {
-        "oke": (_OKE_VERSION, "an exact OKE version like v1.33.1"),
-        "gke": (_GKE_VERSION, "a GKE version prefix like 1.33 or 1.33.5-gke.1200"),
-    }.get(provider, (_K8S_VERSION, "a Kubernetes version like 1.33 or 1.33.2"))
-    value = reader.required_text(key, pattern, expected)
-    match = pattern.match(value)
-    if match is None:
-        return value
-    if int(match[1]) < _MIN_MINOR:
-        reader.fail(key, f"must be 1.{_MIN_MINOR} or newer, got {value!r}")
-    # OKE names versions with a leading "v"; accept both spellings, store OKE's.
-    return "v" + value.removeprefix("v") if provider == "oke" else value
-
-
-def _region(reader: _Reader, provider: Provider) -> str:
-    pattern, expected = {
-        "oke": (_OCI_REGION, "an OCI region identifier like eu-frankfurt-1"),
-        "aks": (_AZURE_REGION, "an Azure region name like westeurope"),
-        "gke": (_GCP_REGION, "a Google Cloud region like europe-west1"),
-    }[provider]
-    return reader.required_text("region", pattern, expected)
-
-
-def _oke_machine(reader: _Reader, shape: str) -> tuple[MachineSize | None, int, int]:
-    ocpus = reader.integer("nodeOcpus", 1, 128, 2)
-    memory_gb = reader.integer("nodeMemoryGb", 1, 1049, 12)
-    spec = OCI_FLEX_SHAPES.get(shape)
-    if spec is None:
-        reader.fail("nodeShape", f"must be {_one_of(list(OCI_FLEX_SHAPES))} on oke, got {shape!r}")
-        return None, ocpus, memory_gb
-    if not 1 <= ocpus <= spec.max_ocpus:
-        reader.fail("nodeOcpus", f"{shape} takes 1 to {spec.max_ocpus} OCPUs, got {ocpus}")
-        return None, ocpus, memory_gb
-    memory = spec.memory_range_gb(ocpus)
-    if memory_gb not in memory:
-        reader.fail(
-            "nodeMemoryGb",
-            f"{shape} with {ocpus} OCPUs takes {memory.start} to {memory.stop - 1} GB, "
-            f"got {memory_gb}",
-        )
-        return None, ocpus, memory_gb
-    return oci_flex_size(shape, ocpus, memory_gb), ocpus, memory_gb
-
-
-def _node_pool(
-    reader: _Reader, provider: Provider, zones: int
-) -> tuple[NodePoolSpec | None, int, int]:
-    """The node pool spec, plus the OKE OCPUs and memory per node (0 elsewhere)."""
-    shape = reader.required_text("nodeShape", re.compile(r"^\S+$"), "the node VM shape / size")
-    count = reader.integer("nodeCount", 1, 100, 1)
-    max_count = reader.integer("nodeMaxCount", 0, 1000, 0) or count
-    if max_count < count:
-        reader.fail("nodeMaxCount", f"must be 0 (no autoscaling) or at least nodeCount ({count})")
-    if provider == "oke" and max_count != count:
-        reader.fail("nodeMaxCount", "must be 0 on oke: OKE node pools here have a fixed size")
-    min_disk = _OCI_MIN_VOLUME_GB if provider == "oke" else 30
-    disk_gb = reader.integer("nodeDiskGb", min_disk, 2048, max(min_disk, 50))
-    ocpus = memory_gb = 0
-    size: MachineSize | None = None
-    if provider == "oke":
-        size, ocpus, memory_gb = _oke_machine(reader, shape)
-    elif shape:
-        try:
-            size = azure_vm_size(shape) if provider == "aks" else gce_machine_type(shape)
-        except ShapeError as exc:
-            reader.fail("nodeShape", str(exc))
-    if size is None:
-        return None, ocpus, memory_gb
-    return NodePoolSpec(shape, size, count * zones, max_count * zones, disk_gb), ocpus, memory_gb
-
-
-def _api_allowed_cidrs(reader: _Reader) -> tuple[str, ...]:
-    key = "okeApiAllowedCidrs"
-    if reader.raw(key) is None:
-        return ("0.0.0.0/0",)
-    cidrs = reader.texts(key, _is_cidr, "CIDR blocks")
-    if not cidrs and not reader.failed(key):
-        reader.fail(key, "must list at least one CIDR block, or nobody can reach the API")
-    return cidrs
-
-
-def _oke(reader: _Reader, ocpus: int, memory_gb: int) -> OkeSettings:
-    return OkeSettings(
-        compartment_ocid=reader.required_text(
-            "ociCompartmentOcid", _COMPARTMENT_OCID, "a compartment OCID (ocid1.compartment.oc1..…)"
-        ),
-        user_ocid=reader.required_text(
-            "ociUserOcid", _USER_OCID, "the OCID of the user OCIR pull tokens belong to"
-        ),
-        registry_username=reader.required_text(
-            "ociRegistryUsername",
-            _OCI_USERNAME,
-            "that user's login name, e.g. jdoe@example.com or Default/jdoe@example.com",
-        ),
-        config_profile=reader.text("ociConfigProfile", re.compile(r"^\S+$"), "a profile name")
-        or "DEFAULT",
-        api_allowed_cidrs=_api_allowed_cidrs(reader),
-        availability_domain=reader.raw("okeAvailabilityDomain"),
-        ocpus_per_node=ocpus,
-        memory_gb_per_node=memory_gb,
-    )
-
-
-def _aks(reader: _Reader) -> AksSettings:
-    return AksSettings(
-        admin_group_object_ids=reader.texts(
-            "aksAdminGroupObjectIds",
-            lambda item: bool(_GUID.match(item)),
-            "Azure AD group object IDs",
-        ),
-        kubelogin_mode=reader.choice("aksKubeloginMode", KUBELOGIN_MODES, "azurecli") or "azurecli",
-        sku_tier=reader.choice("aksSkuTier", AKS_SKU_TIERS, "Free") or "Free",
-    )
-
-
-def _gke(reader: _Reader, region: str) -> GkeSettings:
-    zone = reader.text(
-        "gkeZone",
-        re.compile(rf"^{re.escape(region)}-[a-z]$"),
-        f"a zone of {region}, e.g. {region}-b",
-    )
-    return GkeSettings(
-        project=reader.required_text("gcpProject", _GCP_PROJECT, "a Google Cloud project ID"),
-        zone=zone,
-        deletion_protection=reader.boolean("gkeDeletionProtection", False),
-    )
-
-
-def _default_kubeconfig_path() -> str:
-    paths = os.environ.get("KUBECONFIG", "").split(os.pathsep)
-    return paths[0] if paths[0] else str(Path.home() / ".kube" / "config")
-
-
-def _local(reader: _Reader) -> LocalSettings:
-    path = reader.raw("localKubeconfig") or _default_kubeconfig_path()
-    context = reader.required_text(
-        "localContext", re.compile(r"^\S+$"), "a kubeconfig context name"
-    )
-    kubeconfig = ""
-    try:
-        kubeconfig = Path(path).expanduser().read_text()
-        contexts = context_names(kubeconfig)
-        if context and context not in contexts:
-            reader.fail(
-                "localContext", f"{context!r} is not in {path}; {_one_of(contexts or ['(none)'])}"
-            )
-    except OSError as exc:
-        reader.fail("localKubeconfig", f"cannot read {path}: {exc.strerror}; set a kubeconfig path")
-    except KubeconfigError as exc:
-        reader.fail("localKubeconfig", f"{path} is {exc}")
-    return LocalSettings(
-        kubeconfig_path=path,
-        kubeconfig=SecretValue(kubeconfig),
-        context=context,
-        registry_server=reader.text(
-            "registryServer", _REGISTRY, "a registry host[:port][/path], e.g. localhost:5001"
-        ),
-        storage_class=reader.text("localStorageClass", _DNS_LABEL, "a StorageClass name"),
-        allocatable=Allocatable(
-            reader.integer("localCpuMillicores", 500, 1_000_000, 4000),
-            reader.integer("localMemoryMib", 512, 4_194_304, 8192),
-        ),
-        node_arch=reader.choice("localNodeArch", NODE_ARCHS, "amd64") or "amd64",
-    )
-
-
-def _database(reader: _Reader, min_volume_gi: int) -> DatabaseSettings:
-    mode = reader.choice("databaseMode", DATABASE_MODES, "incluster") or "incluster"
-    url = reader.secret("databaseUrl", _DATABASE_URL, "a postgresql:// URL")
-    if mode == "external" and url is None and not reader.failed("databaseUrl"):
-        reader.fail(
-            "databaseUrl",
-            "required when databaseMode=external: "
-            "`pulumi config set --secret databaseUrl postgresql://user:password@host/db`",
-        )
-    return DatabaseSettings(
-        mode=mode,
-        url=url if mode == "external" else None,
-        owner_password=(
-            reader.generated_secret(
-                "databaseOwnerPassword", _ALPHANUMERIC, "24+ letters and digits"
-            )
-            if mode == "incluster"
-            else None
-        ),
-        # Only the in-cluster database has a volume, so only then does the volume minimum apply.
-        storage_gi=reader.integer(
-            "databaseStorageGi", min_volume_gi if mode == "incluster" else 1, 16384, 10
-        ),
-    )
-
-
-def _ingress(reader: _Reader) -> IngressSettings:
-    domain = reader.text("domain", _DNS_NAME, "a DNS name like todo.example.com (lower case)")
-    tls_email = reader.text("tlsEmail", _EMAIL, "an e-mail address for Let's Encrypt")
-    if domain and not tls_email and not reader.failed("tlsEmail"):
-        reader.fail("tlsEmail", "required when domain is set: the Let's Encrypt account e-mail")
-    return IngressSettings(domain=domain, tls_email=tls_email if domain else None)
-
-
-def _require_with(reader: _Reader, key: str, value: object, because: str, how: str) -> None:
-    """``key`` must be set since ``because`` is; one problem per key, never a repeated one."""
-    if value is None and not reader.failed(key):
-        reader.fail(key, f"required when {because} is set: {how}")
-
-
-def _smtp(reader: _Reader, email_to: str | None) -> SmtpSettings | None:
-    """The SMTP relay: every key checked whenever it is set, used only with ``alertEmailTo``."""
-    smarthost = reader.text(
-        "alertSmtpSmarthost", _SMARTHOST, "host:port of the SMTP relay, e.g. smtp.example.com:587"
-    )
-    port = _SMARTHOST.match(smarthost or "")
-    if smarthost is not None and port is not None and not 1 <= int(port[1]) <= 65535:
-        reader.fail("alertSmtpSmarthost", f"port must be from 1 to 65535, got {smarthost!r}")
-        smarthost = None
-    sender = reader.text(
-        "alertSmtpFrom", _EMAIL, "the sender's e-mail address, e.g. alerts@example.com"
-    )
-    username = reader.text("alertSmtpUsername", _SMTP_USERNAME, "a login name without spaces")
-    password = reader.secret("alertSmtpPassword", _ONE_LINE, "a single line")
-    # Alertmanager authenticates with both or sends unauthenticated: half a login is a mistake.
-    if username is not None:
-        _require_with(
-            reader,
-            "alertSmtpPassword",
-            password,
-            "alertSmtpUsername",
-            "`pulumi config set --secret alertSmtpPassword <password>`",
-        )
-    if password is not None:
-        _require_with(
-            reader, "alertSmtpUsername", username, "alertSmtpPassword", "the relay's login name"
-        )
-    if email_to is None:
-        return None
-    _require_with(reader, "alertSmtpSmarthost", smarthost, "alertEmailTo", "the relay's host:port")
-    _require_with(reader, "alertSmtpFrom", sender, "alertEmailTo", "the sender's e-mail address")
-    if smarthost is None or sender is None:
-        return None
-    return SmtpSettings(smarthost, sender, username, password)
-
-
-_NOTIFIER_CHANNELS: Final = ("webhook", "email", "log")
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?$")
-
-
-def _notifier(reader: _Reader) -> NotifierConfig:
-    """The reminder channels; each channel's settings are required when it is named."""
-    raw = reader.raw("notifierChannels") or "log"
-    channels = tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
-    if not channels or any(name not in _NOTIFIER_CHANNELS for name in channels):
-        reader.fail("notifierChannels", f"must be a comma list of {_one_of(_NOTIFIER_CHANNELS)}")
-        channels = ("log",)
-    config = NotifierConfig(
-        channels=channels,
-        webhook_url=reader.text("notifierWebhookUrl", _HTTPS_URL, "an https:// URL"),
-        webhook_secret=reader.secret(
-            "notifierWebhookSecret",
-            re.compile(r"^\S{32,}$"),
-            "at least 32 characters without spaces",
-        ),
-        smtp_host=reader.text("notifierSmtpHost", _HOSTNAME, "the mail relay's host name"),
-        smtp_port=reader.integer("notifierSmtpPort", 1, 65535, 587),
-        smtp_from=reader.text("notifierSmtpFrom", _EMAIL, "the sender's e-mail address"),
-        smtp_username=reader.text(
-            "notifierSmtpUsername", _SMTP_USERNAME, "a login name without spaces"
-        ),
-        smtp_password=reader.secret("notifierSmtpPassword", _ONE_LINE, "a single line"),
-    )
-    needs = {
-        "webhook": (
-            ("notifierWebhookUrl", config.webhook_url, "the https URL reminders are POSTed to"),
-            (
-                "notifierWebhookSecret",
-                config.webhook_secret,
-                "`pulumi config set --secret notifierWebhookSecret <32+ characters>`",
-            ),
-        ),
-        "email": (
-            ("notifierSmtpHost", config.smtp_host, "the mail relay's host name"),
-            ("notifierSmtpFrom", config.smtp_from, "the sender's e-mail address"),
-        ),
-    }
-    for channel in channels:
-        for key, value, hint in needs.get(channel, ()):
-            if value is None and not reader.failed(key):
-                reader.fail(key, f"required with the {channel} channel (notifierChannels): {hint}")
-    if (config.smtp_username is None) != (config.smtp_password is None):
-        reader.fail(
-            "notifierSmtpUsername",
-            "notifierSmtpUsername and the secret notifierSmtpPassword go together (or neither)",
-        )
-    return config
-
-
-def _alerts(reader: _Reader) -> AlertSettings:
-    email_to = reader.text("alertEmailTo", _EMAIL, "an e-mail address")
-    return AlertSettings(
-        email_to=email_to,
-        smtp=_smtp(reader, email_to),
-        slack_webhook=reader.secret(
-            "alertSlackWebhook", _SLACK_WEBHOOK, "a https://hooks.slack.com/services/… URL"
-        ),
-    )
-
-
-def _runbook_url(reader: _Reader) -> str:
-    """An https URL of the runbook file; each alert appends ``#<its section>`` itself."""
-    key = "runbookUrl"
-    expected = (
-        "the https URL of docs/runbook.md as people read it, "
-        "e.g. https://github.com/ORG/REPO/blob/main/docs/runbook.md"
-    )
-    value = reader.raw(key)
-    if value is None:
-        reader.fail(key, f"required: {expected}")
-        return ""
-    if not value.startswith("https://") or not urllib.parse.urlsplit(value).netloc:
-        reason = "must be an https:// URL"
-    elif "#" in value:
-        reason = "must not carry an anchor (every alert appends #<its section>)"
-    elif "?" in value or any(char.isspace() for char in value):
-        reason = "must have no query string and no spaces"
-    elif not value.endswith(".md"):
-        reason = "must point at the runbook file itself (ending in .md)"
-    else:
-        return value
-    reader.fail(key, f"{reason}, got {value!r}: {expected}")
-    return value
-
-
-def _kafka(reader: _Reader, min_volume_gi: int) -> KafkaSettings:
-    replicas = reader.integer("kafkaReplicas", 1, 9, 1)
-    if replicas == 2:
-        reader.fail(
-            "kafkaReplicas", "must be 1 or 3 to 9: two KRaft controllers cannot survive a loss"
-        )
-    return KafkaSettings(
-        replicas=replicas,
-        storage_gi=reader.integer("kafkaStorageGi", min_volume_gi, 16384, max(min_volume_gi, 20)),
-    )
-
-
-def _images_push_target(reader: _Reader, config: StackConfig) -> None:
-    """A program-built image is pushed: on local that needs a registry of the deployer's own."""
-    key = "registryServer"
-    local = config.local
-    if config.images_build and local and local.registry_server is None and not reader.failed(key):
-        reader.fail(
-            key,
-            "required on local when imagesBuild is true: the registry the program pushes the "
-            "image to and the cluster pulls from, e.g. localhost:5001",
-        )
-
-
-def _chart_directory(reader: _Reader) -> Path | None:
-    value = reader.raw("chartDirectory")
-    if value is None:
-        return None
-    directory = Path(value).expanduser()
-    if not directory.is_dir():
-        reader.fail("chartDirectory", f"{value} is not a directory (of pinned chart archives)")
-        return None
-    return directory.resolve()
-
-
-def _storage_limit(reader: _Reader, provider: Provider) -> int | None:
-    limit = reader.integer("storageLimitGb", 0, 1_000_000, 0)
-    if limit:
-        return limit
-    return _OCI_FREE_STORAGE_GB if provider == "oke" else None
+            continue
+        values[key] = value
+    return values, problems
 
 
 def load_stack_config(source: ConfigSource) -> StackConfig:
     """Read and validate the whole stack configuration, or raise one :class:`StackConfigError`."""
-    reader = _Reader(source)
-    provider = reader.choice("provider", PROVIDERS)
-    if provider is None:
-        raise StackConfigError(reader.problems)
-    cloud = provider != "local"
-    min_volume = _OCI_MIN_VOLUME_GB if provider == "oke" else 1
-    region = _region(reader, provider) if cloud else None
-    kubernetes_version = _kubernetes_version(reader, provider)
-    gke = _gke(reader, region or "") if provider == "gke" else None
-    zones = 3 if gke is not None and gke.zone is None else 1
-    node_pool, ocpus, memory_gb = _node_pool(reader, provider, zones) if cloud else (None, 0, 0)
-    api_replicas = reader.integer("apiReplicas", 1, 50, 2)
-    image_tag = reader.required_text(
-        "imageTag", _IMAGE_TAG, "an image tag such as 0.1.0 or a commit SHA (never latest)"
-    )
-    if image_tag == "latest":
-        reader.fail("imageTag", "must name an immutable build (0.1.0, a commit SHA), not 'latest'")
-    config = StackConfig(
-        provider=provider,
-        region=region,
-        kubernetes_version=kubernetes_version,
-        node_pool=node_pool,
-        kafka=_kafka(reader, min_volume),
-        database=_database(reader, min_volume),
-        ingress=_ingress(reader),
-        alerts=_alerts(reader),
-        api=ApiSettings(
-            replicas=api_replicas,
-            max_replicas=reader.integer("apiMaxReplicas", api_replicas, 100, max(api_replicas, 5)),
-        ),
-        image_tag=image_tag,
-        images_build=reader.boolean("imagesBuild", False),
-        runbook_url=_runbook_url(reader),
-        grafana_admin_password=reader.generated_secret(
-            "grafanaAdminPassword",
-            re.compile(rf"^.{{{_GRAFANA_PASSWORD_MIN},}}$"),
-            f"at least {_GRAFANA_PASSWORD_MIN} characters",
-        ),
-        jwt_signing_key=reader.generated_secret(
-            "jwtSigningKey", _SIGNING_KEY, "32+ characters without spaces"
-        ),
-        chart_directory=_chart_directory(reader),
-        operator_waits=reader.boolean("operatorWaits", True),
-        storage_limit_gb=_storage_limit(reader, provider),
-        notifier=_notifier(reader),
-        oke=_oke(reader, ocpus, memory_gb) if provider == "oke" else None,
-        aks=_aks(reader) if provider == "aks" else None,
-        gke=gke,
-        local=_local(reader) if provider == "local" else None,
-    )
-    _images_push_target(reader, config)
-    if reader.problems:
-        raise StackConfigError(reader.problems)
+    values, problems = _read(source)
+    provider = values.get("provider")
+    if provider not in PROVIDERS:
+        allowed = one_of(PROVIDERS)
+        message = f"must be {allowed}; got {provider!r}" if provider else f"required: {allowed}"
+        raise StackConfigError([Problem("provider", message)])
+    # Every section reads its keys from the one flat map; another provider's section is absent,
+    # and so is the node pool of an existing cluster.
+    absent = (set(PROVIDERS) - {provider}) | ({"nodes"} if provider == "local" else set())
+    sections = {name: None if name in absent else values for name in _SECTIONS}
+    facts: Mapping[str, object] = {
+        "provider": provider,
+        "region": values.get("region", ""),
+        "present": frozenset(values),
+        "refused": frozenset(problem.key for problem in problems),
+    }
+    try:
+        config = StackConfig.model_validate({**values, **sections}, context=dict(facts))
+    except ValidationError as exc:
+        raise StackConfigError([*problems, *problems_of(exc, _key_of)]) from None
+    if problems:
+        raise StackConfigError(problems)
     return config
 
 
