@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from app.core import processes
 from infra import app_names
 from infra.app_names import app_id
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import (
     REMOTE_CHARTS,
@@ -220,26 +221,20 @@ class Dapr(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        args: DaprArgs,
-        depends_on: Sequence[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DaprArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Dapr", name, None, opts)
-        provider = args.provider
+        provider, depends_on = args.provider, waits_for(opts)
         control_plane = helm_release(
             "dapr",
             versions.DAPR,
             namespaces.DAPR,
             control_plane_values(),
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            child_opts(self, provider, depends_on),
             args.charts,
             skip_crds=True,
         )
-        after_crds = pulumi.ResourceOptions(
-            parent=self, provider=provider, depends_on=[control_plane, *depends_on]
-        )
+        after_crds = child_opts(self, provider, [control_plane, *depends_on])
         manifests = {
             PUBSUB: pubsub_manifest(args.kafka_bootstrap),
             STATESTORE: statestore_manifest(),
@@ -263,9 +258,7 @@ class Dapr(pulumi.ComponentResource):
                     verbs=["get"],
                 )
             ],
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, depends_on=list(depends_on)
-            ),
+            opts=child_opts(self, provider, depends_on),
         )
         binding = k8s.rbac.v1.RoleBinding(
             SECRET_READER,
@@ -277,7 +270,7 @@ class Dapr(pulumi.ComponentResource):
                 k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=name, namespace=namespaces.APP)
                 for name in app_names.APP_IDS
             ],
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[role]),
+            opts=child_opts(self, provider, [role]),
         )
         self.ready = [control_plane, *self.resources.values(), role, binding]
         self.register_outputs({})

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cloud.ingress_service import IngressService
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import REMOTE_CHARTS, ChartSource, KubeObject, helm_release, metadata
 
@@ -94,14 +95,10 @@ class Ingress(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        args: IngressArgs,
-        depends_on: list[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Ingress", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends_on)
+        child = child_opts(self, args.provider, waits_for(opts))
         controller = helm_release(
             "ingress-nginx",
             versions.INGRESS_NGINX,
@@ -123,9 +120,7 @@ class Ingress(pulumi.ComponentResource):
             issuer = KubeObject(
                 "letsencrypt-issuer",
                 cluster_issuer_manifest(args.tls_email),
-                pulumi.ResourceOptions(
-                    parent=self, provider=args.provider, depends_on=[cert_manager, controller]
-                ),
+                child_opts(self, args.provider, [cert_manager, controller]),
             )
             self.ready += [cert_manager, issuer]
         self.register_outputs({})

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import app_names
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
 from infra.workloads import catalog, network, pods, scaling, subscriptions
@@ -47,7 +48,6 @@ class WorkloadsArgs:
     domain: str | None
     api_replicas: int
     api_max_replicas: int
-    depends_on: Sequence[pulumi.Resource]
     # How events reach the workers: their own aiokafka consumers ("kafka"), or the Dapr
     # sidecar through declarative Subscriptions ("dapr"). Also what the relay publishes with.
     event_transport: EventTransport = "kafka"
@@ -120,6 +120,7 @@ class Workloads(pulumi.ComponentResource):
     ) -> None:
         super().__init__("todo:workloads:Workloads", name, None, opts)
         self._args = args
+        self._after = waits_for(opts)  # the platform (and a built image)
         self._ns = args.namespace
         image = (
             args.image
@@ -131,7 +132,7 @@ class Workloads(pulumi.ComponentResource):
         pull_secret = self._pull_secret()
         notifier_secret = self._notifier_secret()
         base = [
-            *args.depends_on,
+            *self._after,
             secret,
             *([pull_secret] if pull_secret else []),
             *([notifier_secret] if notifier_secret else []),
@@ -141,7 +142,7 @@ class Workloads(pulumi.ComponentResource):
                 f"netpol-{flow.name}",
                 metadata=object_meta(flow.name, self._ns),
                 spec=flow.spec(),
-                opts=self._opts(args.depends_on),
+                opts=self._opts(self._after),
             )
             for flow in network.flows()
         ]
@@ -171,7 +172,7 @@ class Workloads(pulumi.ComponentResource):
                         KubeObject(
                             f"subscription-{manifest['metadata']['name']}",
                             manifest,
-                            self._opts(args.depends_on),
+                            self._opts(self._after),
                         )
 
         self.dapr_app_ids = catalog.dapr_app_ids()
@@ -187,9 +188,7 @@ class Workloads(pulumi.ComponentResource):
 
     # --- helpers ----------------------------------------------------------------------------
     def _opts(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(
-            parent=self, provider=self._args.provider, depends_on=list(depends_on)
-        )
+        return child_opts(self, self._args.provider, depends_on)
 
     def _app_secret(self) -> k8s.core.v1.Secret:
         return k8s.core.v1.Secret(
@@ -200,7 +199,7 @@ class Workloads(pulumi.ComponentResource):
                 app_names.DATABASE_URL_KEY: secret(self._args.database_url),
                 app_names.JWT_SECRET_KEY: secret(self._args.jwt_signing_key or ""),
             },
-            opts=self._opts(self._args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _notifier_secret(self) -> k8s.core.v1.Secret | None:
@@ -213,7 +212,7 @@ class Workloads(pulumi.ComponentResource):
             metadata=object_meta(NOTIFIER_SECRET, self._ns),
             type="Opaque",
             string_data=data,
-            opts=self._opts(self._args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _pull_secret(self) -> k8s.core.v1.Secret | None:
@@ -228,7 +227,7 @@ class Workloads(pulumi.ComponentResource):
             metadata=object_meta(PULL_SECRET, self._ns),
             type="kubernetes.io/dockerconfigjson",
             string_data={".dockerconfigjson": secret(config)},
-            opts=self._opts(args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _service_account(self, name: str) -> k8s.core.v1.ServiceAccount:
@@ -237,7 +236,7 @@ class Workloads(pulumi.ComponentResource):
             f"sa-{name}",
             metadata=object_meta(name, self._ns),
             automount_service_account_token=False,
-            opts=self._opts(self._args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _migration_job(

@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def current_event_loop() -> Iterator[None]:
     """A current event loop in the test's thread while it runs.
 
-    Building a ``pulumi.Output`` outside the program (e.g. ``stacks.program.platform_plan`` in a
+    Building a ``pulumi.Output`` outside the program (e.g. ``SecretValue.output()`` in a
     test) asks for the thread's event loop, and an ``asyncio.run()`` anywhere earlier in the
     session (Alembic's env, a by-hand server) leaves the main thread with none set.
     """

@@ -433,7 +433,6 @@ PROVIDER = k8s.Provider.__new__(k8s.Provider)  # never registered: args validati
         ({"dashboards": {"Bad Name": "{}"}}, "must be a lowercase DNS label"),
         ({"dashboards": {"api": "{not json"}}, "dashboard 'api' is not valid JSON"),
         ({"rules": [{"rules": []}]}, "each rule group needs a 'name' and a 'rules' list"),
-        ({"node_count": 0}, "node_count must be at least 1"),
     ],
 )
 def test_invalid_platform_args_are_refused_with_the_field_named(
