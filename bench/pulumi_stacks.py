@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from app.core import processes
 from app.core.events.topics import Topic
-from app.core.processes import TOPICS
+from devtools.testkit.pulumi_mocks import STACKS, ProgramRun, evaluate
 from infra import app_names
-from infra.platform import kafka
 from infra.workloads import catalog
-from tests.infra.mocks import STACKS, ProgramRun, evaluate
 
 SCALE: Final = 10
 # Node pools grown with the scaled stack, so the capacity check lets it through.
@@ -55,20 +54,20 @@ def scaled(factor: int) -> Iterator[None]:
         catalog.WORKERS,
         app_names.APP_IDS,
         app_names.PUBSUB_APP_IDS,
-        kafka.TOPICS,
+        processes.TOPICS,
     )
     workers = tuple(_copy_worker(app, i) for i in range(factor) for app in catalog.WORKERS)
     topics: tuple[Topic, ...] = tuple(
         dataclasses.replace(topic, name=f"{topic.name}-{i}")
         for i in range(factor)
-        for topic in TOPICS
+        for topic in processes.TOPICS
     )
     catalog.APPS = (catalog.API, *workers)  # type: ignore[misc]
     catalog.WORKERS = workers  # type: ignore[misc]
     # The platform scopes its Dapr components to these ids (infra/app_names.py).
     app_names.APP_IDS = tuple(app.app_id for app in catalog.APPS)  # type: ignore[misc]
     app_names.PUBSUB_APP_IDS = tuple(app.app_id for app in workers)  # type: ignore[misc]
-    kafka.TOPICS = topics  # type: ignore[misc]
+    processes.TOPICS = topics  # type: ignore[misc]  # the Kafka topics the platform creates
     try:
         yield
     finally:
@@ -77,7 +76,7 @@ def scaled(factor: int) -> Iterator[None]:
             catalog.WORKERS,
             app_names.APP_IDS,
             app_names.PUBSUB_APP_IDS,
-            kafka.TOPICS,
+            processes.TOPICS,
         ) = saved
 
 

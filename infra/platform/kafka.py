@@ -1,5 +1,5 @@
 """Kafka: the Strimzi operator, one KRaft ``Kafka`` with a dual-role ``KafkaNodePool``, and a
-``KafkaTopic`` per topic of the event contract (``app.events.topics.TOPICS``)."""
+``KafkaTopic`` per topic of the process catalogue (``app.core.processes.TOPICS``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from app.core import processes
 from app.core.events.topics import Topic
-from app.core.processes import TOPICS
 from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import (
@@ -222,7 +222,7 @@ class Kafka(pulumi.ComponentResource):
                 topic_manifest(topic, args.replicas, args.await_operator),
                 child_opts(self, provider, [cluster]),
             )
-            for topic in TOPICS
+            for topic in processes.TOPICS
         ]
         self.bootstrap = BOOTSTRAP
         self.ready = [operator, cluster, *self.topics]

@@ -11,7 +11,7 @@ import pytest
 from infra.cloud import aks, local, oke
 from infra.cloud.ingress_service import IngressService
 from infra.platform.ingress import service_values
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

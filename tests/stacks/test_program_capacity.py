@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from devtools.testkit.pulumi_mocks import STACKS, ProgramRun, load_config
 from infra.capacity import Requests, platform_volumes, requests
 from infra.cloud.base import Allocatable
 from stacks.capacity import CapacityError, check_capacity, check_storage, sizing_plan
 from stacks.cluster import MIN_VOLUME_GB, boot_disks, planned_allocatable
 from stacks.config import StackConfig
-from tests.infra.mocks import STACKS, ProgramRun, load_config
 
 
 def requested(cfg: StackConfig) -> Requests:
