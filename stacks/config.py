@@ -471,31 +471,27 @@ class ApiConfig(Section):
 # --- one section per provider ------------------------------------------------------------------
 
 
+# The OCI identities the OKE foundation needs: each key's pattern and what it must be.
+_OCI_NAMES: Final[dict[str, tuple[str, str]]] = {
+    "compartment_ocid": (
+        r"^ocid1\.(compartment|tenancy)\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$",
+        "a compartment OCID (ocid1.compartment.oc1..…)",
+    ),
+    "user_ocid": (
+        r"^ocid1\.user\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$",
+        "the OCID of the user OCIR pull tokens belong to",
+    ),
+    "registry_username": (
+        r"^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)?$",
+        "that user's login name, e.g. jdoe@example.com or Default/jdoe@example.com",
+    ),
+}
+
+
 class OkeConfig(Section):
-    compartment_ocid: Annotated[
-        str,
-        text(
-            r"^ocid1\.(compartment|tenancy)\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$",
-            "a compartment OCID (ocid1.compartment.oc1..…)",
-            required=True,
-        ),
-    ] = _checked(default=None, alias="ociCompartmentOcid")
-    user_ocid: Annotated[
-        str,
-        text(
-            r"^ocid1\.user\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$",
-            "the OCID of the user OCIR pull tokens belong to",
-            required=True,
-        ),
-    ] = _checked(default=None, alias="ociUserOcid")
-    registry_username: Annotated[
-        str,
-        text(
-            r"^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)?$",
-            "that user's login name, e.g. jdoe@example.com or Default/jdoe@example.com",
-            required=True,
-        ),
-    ] = _checked(default=None, alias="ociRegistryUsername")
+    compartment_ocid: str = _checked(default=None, alias="ociCompartmentOcid")
+    user_ocid: str = _checked(default=None, alias="ociUserOcid")
+    registry_username: str = _checked(default=None, alias="ociRegistryUsername")
     config_profile: Annotated[str, text(_NO_SPACES, "a profile name")] = Field(
         default="DEFAULT", alias="ociConfigProfile"
     )
@@ -503,6 +499,14 @@ class OkeConfig(Section):
         default=("0.0.0.0/0",), alias="okeApiAllowedCidrs"
     )
     availability_domain: str | None = Field(default=None, alias="okeAvailabilityDomain")
+
+    @field_validator(*_OCI_NAMES, mode="before")
+    @classmethod
+    def _oci_name(cls, value: object, info: ValidationInfo) -> str:
+        pattern, expected = _OCI_NAMES[info.field_name or ""]
+        if value is None:
+            raise refuse(f"required: {expected}")
+        return matching(value, re.compile(pattern), expected)
 
     @field_validator("api_allowed_cidrs")
     @classmethod
