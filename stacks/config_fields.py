@@ -14,14 +14,12 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, Final
 
 import pulumi
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
-
-T = TypeVar("T")
 
 # Created once per stack by `python -m stacks.secrets <stack>` (stacks/secrets.py).
 SETUP_STEP: Final = "run `python -m stacks.secrets <stack>` once to generate it as a secret"
@@ -81,7 +79,12 @@ class Section(BaseModel):
 
 def prefixed(prefix: str) -> Callable[[str], str]:
     """``kafka`` + ``storage_gi`` -> ``kafkaStorageGi``: the keys of a section share a prefix."""
-    return lambda name: prefix + to_camel(name)[:1].upper() + to_camel(name)[1:]
+
+    def alias(name: str) -> str:
+        camel = to_camel(name)
+        return prefix + camel[:1].upper() + camel[1:]
+
+    return alias
 
 
 def one_of(allowed: Sequence[str]) -> str:
@@ -127,7 +130,9 @@ def integer(low: int, high: int) -> BeforeValidator:
     return BeforeValidator(lambda value: parse_integer(value, low, high))
 
 
-def text(pattern: str | re.Pattern[str], expected: str, *, required: bool = False) -> Any:
+def text(
+    pattern: str | re.Pattern[str], expected: str, *, required: bool = False
+) -> BeforeValidator:
     """An optional string matching ``pattern`` (or, ``required``, one that must be set)."""
     compiled = re.compile(pattern)
 
@@ -161,8 +166,7 @@ def _flag(value: object) -> bool:
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
-def secret(pattern: str, expected: str) -> BeforeValidator:
-    """A secret's text: checked, wrapped, never echoed (the refusal says what it must be)."""
+def _secret_check(pattern: str, expected: str) -> Callable[[object], SecretValue | None]:
     compiled = re.compile(pattern)
 
     def check(value: object) -> SecretValue | None:
@@ -172,7 +176,12 @@ def secret(pattern: str, expected: str) -> BeforeValidator:
             raise refuse(f"must be {expected}")
         return SecretValue(str(value))
 
-    return BeforeValidator(check)
+    return check
+
+
+def secret(pattern: str, expected: str) -> BeforeValidator:
+    """A secret's text: checked, wrapped, never echoed (the refusal says what it must be)."""
+    return BeforeValidator(_secret_check(pattern, expected))
 
 
 def generated_value(value: SecretValue | None, info: ValidationInfo, key: str) -> SecretValue:
@@ -185,10 +194,11 @@ def generated_value(value: SecretValue | None, info: ValidationInfo, key: str) -
 
 
 def generated(pattern: str, expected: str, key: str) -> BeforeValidator:
-    check = secret(pattern, expected).func
+    """A secret the setup step generates: checked like :func:`secret`, and required."""
+    check = _secret_check(pattern, expected)
 
     def present(value: object, info: ValidationInfo) -> SecretValue:
-        return generated_value(check(value), info, key)  # type: ignore[call-arg]
+        return generated_value(check(value), info, key)
 
     return BeforeValidator(present)
 
