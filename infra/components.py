@@ -20,9 +20,11 @@ def waits_for(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
         return []
     if isinstance(depends_on, pulumi.Resource):
         return [depends_on]
-    if not isinstance(depends_on, Sequence):
-        raise TypeError("a component's depends_on must be resources, not an Output of them")
-    return [resource for resource in depends_on if isinstance(resource, pulumi.Resource)]
+    resources = list(depends_on) if isinstance(depends_on, Sequence) else [depends_on]
+    if not all(isinstance(resource, pulumi.Resource) for resource in resources):
+        # An Output of resources would be known only later; the children are created now.
+        raise TypeError("a component's depends_on must list resources, not Outputs of them")
+    return [resource for resource in resources if isinstance(resource, pulumi.Resource)]
 
 
 def child_opts(
