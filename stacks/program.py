@@ -73,6 +73,8 @@ def notifier_channels(config: StackConfig) -> NotifierChannels:
         smtp_from=notifier.smtp_from,
         smtp_username=notifier.smtp_username,
         smtp_password=secret_output(notifier.smtp_password),
+        vapid_private_key=secret_output(notifier.vapid_private_key),
+        vapid_subject=notifier.vapid_subject,
     )
 
 

@@ -1,5 +1,5 @@
 """The app's Deployments: one per process of the catalogue (app.core.processes), with what only
-Kubernetes needs to know on top of it (port, size, whether it may run twice).
+Kubernetes needs to know on top of it (port, size, how many replicas it may or must run).
 
 The topology itself (commands, consumer groups, the topics each consumes) is read from the
 catalogue, never restated here. The workload resources, the Dapr subscriptions and the KEDA
@@ -46,6 +46,8 @@ class App:
     consumes: tuple[Consumption, ...] = ()
     # A single relay keeps outbox rows published in id order; it must never run twice at once.
     singleton: bool = False
+    # The fewest replicas KEDA keeps (consumers; the API's come from the stack's apiReplicas).
+    min_replicas: int = 1
 
     @property
     def app_id(self) -> str:
@@ -65,6 +67,7 @@ def deployed(
     *,
     serve_args: tuple[str, ...] = (),
     singleton: bool = False,
+    min_replicas: int = 1,
 ) -> App:
     """The Deployment of ``process``: its command (plus ``serve_args``) and its consumer group's
     topics. A process without a group (the API's live feed) consumes nothing through Dapr."""
@@ -73,7 +76,8 @@ def deployed(
         if process.group is not None
         else ()
     )
-    return App(process.name, (*process.command, *serve_args), port, size, consumes, singleton)
+    command = (*process.command, *serve_args)
+    return App(process.name, command, port, size, consumes, singleton, min_replicas)
 
 
 API: Final = deployed(
@@ -85,7 +89,14 @@ API: Final = deployed(
 )
 RELAY: Final = deployed(processes.RELAY, WORKER_PORT, sizing.WORKER, singleton=True)
 RECURRING: Final = deployed(processes.RECURRING, WORKER_PORT, sizing.WORKER)
-NOTIFIER: Final = deployed(processes.NOTIFIER, WORKER_PORT, sizing.WORKER)
+NOTIFIER: Final = deployed(
+    processes.NOTIFIER,
+    WORKER_PORT,
+    sizing.WORKER,
+    # Two, so one crash or restart does not delay due reminders: the claim in the database
+    # (FOR UPDATE SKIP LOCKED) lets both fire reminders without sending one twice.
+    min_replicas=2,
+)
 AUDIT: Final = deployed(processes.AUDIT, WORKER_PORT, sizing.WORKER)
 
 APPS: Final[tuple[App, ...]] = (API, RELAY, RECURRING, NOTIFIER, AUDIT)

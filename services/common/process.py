@@ -28,6 +28,7 @@ from app.core.observability import log_limits, metric_catalog
 from app.core.observability.logs import configure as configure_logs
 from app.core.observability.tracing import instrument_engine, tracer_provider
 from app.core.settings import SettingsError, load
+from services.common.broker_probe import BrokerProbe
 from services.common.http import worker_http_app
 from services.common.metrics import WorkerMetrics, task_change_counter
 from services.common.runtime import KafkaConsumerRuntime
@@ -99,10 +100,20 @@ async def serve(
     try:
         parts = await worker.build(context)
         runtimes = kafka_runtimes(parts.consumers, settings, sessions, metrics, tracer=provider)
+        loops = [loop() for loop in parts.loops]
         checks = [
             *(_consumer_ready(runtime) for runtime in runtimes),
             *parts.ready_checks,
         ]
+        if settings.kafka_bootstrap:
+            broker = BrokerProbe(
+                settings.kafka_bootstrap,
+                settings.kafka_client_id,
+                metrics,
+                interval=settings.kafka_probe_seconds,
+            )
+            loops.append(broker.run())
+            checks.append(broker.problem)
         app = worker_http_app(worker.name, metrics, engine, probe, checks, parts.routes)
         server = QuietServer(
             uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
@@ -113,7 +124,7 @@ async def serve(
             stop if stop is not None else stop_on_signals(),
             server,
             runtimes,
-            [loop() for loop in parts.loops],
+            loops,
             grace=settings.shutdown_grace_seconds,
         )
         for hook in parts.on_stop:

@@ -22,6 +22,7 @@ from services.notifier.channels import (
     EmailChannel,
     LogChannel,
     RetryPolicy,
+    UserWebhookChannel,
     WebhookChannel,
 )
 from services.notifier.delivery import Delivery
@@ -50,18 +51,26 @@ def build_channels(settings: NotifierSettings, client: httpx.AsyncClient) -> lis
             url = str(settings.webhook_url)
             channels.append(WebhookChannel(url, settings.webhook_secret, client))
         elif name == "email":
-            assert settings.smtp_host is not None
-            assert settings.smtp_from is not None
+            relay = settings.smtp_relay()
+            assert relay is not None
+            channels.append(EmailChannel(relay))
+        elif name == "push":
+            # Imported only when configured: it loads pywebpush, requests and cryptography.
+            from services.notifier.channels.push import PushChannel
+
+            assert settings.vapid_private_key is not None
+            assert settings.vapid_subject is not None
             channels.append(
-                EmailChannel(
-                    host=settings.smtp_host,
-                    port=settings.smtp_port,
-                    sender=settings.smtp_from,
-                    security=settings.smtp_security,
-                    username=settings.smtp_username,
-                    password=settings.smtp_password,
-                    timeout=settings.smtp_timeout_seconds,
+                PushChannel(
+                    settings.vapid_private_key.get_secret_value(),
+                    settings.vapid_subject,
+                    client,
+                    allow_loopback=settings.allow_loopback_targets,
                 )
+            )
+        elif name == "user_webhook":
+            channels.append(
+                UserWebhookChannel(client, allow_loopback=settings.allow_loopback_targets)
             )
         else:
             channels.append(LogChannel())
@@ -102,6 +111,7 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
         ),
         context.metrics,
+        emails_per_hour=settings.reminder_emails_per_hour,
     )
     consumer = ConsumerSpec(
         group=DELIVERY_GROUP,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.core.settings import load
+from app.core import vapid
+from app.core.settings import ApiSettings, load
 from devtools.testkit.pulumi_mocks import ProgramRun, RecordedResource, load_config
 from infra.workloads.notifier import NotifierChannels
 from services.notifier.settings import NotifierSettings
@@ -28,12 +29,11 @@ ALL_CHANNELS = {
 CHANNEL_SECRETS = {"notifierWebhookSecret": WEBHOOK_SECRET, "notifierSmtpPassword": SMTP_PASSWORD}
 
 
-def notifier_container(run: ProgramRun) -> dict[str, Any]:
+def notifier_container(run: ProgramRun, name: str = "todo-notifier") -> dict[str, Any]:
     (deployment,) = [
         r
         for r in run.resources
-        if r.type == "kubernetes:apps/v1:Deployment"
-        and r.inputs["metadata"]["name"] == "todo-notifier"
+        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == name
     ]
     (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
     return dict(container)
@@ -52,6 +52,13 @@ def channel_secret(run: ProgramRun) -> RecordedResource | None:
 def settings_as_deployed(
     container: dict[str, Any], secret: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> NotifierSettings:
+    environment_as_deployed(container, secret, monkeypatch)
+    return load(NotifierSettings)
+
+
+def environment_as_deployed(
+    container: dict[str, Any], secret: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The container's environment as the notifier process reads it; secretKeyRefs resolved
     from the channel Secret, the app Secret's entries stood in."""
     for entry in container["env"]:
@@ -63,7 +70,6 @@ def settings_as_deployed(
         else:
             value = "postgresql://todo:pw@db.example.com/todo"
         monkeypatch.setenv(entry["name"], value)
-    return load(NotifierSettings)
 
 
 def test_configured_channels_reach_the_notifier(
@@ -93,6 +99,61 @@ def test_configured_channels_reach_the_notifier(
     assert settings.smtp_password.get_secret_value() == SMTP_PASSWORD
 
 
+def test_the_api_gets_the_relay_for_verification_links(
+    run_stack: Callable[..., ProgramRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = run_stack("aks", settings=ALL_CHANNELS, secrets=CHANNEL_SECRETS).ok()
+    secret = channel_secret(run)
+    assert secret is not None
+    container = notifier_container(run, "todo-api")
+    assert SMTP_PASSWORD not in str(container)
+    assert WEBHOOK_SECRET not in str(container)
+    names = {entry["name"] for entry in container["env"]}
+    assert not names & {"WEBHOOK_URL", "WEBHOOK_SECRET", "NOTIFIER_CHANNELS"}
+    environment_as_deployed(container, secret.inputs["stringData"], monkeypatch)
+    relay = load(ApiSettings).smtp_relay()
+    assert relay is not None
+    assert (relay.host, relay.port, relay.sender, relay.username) == (
+        "smtp.example.com",
+        465,
+        "reminders@example.com",
+        "reminders",
+    )
+    assert relay.password is not None
+    assert relay.password.get_secret_value() == SMTP_PASSWORD
+
+
+def test_web_push_gives_the_notifier_the_private_key_and_the_api_the_public_one(
+    run_stack: Callable[..., ProgramRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private, public = vapid.generate()
+    settings = {
+        "notifierChannels": "log,push,user_webhook",
+        "notifierVapidSubject": "mailto:ops@example.com",
+    }
+    run = run_stack("aks", settings=settings, secrets={"vapidPrivateKey": private}).ok()
+    secret = channel_secret(run)
+    assert secret is not None
+    assert secret.secret_inputs == {"stringData"}
+    assert secret.inputs["stringData"] == {"vapid-private-key": private}
+    container = notifier_container(run)
+    assert private not in str(container)
+    deployed = settings_as_deployed(container, secret.inputs["stringData"], monkeypatch)
+    assert deployed.notifier_channels == ("log", "push", "user_webhook")
+    assert deployed.vapid_private_key is not None
+    assert deployed.vapid_private_key.get_secret_value() == private
+    assert deployed.vapid_subject == "mailto:ops@example.com"
+    (api,) = [
+        r
+        for r in run.resources
+        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == "todo-api"
+    ]
+    (api_container,) = api.inputs["spec"]["template"]["spec"]["containers"]
+    api_env = {entry["name"]: entry.get("value") for entry in api_container["env"]}
+    assert api_env["VAPID_PUBLIC_KEY"] == public
+    assert private not in str(api_container)
+
+
 def test_default_is_the_log_channel_and_no_secret(
     committed_run: Callable[[str, bool], ProgramRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,7 +179,20 @@ def test_default_is_the_log_channel_and_no_secret(
         (
             {"notifierChannels": "email,sms"},
             {},
-            {"notifierChannels": "must be a comma list of one of webhook, email, log"},
+            {
+                "notifierChannels": "must be a comma list of one of webhook, email, log, push, "
+                "user_webhook"
+            },
+        ),
+        (
+            {"notifierChannels": "push"},
+            {},
+            {
+                "vapidPrivateKey": "required with the push channel (notifierChannels): "
+                "run `python -m stacks.secrets <stack>` once to generate it as a secret",
+                "notifierVapidSubject": "required with the push channel (notifierChannels): "
+                "mailto: of who runs the service",
+            },
         ),
         (
             {"notifierChannels": "email", "notifierSmtpFrom": "reminders@example.com"},
@@ -147,7 +221,14 @@ def test_default_is_the_log_channel_and_no_secret(
             },
         ),
     ],
-    ids=["webhook-unset", "unknown-channel", "email-no-host", "bad-values", "plain-password"],
+    ids=[
+        "webhook-unset",
+        "unknown-channel",
+        "push-no-key",
+        "email-no-host",
+        "bad-values",
+        "plain-password",
+    ],
 )
 def test_bad_channel_config_is_refused_with_each_key(
     tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str], problems: dict[str, str]
