@@ -15,6 +15,7 @@ from app.api import (
     access_tokens,
     auth,
     chat,
+    docs_page,
     email_verification,
     health,
     history,
@@ -27,6 +28,7 @@ from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
 from app.auth.throttle import LoginThrottle
+from app.chat.agent import agent_from
 from app.core.db.probe import DatabaseProbe
 from app.core.db.session import create_engine, session_factory
 from app.core.gc_tuning import settle_after_startup
@@ -87,6 +89,7 @@ def create_app(
             task_metrics=task_metrics,
             db_metrics=DatabaseMetrics(registry, engine),
             probe=DatabaseProbe(settings.database_url),
+            chat_agent=agent_from(settings),
         )
         try:
             async with live.feeds(settings) as app.state.live, mcp.running():
@@ -95,6 +98,8 @@ def create_app(
                 yield
         finally:
             await app.state.todo.probe.close()
+            if app.state.todo.chat_agent is not None:
+                await app.state.todo.chat_agent.service.close()
             app.state.todo.hashing.close()
             await engine.dispose()
 
@@ -103,6 +108,9 @@ def create_app(
         version="1.0.0",
         summary="Multi-user tasks with due dates, recurrence and reminders",
         lifespan=lifespan,
+        # Both default pages load their scripts from a CDN: /docs is served locally instead.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's own OpenTelemetry spans (they read an incoming traceparent); our Prometheus
         # middleware does the metrics, and structured logs the logging.
         telemetry={
@@ -128,6 +136,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ui.router)
     openapi_links.install(app)
+    docs_page.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     # The MCP app (with its bearer-token middleware) answers its one path; as a route rather
     # than a mount, every other unknown path still gets the API's own 404.

@@ -35,8 +35,17 @@ from app.chat.parser import parse
 from app.chat.tasks_port import Refused, TaskView
 from app.chat.when import Context, When, place, resolve
 
+# "answered": the AI agent's reply (app/chat/agent.py), which may have made several changes.
 Action = Literal[
-    "created", "listed", "changed", "completed", "deleted", "snoozed", "undone", "clarify"
+    "created",
+    "listed",
+    "changed",
+    "completed",
+    "deleted",
+    "snoozed",
+    "undone",
+    "clarify",
+    "answered",
 ]
 UNDO_HINT = " Say “undo” to take it back."
 
@@ -59,7 +68,7 @@ async def respond(
     """The answer to `message` from the user `owner` in `timezone` at `now`."""
     intent = parse(message, timezone=timezone, now=now)
     zone = ZoneInfo(timezone)
-    turn = _Turn(session, owner, Context(zone=zone, now=now.astimezone(zone)))
+    turn = Turn(session, owner, Context(zone=zone, now=now.astimezone(zone)))
     try:
         return await turn.act(intent)
     except (_Ask, Refused) as stop:
@@ -69,7 +78,11 @@ async def respond(
 async def respond_and_commit(
     session: AsyncSession, owner: uuid.UUID, message: str, *, timezone: str, now: datetime
 ) -> Reply:
-    reply = await respond(session, owner, message, timezone=timezone, now=now)
+    return await settle(session, await respond(session, owner, message, timezone=timezone, now=now))
+
+
+async def settle(session: AsyncSession, reply: Reply) -> Reply:
+    """Commit what `reply` did, or roll back when it is a question (nothing was done)."""
     if reply.action == "clarify":
         await session.rollback()
     else:
@@ -78,7 +91,10 @@ async def respond_and_commit(
 
 
 @dataclass(frozen=True, slots=True)
-class _Turn:
+class Turn:
+    """The caller's changes by chat, each leaving its way back (undo). The parser's intents
+    come in through `act`; the AI agent's tools call the public methods with a task it found."""
+
     session: AsyncSession
     owner: uuid.UUID
     context: Context
@@ -104,7 +120,7 @@ class _Turn:
             case Snooze(target, by):
                 return await self._snooze(target, by)
             case Undo():
-                return await self._undo()
+                return await self.undo()
         raise AssertionError(f"unhandled intent {intent!r}")
 
     async def _remember(self, action: dict[str, Any] | None) -> None:
@@ -132,6 +148,10 @@ class _Turn:
         }
         if draft.priority is not None:
             body["priority"] = draft.priority
+        return await self.create(body)
+
+    async def create(self, body: dict[str, Any]) -> Reply:
+        """Create the task `body` describes (POST /tasks's JSON)."""
         view = await tasks_port.create(self.session, self.owner, body)
         await self._remember({"kind": "delete", "task_id": str(view.id), "version": view.version})
         text = f"Added {wording.task(view, self.zone)}.{UNDO_HINT}"
@@ -149,7 +169,9 @@ class _Turn:
         return Reply(f"{head}\n{wording.listing(views, self.zone)}", "listed", views)
 
     async def _complete(self, target: str) -> Reply:
-        view = await self._one(target)
+        return await self.complete(await self._one(target))
+
+    async def complete(self, view: TaskView) -> Reply:
         done = await tasks_port.complete(self.session, self.owner, view.id)
         if done.rule is not None:
             # The recurring service starts the next occurrence from this completion at once,
@@ -165,7 +187,9 @@ class _Turn:
         )
 
     async def _delete(self, target: str) -> Reply:
-        view = await self._one(target, completed=None)
+        return await self.delete(await self._one(target, completed=None))
+
+    async def delete(self, view: TaskView) -> Reply:
         gone = await tasks_port.remove(self.session, self.owner, view.id)
         await self._remember({"kind": "recreate", "body": gone.body()})
         text = f"Deleted {wording.task(gone, self.zone)}.{UNDO_HINT}"
@@ -184,7 +208,7 @@ class _Turn:
             if view.rule is not None:
                 # The series moves with it: the rule restarts from the new due date.
                 body["recurrence"] = view.rule.to_dict()
-        return await self._update(view, body, "changed", "Changed")
+        return await self.update(view, body, "changed", "Changed")
 
     def _moved_due(self, view: TaskView, change: Change) -> datetime:
         if view.due is None:
@@ -203,9 +227,9 @@ class _Turn:
         # Pending reminders due before then give way to the snooze; later ones stay.
         kept = [tasks_port.reminder_json(r) for r in view.reminders if r.at > until]
         body = {"reminders": [*kept, {"at": until.isoformat()}]}
-        return await self._update(view, body, "snoozed", f"Snoozed for {wording.span(by)}:")
+        return await self.update(view, body, "snoozed", f"Snoozed for {wording.span(by)}:")
 
-    async def _update(
+    async def update(
         self, view: TaskView, body: dict[str, Any], action: Action, verb: str
     ) -> Reply:
         before = view.body(*body)
@@ -221,7 +245,7 @@ class _Turn:
         text = f"{verb} {wording.task(changed, self.zone)}.{UNDO_HINT}"
         return Reply(text, action, [changed], undo=True)
 
-    async def _undo(self) -> Reply:
+    async def undo(self) -> Reply:
         action = await tasks_port.last_undo(self.session, self.owner)
         if action is None:
             return Reply("There is nothing to undo.", "clarify")

@@ -29,22 +29,12 @@ from playwright.async_api import (
 
 from app.core.processes import TOPICS
 from devtools.api_server import ApiServer
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.kafka import KafkaBroker
 from devtools.process import ComponentError
 from devtools.testkit.events_support import ServiceProcess
 from tests.fixtures.components import ci_enabled
 
-CHROMIUM: Final = "/usr/bin/chromium"
-CHROMIUM_ARGS: Final = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ZONE: Final = "Europe/Berlin"
 ARTIFACTS: Final = Path(__file__).resolve().parents[2] / "artifacts"
 # Events cross processes (and Kafka): generous deadlines, met in well under a second normally.
