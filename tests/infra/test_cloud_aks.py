@@ -2,42 +2,34 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 
-import pytest
 import yaml
 
 from devtools.testkit.pulumi_mocks import (
     MOCK_KUBELET_OBJECT_ID,
     MOCK_SUBSCRIPTION,
     ProgramRun,
-    cloud_resources,
     cluster_program,
     explicit_provider,
 )
 from infra.cloud.aks import ACR_PULL_ROLE_ID, registry_name
-from tests.fixtures.pulumi_stacks import StackRuns
+from tests.infra.cloud_checks import only_cloud_resources
 
 AZURE_PROVIDER = "pulumi:providers:azure-native"
 ADMIN_GROUP = "6f1c1a1e-2b9e-4f0a-9d55-3c2f8e7b1a00"
 
-
-@pytest.fixture(scope="module")
-def run(committed_run: StackRuns) -> ProgramRun:
-    return committed_run("aks", False).ok()
+STACK = "aks"  # read by the ``run`` fixture of tests/infra/conftest.py
 
 
 def test_exactly_the_aks_resources(run: ProgramRun) -> None:
-    assert Counter(r.type for r in cloud_resources(run, "aks")) == {
+    assert only_cloud_resources(run, "aks") == {
         AZURE_PROVIDER: 1,
         "azure-native:resources:ResourceGroup": 1,
         "azure-native:containerservice:ManagedCluster": 1,
         "azure-native:containerregistry:Registry": 1,
         "azure-native:authorization:RoleAssignment": 1,
     }
-    assert cloud_resources(run, "oke") == []
-    assert cloud_resources(run, "gke") == []
 
 
 def test_every_azure_resource_uses_the_explicit_provider_under_the_cluster(run: ProgramRun) -> None:

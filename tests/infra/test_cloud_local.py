@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from devtools.testkit.pulumi_mocks import (
     KUBECONFIG_LOCAL,
     ProgramRun,
@@ -15,10 +13,7 @@ from devtools.testkit.pulumi_mocks import (
 )
 from tests.fixtures.pulumi_stacks import StackRuns
 
-
-@pytest.fixture(scope="module")
-def run(committed_run: StackRuns) -> ProgramRun:
-    return committed_run("local", False).ok()
+STACK = "local"  # read by the ``run`` fixture of tests/infra/conftest.py
 
 
 def test_no_cloud_resource_and_no_cloud_lookup(run: ProgramRun) -> None:
