@@ -49,6 +49,33 @@ def _http(status: str, route: str, values: str) -> tuple[str, str]:
     return _s("http_requests_total", API, **labels), values
 
 
+def _pod_ready(pod: str, condition: str, values: str) -> tuple[str, str]:
+    return _s("kube_pod_status_ready", KSM, pod=pod, condition=condition), values
+
+
+def _pod_phase(pod: str, phase: str, values: str) -> tuple[str, str]:
+    return _s("kube_pod_status_phase", KSM, pod=pod, phase=phase), values
+
+
+def _replicas(deployment: str, available: str, wanted: str) -> dict[str, str]:
+    """A Deployment's available replicas beside the replicas its spec asks for."""
+    return {
+        _s("kube_deployment_status_replicas_available", KSM, deployment=deployment): available,
+        _s("kube_deployment_spec_replicas", KSM, deployment=deployment): wanted,
+    }
+
+
+def _lag(pod: str, partition: str, values: str) -> tuple[str, str]:
+    """The recurring group's lag on one partition of task-events."""
+    labels = {"pod": pod, "group": "recurring", "topic": "task-events", "partition": partition}
+    return _s("todo_consumer_lag", RECURRING, **labels), values
+
+
+def _lateness(channel: str, le: str, values: str) -> tuple[str, str]:
+    """One bucket of the reminder lateness histogram."""
+    return _s("todo_reminder_lateness_seconds_bucket", NOTIFIER, channel=channel, le=le), values
+
+
 CASES: Final[dict[str, AlertCase]] = {
     "TodoHighHttpErrorRatio": AlertCase(
         Scenario(
@@ -89,12 +116,14 @@ CASES: Final[dict[str, AlertCase]] = {
     "TodoPodNotReady": AlertCase(
         Scenario(
             "a running pod has failed readiness for 15 minutes",
-            {
-                _s("kube_pod_status_ready", KSM, pod="todo-api-5f-aa", condition="true"): "0x20",
-                _s("kube_pod_status_ready", KSM, pod="todo-api-5f-aa", condition="false"): "1x20",
-                _s("kube_pod_status_phase", KSM, pod="todo-api-5f-aa", phase="Running"): "1x20",
-                _s("kube_pod_status_phase", KSM, pod="todo-api-5f-aa", phase="Succeeded"): "0x20",
-            },
+            dict(
+                [
+                    _pod_ready("todo-api-5f-aa", "true", "0x20"),
+                    _pod_ready("todo-api-5f-aa", "false", "1x20"),
+                    _pod_phase("todo-api-5f-aa", "Running", "1x20"),
+                    _pod_phase("todo-api-5f-aa", "Succeeded", "0x20"),
+                ]
+            ),
             "15m",
             {"namespace": NAMESPACE, "pod": "todo-api-5f-aa"},
             {
@@ -106,23 +135,17 @@ CASES: Final[dict[str, AlertCase]] = {
         (
             Scenario(
                 "the finished migration Job pod is never ready, by design",
-                {
-                    _s(
-                        "kube_pod_status_ready", KSM, pod="todo-migrate-x", condition="true"
-                    ): "0x20",
-                    _s(
-                        "kube_pod_status_phase", KSM, pod="todo-migrate-x", phase="Succeeded"
-                    ): "1x20",
-                },
+                dict(
+                    [
+                        _pod_ready("todo-migrate-x", "true", "0x20"),
+                        _pod_phase("todo-migrate-x", "Succeeded", "1x20"),
+                    ]
+                ),
                 "15m",
             ),
             Scenario(
                 "not ready for 5 minutes only (a rollout)",
-                {
-                    _s(
-                        "kube_pod_status_ready", KSM, pod="todo-api-5f-bb", condition="true"
-                    ): "1x10 0x5"
-                },
+                dict([_pod_ready("todo-api-5f-bb", "true", "1x10 0x5")]),
                 "15m",
             ),
         ),
@@ -130,12 +153,7 @@ CASES: Final[dict[str, AlertCase]] = {
     "TodoWorkloadUnavailable": AlertCase(
         Scenario(
             "the relay has had no available replica for 8 minutes",
-            {
-                _s(
-                    "kube_deployment_status_replicas_available", KSM, deployment="todo-relay"
-                ): "0x10",
-                _s("kube_deployment_spec_replicas", KSM, deployment="todo-relay"): "1x10",
-            },
+            _replicas("todo-relay", available="0x10", wanted="1x10"),
             "8m",
             {"namespace": NAMESPACE, "deployment": "todo-relay"},
             {
@@ -147,22 +165,12 @@ CASES: Final[dict[str, AlertCase]] = {
         (
             Scenario(
                 "scaled to zero on purpose",
-                {
-                    _s(
-                        "kube_deployment_status_replicas_available", KSM, deployment="todo-audit"
-                    ): "0x10",
-                    _s("kube_deployment_spec_replicas", KSM, deployment="todo-audit"): "0x10",
-                },
+                _replicas("todo-audit", available="0x10", wanted="0x10"),
                 "8m",
             ),
             Scenario(
                 "one of two replicas available",
-                {
-                    _s(
-                        "kube_deployment_status_replicas_available", KSM, deployment="todo-api"
-                    ): "1x10",
-                    _s("kube_deployment_spec_replicas", KSM, deployment="todo-api"): "2x10",
-                },
+                _replicas("todo-api", available="1x10", wanted="2x10"),
                 "8m",
             ),
         ),
@@ -199,24 +207,7 @@ CASES: Final[dict[str, AlertCase]] = {
     "TodoKafkaConsumerLagHigh": AlertCase(
         Scenario(
             "1500 messages behind over two partitions for 12 minutes",
-            {
-                _s(
-                    "todo_consumer_lag",
-                    RECURRING,
-                    pod="r-1",
-                    group="recurring",
-                    topic="task-events",
-                    partition="0",
-                ): "800x15",
-                _s(
-                    "todo_consumer_lag",
-                    RECURRING,
-                    pod="r-2",
-                    group="recurring",
-                    topic="task-events",
-                    partition="1",
-                ): "700x15",
-            },
+            dict([_lag("r-1", "0", "800x15"), _lag("r-2", "1", "700x15")]),
             "12m",
             {"namespace": NAMESPACE, "group": "recurring", "topic": "task-events"},
             {
@@ -229,30 +220,12 @@ CASES: Final[dict[str, AlertCase]] = {
         (
             Scenario(
                 "a burst that was worked off within 5 minutes",
-                {
-                    _s(
-                        "todo_consumer_lag",
-                        RECURRING,
-                        pod="r-1",
-                        group="recurring",
-                        topic="task-events",
-                        partition="0",
-                    ): "5000x5 0x10",
-                },
+                dict([_lag("r-1", "0", "5000x5 0x10")]),
                 "12m",
             ),
             Scenario(
                 "steadily 900 behind, under the threshold",
-                {
-                    _s(
-                        "todo_consumer_lag",
-                        RECURRING,
-                        pod="r-1",
-                        group="recurring",
-                        topic="task-events",
-                        partition="0",
-                    ): "900x15",
-                },
+                dict([_lag("r-1", "0", "900x15")]),
                 "12m",
             ),
         ),
@@ -340,20 +313,14 @@ CASES: Final[dict[str, AlertCase]] = {
     "TodoRemindersLate": AlertCase(
         Scenario(
             "nine in ten reminders are 2 to 5 minutes late",
-            {
-                _s(
-                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="60"
-                ): "0+1x30",
-                _s(
-                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="120"
-                ): "0+1x30",
-                _s(
-                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="300"
-                ): "0+10x30",
-                _s(
-                    "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="+Inf"
-                ): "0+10x30",
-            },
+            dict(
+                [
+                    _lateness("email", "60", "0+1x30"),
+                    _lateness("email", "120", "0+1x30"),
+                    _lateness("email", "300", "0+10x30"),
+                    _lateness("email", "+Inf", "0+10x30"),
+                ]
+            ),
             "25m",
             {"namespace": NAMESPACE},
             {
@@ -365,32 +332,18 @@ CASES: Final[dict[str, AlertCase]] = {
         (
             Scenario(
                 "every reminder within a minute",
-                {
-                    _s(
-                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="email", le="60"
-                    ): "0+10x30",
-                    _s(
-                        "todo_reminder_lateness_seconds_bucket",
-                        NOTIFIER,
-                        channel="email",
-                        le="+Inf",
-                    ): "0+10x30",
-                },
+                dict([_lateness("email", "60", "0+10x30"), _lateness("email", "+Inf", "0+10x30")]),
                 "25m",
             ),
             Scenario(
                 "one slow reminder among a hundred fast ones",
-                {
-                    _s(
-                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="log", le="60"
-                    ): "0+100x30",
-                    _s(
-                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="log", le="300"
-                    ): "0+101x30",
-                    _s(
-                        "todo_reminder_lateness_seconds_bucket", NOTIFIER, channel="log", le="+Inf"
-                    ): "0+101x30",
-                },
+                dict(
+                    [
+                        _lateness("log", "60", "0+100x30"),
+                        _lateness("log", "300", "0+101x30"),
+                        _lateness("log", "+Inf", "0+101x30"),
+                    ]
+                ),
                 "25m",
             ),
         ),
