@@ -65,6 +65,16 @@ def _ip(cidr: str, excluding: tuple[str, ...] = ()) -> net.NetworkPolicyPeerArgs
     )
 
 
+def _from_namespace(name: str, *ports: int) -> net.NetworkPolicyIngressRuleArgs:
+    """Ingress from every pod of namespace ``name`` to ``ports``."""
+    return net.NetworkPolicyIngressRuleArgs(from_=[_namespace(name)], ports=_ports(*ports))
+
+
+def _to(peers: list[net.NetworkPolicyPeerArgs], *ports: int) -> net.NetworkPolicyEgressRuleArgs:
+    """Egress to ``peers``, on ``ports`` only when any are given (none: every port)."""
+    return net.NetworkPolicyEgressRuleArgs(to=peers, ports=_ports(*ports) if ports else None)
+
+
 def flows() -> list[Flow]:
     ours = {PART_OF: PLATFORM_NAME}
     everyone: dict[str, str] = {}
@@ -81,81 +91,55 @@ def flows() -> list[Flow]:
         Flow(
             "allow-ingress-to-api",
             pods.selector(catalog.API.app_id),
-            ingress=[
-                net.NetworkPolicyIngressRuleArgs(
-                    from_=[_namespace(namespaces.INGRESS)], ports=_ports(catalog.API_PORT)
-                )
-            ],
+            ingress=[_from_namespace(namespaces.INGRESS, catalog.API_PORT)],
         ),
         # cert-manager answers Let's Encrypt's HTTP-01 challenge from a solver pod it starts
         # next to the Ingress; the challenge reaches it through ingress-nginx.
         Flow(
             "allow-acme-http01-solver",
             {"acme.cert-manager.io/http01-solver": "true"},
-            ingress=[
-                net.NetworkPolicyIngressRuleArgs(
-                    from_=[_namespace(namespaces.INGRESS)], ports=_ports(ACME_SOLVER_PORT)
-                )
-            ],
+            ingress=[_from_namespace(namespaces.INGRESS, ACME_SOLVER_PORT)],
         ),
         Flow(
             "allow-prometheus-scrape",
             ours,
             ingress=[
-                net.NetworkPolicyIngressRuleArgs(
-                    from_=[_namespace(namespaces.MONITORING)],
-                    ports=_ports(catalog.API_PORT, catalog.WORKER_PORT, pods.DAPR_METRICS_PORT),
+                _from_namespace(
+                    namespaces.MONITORING,
+                    catalog.API_PORT,
+                    catalog.WORKER_PORT,
+                    pods.DAPR_METRICS_PORT,
                 )
             ],
         ),
         Flow(
             "allow-kafka",
             ours,
-            egress=[
-                net.NetworkPolicyEgressRuleArgs(
-                    to=[_namespace(namespaces.KAFKA)], ports=_ports(KAFKA_PORT)
-                )
-            ],
+            egress=[_to([_namespace(namespaces.KAFKA)], KAFKA_PORT)],
         ),
         # In-cluster CloudNativePG, or an external server (e.g. Neon) outside the cluster.
         Flow(
             "allow-postgres",
             ours,
-            egress=[
-                net.NetworkPolicyEgressRuleArgs(
-                    to=[_namespace(namespaces.DATABASE), _ip(ANYWHERE)],
-                    ports=_ports(POSTGRES_PORT),
-                )
-            ],
+            egress=[_to([_namespace(namespaces.DATABASE), _ip(ANYWHERE)], POSTGRES_PORT)],
         ),
         # Sidecars: Dapr control plane (sentry, operator, placement, scheduler), and the
         # Kubernetes API for the secret store (its address differs per cluster).
         Flow(
             "allow-dapr-control-plane",
             {pods.DAPR_LABEL: "enabled"},
-            egress=[
-                net.NetworkPolicyEgressRuleArgs(to=[_namespace(namespaces.DAPR)]),
-                net.NetworkPolicyEgressRuleArgs(to=[_ip(ANYWHERE)], ports=_ports(443, 6443)),
-            ],
+            egress=[_to([_namespace(namespaces.DAPR)]), _to([_ip(ANYWHERE)], 443, 6443)],
         ),
         # Address verification e-mails from the API: SMTP submission, public addresses only.
         Flow(
             "allow-api-mail",
             pods.selector(catalog.API.app_id),
-            egress=[
-                net.NetworkPolicyEgressRuleArgs(
-                    to=[_ip(ANYWHERE, PRIVATE_RANGES)], ports=_ports(465, 587)
-                )
-            ],
+            egress=[_to([_ip(ANYWHERE, PRIVATE_RANGES)], 465, 587)],
         ),
         # Reminder delivery: HTTPS webhooks and SMTP submission, public addresses only.
         Flow(
             "allow-notifier-delivery",
             pods.selector(catalog.NOTIFIER.app_id),
-            egress=[
-                net.NetworkPolicyEgressRuleArgs(
-                    to=[_ip(ANYWHERE, PRIVATE_RANGES)], ports=_ports(443, 465, 587)
-                )
-            ],
+            egress=[_to([_ip(ANYWHERE, PRIVATE_RANGES)], 443, 465, 587)],
         ),
     ]
