@@ -250,6 +250,21 @@ def _service_monitor(
     )
 
 
+def _pod_monitor(
+    name: str, namespace: str, labels: dict[str, str], port: str, path: str
+) -> dict[str, Any]:
+    """A PodMonitor of a platform part's pods, by label, in its own namespace."""
+    return _monitor(
+        "PodMonitor",
+        name,
+        {
+            "namespaceSelector": {"matchNames": [namespace]},
+            "selector": {"matchLabels": labels},
+            "podMetricsEndpoints": [{"port": port, "path": path}],
+        },
+    )
+
+
 def scrape_manifests(in_cluster_database: bool, with_tls: bool) -> list[dict[str, Any]]:
     """What Prometheus scrapes beyond the cluster basics the chart already covers."""
     ours = {"matchLabels": {PART_OF: PLATFORM_NAME}}
@@ -273,33 +288,17 @@ def scrape_manifests(in_cluster_database: bool, with_tls: bool) -> list[dict[str
                 "podMetricsEndpoints": [{"port": "dapr-metrics", "path": "/", "interval": "30s"}],
             },
         ),
-        _monitor(
-            "PodMonitor",
-            "dapr-control-plane",
-            {
-                "namespaceSelector": {"matchNames": [namespaces.DAPR]},
-                "selector": {"matchLabels": {PART_OF: "dapr"}},
-                "podMetricsEndpoints": [{"port": "metrics", "path": "/"}],
-            },
-        ),
+        _pod_monitor("dapr-control-plane", namespaces.DAPR, {PART_OF: "dapr"}, "metrics", "/"),
         # Brokers and kafka-exporter (consumer-group lag) both expose `tcp-prometheus`.
-        _monitor(
-            "PodMonitor",
-            "kafka",
-            {
-                "namespaceSelector": {"matchNames": [namespaces.KAFKA]},
-                "selector": {"matchLabels": {"strimzi.io/kind": "Kafka"}},
-                "podMetricsEndpoints": [{"port": "tcp-prometheus", "path": "/metrics"}],
-            },
+        _pod_monitor(
+            "kafka", namespaces.KAFKA, {"strimzi.io/kind": "Kafka"}, "tcp-prometheus", "/metrics"
         ),
-        _monitor(
-            "PodMonitor",
+        _pod_monitor(
             "strimzi-operator",
-            {
-                "namespaceSelector": {"matchNames": [namespaces.KAFKA]},
-                "selector": {"matchLabels": {"strimzi.io/kind": "cluster-operator"}},
-                "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
-            },
+            namespaces.KAFKA,
+            {"strimzi.io/kind": "cluster-operator"},
+            "http",
+            "/metrics",
         ),
         _service_monitor(
             "ingress-nginx",
