@@ -21,6 +21,9 @@ RATE: Final = "$__rate_interval"
 # Deployment pods are named <deployment>-<replicaset hash>-<pod hash>.
 _WORKLOAD: Final = '"workload", "$1", "pod", "(.+)-[a-z0-9]+-[a-z0-9]+"'
 
+# Open tasks per due-date bucket: one query behind the bar gauge and the band over time.
+DUE_BY_BUCKET: Final = Query(f"max by (bucket) ({m.TASKS_DUE.name}{{{NS}}})", "{{bucket}}")
+
 
 def _rate(metric: m.Metric | str, by: str, selector: str = NS, suffix: str = "") -> str:
     name = metric.name if isinstance(metric, m.Metric) else metric
@@ -92,14 +95,14 @@ TASK_OPERATIONS: Final = Dashboard(
                 Panel(
                     "Open tasks by due date",
                     "Open tasks that are overdue, due today, due this week, or later.",
-                    (Query(f"max by (bucket) ({m.TASKS_DUE.name}{{{NS}}})", "{{bucket}}"),),
+                    (DUE_BY_BUCKET,),
                     kind="bargauge",
                     width=6,
                 ),
                 Panel(
                     "Due-date distribution over time",
                     "The same buckets over time; a growing 'overdue' band means work piles up.",
-                    (Query(f"max by (bucket) ({m.TASKS_DUE.name}{{{NS}}})", "{{bucket}}"),),
+                    (DUE_BY_BUCKET,),
                     stacked=True,
                 ),
             ),
