@@ -16,15 +16,10 @@ CLUSTER_COMPONENTS = {
     "gke": "todo:cloud:GkeCluster",
     "local": "todo:cloud:LocalCluster",
 }
-MODES = [pytest.param(False, id="up"), pytest.param(True, id="preview")]
 
 
-@pytest.mark.parametrize("preview", MODES)
-@pytest.mark.parametrize("stack", STACKS)
-def test_program_runs_and_exports_every_output(
-    committed_run: StackRuns, stack: str, preview: bool
-) -> None:
-    run = committed_run(stack, preview).ok()
+def test_program_runs_and_exports_every_output(every_committed_run: ProgramRun) -> None:
+    run = every_committed_run
     assert list(run.outputs) == list(STACK_OUTPUTS)
     assert run.outputs["kubeconfig"].secret
     secret = {name for name, output in run.outputs.items() if output.secret}

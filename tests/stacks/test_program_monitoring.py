@@ -77,12 +77,8 @@ def rule_links(run: ProgramRun) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("preview", MODES)
-@pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_ships_the_alert_rules_and_dashboards(
-    committed_run: StackRuns, stack: str, preview: bool
-) -> None:
-    run = committed_run(stack, preview).ok()
+def test_every_stack_ships_the_alert_rules_and_dashboards(every_committed_run: ProgramRun) -> None:
+    run = every_committed_run
     rules = run.of_type(RULE)
     assert [k8s_name(r) for r in rules] == ["todo-rules"]
     (rule,) = rules
