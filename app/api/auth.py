@@ -14,7 +14,7 @@ from app.api.deps import CurrentUser, Session, State, unauthorized
 from app.api.problems import Problem, documented
 from app.api.query_input import plain_text
 from app.api.schemas import TokenOut, UserCreate, UserOut
-from app.auth.email_verification import send_link
+from app.auth.email_verification import prepare_first_link, send_first_link
 from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
 from app.auth.revocation import revoke
 from app.core.db.models import User
@@ -65,12 +65,16 @@ async def register(request: Request, body: UserCreate, db: Session, app_state: S
     user = User(email=body.email, password_hash=password_hash)
     db.add(user)
     try:
+        await db.flush()  # the link names the account's id
+        link = prepare_first_link(user, app_state.settings, str(request.base_url))
         await db.commit()
     except IntegrityError:
         await db.rollback()
         raise Problem(409, "Conflict", "email: an account with this address exists") from None
-    # Best effort: the account exists either way, and POST /me/email-verification sends again.
-    await send_link(db, user, app_state.settings, str(request.base_url))
+    # After the commit, holding no connection. Best effort: the account exists either way, and
+    # POST /me/email-verification sends again.
+    if link is not None:
+        await send_first_link(db, link)
     return user
 
 
