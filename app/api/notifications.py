@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, Session, State
@@ -151,6 +151,26 @@ async def remove_subscription(
     subscription_id: uuid.UUID, user: CurrentUser, db: Session
 ) -> Response:
     if not await subscriptions.remove(db, user.id, subscription_id):
+        raise not_found("subscription")
+    await db.commit()
+    return Response(status_code=204)
+
+
+@router.delete("/me/push-subscriptions", status_code=204, responses=documented(404))
+async def remove_subscription_of_endpoint(
+    endpoint: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=2048,
+            description="the browser's PushSubscription.endpoint (what a browser that "
+            "unsubscribes knows; it has no subscription id)",
+        ),
+    ],
+    user: CurrentUser,
+    db: Session,
+) -> Response:
+    if not await subscriptions.remove_endpoint(db, user.id, endpoint):
         raise not_found("subscription")
     await db.commit()
     return Response(status_code=204)

@@ -112,3 +112,17 @@ async def subscription_remove(
         return page(request, person, "missing.html", status=404)
     await db.commit()
     return see_other("/ui/notifications")
+
+
+@router.post("/subscriptions/remove-this-browser")
+async def subscription_of_this_browser_remove(
+    request: Request, person: SignedIn, db: Session
+) -> Response:
+    """Posted by the page's script after the browser unsubscribed: the server forgets the
+    endpoint too (none stored, e.g. already reported gone, is no error: nothing to forget)."""
+    posted = await read_form(request, person)
+    if isinstance(posted, Response):
+        return posted
+    await subscriptions.remove_endpoint(db, owner_of(person), field_text(posted, "endpoint"))
+    await db.commit()
+    return see_other("/ui/notifications")
