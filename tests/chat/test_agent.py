@@ -24,7 +24,7 @@ from devtools.postgres import PostgresServer
 from tests.api.conftest import Api, api_settings, running_api
 from tests.fixtures.chat_completions import StandIn, Step, calls, said
 from tests.ui.conftest import Browserless
-from tests.ui.test_chat_panel import reply_of
+from tests.ui.test_chat_panel import history_links, reply_of
 
 MODEL = "standin-model"
 KEY = "sk-standin-" + "k" * 32
@@ -348,7 +348,26 @@ async def test_the_ui_chat_panel_answers_through_the_agent(
         assert page.status_code == 200, page.text
         assert reply_of(page.text) == "Added “buy bread”."
         assert '<button type="submit" class="secondary">Undo</button>' in page.text
-        assert "History of “buy bread”" in page.text
+        [bread] = history_links(page.text)
+        assert history_links(page.text) == {bread: "buy bread"}
+
+        # One answer that adds a task and deletes another links only the one that exists.
+        bread_id = bread.split("/")[3]
+        chat_completions.script(
+            calls(
+                ("add_task", {"task": {"title": "buy milk"}}),
+                ("delete_task", {"task_id": bread_id}),
+            ),
+            said("Added “buy milk”, deleted “buy bread”."),
+        )
+        swapped = await person.post(
+            "/ui/chat", {"message": "milk, not bread"}, form_page="/ui/chat"
+        )
+        assert reply_of(swapped.text) == "Added “buy milk”, deleted “buy bread”."
+        [milk] = history_links(swapped.text)
+        assert history_links(swapped.text) == {milk: "buy milk"}
+        assert milk != bread
+        assert (await client.get(milk)).status_code == 200
 
         chat_completions.script(Step(status=502, body={}))
         failed = await person.post("/ui/chat", {"message": "and milk"}, form_page="/ui/chat")
