@@ -1,6 +1,6 @@
 """The chat's AI agent through POST /chat, against the stand-in Chat Completions service
 (tests/fixtures/chat_completions.py: real HTTP, the same wire protocol, a script per test) and
-the real PostgreSQL: tool calls reach the task service, bad tool calls come back as errors,
+real SQLite and PostgreSQL databases: tool calls reach the task service, bad tool calls come back as errors,
 turns, tokens and time are bounded, failures roll back, the conversation is kept per user,
 and a task title cannot steer the agent into another user's tasks."""
 
@@ -42,9 +42,17 @@ TOOL_NAMES = [
 ]
 
 
-@pytest.fixture(scope="module")
-async def agent_api(postgres: PostgresServer, chat_completions: StandIn) -> AsyncIterator[Api]:
-    url = postgres.url(postgres.create_database())
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+async def agent_api(
+    request: pytest.FixtureRequest,
+    chat_completions: StandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Api]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('agent') / 'api.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.url(server.create_database())
     await upgrade_async(url)
     settings = api_settings(
         url,
