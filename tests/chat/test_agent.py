@@ -1,8 +1,8 @@
 """The chat's AI agent through POST /chat, against the stand-in Chat Completions service
 (tests/fixtures/chat_completions.py: real HTTP, the same wire protocol, a script per test) and
-real SQLite and PostgreSQL databases: tool calls reach the task service, bad tool calls come back as errors,
-turns, tokens and time are bounded, failures roll back, the conversation is kept per user,
-and a task title cannot steer the agent into another user's tasks."""
+real SQLite and PostgreSQL databases: tool calls reach the task service, bad tool calls come
+back as errors, turns, tokens and time are bounded, failures roll back, the conversation is
+kept per user, and a task title cannot steer the agent into another user's tasks."""
 
 from __future__ import annotations
 
