@@ -13,10 +13,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from devtools.testkit.pulumi_mocks import CHARTS_DIR
 from infra.platform import versions
 from infra.platform.chart_archive import ChartArchive, archive_name, load_all
 from infra.platform.k8s import ChartRef
-from tests.infra.mocks import CHARTS_DIR
 
 PINNED: tuple[ChartRef, ...] = (
     versions.STRIMZI,
@@ -95,6 +95,18 @@ def _load_crd(text: str) -> list[dict[str, Any]]:
         for doc in load_all("\n".join(lines))
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
     ]
+
+
+def crds_kept_on_uninstall(ref: ChartRef) -> set[str]:
+    """Names of the CRDs ``ref``'s templates annotate ``helm.sh/resource-policy: keep``: Helm
+    leaves them behind when it uninstalls the release."""
+    return {
+        crd["metadata"]["name"]
+        for path, text in archive(ref).files("")
+        if "/templates/" in f"/{path}" and "CustomResourceDefinition" in text
+        for crd in _load_crd(text)
+        if (crd["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") == "keep"
+    }
 
 
 @cache

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import StackRuns
-from tests.infra.mocks import KUBECONFIG_LOCAL, ProgramRun, cloud_resources, cluster_program
+from devtools.testkit.pulumi_mocks import (
+    KUBECONFIG_LOCAL,
+    ProgramRun,
+    cloud_resources,
+    cluster_program,
+)
+from tests.fixtures.pulumi_stacks import StackRuns
 
 
 @pytest.fixture(scope="module")
