@@ -66,6 +66,18 @@ def api_settings(database_url: str, **overrides: Any) -> ApiSettings:
     return ApiSettings(database_url=database_url, jwt_secret=secrets.token_urlsafe(48), **overrides)
 
 
+def relay_settings(database_url: str, smtp_port: int, **overrides: Any) -> ApiSettings:
+    """Settings whose mail goes to a local SMTP server on ``smtp_port`` (no TLS, no auth)."""
+    return api_settings(
+        database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_from="todo@example.org",
+        smtp_security="none",
+        **overrides,
+    )
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":

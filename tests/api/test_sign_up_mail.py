@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.core.db.migrate import upgrade_async
 from app.core.db.models import User
-from tests.api.conftest import api_settings, running_api
+from tests.api.conftest import relay_settings, running_api
 
 # Long enough that the pool is read while the relay still stalls; the sign-up waits this long.
 SMTP_TIMEOUT_SECONDS = 3
@@ -50,13 +50,8 @@ async def test_a_stalled_relay_holds_no_connection_and_sign_up_succeeds(
     database_url: str, stalled_relay: StalledRelay
 ) -> None:
     await upgrade_async(database_url)
-    settings = api_settings(
-        database_url,
-        smtp_host="127.0.0.1",
-        smtp_port=stalled_relay.port,
-        smtp_from="todo@example.org",
-        smtp_security="none",
-        smtp_timeout_seconds=SMTP_TIMEOUT_SECONDS,
+    settings = relay_settings(
+        database_url, stalled_relay.port, smtp_timeout_seconds=SMTP_TIMEOUT_SECONDS
     )
     async with running_api(settings) as api:
         pool = api.transport.app.state.todo.engine.pool  # type: ignore[attr-defined]

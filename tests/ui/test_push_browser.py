@@ -181,6 +181,14 @@ async def _registrations(context: BrowserContext) -> tuple[CDPSession, dict[str,
     return cdp, registrations
 
 
+async def _signed_up(context: BrowserContext, api: ApiServer) -> tuple[Page, Person]:
+    """A new tab of a new user, signed up through the UI."""
+    page = await context.new_page()
+    person = Person(api, page)
+    await person.sign_up()
+    return page, person
+
+
 async def _enable_push(page: Page, push_service: PushService) -> Subscription:
     """Subscribe this browser through the UI; the subscription the push service made for it."""
     before = set(push_service.subscriptions)
@@ -272,9 +280,7 @@ async def test_a_reminder_reaches_the_service_worker_with_the_page_closed(
 async def test_a_browser_the_push_service_reports_gone_is_removed(
     context: BrowserContext, api: ApiServer, push_service: PushService
 ) -> None:
-    page = await context.new_page()
-    person = Person(api, page)
-    await person.sign_up()
+    page, person = await _signed_up(context, api)
     subscription = await _enable_push(page, push_service)
     subscription.expired = True  # the browser unsubscribed, or the push service dropped it
     gone_before = push_service.gone_answers
@@ -297,9 +303,7 @@ async def test_a_browser_the_push_service_reports_gone_is_removed(
 async def test_disable_push_unsubscribes_this_browser_and_forgets_only_its_endpoint(
     context: BrowserContext, api: ApiServer, push_service: PushService
 ) -> None:
-    page = await context.new_page()
-    person = Person(api, page)
-    await person.sign_up()
+    page, person = await _signed_up(context, api)
     disable = page.get_by_role("button", name="Disable push on this browser")
     await page.goto(f"{api.url}/ui/notifications")
     await expect(disable).to_be_hidden()  # nothing to disable yet
