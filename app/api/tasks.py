@@ -23,7 +23,7 @@ from app.api.schemas import (
     TaskPage,
     TaskUpdate,
 )
-from app.api.task_views import task_out
+from app.api.task_views import task_out, task_page_json
 from app.core.db.models import Task
 from app.core.observability.tracing import current_traceparent
 from app.tasks import commands
@@ -126,8 +126,7 @@ async def get_tasks(
         limit=min(limit, app_state.settings.max_page_size),
         cursor=cursor,
     )
-    page = TaskPage(items=[task_out(t) for t in rows], next_cursor=next_cursor)
-    return Response(page.model_dump_json(), media_type="application/json")
+    return Response(task_page_json(rows, next_cursor), media_type="application/json")
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)

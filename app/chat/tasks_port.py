@@ -26,6 +26,7 @@ from app.tasks import commands
 from app.tasks.errors import InvalidTaskInput, TaskError
 from app.tasks.inputs import NewTask, TaskChanges
 from app.tasks.queries import TaskFilter, list_tasks
+from app.tasks.records import TaskOrRecord, reminders_of
 
 MATCH_LIMIT: Final = 6
 LIST_LIMIT: Final = 20
@@ -79,7 +80,7 @@ def reminder_json(reminder: PendingReminder) -> dict[str, str]:
     return {"before": f"PT{int(reminder.before.total_seconds())}S"}
 
 
-def _view(task: Task) -> TaskView:
+def _view(task: TaskOrRecord) -> TaskView:
     return TaskView(
         id=task.id,
         title=task.title,
@@ -96,7 +97,7 @@ def _view(task: Task) -> TaskView:
                 at=r.remind_at,
                 before=None if r.offset_seconds is None else timedelta(seconds=r.offset_seconds),
             )
-            for r in reminder_rules.pending(task.reminders)
+            for r in reminder_rules.pending(reminders_of(task))
         ),
     )
 
