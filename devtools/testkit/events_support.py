@@ -12,7 +12,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,7 +198,8 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
 
 
 class ServiceProcess:
-    """``python -m services.<name>`` as a real process, with its /readyz and /metrics."""
+    """``python -m services.<name>`` as a real process, with its /readyz and /metrics
+    (``command``: another command that serves them, such as the runner's)."""
 
     def __init__(
         self,
@@ -208,6 +209,7 @@ class ServiceProcess:
         bootstrap: str,
         log_dir: Path,
         env: Mapping[str, str] | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         self.name = name
         self.port = free_port()
@@ -215,7 +217,7 @@ class ServiceProcess:
         self.log_path = log_dir / f"{name}.log"
         self._process = ManagedProcess(
             name,
-            worker_command(name),
+            list(command) if command is not None else worker_command(name),
             log_path=self.log_path,
             env=worker_environment(
                 database_url=database_url,

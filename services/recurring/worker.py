@@ -63,4 +63,4 @@ async def build(context: WorkerContext[RecurringSettings]) -> WorkerParts:
     )
 
 
-WORKER = Worker(name="recurring", settings_type=RecurringSettings, build=build)
+WORKER = Worker(RECURRING, settings_type=RecurringSettings, build=build)
