@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CurrentUser, Session
+from app.api.deps import CurrentUser, DbSession
 from app.api.problems import documented
 from app.chat.assistant import Action, respond_and_commit
 from app.chat.parser import MAX_MESSAGE
@@ -66,7 +66,7 @@ def _task(view: TaskView) -> ChatTask:
 
 
 @router.post("/chat", response_model=ChatOut)
-async def chat(body: ChatIn, user: CurrentUser, db: Session) -> ChatOut:
+async def chat(body: ChatIn, user: CurrentUser, db: DbSession) -> ChatOut:
     """Act on your tasks in plain language: "standup every weekday at 9:30 #work",
     "what's due this week?", "done standup", "undo". See the README's Chat section."""
     reply = await respond_and_commit(

@@ -42,7 +42,7 @@ UNDO_HINT = " Say “undo” to take it back."
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class ChatReply:
     text: str
     action: Action
     tasks: list[TaskView] = field(default_factory=list)
@@ -55,7 +55,7 @@ class _Ask(Exception):
 
 async def respond(
     session: AsyncSession, owner: uuid.UUID, message: str, *, timezone: str, now: datetime
-) -> Reply:
+) -> ChatReply:
     """The answer to `message` from the user `owner` in `timezone` at `now`."""
     intent = parse(message, timezone=timezone, now=now)
     zone = ZoneInfo(timezone)
@@ -63,12 +63,12 @@ async def respond(
     try:
         return await turn.act(intent)
     except (_Ask, Refused) as stop:
-        return Reply(str(stop), "clarify")
+        return ChatReply(str(stop), "clarify")
 
 
 async def respond_and_commit(
     session: AsyncSession, owner: uuid.UUID, message: str, *, timezone: str, now: datetime
-) -> Reply:
+) -> ChatReply:
     reply = await respond(session, owner, message, timezone=timezone, now=now)
     if reply.action == "clarify":
         await session.rollback()
@@ -87,10 +87,10 @@ class _Turn:
     def zone(self) -> ZoneInfo:
         return self.context.zone
 
-    async def act(self, intent: Intent) -> Reply:
+    async def act(self, intent: Intent) -> ChatReply:
         match intent:
             case Clarify(question):
-                return Reply(question, "clarify")
+                return ChatReply(question, "clarify")
             case Create(draft):
                 return await self._create(draft)
             case Query():
@@ -121,7 +121,7 @@ class _Turn:
             raise _Ask(wording.choices(found, self.zone))
         return found[0]
 
-    async def _create(self, draft: TaskDraft) -> Reply:
+    async def _create(self, draft: TaskDraft) -> ChatReply:
         body: dict[str, Any] = {
             "title": draft.title,
             "tags": list(draft.tags),
@@ -135,20 +135,20 @@ class _Turn:
         view = await tasks_port.create(self.session, self.owner, body)
         await self._remember({"kind": "delete", "task_id": str(view.id), "version": view.version})
         text = f"Added {wording.task(view, self.zone)}.{UNDO_HINT}"
-        return Reply(text, "created", [view], undo=True)
+        return ChatReply(text, "created", [view], undo=True)
 
-    async def _query(self, query: Query) -> Reply:
+    async def _query(self, query: Query) -> ChatReply:
         views = await tasks_port.search(self.session, self.owner, query)
         what = query.kind
         scope = f" {query.period}" if query.period else ""
         tag = f" tagged #{query.tag}" if query.tag else ""
         if not views:
-            return Reply(f"No {what} tasks{tag}{scope}.", "listed")
+            return ChatReply(f"No {what} tasks{tag}{scope}.", "listed")
         more = " (the first 20)" if len(views) == tasks_port.LIST_LIMIT else ""
         head = f"{len(views)} {what} task{'s' if len(views) > 1 else ''}{tag}{scope}{more}:"
-        return Reply(f"{head}\n{wording.listing(views, self.zone)}", "listed", views)
+        return ChatReply(f"{head}\n{wording.listing(views, self.zone)}", "listed", views)
 
-    async def _complete(self, target: str) -> Reply:
+    async def _complete(self, target: str) -> ChatReply:
         view = await self._one(target)
         done = await tasks_port.complete(self.session, self.owner, view.id)
         if done.rule is not None:
@@ -156,22 +156,22 @@ class _Turn:
             # so there is no way back here (and no older change to fall back to either).
             await self._remember(None)
             follow = "Its next occurrence follows by its rule."
-            return Reply(
+            return ChatReply(
                 f"Completed {wording.task(done, self.zone)}. {follow}", "completed", [done]
             )
         await self._remember({"kind": "reopen", "task_id": str(done.id), "version": done.version})
-        return Reply(
+        return ChatReply(
             f"Completed {wording.task(done, self.zone)}.{UNDO_HINT}", "completed", [done], undo=True
         )
 
-    async def _delete(self, target: str) -> Reply:
+    async def _delete(self, target: str) -> ChatReply:
         view = await self._one(target, completed=None)
         gone = await tasks_port.remove(self.session, self.owner, view.id)
         await self._remember({"kind": "recreate", "body": gone.body()})
         text = f"Deleted {wording.task(gone, self.zone)}.{UNDO_HINT}"
-        return Reply(text, "deleted", [gone], undo=True)
+        return ChatReply(text, "deleted", [gone], undo=True)
 
-    async def _change(self, change: Change) -> Reply:
+    async def _change(self, change: Change) -> ChatReply:
         view = await self._one(change.target)
         body: dict[str, Any] = {}
         if change.title is not None:
@@ -197,7 +197,7 @@ class _Turn:
         at = change.at or local.time().replace(tzinfo=None)
         return place(day, at, zone)
 
-    async def _snooze(self, target: str, by: timedelta) -> Reply:
+    async def _snooze(self, target: str, by: timedelta) -> ChatReply:
         view = await self._one(target)
         until = self.context.now.astimezone(UTC) + by
         # Pending reminders due before then give way to the snooze; later ones stay.
@@ -207,7 +207,7 @@ class _Turn:
 
     async def _update(
         self, view: TaskView, body: dict[str, Any], action: Action, verb: str
-    ) -> Reply:
+    ) -> ChatReply:
         before = view.body(*body)
         changed = await tasks_port.update(self.session, self.owner, view.id, body)
         await self._remember(
@@ -219,26 +219,26 @@ class _Turn:
             }
         )
         text = f"{verb} {wording.task(changed, self.zone)}.{UNDO_HINT}"
-        return Reply(text, action, [changed], undo=True)
+        return ChatReply(text, action, [changed], undo=True)
 
-    async def _undo(self) -> Reply:
+    async def _undo(self) -> ChatReply:
         action = await tasks_port.last_undo(self.session, self.owner)
         if action is None:
-            return Reply("There is nothing to undo.", "clarify")
+            return ChatReply("There is nothing to undo.", "clarify")
         if action["kind"] == "recreate":
             view = await tasks_port.create(self.session, self.owner, action["body"])
-            return Reply(f"Undone: restored {wording.task(view, self.zone)}.", "undone", [view])
+            return ChatReply(f"Undone: restored {wording.task(view, self.zone)}.", "undone", [view])
         task_id = uuid.UUID(action["task_id"])
         current = await tasks_port.get(self.session, self.owner, task_id)
         if current is None or current.version != action["version"]:
-            return Reply("Nothing undone: that task has changed or gone since.", "clarify")
+            return ChatReply("Nothing undone: that task has changed or gone since.", "clarify")
         if action["kind"] == "delete":
             gone = await tasks_port.remove(self.session, self.owner, task_id)
-            return Reply(f"Undone: removed {wording.task(gone, self.zone)}.", "undone", [gone])
+            return ChatReply(f"Undone: removed {wording.task(gone, self.zone)}.", "undone", [gone])
         if action["kind"] == "reopen":
             view = await tasks_port.reopen(self.session, self.owner, task_id)
-            return Reply(
+            return ChatReply(
                 f"Undone: {wording.task(view, self.zone)} is open again.", "undone", [view]
             )
         view = await tasks_port.update(self.session, self.owner, task_id, action["body"])
-        return Reply(f"Undone: {wording.task(view, self.zone)} is as it was.", "undone", [view])
+        return ChatReply(f"Undone: {wording.task(view, self.zone)} is as it was.", "undone", [view])

@@ -25,10 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from app.domain.priority import Priority
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
 from app.domain.reminders import MAX_REMINDER_OFFSET, MAX_REMINDERS
-
-Priority = Literal["high", "medium", "low"]
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)

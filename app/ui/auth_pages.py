@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
 from app.api import auth
-from app.api.deps import Session, State
+from app.api.deps import DbSession, State
 from app.api.problems import Problem
 from app.api.schemas import UserCreate
 from app.auth.revocation import revoke
@@ -56,7 +56,7 @@ def _required(errors: dict[str, str], **values: str) -> None:
 
 
 async def _signed_in(
-    request: Request, person: Visitor, db: Session, app_state: State, email: str, password: str
+    request: Request, person: Visitor, db: DbSession, app_state: State, email: str, password: str
 ) -> str:
     """A session token from the API's login route (its throttle and checks included)."""
     form = OAuth2PasswordRequestForm(username=email, password=password)
@@ -71,7 +71,7 @@ def _session_response(next_path: str, person: Visitor, token: str, app_state: St
 
 
 @router.post("/login")
-async def login(request: Request, person: Visit, db: Session, app_state: State) -> Response:
+async def login(request: Request, person: Visit, db: DbSession, app_state: State) -> Response:
     form = await read_form(request, person)
     if isinstance(form, Response):
         return form
@@ -93,7 +93,7 @@ async def login(request: Request, person: Visit, db: Session, app_state: State) 
 
 
 @router.post("/signup")
-async def signup(request: Request, person: Visit, db: Session, app_state: State) -> Response:
+async def signup(request: Request, person: Visit, db: DbSession, app_state: State) -> Response:
     form = await read_form(request, person)
     if isinstance(form, Response):
         return form
@@ -122,7 +122,7 @@ async def signup(request: Request, person: Visit, db: Session, app_state: State)
 
 
 @router.post("/logout")
-async def logout(request: Request, person: Visit, db: Session) -> Response:
+async def logout(request: Request, person: Visit, db: DbSession) -> Response:
     form = await read_form(request, person)
     if isinstance(form, Response):
         return form

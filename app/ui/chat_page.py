@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import Session
+from app.api.deps import DbSession
 from app.chat.assistant import respond_and_commit
 from app.chat.parser import MAX_MESSAGE
 from app.ui.forms import field_text
@@ -27,7 +27,7 @@ async def chat_page(request: Request, person: SignedIn) -> Response:
 
 
 @router.post("/ui/chat")
-async def chat_post(request: Request, person: SignedIn, db: Session) -> Response:
+async def chat_post(request: Request, person: SignedIn, db: DbSession) -> Response:
     posted = await read_form(request, person)
     if isinstance(posted, Response):
         return posted

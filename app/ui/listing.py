@@ -12,8 +12,8 @@ from typing import Final, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from app.core.db.models import PRIORITIES
 from app.domain import reminders as reminder_rules
+from app.domain.priority import PRIORITIES
 from app.domain.recurrence import RecurrenceRule
 from app.tasks.inputs import Priority
 from app.tasks.queries import Direction, SortField, TaskFilter

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import Session
+from app.api.deps import DbSession
 from app.core.db.models import Task
 from app.tasks import commands
 from app.tasks.errors import InvalidTaskInput, TaskNotFound, VersionConflict
@@ -54,7 +54,7 @@ def _with_notice(path: str, notice: str) -> str:
     return f"{path}{separator}{urlencode({'notice': notice})}"
 
 
-async def _list_context(request: Request, person: Visitor, db: Session) -> dict[str, Any]:
+async def _list_context(request: Request, person: Visitor, db: DbSession) -> dict[str, Any]:
     query = ListQuery.parse(request.query_params)
     zone = ZoneInfo(person.timezone)
     tasks, more = await list_tasks(
@@ -84,12 +84,12 @@ async def _list_context(request: Request, person: Visitor, db: Session) -> dict[
 
 
 @router.get("/")
-async def task_list(request: Request, person: SignedIn, db: Session) -> Response:
+async def task_list(request: Request, person: SignedIn, db: DbSession) -> Response:
     return page(request, person, "tasks.html", await _list_context(request, person, db))
 
 
 @router.get("/ui/list")
-async def task_groups(request: Request, person: SignedIn, db: Session) -> Response:
+async def task_groups(request: Request, person: SignedIn, db: DbSession) -> Response:
     """The groups alone, which the page's script swaps in when a change notice arrives."""
     return page(request, person, "_groups.html", await _list_context(request, person, db))
 
@@ -122,7 +122,7 @@ async def new_task(request: Request, person: SignedIn, next: str = "/") -> Respo
 
 
 @router.post("/ui/tasks/new")
-async def create_task(request: Request, person: SignedIn, db: Session) -> Response:
+async def create_task(request: Request, person: SignedIn, db: DbSession) -> Response:
     posted = await read_form(request, person)
     if isinstance(posted, Response):
         return posted
@@ -140,7 +140,7 @@ async def create_task(request: Request, person: SignedIn, db: Session) -> Respon
     return see_other(_with_notice(next_path, "created"))
 
 
-async def _own_task(db: Session, person: Visitor, task_id: uuid.UUID) -> Task | None:
+async def _own_task(db: DbSession, person: Visitor, task_id: uuid.UUID) -> Task | None:
     try:
         return await commands.get_task(db, owner_of(person), task_id)
     except TaskNotFound:
@@ -153,7 +153,7 @@ def _missing(request: Request, person: Visitor) -> Response:
 
 @router.get("/ui/tasks/{task_id}/edit")
 async def edit_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session, next: str = "/"
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession, next: str = "/"
 ) -> Response:
     task = await _own_task(db, person, task_id)
     if task is None:
@@ -164,7 +164,7 @@ async def edit_task(
 
 @router.post("/ui/tasks/{task_id}/edit")
 async def save_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession
 ) -> Response:
     posted = await read_form(request, person)
     if isinstance(posted, Response):
@@ -214,7 +214,7 @@ def _changed_elsewhere(
 
 @router.post("/ui/tasks/{task_id}/complete")
 async def complete_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession
 ) -> Response:
     posted = await read_form(request, person)
     if isinstance(posted, Response):
@@ -229,7 +229,7 @@ async def complete_task(
 
 @router.get("/ui/tasks/{task_id}/delete")
 async def confirm_delete(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session, next: str = "/"
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession, next: str = "/"
 ) -> Response:
     task = await _own_task(db, person, task_id)
     if task is None:
@@ -239,7 +239,7 @@ async def confirm_delete(
 
 @router.post("/ui/tasks/{task_id}/delete")
 async def delete_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession
 ) -> Response:
     posted = await read_form(request, person)
     if isinstance(posted, Response):

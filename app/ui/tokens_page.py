@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import Session
+from app.api.deps import DbSession
 from app.mcp_server import tokens
 from app.ui.forms import field_text
 from app.ui.posting import read_form
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/ui/tokens", include_in_schema=False)
 
 
 async def _page(
-    request: Request, person: Visitor, db: Session, *, status: int = 200, **extra: Any
+    request: Request, person: Visitor, db: DbSession, *, status: int = 200, **extra: Any
 ) -> Response:
     rows = await tokens.listed(db, owner_of(person))
     context = {"tokens": rows, "scopes": tokens.SCOPES, "new_token": None, "error": None}
@@ -27,12 +27,12 @@ async def _page(
 
 
 @router.get("")
-async def token_list(request: Request, person: SignedIn, db: Session) -> Response:
+async def token_list(request: Request, person: SignedIn, db: DbSession) -> Response:
     return await _page(request, person, db)
 
 
 @router.post("")
-async def token_create(request: Request, person: SignedIn, db: Session) -> Response:
+async def token_create(request: Request, person: SignedIn, db: DbSession) -> Response:
     posted = await read_form(request, person)
     if isinstance(posted, Response):
         return posted
@@ -53,7 +53,7 @@ async def token_create(request: Request, person: SignedIn, db: Session) -> Respo
 
 @router.post("/{token_id}/revoke")
 async def token_revoke(
-    request: Request, token_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request, token_id: uuid.UUID, person: SignedIn, db: DbSession
 ) -> Response:
     posted = await read_form(request, person)
     if isinstance(posted, Response):

@@ -39,8 +39,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-PRIORITIES = ("high", "medium", "low")
-
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
