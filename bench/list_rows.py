@@ -23,9 +23,11 @@ from app.api.task_views import task_page_json
 from app.core.db.migrate import upgrade_async
 from app.core.db.session import create_engine, session_factory
 from app.tasks.queries import TaskFilter, list_tasks
+from bench.api import seed_tasks
 from devtools.postgres import PostgresServer
 
 WARM_UP_PAGES = 30
+OWNER_EMAIL = "bench-list@example.com"
 
 
 @dataclass(frozen=True)
@@ -35,21 +37,16 @@ class PageCost:
 
 
 async def seed(dsn: str, tasks: int) -> uuid.UUID:
-    """One user owning ``tasks`` tasks; every fifth task has two pending reminders."""
+    """One user owning ``tasks`` tasks (as bench.api seeds them); every fifth task has two
+    pending reminders."""
     connection = await asyncpg.connect(dsn)
     try:
         owner: uuid.UUID = await connection.fetchval(
-            "INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(),"
-            " 'bench-list@example.com', 'not a hash') RETURNING id"
+            "INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), $1,"
+            " 'not a hash') RETURNING id",
+            OWNER_EMAIL,
         )
-        await connection.execute(
-            "INSERT INTO tasks (id, owner_id, title, priority, tags, due_date, created_at,"
-            " updated_at) SELECT gen_random_uuid(), $1, 'seeded task ' || g, 'medium',"
-            " '[\"bench\"]', now() + g * interval '1 hour', now() - g * interval '1 second',"
-            " now() FROM generate_series(1, $2) AS g",
-            owner,
-            tasks,
-        )
+        await seed_tasks(dsn, OWNER_EMAIL, tasks)
         await connection.execute(
             "INSERT INTO reminders (id, task_id, offset_seconds, remind_at)"
             " SELECT gen_random_uuid(), t.id, s * 3600, t.due_date - s * interval '1 hour'"
