@@ -114,6 +114,7 @@ def create_app(
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    ui.install(app)
     openapi_links.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     # The MCP app (with its bearer-token middleware) answers its one path; as a route rather

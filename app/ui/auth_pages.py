@@ -14,7 +14,7 @@ from app.api.problems import Problem
 from app.api.schemas import UserCreate
 from app.auth.revocation import revoke
 from app.ui.forms import field_text as text
-from app.ui.posting import read_form
+from app.ui.posting import PostedForm
 from app.ui.render import page, see_other
 from app.ui.session import Visit, Visitor, end_session, safe_next, start_session
 
@@ -71,10 +71,9 @@ def _session_response(next_path: str, person: Visitor, token: str, app_state: St
 
 
 @router.post("/login")
-async def login(request: Request, person: Visit, db: DbSession, app_state: State) -> Response:
-    form = await read_form(request, person)
-    if isinstance(form, Response):
-        return form
+async def login(
+    request: Request, person: Visit, db: DbSession, app_state: State, form: PostedForm
+) -> Response:
     email, password = text(form, "email").strip(), text(form, "password")
     next_path = safe_next(text(form, "next"))
     errors: dict[str, str] = {}
@@ -93,10 +92,9 @@ async def login(request: Request, person: Visit, db: DbSession, app_state: State
 
 
 @router.post("/signup")
-async def signup(request: Request, person: Visit, db: DbSession, app_state: State) -> Response:
-    form = await read_form(request, person)
-    if isinstance(form, Response):
-        return form
+async def signup(
+    request: Request, person: Visit, db: DbSession, app_state: State, form: PostedForm
+) -> Response:
     email, password = text(form, "email").strip(), text(form, "password")
     next_path = safe_next(text(form, "next"))
     errors: dict[str, str] = {}
@@ -122,10 +120,7 @@ async def signup(request: Request, person: Visit, db: DbSession, app_state: Stat
 
 
 @router.post("/logout")
-async def logout(request: Request, person: Visit, db: DbSession) -> Response:
-    form = await read_form(request, person)
-    if isinstance(form, Response):
-        return form
+async def logout(request: Request, person: Visit, db: DbSession, form: PostedForm) -> Response:
     if person.claims is not None:
         await revoke(db, person.claims)  # the cookie's token is refused from now on
     response = see_other("/ui/login")

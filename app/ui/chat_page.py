@@ -14,7 +14,7 @@ from app.api.deps import DbSession
 from app.chat.assistant import respond_and_commit
 from app.chat.parser import MAX_MESSAGE
 from app.ui.forms import field_text
-from app.ui.posting import read_form
+from app.ui.posting import PostedForm
 from app.ui.render import page
 from app.ui.session import SignedIn, owner_of
 
@@ -27,10 +27,9 @@ async def chat_page(request: Request, person: SignedIn) -> Response:
 
 
 @router.post("/ui/chat")
-async def chat_post(request: Request, person: SignedIn, db: DbSession) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
+async def chat_post(
+    request: Request, person: SignedIn, db: DbSession, posted: PostedForm
+) -> Response:
     message = field_text(posted, "message")
     if not message.strip() or len(message) > MAX_MESSAGE:
         context = {

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.deps import DbSession
 from app.core.db.models import Task
@@ -32,8 +32,8 @@ from app.ui.forms import (
     zone_names,
 )
 from app.ui.listing import ListQuery, grouped
-from app.ui.posting import read_form
-from app.ui.render import page, see_other
+from app.ui.posting import PostedForm
+from app.ui.render import MissingPage, page, see_other
 from app.ui.session import SignedIn, Visitor, owner_of, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -122,10 +122,9 @@ async def new_task(request: Request, person: SignedIn, next: str = "/") -> Respo
 
 
 @router.post("/ui/tasks/new")
-async def create_task(request: Request, person: SignedIn, db: DbSession) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
+async def create_task(
+    request: Request, person: SignedIn, db: DbSession, posted: PostedForm
+) -> Response:
     form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
     try:
         body = form.create_body()
@@ -140,38 +139,32 @@ async def create_task(request: Request, person: SignedIn, db: DbSession) -> Resp
     return see_other(_with_notice(next_path, "created"))
 
 
-async def _own_task(db: DbSession, person: Visitor, task_id: uuid.UUID) -> Task | None:
+async def own_task(task_id: uuid.UUID, person: SignedIn, db: DbSession) -> Task:
+    """The task of the path, if it is the signed-in person's; otherwise the 404 page."""
     try:
         return await commands.get_task(db, owner_of(person), task_id)
     except TaskNotFound:
-        return None
+        raise MissingPage(person) from None
 
 
-def _missing(request: Request, person: Visitor) -> Response:
-    return page(request, person, "missing.html", status=404)
+OwnTask = Annotated[Task, Depends(own_task)]
 
 
 @router.get("/ui/tasks/{task_id}/edit")
-async def edit_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession, next: str = "/"
-) -> Response:
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
+async def edit_task(request: Request, person: SignedIn, task: OwnTask, next: str = "/") -> Response:
     form = TaskForm.of_task(task).with_blank_reminders()
     return _form_page(request, person, form, task=task, next_path=safe_next(next))
 
 
 @router.post("/ui/tasks/{task_id}/edit")
 async def save_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession
+    request: Request,
+    task_id: uuid.UUID,
+    person: SignedIn,
+    db: DbSession,
+    posted: PostedForm,  # before the task: a forged post learns nothing about it
+    task: OwnTask,
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
     form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
     if form.version != str(task.version):
         return _changed_elsewhere(request, person, form, task, next_path)
@@ -214,39 +207,27 @@ def _changed_elsewhere(
 
 @router.post("/ui/tasks/{task_id}/complete")
 async def complete_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession, posted: PostedForm
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
     try:
         await commands.complete_task(db, owner_of(person), task_id)
     except TaskNotFound:
-        return _missing(request, person)
+        raise MissingPage(person) from None
     await db.commit()
     return see_other(_with_notice(safe_next(field_text(posted, "next")), "completed"))
 
 
 @router.get("/ui/tasks/{task_id}/delete")
 async def confirm_delete(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession, next: str = "/"
+    request: Request, person: SignedIn, task: OwnTask, next: str = "/"
 ) -> Response:
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
     return page(request, person, "delete.html", {"task": task, "next": safe_next(next)})
 
 
 @router.post("/ui/tasks/{task_id}/delete")
 async def delete_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession
+    person: SignedIn, db: DbSession, posted: PostedForm, task: OwnTask
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
     await commands.delete_task(db, task)
     await db.commit()
     return see_other(_with_notice(safe_next(field_text(posted, "next")), "deleted"))
