@@ -135,8 +135,8 @@ async def test_each_worker_in_its_own_process_and_one_dying_stops_the_rest(
         log_dir=tmp_path,
         env={"HTTP_PORT": str(port)},
         command=[*RUNNER, "--each", "relay", "audit"],
+        port=port + 1,  # ready once the audit process (the second) is
     )
-    runner.port, runner.url = port + 1, f"http://{LOOPBACK}:{port + 1}"  # the audit's probes
     await runner.start()
     try:
         await _outbox_event_audited(db)
