@@ -61,6 +61,13 @@ SERVICE_CIDR: Final = "10.96.0.0/16"
 API_SERVICE_IP: Final = "10.96.0.1"
 POD_CIDR: Final = "10.244.0.0/16"
 KWOK_NODE_ANNOTATION: Final = "kwok.x-k8s.io/node"
+# The kubelet's default node lease (pkg/kubelet/apis/config/v1beta1/defaults.go). kwok renews a
+# Lease of this duration per node in kube-node-lease; its `node-heartbeat-with-lease` stage
+# (the one the kwok module ships) patches the node's status only every 10-20 minutes and counts
+# on that Lease for liveness, as kwokctl pairs them (pkg/kwokctl/runtime/cluster.go,
+# getDefaultNodeStages). Without the Lease the node lifecycle controller sees no heartbeat for
+# its grace period (50 s), marks the node NotReady and every pod on it not Ready.
+NODE_LEASE_SECONDS: Final = 40
 CONTEXT: Final = "todo-kwok"
 STOP_TIMEOUT_S: Final = 15.0
 # Waiting for the background build: the whole set takes about an hour on a fresh machine.
@@ -450,6 +457,7 @@ class ControlPlane(Component):
                 f"--config={stages}",
                 "--manage-all-nodes=false",
                 f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
+                f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
                 f"--cidr={POD_CIDR}",
                 f"--node-ip={LOOPBACK}",
                 f"--server-address={LOOPBACK}:{kwok_port}",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Iterator
 from typing import Any, Final
+
+from pulumi import automation
 
 from devtools.kube import KubeApi
 
@@ -80,24 +81,29 @@ def namespaces(api: KubeApi) -> set[str]:
     return {item["metadata"]["name"] for item in api.items("/api/v1/namespaces")}
 
 
-def pods_by_phase(api: KubeApi, namespace: str) -> dict[str, str]:
+def crd_groups(api: KubeApi) -> set[str]:
+    """The API groups the cluster's CustomResourceDefinitions serve."""
     return {
-        item["metadata"]["name"]: item["status"].get("phase", "")
-        for item in api.items(f"/api/v1/namespaces/{namespace}/pods")
+        item["spec"]["group"]
+        for item in api.items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
     }
 
 
-def custom_resource_plural(api: KubeApi, group_version: str, kind: str) -> str:
-    """The plural resource name the API serves ``kind`` of ``group_version`` under."""
-    for resource in api.get(f"/apis/{group_version}")["resources"]:
-        if resource["kind"] == kind and "/" not in resource["name"]:
-            return str(resource["name"])
-    raise LookupError(f"{group_version} serves no {kind}")
-
-
-def iter_crd_names(api: KubeApi) -> Iterator[str]:
-    for item in api.items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions"):
-        yield item["metadata"]["name"]
+def custom_resources(state: automation.Deployment, groups: set[str]) -> list[dict[str, Any]]:
+    """apiVersion, kind and metadata of every object of ``groups`` in a stack's state."""
+    found = []
+    for resource in state.deployment.get("resources", []):
+        outputs = resource.get("outputs") or {}
+        api_version = outputs.get("apiVersion")
+        if isinstance(api_version, str) and api_version.split("/")[0] in groups:
+            found.append(
+                {
+                    "apiVersion": api_version,
+                    "kind": outputs["kind"],
+                    "metadata": outputs["metadata"],
+                }
+            )
+    return found
 
 
 def unknown_values(values: Any, defaults: Any, path: str = "") -> list[str]:

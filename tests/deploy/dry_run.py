@@ -40,17 +40,21 @@ def served(api: KubeApi, manifest: dict[str, Any]) -> bool:
     return manifest["kind"] in _discovery(api, manifest["apiVersion"])
 
 
-def apply(api: KubeApi, manifest: dict[str, Any], dry_run: bool = True) -> httpx.Response:
-    """Server-side apply of ``manifest`` (dry run unless told otherwise)."""
+def object_path(api: KubeApi, manifest: dict[str, Any]) -> str:
+    """The API path of the object ``manifest`` names (its kind must be served)."""
     group_version, kind = manifest["apiVersion"], manifest["kind"]
     plural, namespaced = _discovery(api, group_version)[kind]
     base = f"/api/{group_version}" if group_version == "v1" else f"/apis/{group_version}"
     name = manifest["metadata"]["name"]
     if namespaced:
         namespace = manifest["metadata"].get("namespace", "default")
-        path = f"{base}/namespaces/{namespace}/{plural}/{name}"
-    else:
-        path = f"{base}/{plural}/{name}"
+        return f"{base}/namespaces/{namespace}/{plural}/{name}"
+    return f"{base}/{plural}/{name}"
+
+
+def apply(api: KubeApi, manifest: dict[str, Any], dry_run: bool = True) -> httpx.Response:
+    """Server-side apply of ``manifest`` (dry run unless told otherwise)."""
+    path = object_path(api, manifest)
     params = {"fieldManager": FIELD_MANAGER, "force": "true"}
     if dry_run:
         params["dryRun"] = "All"

@@ -8,7 +8,6 @@ alone: the ``deployed`` fixture brings the stack up when a test needs it up.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -17,6 +16,7 @@ import pulumi_kubernetes as k8s
 import pytest
 from pulumi import automation
 
+from app.core.processes import TOPICS
 from devtools.kube import ControlPlane
 from devtools.process import wait_until
 from devtools.pulumi_engine import PulumiHome
@@ -34,6 +34,15 @@ pytestmark = [WAITS_FOR_BUILDS]
 
 # The Helm releases of the local stack (no domain: no cert-manager).
 RELEASES: Final = {"ingress-nginx", "kube-prometheus-stack", "strimzi", "dapr", "keda", "cnpg"}
+# The operators whose custom resources the local stack creates: Strimzi, Dapr, KEDA, the
+# Prometheus Operator, CloudNativePG (cert-manager's only with a domain, which local has not).
+CUSTOM_RESOURCE_GROUPS: Final = {
+    "kafka.strimzi.io",
+    "dapr.io",
+    "keda.sh",
+    "monitoring.coreos.com",
+    "postgresql.cnpg.io",
+}
 # Our namespaces: each created by the program, each gone after destroy.
 STACK_NAMESPACES: Final = {
     namespaces.APP,
@@ -121,16 +130,8 @@ def test_the_setup_step_generates_the_secrets_once(local_stack: automation.Stack
     )
 
 
-# The first real `up` of the local stack on kwok does not complete yet: on 2026-12-03 it created
-# 83 resources and 3 failed after 10 minutes (issue 12 stays open until it does). The tests on
-# the deployed stack run when asked for, with TODO_DEPLOY_UP=1; the preview tests above always do.
-UP_ENABLED: Final = os.environ.get("TODO_DEPLOY_UP") == "1"
-
-
 @pytest.fixture(scope="module")
 def deployed(local_stack: automation.Stack) -> automation.UpResult:
-    if not UP_ENABLED:
-        pytest.skip("the local stack's `up` on kwok is not green yet: run with TODO_DEPLOY_UP=1")
     started = time.monotonic()
     result = local_stack.up()
     print(
@@ -140,7 +141,7 @@ def deployed(local_stack: automation.Stack) -> automation.UpResult:
 
 
 def test_up_installs_and_readies_everything(
-    deployed: automation.UpResult, control_plane: ControlPlane
+    deployed: automation.UpResult, local_stack: automation.Stack, control_plane: ControlPlane
 ) -> None:
     api = control_plane.api
     assert deployed.summary.result == "succeeded"
@@ -160,9 +161,15 @@ def test_up_installs_and_readies_everything(
     assert job["status"].get("succeeded") == 1
     app_namespace = api.get(f"/api/v1/namespaces/{namespaces.APP}")
     assert app_namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    # Custom resources of every operator, accepted against their CRDs.
+    # Custom resources of every operator, accepted against their CRDs: every one the engine
+    # recorded as created is stored by the API server.
+    custom = cluster_state.custom_resources(
+        local_stack.export_stack(), cluster_state.crd_groups(api)
+    )
+    assert {manifest["apiVersion"].split("/")[0] for manifest in custom} == CUSTOM_RESOURCE_GROUPS
+    assert [m for m in custom if not api.exists(dry_run.object_path(api, m))] == []
     kafka_topics = api.items(f"/apis/kafka.strimzi.io/v1/namespaces/{namespaces.KAFKA}/kafkatopics")
-    assert len(kafka_topics) >= 1
+    assert len(kafka_topics) == len(TOPICS)
     assert {
         name
         for _, name in cluster_state.namespaced_names(api, "/apis/postgresql.cnpg.io/v1/clusters")
@@ -188,12 +195,25 @@ def test_one_more_api_replica_is_exactly_one_update(
     events: list[automation.EngineEvent] = []
     preview = local_stack.preview(diff=True, on_event=events.append)
     changed = [
-        (event.resource_pre_event.metadata.type, event.resource_pre_event.metadata.diffs)
+        (
+            event.resource_pre_event.metadata.type,
+            event.resource_pre_event.metadata.op,
+            {
+                path: change.diff_kind
+                for path, change in (event.resource_pre_event.metadata.detailed_diff or {}).items()
+            },
+        )
         for event in events
         if event.resource_pre_event is not None
         and event.resource_pre_event.metadata.op != automation.OpType.SAME
     ]
-    assert changed == [("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", ["spec"])]
+    assert changed == [
+        (
+            "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+            automation.OpType.UPDATE,
+            {"spec.minReplicas": automation.DiffKind.UPDATE},
+        )
+    ]
     assert preview.change_summary[automation.OpType.UPDATE] == 1
     assert "minReplicas: 1 => 2" in preview.stdout.replace('"', "")
     result = local_stack.up()

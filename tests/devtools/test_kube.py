@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import pytest
 
-from devtools.kube import ControlPlane
+from devtools.kube import NODE_LEASE_SECONDS, ControlPlane
 from devtools.process import wait_until
 from tests.fixtures.cluster import WAITS_FOR_BUILDS, local_stack_node
 
@@ -64,6 +64,32 @@ def test_the_node_is_ready_with_the_declared_capacity(control_plane: ControlPlan
     assert [c["status"] for c in ready] == ["True"]
     # Figures for the README: how long the whole cluster took to come up.
     print(f"control plane up in {control_plane.startup_seconds:.1f} s")
+
+
+def test_the_node_renews_its_lease(control_plane: ControlPlane) -> None:
+    """The heartbeat the node lifecycle controller reads. kwok's node stage patches the node's
+    status only every 10-20 minutes; without this Lease the controller marked the node NotReady
+    after its 50 s grace period and every pod on it not Ready (each Helm release and Service
+    of the local stack then waited for readiness that never came back)."""
+    api = control_plane.api
+    node = local_stack_node().name
+    path = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}"
+    wait_until(lambda: api.exists(path), component="kube", what="the node's Lease", timeout=30.0)
+    lease = api.get(path)
+    assert [(o["kind"], o["name"]) for o in lease["metadata"]["ownerReferences"]] == [
+        ("Node", node)
+    ]
+    first = lease["spec"]
+    assert first["leaseDurationSeconds"] == NODE_LEASE_SECONDS
+    # Renewed well within its duration, as a kubelet renews it.
+    wait_until(
+        lambda: api.get(path)["spec"]["renewTime"] != first["renewTime"],
+        component="kube",
+        what="the node's Lease to be renewed",
+        timeout=float(NODE_LEASE_SECONDS),
+    )
+    conditions = api.get(f"/api/v1/nodes/{node}")["status"]["conditions"]
+    assert [c["status"] for c in conditions if c["type"] == "Ready"] == ["True"]
 
 
 def test_a_deployment_gets_three_ready_replicas(

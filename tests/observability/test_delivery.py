@@ -183,3 +183,21 @@ def test_deploy_is_gated_tested_and_rolls_back() -> None:
     )
     assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert build["with"]["tags"].endswith(":${{ github.sha }}")
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job", "engine_step"),
+    [("preview.yml", "preview", "pulumi preview"), ("deploy.yml", "deploy", "pulumi up")],
+)
+def test_the_workflows_set_up_a_stack_as_the_deploy_tests_do(
+    workflow: str, job: str, engine_step: str
+) -> None:
+    """The deploy tests (tests/deploy/local_stack.py) run `stacks.secrets`' setup step before
+    the engine; the workflows run the same module, before their preview or up."""
+    steps = yaml.safe_load((ROOT / ".github/workflows" / workflow).read_text())["jobs"][job][
+        "steps"
+    ]
+    names = [step.get("name") for step in steps]
+    setup = steps[names.index("Generated secrets")]["run"]
+    assert setup.startswith("uv run --no-sync python -m stacks.secrets ")
+    assert names.index("Generated secrets") < names.index(engine_step)
