@@ -23,9 +23,9 @@ from typing import Any, Final
 
 from app.core.events.topics import Topic
 from app.core.processes import TOPICS
+from devtools.testkit.pulumi_mocks import STACKS, ProgramRun, evaluate
 from infra.platform import kafka
 from infra.workloads import catalog
-from tests.infra.mocks import STACKS, ProgramRun, evaluate
 
 SCALE: Final = 10
 # Node pools grown with the scaled stack, so the capacity check lets it through.

@@ -20,6 +20,7 @@ from app.core.processes import TOPICS
 from devtools.kube import ControlPlane
 from devtools.process import wait_until
 from devtools.pulumi_engine import PulumiHome
+from devtools.testkit.pulumi_mocks import evaluate
 from infra.platform import kafka, namespaces
 from infra.policy import checks
 from infra.workloads import MIGRATION_NAME, catalog, pods
@@ -28,7 +29,6 @@ from stacks.secrets import GENERATED, ensure_generated
 from tests.deploy import cluster_state, dry_run
 from tests.deploy.local_stack import new_local_stack
 from tests.fixtures.cluster import WAITS_FOR_BUILDS
-from tests.infra.mocks import evaluate
 
 pytestmark = [WAITS_FOR_BUILDS]
 

@@ -1,5 +1,6 @@
 """Platform + Workloads run on their own (without a cloud) under the shared mocks harness
-(:mod:`tests.infra.mocks`), with a view of the registered resources suited to these tests."""
+(:mod:`devtools.testkit.pulumi_mocks`), with a view of the registered resources suited to these
+tests."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from tests.infra.mocks import LOAD_BALANCER_ADDRESS, ProgramRun, RecordedResource, evaluate
+from devtools.testkit.pulumi_mocks import (
+    LOAD_BALANCER_ADDRESS,
+    ProgramRun,
+    RecordedResource,
+    evaluate,
+)
 
 LB_ADDRESS = LOAD_BALANCER_ADDRESS
 # Any committed stack: the program below reads no stack config.

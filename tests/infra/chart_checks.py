@@ -13,10 +13,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from devtools.testkit.pulumi_mocks import CHARTS_DIR
 from infra.platform import versions
 from infra.platform.chart_archive import ChartArchive, archive_name, load_all
 from infra.platform.k8s import ChartRef
-from tests.infra.mocks import CHARTS_DIR
 
 PINNED: tuple[ChartRef, ...] = (
     versions.STRIMZI,

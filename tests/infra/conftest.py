@@ -1,4 +1,4 @@
-"""Fixtures running the Pulumi program under mocks (see tests/infra/mocks.py)."""
+"""Fixtures running the Pulumi program under mocks (see devtools/testkit/pulumi_mocks.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.mocks import ProgramRun, evaluate
+from devtools.testkit.pulumi_mocks import ProgramRun, evaluate
 
 StackRuns = Callable[[str, bool], ProgramRun]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.testkit.pulumi_mocks import CHARTS_DIR
 from infra.platform import versions
 from infra.platform.k8s import ChartSource
 from tests.infra._platform_mocks import Run, stack
-from tests.infra.mocks import CHARTS_DIR
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 WAITED = {

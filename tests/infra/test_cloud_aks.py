@@ -8,9 +8,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from infra.cloud.aks import ACR_PULL_ROLE_ID, registry_name
-from tests.infra.conftest import StackRuns
-from tests.infra.mocks import (
+from devtools.testkit.pulumi_mocks import (
     MOCK_KUBELET_OBJECT_ID,
     MOCK_SUBSCRIPTION,
     ProgramRun,
@@ -18,6 +16,8 @@ from tests.infra.mocks import (
     cluster_program,
     explicit_provider,
 )
+from infra.cloud.aks import ACR_PULL_ROLE_ID, registry_name
+from tests.infra.conftest import StackRuns
 
 AZURE_PROVIDER = "pulumi:providers:azure-native"
 ADMIN_GROUP = "6f1c1a1e-2b9e-4f0a-9d55-3c2f8e7b1a00"

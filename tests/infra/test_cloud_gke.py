@@ -8,14 +8,14 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from tests.infra.conftest import StackRuns
-from tests.infra.mocks import (
+from devtools.testkit.pulumi_mocks import (
     ProgramRun,
     b64,
     cloud_resources,
     cluster_program,
     explicit_provider,
 )
+from tests.infra.conftest import StackRuns
 
 GCP_PROVIDER = "pulumi:providers:gcp"
 PROJECT_ID = "todo-mock-project"

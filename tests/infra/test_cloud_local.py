@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.testkit.pulumi_mocks import (
+    KUBECONFIG_LOCAL,
+    ProgramRun,
+    cloud_resources,
+    cluster_program,
+)
 from tests.infra.conftest import StackRuns
-from tests.infra.mocks import KUBECONFIG_LOCAL, ProgramRun, cloud_resources, cluster_program
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.infra.conftest import StackRuns
-from tests.infra.mocks import (
+from devtools.testkit.pulumi_mocks import (
     MOCK_OCI_NAMESPACE,
     MOCK_OCIR_TOKEN,
     OCI_ALL_SERVICES_CIDR,
@@ -20,6 +19,7 @@ from tests.infra.mocks import (
     cluster_program,
     explicit_provider,
 )
+from tests.infra.conftest import StackRuns
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaamockcompartment"
 OCI_PROVIDER = "pulumi:providers:oci"
@@ -218,7 +218,7 @@ def test_kubernetes_provider_is_pinned_to_the_cluster(run: ProgramRun) -> None:
 
 @pytest.fixture(scope="module")
 def cluster_outputs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bool], ProgramRun]:
-    from tests.infra.mocks import evaluate
+    from devtools.testkit.pulumi_mocks import evaluate
 
     def get(preview: bool) -> ProgramRun:
         return evaluate(

@@ -9,17 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.cloud.base import Allocatable
-from infra.cloud.shapes import MachineSize
-from infra.observability import rule_groups
-from stacks.config import (
-    SECRET_KEYS,
-    SecretValue,
-    SmtpSettings,
-    StackConfigError,
-    load_stack_config,
-)
-from tests.infra.mocks import (
+from devtools.testkit.pulumi_mocks import (
     PROJECT,
     ROOT,
     STACKS,
@@ -29,6 +19,16 @@ from tests.infra.mocks import (
     project_file,
     stack_config,
     stack_file,
+)
+from infra.cloud.base import Allocatable
+from infra.cloud.shapes import MachineSize
+from infra.observability import rule_groups
+from stacks.config import (
+    SECRET_KEYS,
+    SecretValue,
+    SmtpSettings,
+    StackConfigError,
+    load_stack_config,
 )
 
 DB_URL = "postgresql+asyncpg://todo:s3cret-db-pass@db.example.com/todo"

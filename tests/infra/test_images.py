@@ -10,10 +10,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime.mocks import MockResourceArgs
 
-from infra.images import REPO_ROOT
-from stacks.config import StackConfigError
-from tests.infra.conftest import StackRuns
-from tests.infra.mocks import (
+from devtools.testkit.pulumi_mocks import (
     MOCK_OCI_NAMESPACE,
     MOCK_OCIR_TOKEN,
     ROOT,
@@ -21,6 +18,9 @@ from tests.infra.mocks import (
     ProgramRun,
     evaluate,
 )
+from infra.images import REPO_ROOT
+from stacks.config import StackConfigError
+from tests.infra.conftest import StackRuns
 
 IMAGE: Final = "docker-build:index:Image"
 COMPONENT: Final = "todo:images:AppImage"

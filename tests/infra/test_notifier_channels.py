@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from app.core.settings import load
+from devtools.testkit.pulumi_mocks import ProgramRun, RecordedResource, load_config
 from infra.workloads.notifier import NotifierChannels
 from services.notifier.settings import NotifierSettings
 from stacks.config import StackConfigError
-from tests.infra.mocks import ProgramRun, RecordedResource, load_config
 
 WEBHOOK_SECRET = "w" * 40
 SMTP_PASSWORD = "relay-pass"

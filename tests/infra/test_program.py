@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.testkit.pulumi_mocks import STACKS, ProgramRun
 from infra.cloud.shapes import MIB_PER_GIB
 from stacks.program import STACK_OUTPUTS
 from tests.infra.conftest import StackRuns
-from tests.infra.mocks import STACKS, ProgramRun
 
 CLUSTER_COMPONENTS = {
     "oke": "todo:cloud:OkeCluster",

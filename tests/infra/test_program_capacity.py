@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from devtools.testkit.pulumi_mocks import STACKS, ProgramRun, load_config
 from infra.capacity import Requests, platform_requests, platform_volumes, workloads_requests
 from infra.cloud.base import Allocatable
 from stacks.capacity import CapacityError, check_capacity, check_storage
 from stacks.cluster import MIN_VOLUME_GB, boot_disks, planned_allocatable
 from stacks.config import StackConfig
 from stacks.program import platform_plan, workloads_plan
-from tests.infra.mocks import STACKS, ProgramRun, load_config
 
 
 def requested(cfg: StackConfig) -> Requests:

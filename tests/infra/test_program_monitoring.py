@@ -11,6 +11,13 @@ from typing import Any, Final
 
 import pytest
 
+from devtools.testkit.pulumi_mocks import (
+    STACKS,
+    ProgramRun,
+    RecordedResource,
+    load_config,
+    project_file,
+)
 from infra.k8s_schema import has_schema, schema_errors
 from infra.observability import (
     EmailReceiver,
@@ -22,7 +29,6 @@ from infra.observability import (
 from infra.platform.monitoring import SECRETS_DIR
 from infra.policy import checks
 from tests.infra.conftest import StackRuns
-from tests.infra.mocks import STACKS, ProgramRun, RecordedResource, load_config, project_file
 
 RULE: Final = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 CONFIG_MAP: Final = "kubernetes:core/v1:ConfigMap"

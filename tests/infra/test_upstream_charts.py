@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from devtools.testkit.pulumi_mocks import RecordedResource
 from infra.platform import dapr, versions
 from infra.platform.k8s import ChartRef
 from infra.platform.monitoring import scrape_manifests
@@ -15,7 +16,6 @@ from infra.policy.checks import workload
 from infra.workloads import catalog
 from tests.infra.chart_checks import PINNED, archive, schema_errors, unknown_values
 from tests.infra.conftest import StackRuns
-from tests.infra.mocks import RecordedResource
 from tests.infra.pod_security import restricted_violations, with_injected_sidecar
 
 STACKS = ("oke", "aks", "gke", "local")
