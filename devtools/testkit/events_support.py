@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 from app.core.events.contract import CloudEvent, EventType, TaskData, TaskDeletedData
 from app.core.events.topics import Topic
 from devtools.kafka import KafkaBroker
+from devtools.testkit.metrics import Samples
 from devtools.testkit.worker_process import WorkerProcess
 
 
@@ -254,15 +255,6 @@ class ServiceProcess:
     async def metric(self, name: str, **labels: str) -> float:
         """The sum of a metric's samples that carry ``labels`` (0 when absent)."""
         async with httpx.AsyncClient(timeout=5) as client:
-            text = (await client.get(f"{self.url}/metrics")).text
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith("#") or not line.startswith(name):
-                continue
-            sample, _, value = line.rpartition(" ")
-            metric, _, label_text = sample.partition("{")
-            if metric != name:
-                continue
-            if all(f'{key}="{wanted}"' in label_text for key, wanted in labels.items()):
-                total += float(value)
-        return total
+            return Samples.parse((await client.get(f"{self.url}/metrics")).text).total(
+                name, **labels
+            )
