@@ -101,7 +101,21 @@ def migrated_database(postgres: PostgresServer) -> AbstractAsyncContextManager[D
 
 def sqlite_database(path: Path) -> AbstractAsyncContextManager[Database]:
     """A fresh SQLite file database (the local run's), migrated like production."""
-    return _migrated(f"sqlite+aiosqlite:///{path}")
+    return _migrated(sqlite_url(path))
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def fresh_database_url(backend: str, sqlite_dir: Path, postgres: PostgresServer | None) -> str:
+    """The URL of an empty database on ``backend``: a SQLite file in ``sqlite_dir``, or a new
+    database on ``postgres`` (the API and UI fixtures run every test on both)."""
+    if backend == "sqlite":
+        return sqlite_url(sqlite_dir / "todo.db")
+    if postgres is None:
+        raise ValueError(f"backend {backend!r} needs the PostgreSQL server")
+    return postgres.url(postgres.create_database())
 
 
 @dataclass(frozen=True)
