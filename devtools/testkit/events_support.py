@@ -12,10 +12,10 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Unpack
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -26,7 +26,7 @@ from app.core.events.contract import CloudEvent, EventType, TaskData, TaskDelete
 from app.core.events.topics import Topic
 from devtools.kafka import KafkaBroker
 from devtools.testkit.metrics import Samples
-from devtools.testkit.worker_process import WorkerProcess
+from devtools.testkit.worker_process import WorkerOptions, WorkerProcess
 
 
 def new_topic(kafka: KafkaBroker, prefix: str, partitions: int = 3) -> str:
@@ -200,28 +200,11 @@ class ServiceProcess:
     """The async face of :class:`WorkerProcess` (the one worker harness): start and wait for
     the exit without blocking the event loop, signals, and /metrics samples."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        database_url: str,
-        bootstrap: str,
-        log_dir: Path,
-        env: Mapping[str, str] | None = None,
-        command: Sequence[str] | None = None,
-        port: int | None = None,
-    ) -> None:
+    def __init__(self, name: str, **options: Unpack[WorkerOptions]) -> None:
         self.name = name
-        self.server = WorkerProcess(
-            name,
-            database_url=database_url,
-            bootstrap=bootstrap,
-            log_dir=log_dir,
-            # The broker's minimum: a killed consumer's partitions move on within seconds.
-            env={"CONSUMER_SESSION_TIMEOUT_MS": "6000", **(env or {})},
-            command=command,
-            port=port,
-        )
+        # The broker's minimum: a killed consumer's partitions move on within seconds.
+        env = {"CONSUMER_SESSION_TIMEOUT_MS": "6000", **(options.get("env") or {})}
+        self.server = WorkerProcess(name, **(options | {"env": env}))
         self.port = self.server.port
         self.url = self.server.url
         self.log_path = self.server.log_path
