@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from app.api import auth
 from app.api.deps import DbSession, State
@@ -49,10 +50,12 @@ async def signup_page(request: Request, person: Visit, next: str = "/") -> Respo
     return _form(request, person, "signup.html", next_path=safe_next(next))
 
 
-def _required(errors: dict[str, str], **values: str) -> None:
-    for name, value in values.items():
-        if not value:
-            errors[name] = f"enter your {name}"
+def _credentials(form: FormData) -> tuple[str, str, str, dict[str, str]]:
+    """The posted e-mail, password and page to return to, and an error for each one missing."""
+    email, password = text(form, "email").strip(), text(form, "password")
+    given = {"email": email, "password": password}
+    errors = {name: f"enter your {name}" for name, value in given.items() if not value}
+    return email, password, safe_next(text(form, "next")), errors
 
 
 async def _signed_in(
@@ -74,10 +77,7 @@ def _session_response(next_path: str, person: Visitor, token: str, app_state: St
 async def login(
     request: Request, person: Visit, db: DbSession, app_state: State, form: PostedForm
 ) -> Response:
-    email, password = text(form, "email").strip(), text(form, "password")
-    next_path = safe_next(text(form, "next"))
-    errors: dict[str, str] = {}
-    _required(errors, email=email, password=password)
+    email, password, next_path, errors = _credentials(form)
     if errors:
         return _form(request, person, "login.html", email=email, next_path=next_path, errors=errors)
     try:
@@ -95,10 +95,7 @@ async def login(
 async def signup(
     request: Request, person: Visit, db: DbSession, app_state: State, form: PostedForm
 ) -> Response:
-    email, password = text(form, "email").strip(), text(form, "password")
-    next_path = safe_next(text(form, "next"))
-    errors: dict[str, str] = {}
-    _required(errors, email=email, password=password)
+    email, password, next_path, errors = _credentials(form)
     if not errors:
         try:
             await auth.register(request, UserCreate(email=email, password=password), db, app_state)
