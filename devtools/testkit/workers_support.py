@@ -20,6 +20,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -108,13 +109,14 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def fresh_database_url(backend: str, sqlite_dir: Path, postgres: PostgresServer | None) -> str:
-    """The URL of an empty database on ``backend``: a SQLite file in ``sqlite_dir``, or a new
-    database on ``postgres`` (the API and UI fixtures run every test on both)."""
-    if backend == "sqlite":
+def fresh_database_url(request: pytest.FixtureRequest) -> str:
+    """For a fixture parametrized by backend ("sqlite" or "postgres"): the URL of an empty
+    database on it, a SQLite file or a new database on the session's PostgreSQL (the API and
+    UI fixtures run every test on both)."""
+    if request.param == "sqlite":
+        sqlite_dir: Path = request.getfixturevalue("tmp_path_factory").mktemp("sqlite")
         return sqlite_url(sqlite_dir / "todo.db")
-    if postgres is None:
-        raise ValueError(f"backend {backend!r} needs the PostgreSQL server")
+    postgres: PostgresServer = request.getfixturevalue("postgres")
     return postgres.url(postgres.create_database())
 
 

@@ -64,9 +64,8 @@ def api_settings(database_url: str, **overrides: Any) -> ApiSettings:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    postgres = request.getfixturevalue("postgres") if request.param == "postgres" else None
-    return fresh_database_url(request.param, tmp_path_factory.mktemp("api-sqlite"), postgres)
+def database_url(request: pytest.FixtureRequest) -> str:
+    return fresh_database_url(request)
 
 
 @pytest.fixture(scope="session")

@@ -113,11 +113,8 @@ class Ui:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def ui_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    postgres = request.getfixturevalue("postgres") if request.param == "postgres" else None
-    return fresh_database_url(request.param, tmp_path_factory.mktemp("ui-sqlite"), postgres)
+def ui_database_url(request: pytest.FixtureRequest) -> str:
+    return fresh_database_url(request)
 
 
 @pytest.fixture(scope="session")
