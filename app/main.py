@@ -11,7 +11,17 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
 from app import ui
-from app.api import access_tokens, auth, chat, health, history, openapi_links, problems, tasks
+from app.api import (
+    access_tokens,
+    auth,
+    chat,
+    email_verification,
+    health,
+    history,
+    openapi_links,
+    problems,
+    tasks,
+)
 from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
@@ -108,6 +118,7 @@ def create_app(
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     problems.install(app)
     app.include_router(auth.router)
+    app.include_router(email_verification.router)
     app.include_router(tasks.router)
     app.include_router(chat.router)
     app.include_router(access_tokens.router)

@@ -115,6 +115,6 @@ def workloads_requests(args: WorkloadsArgs) -> Requests:
     (it runs next to the old pods during every rollout)."""
     parts = [of(sizing.MIGRATION)]
     for app in catalog.APPS:
-        replicas = args.api_replicas if app is catalog.API else 1
+        replicas = args.api_replicas if app is catalog.API else app.min_replicas
         parts += [of(app.size, replicas), of(sizing.DAPR_SIDECAR, replicas)]
     return total(parts)

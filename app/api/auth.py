@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import CurrentUser, DbSession, State, unauthorized
 from app.api.problems import Problem, documented
+from app.api.query_input import plain_text
 from app.api.schemas import TokenOut, UserCreate, UserOut
+from app.auth.email_verification import send_link
 from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
 from app.auth.revocation import revoke
 from app.core.db.models import User
@@ -67,6 +69,8 @@ async def register(request: Request, body: UserCreate, db: DbSession, app_state:
     except IntegrityError:
         await db.rollback()
         raise Problem(409, "Conflict", "email: an account with this address exists") from None
+    # Best effort: the account exists either way, and POST /me/email-verification sends again.
+    await send_link(db, user, app_state.settings, str(request.base_url))
     return user
 
 
@@ -78,6 +82,8 @@ async def token(
     app_state: State,
 ) -> TokenOut:
     settings, throttle = app_state.settings, app_state.throttle
+    # A NUL can be in no address, and PostgreSQL cannot store it in the throttle's key.
+    plain_text("username", form.username)
     # Counted before the password is checked, so parallel guesses cannot outrun the count.
     address_key = "address:" + client_address(request)
     account_key = "account:" + form.username.strip().lower()

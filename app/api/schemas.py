@@ -41,6 +41,8 @@ class UserOut(BaseModel):
     id: uuid.UUID
     email: str
     created_at: datetime
+    # Reminders are e-mailed only to a verified address (GET /auth/verify-email).
+    email_verified: bool
 
 
 class TokenOut(BaseModel):

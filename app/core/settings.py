@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal, TypeVar
+from typing import Literal, Self, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.mail import SmtpRelay, SmtpSecurity
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.local/todo.db"
 
@@ -53,7 +62,42 @@ class CommonSettings(BaseSettings):
         return re.sub(r"([?&])sslmode=", r"\1ssl=", value)
 
 
-class ApiSettings(CommonSettings):
+class SmtpSettings(BaseSettings):
+    """The SMTP relay (the notifier's e-mail channel, the API's address verification mails).
+    The password is a ``SecretStr``: it never shows in a repr, a log line or an error."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_from: str | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: SmtpSecurity = "starttls"
+    smtp_timeout_seconds: float = Field(10, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _credentials_pair(self) -> Self:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD go together")
+        return self
+
+    def smtp_relay(self) -> SmtpRelay | None:
+        """The relay, or None when SMTP_HOST or SMTP_FROM is unset."""
+        if not self.smtp_host or not self.smtp_from:
+            return None
+        return SmtpRelay(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            sender=self.smtp_from,
+            security=self.smtp_security,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            timeout=self.smtp_timeout_seconds,
+        )
+
+
+class ApiSettings(CommonSettings, SmtpSettings):
     jwt_secret: SecretStr = Field(min_length=32, description="HMAC key signing access tokens")
     jwt_ttl_minutes: int = Field(60, ge=1, le=24 * 60)
     # Password hashing (app/auth/hashing.py): argon2id hashes running at once (each holds
@@ -74,6 +118,11 @@ class ApiSettings(CommonSettings):
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (app/auth/client_address.py):
     # addresses or networks, e.g. the ingress controller's pod network. Empty: nobody's.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Address verification (app/auth/email_verification.py): links are made on PUBLIC_URL (unset:
+    # the request's own address), valid this long and used once; a new link at most this often.
+    public_url: HttpUrl | None = None
+    email_verification_ttl_minutes: int = Field(24 * 60, ge=5, le=7 * 24 * 60)
+    email_verification_resend_seconds: int = Field(60, ge=0, le=24 * 3600)
     max_page_size: int = Field(100, ge=1, le=1000)
     cors_origins: list[str] = Field(default_factory=list)
 

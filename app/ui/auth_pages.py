@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
@@ -13,11 +13,26 @@ from app.api import auth
 from app.api.deps import DbSession, State
 from app.api.problems import Problem
 from app.api.schemas import UserCreate
+from app.auth.email_verification import (
+    MAX_TOKEN_LENGTH,
+    VerificationFailed,
+    read_link_token,
+    resend,
+    verify,
+)
 from app.auth.revocation import revoke
 from app.ui.forms import field_text as text
 from app.ui.posting import PostedForm
 from app.ui.render import page, see_other
-from app.ui.session import Visit, Visitor, end_session, safe_next, start_session
+from app.ui.session import (
+    SignedIn,
+    Visit,
+    Visitor,
+    end_session,
+    owner_of,
+    safe_next,
+    start_session,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -34,6 +49,31 @@ def _form(
     status = 200 if not errors else (429 if "throttled" in errors else 422)
     context = {"email": email, "next": next_path, "errors": errors or {}}
     return page(request, person, template, context, status=status)
+
+
+@router.get("/verify-email")
+async def verify_email_page(
+    request: Request, person: Visit, db: DbSession, app_state: State, token: str = ""
+) -> Response:
+    """The target of the link e-mailed at sign-up (app/auth/email_verification.py): a page
+    for the person who clicked it, signed in or not."""
+    try:
+        link = read_link_token(
+            token[:MAX_TOKEN_LENGTH], app_state.settings.jwt_secret.get_secret_value()
+        )
+        user = await verify(db, link, datetime.now(UTC))
+    except VerificationFailed as failure:
+        context = {"verified": False, "problem": str(failure)}
+        return page(request, person, "verified.html", context, status=422)
+    return page(request, person, "verified.html", {"verified": True, "address": user.email})
+
+
+@router.post("/verify-email/resend")
+async def resend_link(
+    request: Request, person: SignedIn, db: DbSession, app_state: State, form: PostedForm
+) -> Response:
+    resent = await resend(db, owner_of(person), app_state.settings, str(request.base_url))
+    return see_other(f"/?notice=link-{resent.outcome}")
 
 
 @router.get("/login")

@@ -97,20 +97,32 @@ class LiveHub:
     def can_add(self, owner_id: uuid.UUID) -> bool:
         return len(self._streams.get(owner_id, ())) < self.max_streams_per_owner
 
-    @contextlib.contextmanager
-    def subscribe(self, owner_id: uuid.UUID) -> Iterator[Subscription]:
-        """A stream's inbox for the duration of the block; TooManyStreams over the limit."""
+    def open(self, owner_id: uuid.UUID) -> Subscription:
+        """Take one of the owner's stream slots (TooManyStreams over the limit); the caller
+        must :meth:`close` it. Check and take happen in one step, with no await between, so
+        parallel opens cannot all pass the check."""
         if not self.can_add(owner_id):
             raise TooManyStreams(f"at most {self.max_streams_per_owner} live streams per user")
         subscription = Subscription(owner_id, self.queue_size)
-        streams = self._streams.setdefault(owner_id, set())
-        streams.add(subscription)
+        self._streams.setdefault(owner_id, set()).add(subscription)
+        return subscription
+
+    def close(self, subscription: Subscription) -> None:
+        streams = self._streams.get(subscription.owner_id)
+        if streams is None:
+            return
+        streams.discard(subscription)
+        if not streams:
+            del self._streams[subscription.owner_id]
+
+    @contextlib.contextmanager
+    def subscribe(self, owner_id: uuid.UUID) -> Iterator[Subscription]:
+        """A stream's inbox for the duration of the block; TooManyStreams over the limit."""
+        subscription = self.open(owner_id)
         try:
             yield subscription
         finally:
-            streams.discard(subscription)
-            if not streams:
-                del self._streams[owner_id]
+            self.close(subscription)
 
     def publish(self, owner_id: uuid.UUID, notice: LiveNotice) -> int:
         """Hand ``notice`` to every stream of ``owner_id``; how many streams got it."""

@@ -141,9 +141,12 @@ def login_redirect(request: Request) -> HTTPException:
     """Send an anonymous visitor to the login page, coming back here afterwards.
 
     "Here" for a form posted after the session ended is the page the form was on (its
-    same-site Referer): the post's own address answers GET with a 405.
+    same-site Referer): the post's own address answers GET with a 405. So it is for a page
+    script's fetch (Fetch Metadata ``Sec-Fetch-Dest: empty``, e.g. the live list's fragment):
+    after logging in the person returns to the page, never to the bare fragment.
     """
-    if request.method in ("GET", "HEAD"):
+    navigation = request.headers.get("sec-fetch-dest", "document") != "empty"
+    if request.method in ("GET", "HEAD") and navigation:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     else:
         target = _referring_page(request)

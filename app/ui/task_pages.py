@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.api.deps import DbSession
+from app.api.deps import DbSession, State
 from app.core.db.models import Task
 from app.tasks import commands
 from app.tasks.errors import InvalidTaskInput, TaskNotFound, VersionConflict
@@ -46,6 +46,11 @@ NOTICES: Final = {
     "unchanged": "Nothing to save: the task is as it was.",
     "completed": "Task completed.",
     "deleted": "Task deleted.",
+    # Asking for a verification link (app/ui/auth_pages.py).
+    "link-sent": "A verification link is on its way to your address.",
+    "link-verified": "Your address is already verified.",
+    "link-too_soon": "A link was sent a moment ago: ask again in a minute.",
+    "link-unavailable": "The e-mail could not be sent: try again later.",
 }
 
 
@@ -84,8 +89,17 @@ async def _list_context(request: Request, person: Visitor, db: DbSession) -> dic
 
 
 @router.get("/")
-async def task_list(request: Request, person: SignedIn, db: DbSession) -> Response:
-    return page(request, person, "tasks.html", await _list_context(request, person, db))
+async def task_list(
+    request: Request, person: SignedIn, db: DbSession, app_state: State
+) -> Response:
+    context = await _list_context(request, person, db)
+    # Offered only where links can be sent: without a relay nobody could verify.
+    context["unverified"] = (
+        person.user is not None
+        and person.user.email_verified_at is None
+        and app_state.settings.smtp_relay() is not None
+    )
+    return page(request, person, "tasks.html", context)
 
 
 @router.get("/ui/list")

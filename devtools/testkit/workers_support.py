@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -34,11 +35,16 @@ from starlette.routing import Route
 from app.core.db.migrate import upgrade_async
 from app.core.db.models import User
 from app.core.db.session import create_engine, session_factory
-from app.core.events.contract import CloudEvent
+from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core.observability.tracing import continue_trace
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
-from services.notifier.channels.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
+from services.notifier.channels.webhook import (
+    EVENT_ID_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    verify_signature,
+)
 
 
 async def eventually(
@@ -61,6 +67,24 @@ async def eventually(
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
+def reminder_due_event(
+    owner_id: uuid.UUID, *, title: str = "Pay rent", traceparent: str | None = None
+) -> CloudEvent:
+    """A ``reminder.due`` of a new reminder of ``owner_id``'s, due now, as the notifier's
+    claim writes it."""
+    data = ReminderDueData(
+        reminder_id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        owner_id=owner_id,
+        title=title,
+        remind_at=datetime.now(UTC),
+        due_date=None,
+    )
+    return CloudEvent.of(
+        EventType.REMINDER_DUE, data, subject=data.task_id, traceparent=traceparent
+    )
+
+
 @contextmanager
 def handling(event: CloudEvent) -> Iterator[None]:
     """The context the consumer runtime calls a handler in: a span continuing the event's
@@ -75,10 +99,14 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
-    async def new_user(self) -> uuid.UUID:
-        """A fresh account to own tasks (never logs in: the services do not care)."""
+    async def new_user(self, *, verified: bool = True) -> uuid.UUID:
+        """A fresh account to own tasks (never logs in: the services do not care); its address
+        verified unless told otherwise (reminders are e-mailed only to a verified address)."""
         user = User(
-            id=uuid.uuid4(), email=f"{uuid.uuid4().hex[:12]}@example.com", password_hash="-"
+            id=uuid.uuid4(),
+            email=f"{uuid.uuid4().hex[:12]}@example.com",
+            password_hash="-",
+            email_verified_at=datetime.now(UTC) if verified else None,
         )
         async with self.sessions() as session, session.begin():
             session.add(user)
@@ -126,6 +154,7 @@ class Hook:
 
     received_at: float  # time.time()
     event_id: str | None
+    idempotency_key: str | None
     signature_valid: bool
     body: dict[str, Any]
 
@@ -165,6 +194,7 @@ class WebhookReceiver:
             Hook(
                 received_at=time.time(),
                 event_id=request.headers.get(EVENT_ID_HEADER),
+                idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
                 signature_valid=verify_signature(
                     self.secret, body, request.headers.get(SIGNATURE_HEADER)
                 ),

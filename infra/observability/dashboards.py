@@ -109,8 +109,15 @@ TASK_OPERATIONS: Final = Dashboard(
             (
                 Panel(
                     "Reminders sent per minute",
-                    "Delivered reminders by channel.",
-                    (Query(f"60 * {_rate(m.REMINDERS_SENT, 'channel')}", "{{channel}}"),),
+                    "Delivered reminders by channel, and reminders not e-mailed (address not "
+                    "verified, or the owner's hourly e-mail number reached).",
+                    (
+                        Query(f"60 * {_rate(m.REMINDERS_SENT, 'channel')}", "{{channel}}"),
+                        Query(
+                            f"60 * {_rate(m.REMINDER_EMAILS_WITHHELD, 'reason')}",
+                            "e-mail withheld: {{reason}}",
+                        ),
+                    ),
                 ),
                 Panel(
                     "Reminder lateness",
@@ -226,6 +233,17 @@ SYSTEM_HEALTH: Final = Dashboard(
         Row(
             "Kafka and events",
             (
+                Panel(
+                    "Workers reaching Kafka",
+                    "Worker pods whose probe gets an answer from the Kafka cluster, next to "
+                    "those that get none (they report not ready until it answers again).",
+                    (
+                        Query(f"sum({m.KAFKA_BROKER_UP.name}{{{NS}}} == 1)", "reaching"),
+                        Query(f"count({m.KAFKA_BROKER_UP.name}{{{NS}}} == 0)", "unreachable"),
+                    ),
+                    kind="stat",
+                    width=6,
+                ),
                 Panel(
                     "Consumer lag by group",
                     "Messages each consumer group is behind, as the workers see it. Alert: "

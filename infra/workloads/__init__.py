@@ -299,6 +299,14 @@ class Workloads(pulumi.ComponentResource):
         env = pods.environment(app, self._args.kafka_bootstrap, self._args.event_transport)
         if app is catalog.NOTIFIER:
             env += self._args.notifier.environment()
+        elif app is catalog.API:
+            # Address verification links go out through the notifier's relay, made on the
+            # public address (never on a Host header a client chose).
+            env += self._args.notifier.smtp_environment()
+            if self._args.domain:
+                env.append(
+                    k8s.core.v1.EnvVarArgs(name="PUBLIC_URL", value=f"https://{self._args.domain}")
+                )
         main = pods.container(app.key, image, app.command, app.size, env, app.port)
         pod_labels = pods.labels(app.app_id, "api" if app is catalog.API else "worker", dapr=True)
         # Replicas are the autoscaler's (HPA for the API, KEDA for consumers); setting them

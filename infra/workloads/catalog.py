@@ -49,6 +49,8 @@ class App:
     consumes: tuple[Consumption, ...] = ()
     # A single relay keeps outbox rows published in id order; it must never run twice at once.
     singleton: bool = False
+    # The fewest replicas KEDA keeps (consumers; the API's come from the stack's apiReplicas).
+    min_replicas: int = 1
 
     @property
     def app_id(self) -> str:
@@ -93,6 +95,9 @@ NOTIFIER: Final = App(
     WORKER_PORT,
     sizing.WORKER,
     (Consumption("notifier-delivery", REMINDERS),),
+    # Two, so one crash or restart does not delay due reminders: the claim in the database
+    # (FOR UPDATE SKIP LOCKED) lets both fire reminders without sending one twice.
+    min_replicas=2,
 )
 AUDIT: Final = App(
     "audit",

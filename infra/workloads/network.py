@@ -138,6 +138,16 @@ def flows() -> list[Flow]:
                 net.NetworkPolicyEgressRuleArgs(to=[_ip(ANYWHERE)], ports=_ports(443, 6443)),
             ],
         ),
+        # Address verification e-mails from the API: SMTP submission, public addresses only.
+        Flow(
+            "allow-api-mail",
+            pods.selector(catalog.API.app_id),
+            egress=[
+                net.NetworkPolicyEgressRuleArgs(
+                    to=[_ip(ANYWHERE, PRIVATE_RANGES)], ports=_ports(465, 587)
+                )
+            ],
+        ),
         # Reminder delivery: HTTPS webhooks and SMTP submission, public addresses only.
         Flow(
             "allow-notifier-delivery",

@@ -1,6 +1,7 @@
 """The notifier's delivery channels as the stack configures them: which channels run, the
 webhook and SMTP settings as plain environment, and their secrets (the webhook's HMAC key, the
-SMTP password) in a Secret of their own that only the notifier's container reads.
+SMTP password) in a Secret of their own, apart from the app Secret. The notifier reads it; the
+API reads only its SMTP entries, to e-mail address verification links through the same relay.
 
 The rules mirror ``services/notifier/settings.py`` (the process refuses to start without them),
 so a bad combination fails ``pulumi preview`` instead of crash-looping the notifier.
@@ -57,24 +58,31 @@ class NotifierChannels:
     def environment(self) -> list[core.EnvVarArgs]:
         """The notifier container's channel settings (``NOTIFIER_CHANNELS``, ``WEBHOOK_*``,
         ``SMTP_*``); secrets only through ``secretKeyRef``."""
+        env = [core.EnvVarArgs(name="NOTIFIER_CHANNELS", value=",".join(self.channels))]
+        if self.webhook_url is not None:
+            env.append(core.EnvVarArgs(name="WEBHOOK_URL", value=self.webhook_url))
+        if WEBHOOK_SECRET_KEY in self.secret_data():
+            env.append(_secret_env("WEBHOOK_SECRET", WEBHOOK_SECRET_KEY))
+        return env + self.smtp_environment()
+
+    def smtp_environment(self) -> list[core.EnvVarArgs]:
+        """The relay's settings (``SMTP_*``), for the notifier and the API; none without one."""
         plain = {
-            "NOTIFIER_CHANNELS": ",".join(self.channels),
-            "WEBHOOK_URL": self.webhook_url,
             "SMTP_HOST": self.smtp_host,
             "SMTP_PORT": str(self.smtp_port) if self.smtp_host else None,
             "SMTP_FROM": self.smtp_from,
             "SMTP_USERNAME": self.smtp_username,
         }
         env = [core.EnvVarArgs(name=k, value=v) for k, v in plain.items() if v is not None]
-        refs = {"WEBHOOK_SECRET": WEBHOOK_SECRET_KEY, "SMTP_PASSWORD": SMTP_PASSWORD_KEY}
-        env += [
-            core.EnvVarArgs(
-                name=name,
-                value_from=core.EnvVarSourceArgs(
-                    secret_key_ref=core.SecretKeySelectorArgs(name=SECRET_NAME, key=key)
-                ),
-            )
-            for name, key in refs.items()
-            if key in self.secret_data()
-        ]
+        if SMTP_PASSWORD_KEY in self.secret_data():
+            env.append(_secret_env("SMTP_PASSWORD", SMTP_PASSWORD_KEY))
         return env
+
+
+def _secret_env(name: str, key: str) -> core.EnvVarArgs:
+    return core.EnvVarArgs(
+        name=name,
+        value_from=core.EnvVarSourceArgs(
+            secret_key_ref=core.SecretKeySelectorArgs(name=SECRET_NAME, key=key)
+        ),
+    )

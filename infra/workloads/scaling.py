@@ -76,7 +76,7 @@ def scaled_object_manifest(
         "spec": {
             "scaleTargetRef": {"name": app.app_id},
             # Never zero: the notifier holds reminder timers, the others keep their group warm.
-            "minReplicaCount": 1,
+            "minReplicaCount": app.min_replicas,
             "maxReplicaCount": app.max_consumers,
             "pollingInterval": 30,
             "cooldownPeriod": 300,

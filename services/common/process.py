@@ -15,7 +15,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic
 
 import uvicorn
@@ -31,6 +31,7 @@ from app.core.observability import log_limits, metric_catalog
 from app.core.observability.logs import configure as configure_logs
 from app.core.observability.tracing import instrument_engine, tracer_provider
 from app.core.settings import SettingsError, load
+from services.common.broker_probe import BrokerProbe
 from services.common.http import worker_http_app
 from services.common.metrics import WorkerMetrics, task_change_counter
 from services.common.publisher import Publisher
@@ -149,6 +150,18 @@ async def serve(
     try:
         parts = await build_parts(workers, sessions, metrics, tracer=provider)
         runtimes = kafka_runtimes(parts.consumers, settings, sessions, metrics, tracer=provider)
+        if settings.kafka_bootstrap:
+            broker = BrokerProbe(
+                settings.kafka_bootstrap,
+                settings.kafka_client_id,
+                metrics,
+                interval=settings.kafka_probe_seconds,
+            )
+            parts = replace(
+                parts,
+                loops=[*parts.loops, broker.run],
+                ready_checks=[*parts.ready_checks, broker.problem],
+            )
         checks = [
             *(_consumer_ready(runtime) for runtime in runtimes),
             *parts.ready_checks,

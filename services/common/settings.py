@@ -19,11 +19,15 @@ class WorkerSettings(CommonSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535, description="/healthz, /readyz, /metrics")
     kafka_client_id: str = Field("todo-platform", min_length=1)
+    # How often the broker is asked whether it answers (todo_kafka_broker_up and /readyz).
+    kafka_probe_seconds: float = Field(5, ge=0.5, le=300)
     # Records fetched per poll; a batch is handled, committed to the DB, then its offsets.
     consumer_batch_size: int = Field(100, ge=1, le=10_000)
     handler_max_attempts: int = Field(3, ge=1, le=100)
-    # A consumer that dies is replaced in its partitions after this long (broker minimum 6 s).
-    consumer_session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
+    # A consumer that dies is replaced in its partitions after this long, and a restarted one
+    # joins its group only once the dead member's session has expired: the broker's minimum
+    # (group.min.session.timeout.ms, 6 s) rather than 10 s. Heartbeats go every third of it.
+    consumer_session_timeout_ms: int = Field(6_000, ge=1_000, le=300_000)
     handler_retry_backoff_seconds: float = Field(0.2, ge=0, le=60)
     # SIGTERM: how long the in-flight batch may take before the process gives up on it.
     shutdown_grace_seconds: float = Field(20, gt=0, le=600)

@@ -36,6 +36,7 @@ from services.common.metrics import WorkerMetrics
 from services.common.spec import PermanentError
 from services.notifier.channels import Channel, DeliveryFailed, Notice, RetryPolicy, with_retries
 from services.notifier.claims import SOURCE_NOTIFIER
+from services.notifier.email_gate import EMAIL, EmailGate
 from services.notifier.metrics import NotifierMetrics
 
 log = logging.getLogger("services.notifier.delivery")
@@ -52,12 +53,16 @@ class Delivery:
         channels: Sequence[Channel],
         policy: RetryPolicy,
         metrics: WorkerMetrics,
+        *,
+        emails_per_hour: int = 20,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
         self._policy = policy
         self._metrics = NotifierMetrics(metrics, [channel.name for channel in channels])
-        self._needs_address = any(channel.name == "email" for channel in channels)
+        self._needs_address = any(channel.name == EMAIL for channel in channels)
+        # Built whatever the channels: its counter is exported (at 0) by every notifier.
+        self._email_gate = EmailGate(emails_per_hour, metrics)
 
     async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
         """The consumer's handler: deliver one reminder.due through every channel."""
@@ -85,8 +90,13 @@ class Delivery:
         self, session: AsyncSession, channel: Channel, notice: Notice
     ) -> DeliveryFailed | None:
         """Send through ``channel`` unless already delivered, and record the outcome in the
-        session's transaction; the failure, if the channel gave up."""
-        if await _lock_row(session, notice.reminder_id, channel.name) == DELIVERED:
+        session's transaction; the failure, if the channel gave up. An e-mail the gate holds
+        back (address not verified, hourly number reached) is not a failure."""
+        if channel.name == EMAIL:
+            now = datetime.now(UTC)
+            if await self._email_gate.withheld(session, notice.reminder_id, notice.owner_id, now):
+                return None
+        if await _lock_row(session, notice, channel.name) == DELIVERED:
             return None
         attempts = 0
 
@@ -127,13 +137,18 @@ class Delivery:
         return error
 
 
-async def _lock_row(session: AsyncSession, reminder_id: uuid.UUID, channel: str) -> str:
+async def _lock_row(session: AsyncSession, notice: Notice, channel: str) -> str:
     """Create the delivery row of (reminder, channel) if missing, lock it until commit, and
     return its status: one upsert, whose no-op update takes the row lock (a concurrent
     delivery of the same reminder waits here, then finds it delivered)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(NotificationDelivery).values(
-        id=uuid.uuid4(), reminder_id=reminder_id, channel=channel, status=PENDING, attempts=0
+        id=uuid.uuid4(),
+        reminder_id=notice.reminder_id,
+        owner_id=notice.owner_id,
+        channel=channel,
+        status=PENDING,
+        attempts=0,
     )
     status = await session.scalar(
         statement.on_conflict_do_update(

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from app.core.settings import SmtpSettings
 from services.common.settings import WorkerSettings
 
 ChannelName = Literal["webhook", "email", "log"]
@@ -22,7 +23,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-class NotifierSettings(WorkerSettings):
+class NotifierSettings(WorkerSettings, SmtpSettings):
     # Channels every reminder is delivered through, comma-separated: NOTIFIER_CHANNELS=webhook,log
     notifier_channels: Annotated[tuple[ChannelName, ...], NoDecode] = ("log",)
 
@@ -38,15 +39,9 @@ class NotifierSettings(WorkerSettings):
     )
     webhook_timeout_seconds: float = Field(5, gt=0, le=120)
 
-    smtp_host: str | None = None
-    smtp_port: int = Field(587, ge=1, le=65535)
-    smtp_from: str | None = None
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    # "starttls" (submission, port 587), "tls" (implicit TLS, port 465) or "none" (a relay on
-    # a trusted network, and the tests' local server).
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_timeout_seconds: float = Field(10, gt=0, le=120)
+    # At most this many reminder e-mails per user in any hour; the rest are withheld (recorded
+    # in withheld_reminder_emails and counted by todo_reminder_emails_withheld_total).
+    reminder_emails_per_hour: int = Field(20, ge=1, le=10_000)
 
     # Per channel: attempts with exponential backoff (with jitter) before the event is
     # dead-lettered; transient failures only (network, 5xx/429, SMTP 4xx).
@@ -76,6 +71,4 @@ class NotifierSettings(WorkerSettings):
             raise ValueError(
                 f"NOTIFIER_CHANNELS={','.join(self.notifier_channels)} needs {', '.join(missing)}"
             )
-        if (self.smtp_username is None) != (self.smtp_password is None):
-            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD go together")
         return self

@@ -50,19 +50,9 @@ def build_channels(settings: NotifierSettings, client: httpx.AsyncClient) -> lis
             url = str(settings.webhook_url)
             channels.append(WebhookChannel(url, settings.webhook_secret, client))
         elif name == "email":
-            assert settings.smtp_host is not None
-            assert settings.smtp_from is not None
-            channels.append(
-                EmailChannel(
-                    host=settings.smtp_host,
-                    port=settings.smtp_port,
-                    sender=settings.smtp_from,
-                    security=settings.smtp_security,
-                    username=settings.smtp_username,
-                    password=settings.smtp_password,
-                    timeout=settings.smtp_timeout_seconds,
-                )
-            )
+            relay = settings.smtp_relay()
+            assert relay is not None
+            channels.append(EmailChannel(relay))
         else:
             channels.append(LogChannel())
     return channels
@@ -102,6 +92,7 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
             backoff_max_seconds=settings.delivery_backoff_max_seconds,
         ),
         context.metrics,
+        emails_per_hour=settings.reminder_emails_per_hour,
     )
     consumer = ConsumerSpec(
         group=DELIVERY_GROUP,

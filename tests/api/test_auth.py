@@ -6,7 +6,9 @@ import uuid
 from datetime import timedelta
 
 import jwt
+from sqlalchemy import func, select
 
+from app.core.db.auth_models import LoginThrottleRow
 from app.security import issue_token
 from tests.api.conftest import Api
 
@@ -73,6 +75,23 @@ async def test_wrong_password_is_401(api: Api) -> None:
     assert wrong.status_code == unknown.status_code == 401
     # The same answer for an unknown account: the response does not reveal which exist.
     assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+async def test_a_nul_in_the_login_name_is_a_422_and_counts_nothing(api: Api) -> None:
+    # Found by schemathesis on PostgreSQL: the throttle's key could not be stored (a 500).
+    username = "ann\x00@example.com"
+    refused = await api.client.post("/auth/token", data={"username": username, "password": "x"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {"field": "username", "message": "must not contain NUL characters"}
+    ]
+    async with api.sessions() as session:
+        rows = await session.scalar(
+            select(func.count())
+            .select_from(LoginThrottleRow)
+            .where(LoginThrottleRow.key.contains("ann"))
+        )
+    assert rows == 0
 
 
 async def test_missing_expired_tampered_and_foreign_tokens_are_401(

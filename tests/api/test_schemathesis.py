@@ -52,6 +52,7 @@ from schemathesis.specs.openapi.checks import (
 from app.main import create_app
 from devtools.api_server import ApiServer
 from devtools.postgres import PostgresServer
+from devtools.testkit.workers_support import SmtpSink
 from tests.api.conftest import api_settings
 
 CHECKS = [
@@ -77,9 +78,17 @@ def api_server(postgres: PostgresServer) -> Iterator[ApiServer]:
     # The fuzzer's failed logins all come from 127.0.0.1: with the production per-address limit
     # the logout operation's own fresh logins would be throttled (429) once the fuzzer has made
     # 20 wrong attempts. The throttle itself is tested in tests/api/test_login_throttle.py.
-    lenient = {"LOGIN_FAILURES_PER_ADDRESS": "1000000"}
-    with ApiServer(postgres.url(postgres.create_database()), env=lenient) as server:
-        yield server
+    # A real SMTP server takes the verification e-mails (without one the re-send is a 503).
+    with SmtpSink() as smtp:
+        env = {
+            "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp.port),
+            "SMTP_FROM": "todo@example.org",
+            "SMTP_SECURITY": "none",
+        }
+        with ApiServer(postgres.url(postgres.create_database()), env=env) as server:
+            yield server
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def crd_groups(api: KubeApi) -> set[str]:
 def custom_resources(state: automation.Deployment, groups: set[str]) -> list[dict[str, Any]]:
     """apiVersion, kind and metadata of every object of ``groups`` in a stack's state."""
     found = []
-    for resource in state.deployment.get("resources", []):
+    for resource in (state.deployment or {}).get("resources", []):
         outputs = resource.get("outputs") or {}
         api_version = outputs.get("apiVersion")
         if isinstance(api_version, str) and api_version.split("/")[0] in groups:
@@ -104,41 +104,3 @@ def custom_resources(state: automation.Deployment, groups: set[str]) -> list[dic
                 }
             )
     return found
-
-
-def unknown_values(values: Any, defaults: Any, path: str = "") -> list[str]:
-    """Dotted paths set in ``values`` that the chart's default values do not have.
-
-    Under a default that is an empty map or null (``resources: {}``, ``podAnnotations: {}``)
-    anything goes: the chart passes such maps through.
-    """
-    if not isinstance(values, dict) or not isinstance(defaults, dict) or not defaults:
-        return []
-    unknown = []
-    for key, value in values.items():
-        where = f"{path}.{key}" if path else key
-        if key not in defaults:
-            unknown.append(where)
-        else:
-            unknown += unknown_values(value, defaults[key], where)
-    return unknown
-
-
-def chart_defaults(chart: dict[str, Any]) -> dict[str, Any]:
-    """A release record's chart default values, its subcharts' under their names (as Helm
-    merges them: the parent's section for a subchart overrides the subchart's own defaults)."""
-    defaults = dict(chart.get("values") or {})
-    for dependency in chart.get("dependencies") or []:
-        name = dependency["metadata"]["name"]
-        merged = chart_defaults(dependency)
-        _merge(merged, defaults.get(name) or {})
-        defaults[name] = merged
-    return defaults
-
-
-def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = value

@@ -40,16 +40,36 @@ def served(api: KubeApi, manifest: dict[str, Any]) -> bool:
     return manifest["kind"] in _discovery(api, manifest["apiVersion"])
 
 
-def object_path(api: KubeApi, manifest: dict[str, Any]) -> str:
-    """The API path of the object ``manifest`` names (its kind must be served)."""
+def collection_path(api: KubeApi, manifest: dict[str, Any]) -> str:
+    """The API path of the collection ``manifest``'s object belongs to (its kind served)."""
     group_version, kind = manifest["apiVersion"], manifest["kind"]
     plural, namespaced = _discovery(api, group_version)[kind]
     base = f"/api/{group_version}" if group_version == "v1" else f"/apis/{group_version}"
-    name = manifest["metadata"]["name"]
     if namespaced:
         namespace = manifest["metadata"].get("namespace", "default")
-        return f"{base}/namespaces/{namespace}/{plural}/{name}"
-    return f"{base}/{plural}/{name}"
+        return f"{base}/namespaces/{namespace}/{plural}"
+    return f"{base}/{plural}"
+
+
+def object_path(api: KubeApi, manifest: dict[str, Any]) -> str:
+    """The API path of the object ``manifest`` names (its kind must be served)."""
+    return f"{collection_path(api, manifest)}/{manifest['metadata']['name']}"
+
+
+def create(api: KubeApi, manifest: dict[str, Any]) -> httpx.Response:
+    """Dry-run creation of ``manifest`` as a new object: validated whole, merged with nothing."""
+    return api.request(
+        "POST",
+        collection_path(api, manifest),
+        params={"fieldManager": FIELD_MANAGER, "dryRun": "All"},
+        json=manifest,
+    )
+
+
+def renamed(manifest: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """``manifest`` under ``<name>-<suffix>``: a new object beside one of the same name."""
+    metadata = {**manifest["metadata"], "name": f"{manifest['metadata']['name']}-{suffix}"}
+    return {**manifest, "metadata": metadata}
 
 
 def apply(api: KubeApi, manifest: dict[str, Any], dry_run: bool = True) -> httpx.Response:

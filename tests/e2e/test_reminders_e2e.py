@@ -151,6 +151,10 @@ async def test_two_notifier_replicas_deliver_every_reminder_exactly_once(
     assert len(per_reminder) == 40
     assert set(per_reminder.values()) == {1}
     assert all(hook.signature_valid for hook in hooks)
+    # Each request names its idempotency key (header and signed body): one per reminder.
+    assert {hook.idempotency_key for hook in hooks} == {hook.body["id"] for hook in hooks}
+    assert all(hook.idempotency_key == hook.body["idempotencykey"] for hook in hooks)
+    assert len({hook.idempotency_key for hook in hooks}) == 40
     assert await _count(stack, _due_events(ids)) == 40
 
 
@@ -212,8 +216,9 @@ async def test_kill_9_mid_delivery_then_restart_fires_each_reminder_once(
     per_event = Counter(hook.body["id"] for hook in hooks)
     assert len(per_event) == total
     # The webhook is at-least-once: the one request in flight at the kill may come again,
-    # with the same event id for the receiver to deduplicate on.
+    # with the same idempotency key (the event id) for the receiver to deduplicate on.
     assert len(hooks) - total <= 1
+    assert Counter(hook.idempotency_key for hook in hooks) == per_event
     async with stack.db.sessions() as session:
         delivered = await session.scalar(
             select(func.count(func.distinct(NotificationDelivery.reminder_id))).where(

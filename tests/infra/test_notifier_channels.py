@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.core.settings import load
+from app.core.settings import ApiSettings, load
 from devtools.testkit.pulumi_mocks import ProgramRun, RecordedResource, load_config
 from infra.workloads.notifier import NotifierChannels
 from services.notifier.settings import NotifierSettings
@@ -28,12 +28,11 @@ ALL_CHANNELS = {
 CHANNEL_SECRETS = {"notifierWebhookSecret": WEBHOOK_SECRET, "notifierSmtpPassword": SMTP_PASSWORD}
 
 
-def notifier_container(run: ProgramRun) -> dict[str, Any]:
+def notifier_container(run: ProgramRun, name: str = "todo-notifier") -> dict[str, Any]:
     (deployment,) = [
         r
         for r in run.resources
-        if r.type == "kubernetes:apps/v1:Deployment"
-        and r.inputs["metadata"]["name"] == "todo-notifier"
+        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == name
     ]
     (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
     return dict(container)
@@ -52,6 +51,13 @@ def channel_secret(run: ProgramRun) -> RecordedResource | None:
 def settings_as_deployed(
     container: dict[str, Any], secret: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> NotifierSettings:
+    environment_as_deployed(container, secret, monkeypatch)
+    return load(NotifierSettings)
+
+
+def environment_as_deployed(
+    container: dict[str, Any], secret: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The container's environment as the notifier process reads it; secretKeyRefs resolved
     from the channel Secret, the app Secret's entries stood in."""
     for entry in container["env"]:
@@ -63,7 +69,6 @@ def settings_as_deployed(
         else:
             value = "postgresql://todo:pw@db.example.com/todo"
         monkeypatch.setenv(entry["name"], value)
-    return load(NotifierSettings)
 
 
 def test_configured_channels_reach_the_notifier(
@@ -91,6 +96,30 @@ def test_configured_channels_reach_the_notifier(
     )
     assert settings.smtp_password is not None
     assert settings.smtp_password.get_secret_value() == SMTP_PASSWORD
+
+
+def test_the_api_gets_the_relay_for_verification_links(
+    run_stack: Callable[..., ProgramRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = run_stack("aks", settings=ALL_CHANNELS, secrets=CHANNEL_SECRETS).ok()
+    secret = channel_secret(run)
+    assert secret is not None
+    container = notifier_container(run, "todo-api")
+    assert SMTP_PASSWORD not in str(container)
+    assert WEBHOOK_SECRET not in str(container)
+    names = {entry["name"] for entry in container["env"]}
+    assert not names & {"WEBHOOK_URL", "WEBHOOK_SECRET", "NOTIFIER_CHANNELS"}
+    environment_as_deployed(container, secret.inputs["stringData"], monkeypatch)
+    relay = load(ApiSettings).smtp_relay()
+    assert relay is not None
+    assert (relay.host, relay.port, relay.sender, relay.username) == (
+        "smtp.example.com",
+        465,
+        "reminders@example.com",
+        "reminders",
+    )
+    assert relay.password is not None
+    assert relay.password.get_secret_value() == SMTP_PASSWORD
 
 
 def test_default_is_the_log_channel_and_no_secret(

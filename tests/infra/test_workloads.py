@@ -273,7 +273,8 @@ def test_keda_scales_each_consumer_on_lag_up_to_its_partitions(run: Run) -> None
             continue
         spec = found[app.app_id]
         assert spec["scaleTargetRef"] == {"name": app.app_id}
-        assert spec["minReplicaCount"] == 1
+        # Two notifiers: one crash does not delay reminders (claims are in the database).
+        assert spec["minReplicaCount"] == (2 if app is catalog.NOTIFIER else 1)
         assert spec["maxReplicaCount"] == 3  # task-events and reminders have 3 partitions
         for trigger, consumption in zip(spec["triggers"], app.consumes, strict=True):
             meta = trigger["metadata"]
@@ -330,6 +331,7 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_flows(run: R
         "allow-postgres",
         "allow-dapr-control-plane",
         "allow-notifier-delivery",
+        "allow-api-mail",
     }
     assert found["default-deny"] == {
         "podSelector": {},
@@ -356,6 +358,13 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_flows(run: R
     delivery = found["allow-notifier-delivery"]["egress"][0]["to"][0]["ipBlock"]
     assert delivery["cidr"] == "0.0.0.0/0"
     assert "10.0.0.0/8" in delivery["except"]
+    mail = found["allow-api-mail"]
+    assert mail["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "todo-api"
+    assert mail["egress"][0]["ports"] == [
+        {"port": 465, "protocol": "TCP"},
+        {"port": 587, "protocol": "TCP"},
+    ]
+    assert "10.0.0.0/8" in mail["egress"][0]["to"][0]["ipBlock"]["except"]
     for name, spec in found.items():
         assert spec["policyTypes"], name
 
@@ -456,7 +465,8 @@ def test_workload_capacity_is_the_sum_of_the_registered_requests(run: Run) -> No
     registered: list[Registered] = [*run.of_type(DEPLOYMENT), *run.of_type(JOB)]
     expected = Requests(0, 0)
     for resource in registered:
-        replicas = 2 if resource.k8s_name == "todo-api" else 1  # HPA minimum for the API
+        # The HPA minimum for the API, KEDA's for the notifier.
+        replicas = 2 if resource.k8s_name in {"todo-api", "todo-notifier"} else 1
         per_pod = container_requests(resource.manifest)
         expected += Requests(per_pod.cpu_millicores * replicas, per_pod.memory_mib * replicas)
     args = WorkloadsArgs(**workloads_kwargs())

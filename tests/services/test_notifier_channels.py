@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.mail import SmtpRelay
 from app.core.settings import SettingsError, load
 from devtools.process import free_port
 from devtools.testkit.workers_support import SmtpSink, WebhookReceiver
@@ -66,7 +67,7 @@ def smtp() -> Iterator[SmtpSink]:
 
 def _email(smtp: SmtpSink) -> EmailChannel:
     return EmailChannel(
-        host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none"
+        SmtpRelay(host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none")
     )
 
 
@@ -92,6 +93,8 @@ async def test_webhook_posts_the_signed_event(
     hook = receiver.hooks[0]
     assert hook.signature_valid
     assert hook.event_id == str(notice.event.id)
+    # The explicit idempotency key, in the header and in the signed body: the event's id.
+    assert hook.idempotency_key == hook.body.pop("idempotencykey") == str(notice.event.id)
     assert CloudEvent.model_validate(hook.body) == notice.event
 
 
@@ -169,7 +172,13 @@ async def test_email_retries_a_temporary_smtp_failure(smtp: SmtpSink) -> None:
 
 async def test_email_without_a_server_or_an_address_fails_clearly() -> None:
     channel = EmailChannel(
-        host="127.0.0.1", port=free_port(), sender="todo@example.com", security="none", timeout=2
+        SmtpRelay(
+            host="127.0.0.1",
+            port=free_port(),
+            sender="todo@example.com",
+            security="none",
+            timeout=2,
+        )
     )
     with pytest.raises(DeliveryFailed, match="SMTP failed") as unreachable:
         await channel.send(_notice())

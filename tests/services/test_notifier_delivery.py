@@ -7,7 +7,6 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,7 +15,8 @@ from sqlalchemy import func, select
 
 from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import OutboxEvent, User
-from app.core.events.contract import CloudEvent, EventType, NotificationSentData, ReminderDueData
+from app.core.events.contract import CloudEvent, EventType, NotificationSentData
+from app.core.mail import SmtpRelay
 from devtools.postgres import PostgresServer
 from devtools.testkit.workers_support import (
     TRACEPARENT,
@@ -25,6 +25,7 @@ from devtools.testkit.workers_support import (
     WebhookReceiver,
     handling,
     migrated_database,
+    reminder_due_event,
 )
 from services.common.metrics import WorkerMetrics
 from services.common.spec import PermanentError
@@ -61,7 +62,9 @@ async def channels(receiver: WebhookReceiver, smtp: SmtpSink) -> AsyncIterator[l
         yield [
             WebhookChannel(receiver.url, SecretStr(SECRET), client),
             EmailChannel(
-                host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none"
+                SmtpRelay(
+                    host="127.0.0.1", port=smtp.port, sender="todo@example.com", security="none"
+                )
             ),
         ]
 
@@ -71,18 +74,7 @@ async def _reminder_due(db: Database) -> tuple[CloudEvent, str]:
     async with db.sessions() as session:
         email = await session.scalar(select(User.email).where(User.id == owner))
     assert email is not None
-    data = ReminderDueData(
-        reminder_id=uuid.uuid4(),
-        task_id=uuid.uuid4(),
-        owner_id=owner,
-        title="Pay rent",
-        remind_at=datetime.now(UTC),
-        due_date=None,
-    )
-    event = CloudEvent.of(
-        EventType.REMINDER_DUE, data, subject=data.task_id, traceparent=TRACEPARENT
-    )
-    return event, email
+    return reminder_due_event(owner, traceparent=TRACEPARENT), email
 
 
 async def _handle(delivery: Delivery, db: Database, event: CloudEvent) -> None:
@@ -138,6 +130,7 @@ async def test_each_channel_delivers_once_however_often_the_event_arrives(
 
     assert len(receiver.hooks) == 1
     assert receiver.hooks[0].signature_valid
+    assert receiver.hooks[0].idempotency_key == str(event.id)
     assert [m["To"] for m in smtp.messages] == [email]
     assert await _rows(db, reminder_id) == {"webhook": ("delivered", 1), "email": ("delivered", 1)}
     assert await _sent_events(db, reminder_id) == ["email", "webhook"]

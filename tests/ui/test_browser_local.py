@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import sys
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,6 +30,8 @@ from tests.ui.browser_support import (
     api_change_reaches_another_tab,
     chromium,
     create_and_complete_weekly,
+    fill_weekly_task,
+    live,
     signed_up,
 )
 
@@ -206,3 +210,82 @@ async def test_focus_stays_with_the_task_after_complete_save_and_delete(
     deleted = page.locator("main .notice").filter(has_text="Task deleted.")
     await expect(deleted).to_be_focused()
     assert await page.locator(f"#task-{ids['Water the ferns']}").count() == 0
+
+
+async def _end_session(person: Person) -> None:
+    """The browser's session ends on the server (its token revoked, as by logging out in
+    another tab or on another device); the browser still sends its cookie."""
+    cookies = await person.page.context.cookies()
+    token = next(cookie["value"] for cookie in cookies if cookie["name"] == "todo_session")
+    async with httpx.AsyncClient(base_url=person.url) as client:
+        ended = await client.post("/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert ended.status_code == 204
+
+
+async def _log_in_again(person: Person, next_path: str) -> None:
+    page = person.page
+    await expect(page).to_have_url(
+        re.compile(rf"/ui/login\?next={re.escape(quote(next_path, safe=''))}$")
+    )
+    await page.get_by_label("Email").fill(person.email)
+    await page.get_by_label("Password").fill(person.password)
+    await page.get_by_role("button", name="Log in").click()
+
+
+async def test_what_was_typed_survives_a_session_that_ended_before_saving(person: Person) -> None:
+    page = person.page
+    await page.goto(f"{person.url}/ui/tasks/new")
+    await fill_weekly_task(page, "Renew the passport")
+    await page.get_by_label("Description").fill("photos first, then the form")
+    await _end_session(person)
+    await page.get_by_role("button", name="Create task").click()
+
+    await _log_in_again(person, "/ui/tasks/new")
+    # Back on the form, with everything typed (never the password) and a notice saying so.
+    await expect(page).to_have_url(f"{person.url}/ui/tasks/new")
+    await expect(page.locator("#draft-restored")).to_be_focused()
+    await expect(page.get_by_label("Title")).to_have_value("Renew the passport")
+    await expect(page.get_by_label("Description")).to_have_value("photos first, then the form")
+    await expect(page.get_by_label("Priority")).to_have_value("high")
+    await expect(page.get_by_label("Tags")).to_have_value("home, garden")
+    await expect(page.get_by_label("Date and time")).to_have_value("2031-03-03T09:00")
+    await expect(page.get_by_label("Repeats", exact=True)).to_have_value("weekly")
+    await expect(page.get_by_label("Monday")).to_be_checked()
+    await expect(page.get_by_label("Thursday")).to_be_checked()
+    await expect(page.get_by_label("Tuesday")).not_to_be_checked()
+    await expect(page.get_by_label("Reminder 2", exact=True)).to_have_value("1")
+    await expect(page.get_by_label("Unit of reminder 2")).to_have_value("days")
+    async with httpx.AsyncClient(base_url=person.url, headers=await person.bearer()) as client:
+        assert (await client.get("/tasks")).json()["items"] == []  # nothing was saved yet
+
+        # Saved on the person's own click, with the fresh page's CSRF token.
+        await page.get_by_role("button", name="Create task").click()
+        await expect(page.get_by_role("heading", name="Your tasks")).to_be_visible()
+        tasks = (await client.get("/tasks")).json()["items"]
+    assert [(t["title"], t["description"], t["priority"]) for t in tasks] == [
+        ("Renew the passport", "photos first, then the form", "high")
+    ]
+    assert tasks[0]["recurrence"]["weekdays"] == ["MO", "TH"]
+    assert sorted(r["before"] for r in tasks[0]["reminders"]) == ["P1D", "PT30M"]
+    # The draft was used once: the form starts empty next time.
+    await page.goto(f"{person.url}/ui/tasks/new")
+    await expect(page.get_by_label("Title")).to_have_value("")
+    await expect(page.locator("#draft-restored")).to_have_count(0)
+
+
+async def test_the_live_list_sends_an_ended_session_to_login_and_back_to_the_list(
+    person: Person,
+) -> None:
+    page = person.page
+    await live(page)
+    headers = await person.bearer()  # another client's session, still valid
+    await _end_session(person)
+    async with httpx.AsyncClient(base_url=person.url, headers=headers) as client:
+        created = await client.post("/tasks", json={"title": "Made while away"})
+        assert created.status_code == 201, created.text
+
+    # The change notice makes the list reload; its fragment request meets the ended session.
+    await _log_in_again(person, "/")
+    await expect(page).to_have_url(f"{person.url}/")
+    await expect(page.get_by_role("heading", name="Your tasks")).to_be_visible()
+    await expect(page.locator(".task-title")).to_have_text(["Made while away"])

@@ -68,6 +68,24 @@ async def test_anonymous_visitors_are_sent_to_log_in(ui: Ui) -> None:
     assert events.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_page_scripts_fetch_sends_to_log_in_and_back_to_its_page(ui: Ui) -> None:
+    # The live list's fragment, fetched by the page's script (Fetch Metadata: not a
+    # navigation): after logging in the person goes back to the page, not to the fragment.
+    browser = ui.browser()
+    fetched = await browser.client.get(
+        "/ui/list?tag=home",
+        headers={"Sec-Fetch-Dest": "empty", "Referer": "http://test/?tag=home"},
+    )
+    assert fetched.status_code == 303
+    assert fetched.headers["location"] == "/ui/login?next=%2F%3Ftag%3Dhome"
+    foreign = await browser.client.get(
+        "/ui/list", headers={"Sec-Fetch-Dest": "empty", "Referer": "https://elsewhere.test/x"}
+    )
+    assert foreign.headers["location"] == "/ui/login?next=%2F"
+    navigated = await browser.client.get("/ui/list", headers={"Sec-Fetch-Dest": "document"})
+    assert navigated.headers["location"] == "/ui/login?next=%2Fui%2Flist"
+
+
 async def test_signing_up_sets_an_httponly_samesite_session_cookie(ui: Ui) -> None:
     browser = ui.browser()
     form = await browser.client.get("/ui/signup")

@@ -75,6 +75,8 @@ class NotificationDelivery(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     reminder_id: Mapped[uuid.UUID]
     channel: Mapped[str] = mapped_column(String(32))
+    # Whose reminder (the per-user e-mail volume counts by it); NULL on rows older than 0008.
+    owner_id: Mapped[uuid.UUID | None]
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -84,4 +86,23 @@ class NotificationDelivery(Base):
     __table_args__ = (
         UniqueConstraint("reminder_id", "channel"),
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        Index("ix_notification_deliveries_owner_sent", "owner_id", "channel", "delivered_at"),
+    )
+
+
+class WithheldReminderEmail(Base):
+    """A reminder not e-mailed, and why: the address is not verified, or the owner had their
+    hourly number of reminder e-mails already. One row per reminder (a redelivered event is
+    not counted twice); the reminder still reaches the owner in the app."""
+
+    __tablename__ = "withheld_reminder_emails"
+
+    reminder_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    owner_id: Mapped[uuid.UUID]
+    reason: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("reason IN ('unverified', 'volume')", name="reason"),
+        Index("ix_withheld_reminder_emails_owner", "owner_id", "created_at"),
     )

@@ -57,6 +57,16 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Address verification (app/auth/email_verification.py): no reminder is e-mailed before
+    # email_verified_at is set. The nonce is the one link that may still verify (single use:
+    # cleared when used, replaced when a new link is sent); sent_at throttles re-sends.
+    email_verified_at: Mapped[datetime | None]
+    email_verification_nonce: Mapped[str | None] = mapped_column(String(64))
+    email_verification_sent_at: Mapped[datetime | None]
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     __table_args__ = (
         # One account per address whatever its case: "Ann@x.io" and "ann@x.io" are the same inbox.

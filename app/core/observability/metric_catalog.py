@@ -127,6 +127,14 @@ REMINDER_LATENESS: Final = Metric(
     frozenset({"notifier"}),
     buckets=(0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
 )
+REMINDER_EMAILS_WITHHELD: Final = Metric(
+    "todo_reminder_emails_withheld_total",
+    "counter",
+    "Reminders not e-mailed, by reason: unverified (address not verified), volume (the "
+    "owner's hourly number of reminder e-mails reached); they still reach the app",
+    ("reason",),
+    frozenset({"notifier"}),
+)
 
 # --- Outbox (relay) -------------------------------------------------------------------------
 OUTBOX_BACKLOG: Final = Metric(
@@ -176,6 +184,14 @@ CONSUMER_LAG: Final = Metric(
     ("group", "topic", "partition"),
     CONSUMERS,
 )
+KAFKA_BROKER_UP: Final = Metric(
+    "todo_kafka_broker_up",
+    "gauge",
+    "1 while the Kafka cluster answers this worker's metadata probe, 0 during an outage "
+    "(the worker's /readyz is then not ready)",
+    (),
+    WORKERS,
+)
 DLQ_MESSAGES: Final = Metric(
     "todo_dlq_messages_total",
     "counter",
@@ -218,12 +234,14 @@ CATALOG: Final[tuple[Metric, ...]] = (
     TASKS_DUE,
     REMINDERS_SENT,
     REMINDER_LATENESS,
+    REMINDER_EMAILS_WITHHELD,
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
     EVENTS_PROCESSED,
     EVENTS_FAILED,
     EVENT_HANDLER_DURATION,
     CONSUMER_LAG,
+    KAFKA_BROKER_UP,
     DLQ_MESSAGES,
     DB_POOL_IN_USE,
     DB_POOL_SIZE,

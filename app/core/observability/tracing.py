@@ -16,7 +16,6 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
@@ -40,6 +39,10 @@ def tracer_provider(
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if exporter is None:
         assert otlp_endpoint is not None
+        # Imported here: the exporter brings protobuf and requests, a good share of a worker's
+        # start-up, which a process exporting no traces should not pay.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
         otlp = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
         provider.add_span_processor(BatchSpanProcessor(otlp))
     else:

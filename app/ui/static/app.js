@@ -31,6 +31,12 @@
     if (body.dataset.signedIn && shown && shown.textContent !== zone) window.location.reload();
   }
 
+  const LOGIN_PATH = "/ui/login";
+
+  function here() {
+    return window.location.pathname + window.location.search;
+  }
+
   // --- Live list: reload the groups whenever the server says something changed. ---
   let refreshTimer = null;
   let refreshing = false;
@@ -58,7 +64,9 @@
         headers: { Accept: "text/html" },
       });
       if (response.redirected && new URL(response.url).pathname === "/ui/login") {
-        window.location.assign(response.url);
+        // The session ended: log in and come back to this page, never to the bare fragment
+        // the script asked for.
+        window.location.assign(LOGIN_PATH + "?next=" + encodeURIComponent(here()));
         return;
       }
       if (!response.ok) return;
@@ -256,10 +264,97 @@
     }
   }
 
+  // --- Drafts: what a person typed survives a session that ended before they saved. ---
+  // On submit the form's fields are kept in this tab's sessionStorage (never passwords or the
+  // CSRF token). If the post meets an ended session, the server sends the browser to log in and
+  // then back to the form's page; there the fields are filled in again, once, with a notice,
+  // and the person saves again (with a fresh CSRF token: nothing is replayed behind their
+  // back). Any other page load drops the draft: the post went through, or failed visibly.
+  const DRAFT_KEY = "todo.draft";
+  const NOT_KEPT = { csrf_token: true, next: true };
+
+  function keepDrafts() {
+    document.addEventListener("submit", function (event) {
+      const form = event.target;
+      if (form.method !== "post" || form.hasAttribute("data-no-draft")) return;
+      // Buttons alone (Complete, Delete, Log out) carry nothing typed.
+      if (!form.querySelector("textarea, input:not([type]), input[type=text], input[type=email], input[type=number], input[type=datetime-local], input[type=date]")) return;
+      const fields = [];
+      Array.from(form.elements).forEach(function (element) {
+        if (!element.name || NOT_KEPT[element.name] || element.type === "password") return;
+        if (element.type === "submit" || element.type === "button") return;
+        const checkable = element.type === "checkbox" || element.type === "radio";
+        fields.push([element.name, checkable ? element.checked : element.value]);
+      });
+      try {
+        window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify({
+          page: here(), action: form.getAttribute("action"), fields: fields, viaLogin: false,
+        }));
+      } catch (error) { /* storage disabled: nothing is kept */ }
+    });
+  }
+
+  function readDraft() {
+    try {
+      return JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || "null");
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function restoreDraft() {
+    const draft = readDraft();
+    if (!draft) return;
+    try {
+      if (window.location.pathname === LOGIN_PATH) {
+        // On the way back to the form: the login page names it as where to go next.
+        const next = new URLSearchParams(window.location.search).get("next");
+        if (next === draft.page) {
+          draft.viaLogin = true;
+          window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+        }
+        return;
+      }
+      window.sessionStorage.removeItem(DRAFT_KEY);
+    } catch (error) {
+      return;
+    }
+    if (!draft.viaLogin || draft.page !== here()) return;
+    const form = Array.from(document.querySelectorAll("form")).find(function (candidate) {
+      return candidate.getAttribute("action") === draft.action;
+    });
+    if (!form) return;
+    const seen = {};
+    draft.fields.forEach(function (pair) {
+      const name = pair[0];
+      const value = pair[1];
+      const index = seen[name] || 0;
+      seen[name] = index + 1;
+      const element = form.querySelectorAll("[name='" + CSS.escape(name) + "']")[index];
+      if (!element) return;
+      if (element.type === "checkbox" || element.type === "radio") {
+        element.checked = Boolean(value);
+      } else {
+        element.value = value;
+      }
+      element.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    const notice = document.createElement("p");
+    notice.className = "notice";
+    notice.id = "draft-restored";
+    notice.setAttribute("role", "status");
+    notice.tabIndex = -1;
+    notice.textContent = "You were signed out before this was saved. What you typed is back: check it and save again.";
+    form.prepend(notice);
+    notice.focus();
+  }
+
   reportTimeZone();
   openFiltersWhenRoomy();
   rememberTaskAction();
   restoreTaskFocus();
+  keepDrafts();
+  restoreDraft();
   offerNotifications();
   enhanceTaskForm();
   connect();

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Literal
 
 import aiosmtplib
-from pydantic import SecretStr
 
+from app.core.mail import SmtpRelay
 from services.notifier.channels.base import DeliveryFailed, Notice
 
 
@@ -20,52 +19,27 @@ def _transient_code(code: int) -> bool:
 class EmailChannel:
     name = "email"
 
-    def __init__(
-        self,
-        *,
-        host: str,
-        port: int,
-        sender: str,
-        security: Literal["starttls", "tls", "none"],
-        username: str | None = None,
-        password: SecretStr | None = None,
-        timeout: float = 10.0,
-    ) -> None:
-        self._host = host
-        self._port = port
-        self._sender = sender
-        self._security = security
-        self._username = username
-        self._password = password
-        self._timeout = timeout
+    def __init__(self, relay: SmtpRelay) -> None:
+        self._relay = relay
 
     def message(self, notice: Notice) -> EmailMessage:
         if not notice.recipient:
             raise DeliveryFailed("the task owner has no e-mail address", transient=False)
-        message = EmailMessage()
-        message["From"] = self._sender
-        message["To"] = notice.recipient
-        message["Subject"] = f"Reminder: {notice.title}"
+        due = f"\nDue: {notice.due_date:%Y-%m-%d %H:%M} UTC" if notice.due_date else ""
+        message = self._relay.message(
+            notice.recipient,
+            f"Reminder: {notice.title}",
+            f"Reminder for your task: {notice.title}{due}\n",
+        )
         message["Message-ID"] = make_msgid(idstring=notice.event.id.hex)
         # Lets a mail filter or a support person tie the message to the reminder.
         message["X-Todo-Reminder-Id"] = str(notice.reminder_id)
-        due = f"\nDue: {notice.due_date:%Y-%m-%d %H:%M} UTC" if notice.due_date else ""
-        message.set_content(f"Reminder for your task: {notice.title}{due}\n")
         return message
 
     async def send(self, notice: Notice) -> None:
         message = self.message(notice)
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self._host,
-                port=self._port,
-                username=self._username,
-                password=None if self._password is None else self._password.get_secret_value(),
-                use_tls=self._security == "tls",
-                start_tls=self._security == "starttls",
-                timeout=self._timeout,
-            )
+            await self._relay.send(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refusal.code for refusal in exc.recipients]
             raise DeliveryFailed(

@@ -2,8 +2,15 @@
 
 The signature header is ``X-Todo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
 "<t>." + body>``. Signing the timestamp with the body lets a receiver refuse replays of an old
-request (:func:`verify_signature` allows five minutes by default). ``X-Todo-Event-Id`` carries
-the event id, the key a receiver deduplicates on: delivery is at-least-once.
+request (:func:`verify_signature` allows five minutes by default).
+
+Delivery is at-least-once: a crash between the receiver's 2xx and our record of it, or a
+consumer-group rebalance, sends the same reminder again. Every request therefore carries an
+explicit idempotency key, the same on every retry and redelivery of one reminder firing: the
+``Idempotency-Key`` header and the body's ``idempotencykey`` attribute (a CloudEvents extension
+attribute; both equal the event's ``id``, which CloudEvents 1.0 lets consumers treat as the
+duplicate key together with ``source``). ``X-Todo-Event-Id`` carries it too, for receivers
+written against earlier versions.
 
 The URL is never logged or put in an error: hooks of chat services carry their token in it.
 """
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Callable
 from typing import Final
@@ -23,6 +31,8 @@ from services.notifier.channels.base import DeliveryFailed, Notice
 
 SIGNATURE_HEADER: Final = "X-Todo-Signature"
 EVENT_ID_HEADER: Final = "X-Todo-Event-Id"
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+IDEMPOTENCY_ATTRIBUTE: Final = "idempotencykey"
 CONTENT_TYPE: Final = "application/cloudevents+json"
 DEFAULT_TOLERANCE_S: Final = 300
 # Worth retrying: the receiver is overloaded, restarting or asks us to slow down.
@@ -82,13 +92,16 @@ class WebhookChannel:
         self._clock = clock
 
     async def send(self, notice: Notice) -> None:
-        body = notice.event.model_dump_json().encode()
+        key = str(notice.event.id)
+        payload = {**notice.event.model_dump(mode="json"), IDEMPOTENCY_ATTRIBUTE: key}
+        body = json.dumps(payload, separators=(",", ":")).encode()
         # Signed per attempt: a retry carries a fresh timestamp.
         signature = sign(self._secret.get_secret_value().encode(), body, int(self._clock()))
         headers = {
             "Content-Type": CONTENT_TYPE,
             SIGNATURE_HEADER: signature,
-            EVENT_ID_HEADER: str(notice.event.id),
+            IDEMPOTENCY_HEADER: key,
+            EVENT_ID_HEADER: key,
         }
         try:
             response = await self._client.post(self._url, content=body, headers=headers)
