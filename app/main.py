@@ -15,9 +15,11 @@ from app.api import (
     access_tokens,
     auth,
     chat,
+    docs_page,
     email_verification,
     health,
     history,
+    notifications,
     openapi_links,
     problems,
     tasks,
@@ -26,6 +28,7 @@ from app.api.deps import AppState
 from app.auth.client_address import TrustedProxies
 from app.auth.hashing import PasswordHashing
 from app.auth.throttle import LoginThrottle
+from app.chat.agent import agent_from
 from app.core.db.probe import DatabaseProbe
 from app.core.db.session import create_engine, session_factory
 from app.core.gc_tuning import settle_after_startup
@@ -86,6 +89,7 @@ def create_app(
             task_metrics=task_metrics,
             db_metrics=DatabaseMetrics(registry, engine),
             probe=DatabaseProbe(settings.database_url),
+            chat_agent=agent_from(settings),
         )
         try:
             async with live.feeds(settings) as app.state.live, mcp.running():
@@ -94,6 +98,8 @@ def create_app(
                 yield
         finally:
             await app.state.todo.probe.close()
+            if app.state.todo.chat_agent is not None:
+                await app.state.todo.chat_agent.service.close()
             app.state.todo.hashing.close()
             await engine.dispose()
 
@@ -102,6 +108,9 @@ def create_app(
         version="1.0.0",
         summary="Multi-user tasks with due dates, recurrence and reminders",
         lifespan=lifespan,
+        # Both default pages load their scripts from a CDN: /docs is served locally instead.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's own OpenTelemetry spans (they read an incoming traceparent); our Prometheus
         # middleware does the metrics, and structured logs the logging.
         telemetry={
@@ -122,11 +131,13 @@ def create_app(
     app.include_router(tasks.router)
     app.include_router(chat.router)
     app.include_router(access_tokens.router)
+    app.include_router(notifications.router)
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
     ui.install(app)
     openapi_links.install(app)
+    docs_page.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     # The MCP app (with its bearer-token middleware) answers its one path; as a route rather
     # than a mount, every other unknown path still gets the API's own 404.

@@ -15,4 +15,23 @@ if [ -z "${JWT_SECRET:-}" ]; then
   export JWT_SECRET
 fi
 
+# Web Push: a local-only VAPID key pair, generated once like the signing key (deployments take
+# VAPID_PRIVATE_KEY from a Kubernetes Secret). Browsers subscribe with the public half; the
+# notifier signs with the private one and pushes to the browser vendor's push service.
+if [ -z "${VAPID_PRIVATE_KEY:-}" ]; then
+  if [ ! -s .local/vapid-private-key ]; then
+    (umask 077 && uv run --frozen --no-sync python -c \
+      'from app.core.vapid import generate; print(generate()[0])' > .local/vapid-private-key)
+  fi
+  VAPID_PRIVATE_KEY="$(cat .local/vapid-private-key)"
+fi
+if [ -z "${VAPID_PUBLIC_KEY:-}" ]; then
+  VAPID_PUBLIC_KEY="$(uv run --frozen --no-sync python -c \
+    'import sys; from app.core.vapid import public_key_from_private as p; print(p(sys.argv[1]))' \
+    "$VAPID_PRIVATE_KEY")"
+fi
+export VAPID_PRIVATE_KEY VAPID_PUBLIC_KEY
+export VAPID_SUBJECT="${VAPID_SUBJECT:-mailto:admin@localhost}"
+export NOTIFIER_CHANNELS="${NOTIFIER_CHANNELS:-log,push,user_webhook}"
+
 exec uv run --frozen --no-sync python -m services.local "$@"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The Debian packages the tests start as real components (and shellcheck, which actionlint runs
-# on the workflows; wrk, for bench/api.py). Installs the missing ones when run as
-# root; otherwise names them and stops, since the tests cannot run without them.
+# on the workflows; wrk, for bench/api.py; ffmpeg, for the demo video). Installs the missing
+# ones when run as root; otherwise names them and stops, since the tests cannot run without them.
 set -euo pipefail
 
-PACKAGES=(postgresql openjdk-17-jre-headless maven prometheus prometheus-alertmanager chromium chromium-driver shellcheck wrk)
+PACKAGES=(postgresql openjdk-17-jre-headless maven prometheus prometheus-alertmanager chromium chromium-driver shellcheck wrk ffmpeg)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

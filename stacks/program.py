@@ -93,6 +93,10 @@ def notifier_channels(config: StackConfig) -> NotifierChannels:
         smtp_from=notifier.smtp_from,
         smtp_username=notifier.smtp_username,
         smtp_password=notifier.smtp_password.output() if notifier.smtp_password else None,
+        vapid_private_key=(
+            notifier.vapid_private_key.output() if notifier.vapid_private_key else None
+        ),
+        vapid_subject=notifier.vapid_subject,
     )
 
 

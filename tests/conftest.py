@@ -1,4 +1,5 @@
 pytest_plugins = [
+    "tests.fixtures.chat_completions",
     "tests.fixtures.components",
     "tests.fixtures.cluster",
     "tests.fixtures.unhandled",

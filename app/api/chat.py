@@ -7,15 +7,16 @@ assistant cannot act on gets a question back and leaves everything as it was.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CurrentUser, DbSession
+from app.api.deps import CurrentUser, DbSession, State
 from app.api.problems import documented
-from app.chat.assistant import Action, respond_and_commit
+from app.chat.agent import chat as answer
+from app.chat.assistant import Action
 from app.chat.parser import MAX_MESSAGE
 from app.chat.tasks_port import TaskView
 from app.tasks.inputs import Priority, TimeZone
@@ -51,26 +52,15 @@ class ChatOut(BaseModel):
 
 
 def _task(view: TaskView) -> ChatTask:
-    return ChatTask(
-        id=view.id,
-        title=view.title,
-        due_date=view.due,
-        timezone=view.timezone,
-        recurrence=None if view.rule is None else view.rule.to_dict(),
-        recurrence_text=None if view.rule is None else view.rule.describe(),
-        tags=list(view.tags),
-        priority=view.priority,
-        completed=view.completed,
-        version=view.version,
-    )
+    return ChatTask.model_validate(view.summary())
 
 
 @router.post("/chat", response_model=ChatOut)
-async def chat(body: ChatIn, user: CurrentUser, db: DbSession) -> ChatOut:
+async def chat(body: ChatIn, user: CurrentUser, db: DbSession, app_state: State) -> ChatOut:
     """Act on your tasks in plain language: "standup every weekday at 9:30 #work",
     "what's due this week?", "done standup", "undo". See the README's Chat section."""
-    reply = await respond_and_commit(
-        db, user.id, body.message, timezone=body.timezone, now=datetime.now(UTC)
+    reply = await answer(
+        db, user.id, body.message, timezone=body.timezone, agent=app_state.chat_agent
     )
     return ChatOut(
         reply=reply.text,

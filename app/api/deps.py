@@ -16,6 +16,7 @@ from app.api.problems import Problem
 from app.auth.hashing import PasswordHashing
 from app.auth.revocation import not_revoked
 from app.auth.throttle import LoginThrottle
+from app.chat.agent import Agent
 from app.core.db.models import User
 from app.core.db.probe import DatabaseProbe
 from app.core.observability.metrics import DatabaseMetrics, TaskMetrics
@@ -35,6 +36,7 @@ class AppState:
     task_metrics: TaskMetrics
     db_metrics: DatabaseMetrics
     probe: DatabaseProbe
+    chat_agent: Agent | None = None  # the chat's AI agent, when a service is configured
 
 
 async def state(request: Request) -> AppState:

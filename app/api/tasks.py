@@ -28,7 +28,7 @@ from app.core.db.models import Task
 from app.core.observability.tracing import current_traceparent
 from app.tasks import commands
 from app.tasks.errors import VersionConflict
-from app.tasks.idempotency import Reply, create_task_once
+from app.tasks.idempotency import StoredReply, create_task_once
 from app.tasks.queries import Direction, SortField, TaskFilter, list_tasks
 from app.tasks.schedule import MAX_OCCURRENCES, upcoming_occurrences
 
@@ -77,8 +77,8 @@ async def create_task(
     return JSONResponse(reply.body, status_code=reply.status, headers=headers)
 
 
-def _created(task: Task) -> Reply:
-    return Reply(201, task_out(task).model_dump(mode="json"), task.version)
+def _created(task: Task) -> StoredReply:
+    return StoredReply(201, task_out(task).model_dump(mode="json"), task.version)
 
 
 def _task_response(task: Task, status: int = 200) -> Response:

@@ -35,14 +35,23 @@ from app.chat.parser import parse
 from app.chat.tasks_port import Refused, TaskView
 from app.chat.when import Context, When, place, resolve
 
+# "answered": the AI agent's reply (app/chat/agent.py), which may have made several changes.
 Action = Literal[
-    "created", "listed", "changed", "completed", "deleted", "snoozed", "undone", "clarify"
+    "created",
+    "listed",
+    "changed",
+    "completed",
+    "deleted",
+    "snoozed",
+    "undone",
+    "clarify",
+    "answered",
 ]
 UNDO_HINT = " Say “undo” to take it back."
 
 
 @dataclass(frozen=True, slots=True)
-class ChatReply:
+class Reply:
     text: str
     action: Action
     tasks: list[TaskView] = field(default_factory=list)
@@ -55,21 +64,25 @@ class _Ask(Exception):
 
 async def respond(
     session: AsyncSession, owner: uuid.UUID, message: str, *, timezone: str, now: datetime
-) -> ChatReply:
+) -> Reply:
     """The answer to `message` from the user `owner` in `timezone` at `now`."""
     intent = parse(message, timezone=timezone, now=now)
     zone = ZoneInfo(timezone)
-    turn = _Turn(session, owner, Context(zone=zone, now=now.astimezone(zone)))
+    turn = Turn(session, owner, Context(zone=zone, now=now.astimezone(zone)))
     try:
         return await turn.act(intent)
     except (_Ask, Refused) as stop:
-        return ChatReply(str(stop), "clarify")
+        return Reply(str(stop), "clarify")
 
 
 async def respond_and_commit(
     session: AsyncSession, owner: uuid.UUID, message: str, *, timezone: str, now: datetime
-) -> ChatReply:
-    reply = await respond(session, owner, message, timezone=timezone, now=now)
+) -> Reply:
+    return await settle(session, await respond(session, owner, message, timezone=timezone, now=now))
+
+
+async def settle(session: AsyncSession, reply: Reply) -> Reply:
+    """Commit what `reply` did, or roll back when it is a question (nothing was done)."""
     if reply.action == "clarify":
         await session.rollback()
     else:
@@ -78,7 +91,10 @@ async def respond_and_commit(
 
 
 @dataclass(frozen=True, slots=True)
-class _Turn:
+class Turn:
+    """The caller's changes by chat, each leaving its way back (undo). The parser's intents
+    come in through `act`; the AI agent's tools call the public methods with a task it found."""
+
     session: AsyncSession
     owner: uuid.UUID
     context: Context
@@ -87,10 +103,10 @@ class _Turn:
     def zone(self) -> ZoneInfo:
         return self.context.zone
 
-    async def act(self, intent: Intent) -> ChatReply:
+    async def act(self, intent: Intent) -> Reply:
         match intent:
             case Clarify(question):
-                return ChatReply(question, "clarify")
+                return Reply(question, "clarify")
             case Create(draft):
                 return await self._create(draft)
             case Query():
@@ -104,7 +120,7 @@ class _Turn:
             case Snooze(target, by):
                 return await self._snooze(target, by)
             case Undo():
-                return await self._undo()
+                return await self.undo()
         raise AssertionError(f"unhandled intent {intent!r}")
 
     async def _remember(self, action: dict[str, Any] | None) -> None:
@@ -121,7 +137,7 @@ class _Turn:
             raise _Ask(wording.choices(found, self.zone))
         return found[0]
 
-    async def _create(self, draft: TaskDraft) -> ChatReply:
+    async def _create(self, draft: TaskDraft) -> Reply:
         body: dict[str, Any] = {
             "title": draft.title,
             "tags": list(draft.tags),
@@ -132,46 +148,54 @@ class _Turn:
         }
         if draft.priority is not None:
             body["priority"] = draft.priority
+        return await self.create(body)
+
+    async def create(self, body: dict[str, Any]) -> Reply:
+        """Create the task `body` describes (POST /tasks's JSON)."""
         view = await tasks_port.create(self.session, self.owner, body)
         await self._remember({"kind": "delete", "task_id": str(view.id), "version": view.version})
         text = f"Added {wording.task(view, self.zone)}.{UNDO_HINT}"
-        return ChatReply(text, "created", [view], undo=True)
+        return Reply(text, "created", [view], undo=True)
 
-    async def _query(self, query: Query) -> ChatReply:
+    async def _query(self, query: Query) -> Reply:
         views = await tasks_port.search(self.session, self.owner, query)
         what = query.kind
         scope = f" {query.period}" if query.period else ""
         tag = f" tagged #{query.tag}" if query.tag else ""
         if not views:
-            return ChatReply(f"No {what} tasks{tag}{scope}.", "listed")
+            return Reply(f"No {what} tasks{tag}{scope}.", "listed")
         more = " (the first 20)" if len(views) == tasks_port.LIST_LIMIT else ""
         head = f"{len(views)} {what} task{'s' if len(views) > 1 else ''}{tag}{scope}{more}:"
-        return ChatReply(f"{head}\n{wording.listing(views, self.zone)}", "listed", views)
+        return Reply(f"{head}\n{wording.listing(views, self.zone)}", "listed", views)
 
-    async def _complete(self, target: str) -> ChatReply:
-        view = await self._one(target)
+    async def _complete(self, target: str) -> Reply:
+        return await self.complete(await self._one(target))
+
+    async def complete(self, view: TaskView) -> Reply:
         done = await tasks_port.complete(self.session, self.owner, view.id)
         if done.rule is not None:
             # The recurring service starts the next occurrence from this completion at once,
             # so there is no way back here (and no older change to fall back to either).
             await self._remember(None)
             follow = "Its next occurrence follows by its rule."
-            return ChatReply(
+            return Reply(
                 f"Completed {wording.task(done, self.zone)}. {follow}", "completed", [done]
             )
         await self._remember({"kind": "reopen", "task_id": str(done.id), "version": done.version})
-        return ChatReply(
+        return Reply(
             f"Completed {wording.task(done, self.zone)}.{UNDO_HINT}", "completed", [done], undo=True
         )
 
-    async def _delete(self, target: str) -> ChatReply:
-        view = await self._one(target, completed=None)
+    async def _delete(self, target: str) -> Reply:
+        return await self.delete(await self._one(target, completed=None))
+
+    async def delete(self, view: TaskView) -> Reply:
         gone = await tasks_port.remove(self.session, self.owner, view.id)
         await self._remember({"kind": "recreate", "body": gone.body()})
         text = f"Deleted {wording.task(gone, self.zone)}.{UNDO_HINT}"
-        return ChatReply(text, "deleted", [gone], undo=True)
+        return Reply(text, "deleted", [gone], undo=True)
 
-    async def _change(self, change: Change) -> ChatReply:
+    async def _change(self, change: Change) -> Reply:
         view = await self._one(change.target)
         body: dict[str, Any] = {}
         if change.title is not None:
@@ -184,7 +208,7 @@ class _Turn:
             if view.rule is not None:
                 # The series moves with it: the rule restarts from the new due date.
                 body["recurrence"] = view.rule.to_dict()
-        return await self._update(view, body, "changed", "Changed")
+        return await self.update(view, body, "changed", "Changed")
 
     def _moved_due(self, view: TaskView, change: Change) -> datetime:
         if view.due is None:
@@ -197,17 +221,17 @@ class _Turn:
         at = change.at or local.time().replace(tzinfo=None)
         return place(day, at, zone)
 
-    async def _snooze(self, target: str, by: timedelta) -> ChatReply:
+    async def _snooze(self, target: str, by: timedelta) -> Reply:
         view = await self._one(target)
         until = self.context.now.astimezone(UTC) + by
         # Pending reminders due before then give way to the snooze; later ones stay.
         kept = [tasks_port.reminder_json(r) for r in view.reminders if r.at > until]
         body = {"reminders": [*kept, {"at": until.isoformat()}]}
-        return await self._update(view, body, "snoozed", f"Snoozed for {wording.span(by)}:")
+        return await self.update(view, body, "snoozed", f"Snoozed for {wording.span(by)}:")
 
-    async def _update(
+    async def update(
         self, view: TaskView, body: dict[str, Any], action: Action, verb: str
-    ) -> ChatReply:
+    ) -> Reply:
         before = view.body(*body)
         changed = await tasks_port.update(self.session, self.owner, view.id, body)
         await self._remember(
@@ -219,26 +243,26 @@ class _Turn:
             }
         )
         text = f"{verb} {wording.task(changed, self.zone)}.{UNDO_HINT}"
-        return ChatReply(text, action, [changed], undo=True)
+        return Reply(text, action, [changed], undo=True)
 
-    async def _undo(self) -> ChatReply:
+    async def undo(self) -> Reply:
         action = await tasks_port.last_undo(self.session, self.owner)
         if action is None:
-            return ChatReply("There is nothing to undo.", "clarify")
+            return Reply("There is nothing to undo.", "clarify")
         if action["kind"] == "recreate":
             view = await tasks_port.create(self.session, self.owner, action["body"])
-            return ChatReply(f"Undone: restored {wording.task(view, self.zone)}.", "undone", [view])
+            return Reply(f"Undone: restored {wording.task(view, self.zone)}.", "undone", [view])
         task_id = uuid.UUID(action["task_id"])
         current = await tasks_port.get(self.session, self.owner, task_id)
         if current is None or current.version != action["version"]:
-            return ChatReply("Nothing undone: that task has changed or gone since.", "clarify")
+            return Reply("Nothing undone: that task has changed or gone since.", "clarify")
         if action["kind"] == "delete":
             gone = await tasks_port.remove(self.session, self.owner, task_id)
-            return ChatReply(f"Undone: removed {wording.task(gone, self.zone)}.", "undone", [gone])
+            return Reply(f"Undone: removed {wording.task(gone, self.zone)}.", "undone", [gone])
         if action["kind"] == "reopen":
             view = await tasks_port.reopen(self.session, self.owner, task_id)
-            return ChatReply(
+            return Reply(
                 f"Undone: {wording.task(view, self.zone)} is open again.", "undone", [view]
             )
         view = await tasks_port.update(self.session, self.owner, task_id, action["body"])
-        return ChatReply(f"Undone: {wording.task(view, self.zone)} is as it was.", "undone", [view])
+        return Reply(f"Undone: {wording.task(view, self.zone)} is as it was.", "undone", [view])

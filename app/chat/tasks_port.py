@@ -50,6 +50,7 @@ class TaskView:
 
     id: uuid.UUID
     title: str
+    description: str
     due: datetime | None
     timezone: str
     rule: RecurrenceRule | None
@@ -64,6 +65,7 @@ class TaskView:
         """The task's values as API request JSON, limited to `keys` (all when none given)."""
         values: dict[str, Any] = {
             "title": self.title,
+            "description": self.description,
             "priority": self.priority,
             "tags": list(self.tags),
             "due_date": None if self.due is None else self.due.isoformat(),
@@ -72,6 +74,21 @@ class TaskView:
             "reminders": [reminder_json(r) for r in self.reminders],
         }
         return {key: values[key] for key in keys} if keys else values
+
+    def summary(self) -> dict[str, Any]:
+        """The task as the chat shows it (POST /chat's `tasks`, the AI agent's tool results)."""
+        return {
+            "id": str(self.id),
+            "title": self.title,
+            "due_date": None if self.due is None else self.due.isoformat(),
+            "timezone": self.timezone,
+            "recurrence": None if self.rule is None else self.rule.to_dict(),
+            "recurrence_text": None if self.rule is None else self.rule.describe(),
+            "tags": list(self.tags),
+            "priority": self.priority,
+            "completed": self.completed,
+            "version": self.version,
+        }
 
 
 def reminder_json(reminder: PendingReminder) -> dict[str, str]:
@@ -85,6 +102,7 @@ def _view(task: TaskOrRecord) -> TaskView:
     return TaskView(
         id=task.id,
         title=task.title,
+        description=task.description,
         due=task.due_date,
         timezone=task.timezone,
         rule=RecurrenceRule.parse(task.recurrence) if task.recurrence else None,
@@ -219,8 +237,15 @@ async def search(session: AsyncSession, owner: uuid.UUID, query: Query) -> list[
         due_before=query.end,
         tag=query.tag,
     )
+    return await filtered(session, owner, task_filter, LIST_LIMIT)
+
+
+async def filtered(
+    session: AsyncSession, owner: uuid.UUID, task_filter: TaskFilter, limit: int
+) -> list[TaskView]:
+    """The caller's tasks that pass `task_filter`, soonest due first (the AI agent's search)."""
     rows, _ = await list_tasks(
-        session, owner, task_filter, sort="due_date", direction="asc", limit=LIST_LIMIT, cursor=None
+        session, owner, task_filter, sort="due_date", direction="asc", limit=limit, cursor=None
     )
     return [_view(task) for task in rows]
 

@@ -125,6 +125,29 @@ class ApiSettings(CommonSettings, SmtpSettings):
     email_verification_resend_seconds: int = Field(60, ge=0, le=24 * 3600)
     max_page_size: int = Field(100, ge=1, le=1000)
     cors_origins: list[str] = Field(default_factory=list)
+    # Web Push: the public half of the notifier's VAPID key pair (65-byte P-256 point,
+    # base64url), given to browsers to subscribe with. Unset: the UI offers no push.
+    vapid_public_key: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{87}$")
+    # Users' push endpoints and webhooks may be loopback addresses: tests and local runs only
+    # (app/notifications/targets.py holds the rule).
+    allow_loopback_targets: bool = False
+
+    # The chat's AI agent (app/chat/agent.py): an OpenAI-compatible Chat Completions service.
+    # Unset (the default) = the deterministic parser; base URL and model come together.
+    chat_ai_base_url: str | None = Field(
+        None, description="e.g. https://api.openai.com/v1 (POSTs to {base}/chat/completions)"
+    )
+    chat_ai_model: str | None = Field(None, min_length=1, max_length=200)
+    chat_ai_api_key: SecretStr | None = Field(None, description="sent as a bearer token")
+    chat_ai_max_turns: int = Field(6, ge=1, le=20, description="model calls per message")
+    chat_ai_max_tokens: int = Field(
+        800, ge=16, le=32_000, description="completion tokens per model call"
+    )
+    chat_ai_token_budget: int = Field(
+        20_000, ge=100, le=1_000_000, description="tokens (prompt + completion) per message"
+    )
+    chat_ai_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    chat_ai_history_messages: int = Field(20, ge=0, le=200, description="kept per user")
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -135,6 +158,19 @@ class ApiSettings(CommonSettings, SmtpSettings):
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or network") from None
         return [entry.strip() for entry in value]
+
+    @field_validator("chat_ai_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return None if value is None else value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _chat_ai_complete(self) -> ApiSettings:
+        if (self.chat_ai_base_url is None) != (self.chat_ai_model is None):
+            raise ValueError("set CHAT_AI_BASE_URL and CHAT_AI_MODEL together, or neither")
+        return self
 
 
 S = TypeVar("S", bound=BaseSettings)

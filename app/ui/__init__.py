@@ -9,7 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.ui import auth_pages, chat_page, history_page, stream, task_pages, tokens_page
+from app.ui import (
+    auth_pages,
+    chat_page,
+    history_page,
+    notifications_page,
+    stream,
+    task_pages,
+    tokens_page,
+)
 from app.ui.posting import RefusedPost
 from app.ui.render import STATIC_DIR, STATIC_PATH, MissingPage, page
 
@@ -19,6 +27,7 @@ router.include_router(task_pages.router)
 router.include_router(history_page.router)
 router.include_router(chat_page.router)
 router.include_router(tokens_page.router)
+router.include_router(notifications_page.router)
 router.include_router(stream.router)
 
 

@@ -6,12 +6,10 @@ time zone, and runs the same assistant as ``POST /chat``, in one transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import DbSession
-from app.chat.assistant import respond_and_commit
+from app.api.deps import DbSession, State
+from app.chat.agent import chat as answer
 from app.chat.parser import MAX_MESSAGE
 from app.ui.forms import field_text
 from app.ui.posting import PostedForm
@@ -28,7 +26,7 @@ async def chat_page(request: Request, person: SignedIn) -> Response:
 
 @router.post("/ui/chat")
 async def chat_post(
-    request: Request, person: SignedIn, db: DbSession, posted: PostedForm
+    request: Request, person: SignedIn, db: DbSession, app_state: State, posted: PostedForm
 ) -> Response:
     message = field_text(posted, "message")
     if not message.strip() or len(message) > MAX_MESSAGE:
@@ -38,8 +36,8 @@ async def chat_post(
             "chat_error": f"Type a message of 1 to {MAX_MESSAGE} characters.",
         }
         return page(request, person, "chat.html", context, status=422)
-    reply = await respond_and_commit(
-        db, owner_of(person), message, timezone=person.timezone, now=datetime.now(UTC)
+    reply = await answer(
+        db, owner_of(person), message, timezone=person.timezone, agent=app_state.chat_agent
     )
     # A question keeps the message in the box to be corrected; after a change it is cleared.
     kept = message if reply.action == "clarify" else ""

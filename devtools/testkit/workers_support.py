@@ -63,6 +63,25 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+def reminder_due(
+    title: str,
+    *,
+    owner_id: uuid.UUID | None = None,
+    remind_at: datetime | None = None,
+    due_date: datetime | None = None,
+) -> CloudEvent:
+    """A ``reminder.due`` event as the notifier's scheduler records it (fresh ids)."""
+    data = ReminderDueData(
+        reminder_id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        owner_id=owner_id or uuid.uuid4(),
+        title=title,
+        remind_at=remind_at or datetime.now(UTC),
+        due_date=due_date,
+    )
+    return CloudEvent.of(EventType.REMINDER_DUE, data, subject=data.task_id)
+
+
 # A caller's trace context, as the API stamps it on the events of a request.
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

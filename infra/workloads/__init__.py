@@ -303,6 +303,7 @@ class Workloads(pulumi.ComponentResource):
             # Address verification links go out through the notifier's relay, made on the
             # public address (never on a Host header a client chose).
             env += self._args.notifier.smtp_environment()
+            env += self._args.notifier.api_environment()
             if self._args.domain:
                 env.append(
                     k8s.core.v1.EnvVarArgs(name="PUBLIC_URL", value=f"https://{self._args.domain}")

@@ -1,7 +1,8 @@
 """The notifier's delivery channels as the stack configures them: which channels run, the
-webhook and SMTP settings as plain environment, and their secrets (the webhook's HMAC key, the
-SMTP password) in a Secret of their own, apart from the app Secret. The notifier reads it; the
-API reads only its SMTP entries, to e-mail address verification links through the same relay.
+webhook, SMTP and VAPID settings as plain environment, and their secrets (the webhook's HMAC
+key, the SMTP password, the VAPID private key) in a Secret of their own, apart from the app
+Secret. The notifier reads it; the API reads only its SMTP entries (to e-mail address
+verification links through the same relay) and is given the VAPID public key.
 
 The rules mirror ``services/notifier/settings.py`` (the process refuses to start without them),
 so a bad combination fails ``pulumi preview`` instead of crash-looping the notifier.
@@ -15,10 +16,13 @@ from typing import Final
 import pulumi
 import pulumi_kubernetes as k8s
 
-CHANNELS: Final = ("webhook", "email", "log")
+from app.core.vapid import public_key_from_private
+
+CHANNELS: Final = ("webhook", "email", "log", "push", "user_webhook")
 SECRET_NAME: Final = "todo-notifier-channels"  # noqa: S105 (a name, not a secret)
 WEBHOOK_SECRET_KEY: Final = "webhook-secret"  # noqa: S105 (a key name)
 SMTP_PASSWORD_KEY: Final = "smtp-password"  # noqa: S105 (a key name)
+VAPID_PRIVATE_KEY_KEY: Final = "vapid-private-key"
 WEBHOOK_SECRET_MIN: Final = 32  # NotifierSettings.webhook_secret min_length
 
 core = k8s.core.v1
@@ -34,6 +38,8 @@ class NotifierChannels:
     smtp_from: str | None = None
     smtp_username: str | None = None
     smtp_password: pulumi.Input[str] | None = None  # secret
+    vapid_private_key: pulumi.Input[str] | None = None  # secret
+    vapid_subject: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.channels if name not in CHANNELS]
@@ -43,6 +49,8 @@ class NotifierChannels:
             raise ValueError("the webhook channel needs webhook_url and webhook_secret")
         if "email" in self.channels and (self.smtp_host is None or self.smtp_from is None):
             raise ValueError("the email channel needs smtp_host and smtp_from")
+        if "push" in self.channels and (self.vapid_private_key is None or not self.vapid_subject):
+            raise ValueError("the push channel needs vapid_private_key and vapid_subject")
         if (self.smtp_username is None) != (self.smtp_password is None):
             raise ValueError("smtp_username and smtp_password go together (or neither)")
 
@@ -53,16 +61,32 @@ class NotifierChannels:
             data[WEBHOOK_SECRET_KEY] = pulumi.Output.secret(self.webhook_secret)
         if self.smtp_password is not None:
             data[SMTP_PASSWORD_KEY] = pulumi.Output.secret(self.smtp_password)
+        if "push" in self.channels and self.vapid_private_key is not None:
+            data[VAPID_PRIVATE_KEY_KEY] = pulumi.Output.secret(self.vapid_private_key)
         return data
+
+    def api_environment(self) -> list[core.EnvVarArgs]:
+        """The API's share of Web Push: the public half of the VAPID key, served to browsers.
+        Derived from the private key, and not secret (browsers are given it)."""
+        if "push" not in self.channels or self.vapid_private_key is None:
+            return []
+        public = pulumi.Output.unsecret(
+            pulumi.Output.from_input(self.vapid_private_key).apply(public_key_from_private)
+        )
+        return [core.EnvVarArgs(name="VAPID_PUBLIC_KEY", value=public)]
 
     def environment(self) -> list[core.EnvVarArgs]:
         """The notifier container's channel settings (``NOTIFIER_CHANNELS``, ``WEBHOOK_*``,
-        ``SMTP_*``); secrets only through ``secretKeyRef``."""
+        ``SMTP_*``, ``VAPID_*``); secrets only through ``secretKeyRef``."""
         env = [core.EnvVarArgs(name="NOTIFIER_CHANNELS", value=",".join(self.channels))]
         if self.webhook_url is not None:
             env.append(core.EnvVarArgs(name="WEBHOOK_URL", value=self.webhook_url))
         if WEBHOOK_SECRET_KEY in self.secret_data():
             env.append(_secret_env("WEBHOOK_SECRET", WEBHOOK_SECRET_KEY))
+        if "push" in self.channels and self.vapid_subject is not None:
+            env.append(core.EnvVarArgs(name="VAPID_SUBJECT", value=self.vapid_subject))
+        if VAPID_PRIVATE_KEY_KEY in self.secret_data():
+            env.append(_secret_env("VAPID_PRIVATE_KEY", VAPID_PRIVATE_KEY_KEY))
         return env + self.smtp_environment()
 
     def smtp_environment(self) -> list[core.EnvVarArgs]:

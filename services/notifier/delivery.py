@@ -23,18 +23,26 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db.event_models import NotificationDelivery
-from app.core.db.models import User
 from app.core.events import outbox
 from app.core.events.contract import CloudEvent, EventType, NotificationSentData
 from app.core.observability.tracing import current_traceparent
+from app.notifications import subscriptions
+from app.notifications.routes import routes_of
 from services.common.metrics import WorkerMetrics
 from services.common.spec import PermanentError
-from services.notifier.channels import Channel, DeliveryFailed, Notice, RetryPolicy, with_retries
+from services.notifier.channels import (
+    Channel,
+    DeliveryFailed,
+    Notice,
+    Receipt,
+    RetryPolicy,
+    with_retries,
+)
 from services.notifier.claims import SOURCE_NOTIFIER
 from services.notifier.email_gate import EMAIL, EmailGate
 from services.notifier.metrics import NotifierMetrics
@@ -60,22 +68,23 @@ class Delivery:
         self._channels = channels
         self._policy = policy
         self._metrics = NotifierMetrics(metrics, [channel.name for channel in channels])
-        self._needs_address = any(channel.name == EMAIL for channel in channels)
         # Built whatever the channels: its counter is exported (at 0) by every notifier.
         self._email_gate = EmailGate(emails_per_hour, metrics)
 
     async def handle(self, event: CloudEvent, session: AsyncSession) -> None:
-        """The consumer's handler: deliver one reminder.due through every channel."""
+        """The consumer's handler: deliver one reminder.due through every channel that applies
+        to its owner (their preferences, verified address, subscriptions, webhook)."""
         notice = Notice.of(event)
-        if self._needs_address:
-            owner = select(User.email).where(User.id == notice.owner_id)
-            notice = replace(notice, recipient=await session.scalar(owner))
+        routes = await routes_of(session, notice.owner_id)
+        notice = replace(notice, recipient=routes.email, routes=routes)
         # SQLite (the local run) has a single writer, and the consumer's transaction already
         # holds it: there the deliveries share that transaction, so a failing channel rolls
         # back the others' records too and a retry repeats them.
         own_transactions = session.get_bind().dialect.name != "sqlite"
         failures = []
         for channel in self._channels:
+            if not channel.applies(notice):
+                continue
             if own_transactions:
                 async with self._sessions() as own, own.begin():
                     failure = await self._deliver(own, channel, notice)
@@ -104,11 +113,14 @@ class Delivery:
             nonlocal attempts
             attempts += 1
 
+        receipts: list[Receipt | None] = []
+
+        async def send() -> None:
+            receipts.append(await channel.send(notice))
+
         error: DeliveryFailed | None = None
         try:
-            attempts += await with_retries(
-                lambda: channel.send(notice), self._policy, on_failure=failed_attempt
-            )
+            attempts += await with_retries(send, self._policy, on_failure=failed_attempt)
         except DeliveryFailed as failure:
             error = failure
             outcome: dict[str, object] = {"status": FAILED, "last_error": str(failure)}
@@ -124,6 +136,10 @@ class Delivery:
         else:
             delivered_at = datetime.now(UTC)
             outcome = {"status": DELIVERED, "last_error": None, "delivered_at": delivered_at}
+            receipt = receipts[-1]
+            if receipt is not None:
+                # Subscriptions the push service says are gone (404/410) receive nothing again.
+                await subscriptions.forget(session, receipt.gone_subscriptions)
             await _record_sent(session, notice, channel.name, delivered_at)
             self._metrics.delivered(channel.name, notice.remind_at, delivered_at)
         await session.execute(

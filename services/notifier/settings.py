@@ -14,12 +14,13 @@ from pydantic_settings import NoDecode
 from app.core.settings import SmtpSettings
 from services.common.settings import WorkerSettings
 
-ChannelName = Literal["webhook", "email", "log"]
-CHANNEL_NAMES: tuple[ChannelName, ...] = ("webhook", "email", "log")
+ChannelName = Literal["webhook", "email", "log", "push", "user_webhook"]
+CHANNEL_NAMES: tuple[ChannelName, ...] = ("webhook", "email", "log", "push", "user_webhook")
 # The settings each channel cannot work without.
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "webhook": ("webhook_url", "webhook_secret"),
     "email": ("smtp_host", "smtp_from"),
+    "push": ("vapid_private_key", "vapid_subject"),
 }
 
 
@@ -42,6 +43,14 @@ class NotifierSettings(WorkerSettings, SmtpSettings):
     # At most this many reminder e-mails per user in any hour; the rest are withheld (recorded
     # in withheld_reminder_emails and counted by todo_reminder_emails_withheld_total).
     reminder_emails_per_hour: int = Field(20, ge=1, le=10_000)
+
+    # Web Push (channel "push"): the VAPID private key (raw P-256 key, base64url; the API serves
+    # its public half as VAPID_PUBLIC_KEY) and the contact push services may write to.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str | None = Field(None, pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")
+    # Users' push endpoints and webhooks may be loopback addresses: tests and local runs only
+    # (app/notifications/targets.py holds the rule).
+    allow_loopback_targets: bool = False
 
     # Per channel: attempts with exponential backoff (with jitter) before the event is
     # dead-lettered; transient failures only (network, 5xx/429, SMTP 4xx).
@@ -71,4 +80,12 @@ class NotifierSettings(WorkerSettings, SmtpSettings):
             raise ValueError(
                 f"NOTIFIER_CHANNELS={','.join(self.notifier_channels)} needs {', '.join(missing)}"
             )
+        if self.vapid_private_key is not None:
+            # Imported here: cryptography is loaded only by a notifier that has a VAPID key.
+            from app.core.vapid import public_key_from_private
+
+            try:
+                public_key_from_private(self.vapid_private_key.get_secret_value())
+            except ValueError as error:
+                raise ValueError(f"VAPID_PRIVATE_KEY: {error}") from None
         return self

@@ -22,6 +22,7 @@ from services.notifier.channels import (
     EmailChannel,
     LogChannel,
     RetryPolicy,
+    UserWebhookChannel,
     WebhookChannel,
 )
 from services.notifier.delivery import Delivery
@@ -53,6 +54,24 @@ def build_channels(settings: NotifierSettings, client: httpx.AsyncClient) -> lis
             relay = settings.smtp_relay()
             assert relay is not None
             channels.append(EmailChannel(relay))
+        elif name == "push":
+            # Imported only when configured: it loads pywebpush, requests and cryptography.
+            from services.notifier.channels.push import PushChannel
+
+            assert settings.vapid_private_key is not None
+            assert settings.vapid_subject is not None
+            channels.append(
+                PushChannel(
+                    settings.vapid_private_key.get_secret_value(),
+                    settings.vapid_subject,
+                    client,
+                    allow_loopback=settings.allow_loopback_targets,
+                )
+            )
+        elif name == "user_webhook":
+            channels.append(
+                UserWebhookChannel(client, allow_loopback=settings.allow_loopback_targets)
+            )
         else:
             channels.append(LogChannel())
     return channels

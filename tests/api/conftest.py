@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ class Api:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     settings: ApiSettings
+    transport: httpx.ASGITransport  # for another client of the same app (a browser's cookies)
 
     async def new_user(self) -> dict[str, str]:
         return await register(self.client)
@@ -71,19 +73,26 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 async def api(database_url: str) -> AsyncIterator[Api]:
     await upgrade_async(database_url)
-    settings = api_settings(database_url)
+    async with running_api(api_settings(database_url)) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_api(settings: ApiSettings) -> AsyncIterator[Api]:
+    """The app built from `settings` (its database migrated already), served to a client."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            engine = create_engine(database_url)
+            engine = create_engine(settings.database_url)
             try:
                 yield Api(
-                    backend=database_url.split(":")[0],
+                    backend=settings.database_url.split(":")[0],
                     client=client,
                     engine=engine,
                     sessions=session_factory(engine),
                     settings=settings,
+                    transport=transport,
                 )
             finally:
                 await engine.dispose()

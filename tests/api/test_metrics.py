@@ -68,6 +68,7 @@ async def test_due_date_gauges_series_and_pool(
                 api_engine := create_engine(url),
                 session_factory(api_engine),
                 settings,
+                transport,
             )
             user = await own.new_user()
             now = datetime.now(UTC)

@@ -176,7 +176,9 @@ def test_no_server_error_and_no_schema_violation(
 def test_stateful_sequences_along_the_links(
     api_server: ApiServer, auth_headers: dict[str, str]
 ) -> None:
-    schema = _schema().exclude(method="POST", path="/auth/logout")
+    # The notification settings link to no task: in the walk they only take the steps that
+    # should reach the tasks' links (each of their operations is fuzzed by the test above).
+    schema = _schema().exclude(method="POST", path="/auth/logout").exclude(tag="notifications")
     schema.config.update(base_url=api_server.url)
     # Sequences of valid calls (invalid data is the stateless test's business).
     schema.config.generation.update(modes=[GenerationMode.POSITIVE])

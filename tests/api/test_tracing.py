@@ -18,7 +18,7 @@ async def test_events_carry_the_request_trace(api: Api) -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             headers = await Api(
-                api.backend, client, api.engine, api.sessions, api.settings
+                api.backend, client, api.engine, api.sessions, api.settings, transport
             ).new_user()
             incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
             created = await client.post(

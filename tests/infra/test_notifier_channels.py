@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.core import vapid
 from app.core.settings import ApiSettings, load
 from devtools.testkit.pulumi_mocks import ProgramRun, RecordedResource, load_config
 from infra.workloads.notifier import NotifierChannels
@@ -122,6 +123,37 @@ def test_the_api_gets_the_relay_for_verification_links(
     assert relay.password.get_secret_value() == SMTP_PASSWORD
 
 
+def test_web_push_gives_the_notifier_the_private_key_and_the_api_the_public_one(
+    run_stack: Callable[..., ProgramRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    private, public = vapid.generate()
+    settings = {
+        "notifierChannels": "log,push,user_webhook",
+        "notifierVapidSubject": "mailto:ops@example.com",
+    }
+    run = run_stack("aks", settings=settings, secrets={"vapidPrivateKey": private}).ok()
+    secret = channel_secret(run)
+    assert secret is not None
+    assert secret.secret_inputs == {"stringData"}
+    assert secret.inputs["stringData"] == {"vapid-private-key": private}
+    container = notifier_container(run)
+    assert private not in str(container)
+    deployed = settings_as_deployed(container, secret.inputs["stringData"], monkeypatch)
+    assert deployed.notifier_channels == ("log", "push", "user_webhook")
+    assert deployed.vapid_private_key is not None
+    assert deployed.vapid_private_key.get_secret_value() == private
+    assert deployed.vapid_subject == "mailto:ops@example.com"
+    (api,) = [
+        r
+        for r in run.resources
+        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == "todo-api"
+    ]
+    (api_container,) = api.inputs["spec"]["template"]["spec"]["containers"]
+    api_env = {entry["name"]: entry.get("value") for entry in api_container["env"]}
+    assert api_env["VAPID_PUBLIC_KEY"] == public
+    assert private not in str(api_container)
+
+
 def test_default_is_the_log_channel_and_no_secret(
     committed_run: Callable[[str, bool], ProgramRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -147,7 +179,20 @@ def test_default_is_the_log_channel_and_no_secret(
         (
             {"notifierChannels": "email,sms"},
             {},
-            {"notifierChannels": "must be a comma list of one of webhook, email, log"},
+            {
+                "notifierChannels": "must be a comma list of one of webhook, email, log, push, "
+                "user_webhook"
+            },
+        ),
+        (
+            {"notifierChannels": "push"},
+            {},
+            {
+                "vapidPrivateKey": "required with the push channel (notifierChannels): "
+                "run `python -m stacks.secrets <stack>` once to generate it as a secret",
+                "notifierVapidSubject": "required with the push channel (notifierChannels): "
+                "mailto: of who runs the service",
+            },
         ),
         (
             {"notifierChannels": "email", "notifierSmtpFrom": "reminders@example.com"},
@@ -176,7 +221,14 @@ def test_default_is_the_log_channel_and_no_secret(
             },
         ),
     ],
-    ids=["webhook-unset", "unknown-channel", "email-no-host", "bad-values", "plain-password"],
+    ids=[
+        "webhook-unset",
+        "unknown-channel",
+        "push-no-key",
+        "email-no-host",
+        "bad-values",
+        "plain-password",
+    ],
 )
 def test_bad_channel_config_is_refused_with_each_key(
     tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str], problems: dict[str, str]

@@ -6,11 +6,12 @@ the tests fail if ``CI`` is set (with the reason) and are skipped otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Final, NoReturn, Protocol
 
@@ -26,19 +27,14 @@ from playwright.async_api import (
     expect,
 )
 
+from app.core.processes import TOPICS
+from devtools.api_server import ApiServer
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.kafka import KafkaBroker
+from devtools.process import ComponentError
+from devtools.testkit.events_support import ServiceProcess
 from tests.fixtures.components import ci_enabled
 
-CHROMIUM: Final = "/usr/bin/chromium"
-CHROMIUM_ARGS: Final = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ZONE: Final = "Europe/Berlin"
 ARTIFACTS: Final = Path(__file__).resolve().parents[2] / "artifacts"
 # Events cross processes (and Kafka): generous deadlines, met in well under a second normally.
@@ -50,6 +46,52 @@ def unavailable(component: str, error: Exception) -> NoReturn:
     if ci_enabled():
         pytest.fail(f"{message} (CI is set: failing)", pytrace=False)
     pytest.skip(message)
+
+
+@contextmanager
+def own_kafka(log_dir: Path) -> Iterator[KafkaBroker]:
+    """A broker for one test module, with the platform's topics. A module's own because the
+    services' consumer groups have fixed names: on a shared broker they would pick up other
+    tests' events (for tasks that are not in this database) and leave offsets behind."""
+    kafka = KafkaBroker(log_dir=log_dir)
+    try:
+        kafka.start()
+        kafka.create_topics(TOPICS)
+    except ComponentError as error:
+        kafka.close()
+        unavailable("Kafka", error)
+    try:
+        yield kafka
+    finally:
+        kafka.close()
+
+
+@asynccontextmanager
+async def running_services(
+    names: tuple[str, ...],
+    api: ApiServer,
+    broker: KafkaBroker,
+    log_dir: Path,
+    env: Mapping[str, Mapping[str, str]] | None = None,
+) -> AsyncIterator[dict[str, ServiceProcess]]:
+    """The worker services ``names`` as processes on the API's database, each ready; ``env``
+    holds a service's extra environment by name."""
+    running = {
+        name: ServiceProcess(
+            name,
+            database_url=api.database_url,
+            bootstrap=broker.bootstrap,
+            log_dir=log_dir,
+            env=(env or {}).get(name),
+        )
+        for name in names
+    }
+    try:
+        await asyncio.gather(*(service.start(within=90) for service in running.values()))
+        yield running
+    finally:
+        for service in running.values():
+            service.stop()
 
 
 @asynccontextmanager

@@ -23,11 +23,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from app.core.processes import TOPICS
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from devtools.process import ComponentError
 from devtools.testkit.events_support import ServiceProcess
 from tests.ui.browser_support import (
     ARTIFACTS,
@@ -40,9 +38,10 @@ from tests.ui.browser_support import (
     fill_weekly_task,
     group,
     live,
+    own_kafka,
+    running_services,
     signed_up,
     task_item,
-    unavailable,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -57,17 +56,8 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def broker(log_dir: Path) -> Iterator[KafkaBroker]:
-    kafka = KafkaBroker(log_dir=log_dir)
-    try:
-        kafka.start()
-        kafka.create_topics(TOPICS)
-    except ComponentError as error:
-        kafka.close()
-        unavailable("Kafka", error)
-    try:
+    with own_kafka(log_dir) as kafka:
         yield kafka
-    finally:
-        kafka.close()
 
 
 @pytest.fixture(scope="module")
@@ -82,18 +72,8 @@ def api(postgres: PostgresServer, broker: KafkaBroker, log_dir: Path) -> Iterato
 async def services(
     api: ApiServer, broker: KafkaBroker, log_dir: Path
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
-    running = {
-        name: ServiceProcess(
-            name, database_url=api.database_url, bootstrap=broker.bootstrap, log_dir=log_dir
-        )
-        for name in SERVICES
-    }
-    try:
-        await asyncio.gather(*(service.start(within=90) for service in running.values()))
+    async with running_services(SERVICES, api, broker, log_dir) as running:
         yield running
-    finally:
-        for service in running.values():
-            service.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,16 @@ that need the event pipeline are checked on it.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import secrets
-import sys
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from devtools.local_run import LocalRun
 from devtools.postgres import PostgresServer
-from devtools.process import LOOPBACK, ManagedProcess, free_port, wait_until
 from tests.ui.browser_support import (
     ARTIFACTS,
     PHONE,
@@ -38,35 +33,6 @@ from tests.ui.browser_support import (
 pytestmark = pytest.mark.postgres
 
 
-class LocalRun:
-    """``python -m services.local`` on a free loopback port (it migrates its database itself)."""
-
-    def __init__(self, database_url: str, log_dir: Path) -> None:
-        port = free_port()
-        self.url = f"http://{LOOPBACK}:{port}"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "JWT_SECRET": secrets.token_urlsafe(48),
-            "LOG_LEVEL": "WARNING",
-            "HTTP_PORT": str(free_port()),
-        }
-        env.pop("KAFKA_BOOTSTRAP", None)  # the in-process bus is what is under test
-        self.process = ManagedProcess(
-            "local run",
-            [sys.executable, "-m", "services.local", "--host", LOOPBACK, "--port", str(port)],
-            log_path=log_dir / "local.log",
-            env=env,
-        )
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:  # noqa: S310
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-
 @pytest.fixture(scope="module")
 def local_run(
     postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
@@ -75,18 +41,11 @@ def local_run(
         postgres.url(postgres.create_database()), tmp_path_factory.mktemp("ui-local-run")
     )
     # Our own program, not a component: failing to start fails the tests, CI or not.
-    run.process.start()
     try:
-        wait_until(
-            run.healthy,
-            component="local run",
-            what=f"GET {run.url}/healthz",
-            timeout=60,
-            process=run.process,
-        )
+        run.start()
         yield run
     finally:
-        run.process.stop(timeout=10)
+        run.stop()
 
 
 @pytest.fixture(scope="module")

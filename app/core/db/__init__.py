@@ -6,3 +6,4 @@ models (the API, the workers, Alembic, the schema parity test) sees the complete
 
 from app.core.db import auth_models as auth_models
 from app.core.db import event_models as event_models
+from app.core.db import notification_models as notification_models

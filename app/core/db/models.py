@@ -214,6 +214,26 @@ class ChatUndo(Base):
     created_at: Mapped[datetime]
 
 
+class ChatMessage(Base):
+    """One line of a user's conversation with the chat's AI agent (app/chat/conversation.py):
+    what the user said and what the agent answered, newest kept, older ones pruned."""
+
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'assistant')", name="role"),
+        Index("ix_chat_messages_owner_id_id", "owner_id", "id"),
+    )
+
+
 class AccessToken(Base):
     """A personal access token for the MCP server: only its SHA-256 is stored, never the token
     (app/mcp_server/tokens.py says why a plain hash suffices for a 256-bit random secret)."""

@@ -162,6 +162,71 @@
     });
   }
 
+  // --- Web Push: subscribe this browser (service worker + PushManager), hand the
+  // subscription to the server as a CSRF-checked form post. ---
+  function keyBytes(base64url) {
+    const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = base64 + "===".slice((base64.length + 3) % 4);
+    return Uint8Array.from(atob(padded), function (c) { return c.charCodeAt(0); });
+  }
+
+  // The worker's scope is /ui/static/, so it controls no page and serviceWorker.ready would
+  // never resolve: wait for this registration's worker itself (push needs it active).
+  function activated(registration) {
+    if (registration.active) return Promise.resolve(registration);
+    const worker = registration.installing || registration.waiting;
+    return new Promise(function (resolve) {
+      worker.addEventListener("statechange", function () {
+        if (worker.state === "activated") resolve(registration);
+      });
+    });
+  }
+
+  function offerPush() {
+    const setup = document.getElementById("push-setup");
+    const button = document.getElementById("enable-push");
+    const status = document.getElementById("push-status");
+    if (!setup || !button) return;
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+      button.hidden = true;
+      status.textContent = "This browser does not support Web Push.";
+      return;
+    }
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      status.textContent = "Subscribing…";
+      Notification.requestPermission()
+        .then(function (permission) {
+          if (permission !== "granted") throw new Error("notifications are not allowed");
+          return navigator.serviceWorker.register("/ui/static/sw.js");
+        })
+        .then(activated)
+        .then(function (registration) {
+          return registration.pushManager.subscribe({
+            userVisibleOnly: true,
+            applicationServerKey: keyBytes(setup.dataset.vapidKey),
+          });
+        })
+        .then(function (subscription) {
+          const json = subscription.toJSON();
+          const form = new URLSearchParams();
+          form.set(setup.dataset.csrfField, setup.dataset.csrf);
+          form.set("endpoint", json.endpoint);
+          form.set("p256dh", json.keys.p256dh);
+          form.set("auth", json.keys.auth);
+          return fetch("/ui/notifications/subscriptions", { method: "POST", body: form, credentials: "same-origin" });
+        })
+        .then(function (response) {
+          if (!response.ok) throw new Error("the server refused the subscription (" + response.status + ")");
+          window.location.assign("/ui/notifications");
+        })
+        .catch(function (error) {
+          button.disabled = false;
+          status.textContent = "Push could not be enabled: " + error.message;
+        });
+    });
+  }
+
   // --- Task form: show the recurrence inputs that apply, add reminder rows. ---
   const UNITS = { daily: "days", weekly: "weeks", monthly: "months", yearly: "years" };
 
@@ -356,6 +421,7 @@
   keepDrafts();
   restoreDraft();
   offerNotifications();
+  offerPush();
   enhanceTaskForm();
   connect();
 })();

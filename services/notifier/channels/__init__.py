@@ -1,10 +1,19 @@
-"""Delivery channels of due reminders: webhook, e-mail, log."""
+"""Delivery channels of due reminders: webhook, e-mail, log, Web Push, each user's webhook.
 
-from services.notifier.channels.base import Channel, DeliveryFailed, Notice
+The push channel is imported from its own module (``services.notifier.channels.push``), not
+from here: it loads pywebpush, requests and cryptography, which a notifier without the push
+channel should not pay for at start (tests/services/test_worker_startup.py)."""
+
+from services.notifier.channels.base import Channel, DeliveryFailed, Notice, Receipt
 from services.notifier.channels.email import EmailChannel
 from services.notifier.channels.log import LogChannel
 from services.notifier.channels.retry import RetryPolicy, with_retries
-from services.notifier.channels.webhook import WebhookChannel, sign, verify_signature
+from services.notifier.channels.webhook import (
+    UserWebhookChannel,
+    WebhookChannel,
+    sign,
+    verify_signature,
+)
 
 __all__ = [
     "Channel",
@@ -12,7 +21,9 @@ __all__ = [
     "EmailChannel",
     "LogChannel",
     "Notice",
+    "Receipt",
     "RetryPolicy",
+    "UserWebhookChannel",
     "WebhookChannel",
     "sign",
     "verify_signature",

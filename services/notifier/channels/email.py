@@ -22,6 +22,10 @@ class EmailChannel:
     def __init__(self, relay: SmtpRelay) -> None:
         self._relay = relay
 
+    def applies(self, notice: Notice) -> bool:
+        # No recipient: the owner turned e-mail off, or has no verified address.
+        return notice.recipient is not None
+
     def message(self, notice: Notice) -> EmailMessage:
         if not notice.recipient:
             raise DeliveryFailed("the task owner has no e-mail address", transient=False)

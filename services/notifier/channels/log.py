@@ -12,6 +12,9 @@ _log = logging.getLogger("services.notifier.reminders")
 class LogChannel:
     name = "log"
 
+    def applies(self, notice: Notice) -> bool:
+        return True
+
     async def send(self, notice: Notice) -> None:
         # Ids and times only: titles are user content and stay out of the logs.
         _log.info(

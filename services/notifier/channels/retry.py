@@ -24,7 +24,7 @@ class RetryPolicy:
 
 
 async def with_retries(
-    send: Callable[[], Awaitable[None]],
+    send: Callable[[], Awaitable[object]],
     policy: RetryPolicy,
     *,
     on_failure: Callable[[int, DeliveryFailed], Awaitable[None]] | None = None,

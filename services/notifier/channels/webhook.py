@@ -27,6 +27,7 @@ from typing import Final
 import httpx
 from pydantic import SecretStr
 
+from app.notifications.targets import TargetRefused, check_resolved
 from services.notifier.channels.base import DeliveryFailed, Notice
 
 SIGNATURE_HEADER: Final = "X-Todo-Signature"
@@ -91,6 +92,9 @@ class WebhookChannel:
         self._client = client
         self._clock = clock
 
+    def applies(self, notice: Notice) -> bool:
+        return True
+
     async def send(self, notice: Notice) -> None:
         key = str(notice.event.id)
         payload = {**notice.event.model_dump(mode="json"), IDEMPOTENCY_ATTRIBUTE: key}
@@ -116,3 +120,37 @@ class WebhookChannel:
             f"webhook answered HTTP {status}",
             transient=status >= 500 or status in _TRANSIENT_STATUSES,
         )
+
+
+class UserWebhookChannel:
+    """Each user's own webhook (their preferences): their reminders only, sent as the operator's
+    webhook sends them but signed with the user's secret, to a URL checked before each send to
+    resolve to public addresses only."""
+
+    name = "user_webhook"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        allow_loopback: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._allow_loopback = allow_loopback
+        self._clock = clock
+
+    def applies(self, notice: Notice) -> bool:
+        return notice.routes.webhook_url is not None and notice.routes.webhook_secret is not None
+
+    async def send(self, notice: Notice) -> None:
+        url, secret = notice.routes.webhook_url, notice.routes.webhook_secret
+        # applies() said both are set
+        assert url is not None
+        assert secret is not None
+        try:
+            await check_resolved(url, allow_loopback=self._allow_loopback)
+        except TargetRefused as refused:
+            raise DeliveryFailed(f"webhook URL refused: {refused}", transient=False) from None
+        owners = WebhookChannel(url, SecretStr(secret), self._client, clock=self._clock)
+        await owners.send(notice)

@@ -1,0 +1,47 @@
+"""Chat: the conversation each user has with the AI agent (when one is configured), bounded.
+
+A new table only; downgrading drops it (the agent then starts every conversation afresh).
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from app.core.db.types import UTCDateTime
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "chat_messages",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.CheckConstraint("role IN ('user', 'assistant')", name="ck_chat_messages_role"),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name="fk_chat_messages_owner_id_users", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_chat_messages"),
+    )
+    op.create_index("ix_chat_messages_owner_id_id", "chat_messages", ["owner_id", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_chat_messages_owner_id_id", table_name="chat_messages")
+    op.drop_table("chat_messages")
