@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from app.core import processes
 from app.core.events.topics import Topic
-from app.core.processes import TOPICS
 from devtools.testkit.pulumi_mocks import STACKS, ProgramRun, evaluate
-from infra.platform import kafka
+from infra import app_names
 from infra.workloads import catalog
 
 SCALE: Final = 10
@@ -49,22 +49,35 @@ def _copy_worker(app: catalog.App, index: int) -> catalog.App:
 @contextmanager
 def scaled(factor: int) -> Iterator[None]:
     """Multiply the worker apps and the Kafka topics by ``factor`` for the duration."""
-    saved = (catalog.APPS, catalog.WORKERS, catalog.PUBSUB_APPS, kafka.TOPICS)
+    saved = (
+        catalog.APPS,
+        catalog.WORKERS,
+        app_names.APP_IDS,
+        app_names.PUBSUB_APP_IDS,
+        processes.TOPICS,
+    )
     workers = tuple(_copy_worker(app, i) for i in range(factor) for app in catalog.WORKERS)
-    pubsub = tuple(_copy_worker(app, i) for i in range(factor) for app in catalog.PUBSUB_APPS)
     topics: tuple[Topic, ...] = tuple(
         dataclasses.replace(topic, name=f"{topic.name}-{i}")
         for i in range(factor)
-        for topic in TOPICS
+        for topic in processes.TOPICS
     )
     catalog.APPS = (catalog.API, *workers)  # type: ignore[misc]
     catalog.WORKERS = workers  # type: ignore[misc]
-    catalog.PUBSUB_APPS = pubsub  # type: ignore[misc]
-    kafka.TOPICS = topics  # type: ignore[misc]
+    # The platform scopes its Dapr components to these ids (infra/app_names.py).
+    app_names.APP_IDS = tuple(app.app_id for app in catalog.APPS)  # type: ignore[misc]
+    app_names.PUBSUB_APP_IDS = tuple(app.app_id for app in workers)  # type: ignore[misc]
+    processes.TOPICS = topics  # type: ignore[misc]  # the Kafka topics the platform creates
     try:
         yield
     finally:
-        catalog.APPS, catalog.WORKERS, catalog.PUBSUB_APPS, kafka.TOPICS = saved  # type: ignore[misc]
+        (  # type: ignore[misc]
+            catalog.APPS,
+            catalog.WORKERS,
+            app_names.APP_IDS,
+            app_names.PUBSUB_APP_IDS,
+            processes.TOPICS,
+        ) = saved
 
 
 @dataclasses.dataclass(frozen=True)

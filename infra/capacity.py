@@ -1,21 +1,35 @@
 """CPU and memory requests and persistent volumes of everything a stack deploys, for the
-capacity check that runs before any resource is registered. Pure: no Pulumi resources, only the
-sizing table (:mod:`infra.platform.sizing`), the platform's storage settings and the app catalog
-the resources are built from."""
+capacity check that runs before any resource is registered. Pure: no Pulumi resources, only a
+:class:`SizingPlan` (what the stack's config says about replicas, modes and sizes), the sizing
+table (:mod:`infra.platform.sizing`) and the app catalog the resources are built from."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from infra.platform import sizing
 from infra.platform.monitoring import PROMETHEUS_STORAGE_GI
 from infra.workloads import catalog
 
-if TYPE_CHECKING:
-    from infra.platform import PlatformArgs
-    from infra.workloads import WorkloadsArgs
+
+@dataclass(frozen=True)
+class SizingPlan:
+    """What decides a stack's requests and volumes, known from its config before any resource
+    exists (stacks/capacity.py derives it)."""
+
+    kafka_replicas: int
+    kafka_storage_gi: int
+    database_mode: Literal["external", "incluster"]
+    database_storage_gi: int
+    with_tls: bool  # a domain: cert-manager runs too
+    node_count: int  # nodes always present: per-node DaemonSets (node-exporter) run on each
+    api_replicas: int  # the API's minimum; every worker runs once
+
+    def __post_init__(self) -> None:
+        if self.node_count < 1:
+            raise ValueError(f"node_count must be at least 1, got {self.node_count}")
 
 
 @dataclass(frozen=True)
@@ -59,28 +73,28 @@ class Volumes:
         return self.count * max(self.size_gb, minimum_gb)
 
 
-def platform_volumes(args: PlatformArgs) -> list[Volumes]:
+def platform_volumes(plan: SizingPlan) -> list[Volumes]:
     """Every PersistentVolumeClaim the platform makes, with its replica count. Sizes in GiB are
     counted as GB: the clouds' minimums below are whole numbers either way.
 
     The Dapr scheduler would add three 1 GiB claims; it is off (see ``dapr.control_plane_values``).
     """
     volumes = [
-        Volumes("Kafka broker", args.kafka_replicas, args.kafka_storage_gi),
+        Volumes("Kafka broker", plan.kafka_replicas, plan.kafka_storage_gi),
         Volumes("Prometheus", 1, PROMETHEUS_STORAGE_GI),
     ]
-    if args.database_mode == "incluster":
-        volumes.append(Volumes("PostgreSQL", 1, args.database_storage_gi))
+    if plan.database_mode == "incluster":
+        volumes.append(Volumes("PostgreSQL", 1, plan.database_storage_gi))
     return volumes
 
 
-def platform_requests(args: PlatformArgs) -> Requests:
+def platform_requests(plan: SizingPlan) -> Requests:
     """Operators, Kafka, Dapr, KEDA, monitoring, ingress and (in-cluster) PostgreSQL."""
     parts = [
         of(sizing.INGRESS_CONTROLLER),
         # Kafka: operator, brokers, topic operator, kafka-exporter.
         of(sizing.STRIMZI_OPERATOR),
-        of(sizing.KAFKA_BROKER, args.kafka_replicas),
+        of(sizing.KAFKA_BROKER, plan.kafka_replicas),
         of(sizing.KAFKA_TOPIC_OPERATOR),
         of(sizing.KAFKA_EXPORTER),
         # Operator, sentry and sidecar injector: placement and scheduler are off (no actors,
@@ -97,24 +111,29 @@ def platform_requests(args: PlatformArgs) -> Requests:
         of(sizing.GRAFANA_SIDECAR, sizing.GRAFANA_SIDECARS),
         of(sizing.PROMETHEUS_OPERATOR),
         of(sizing.KUBE_STATE_METRICS),
-        of(sizing.NODE_EXPORTER, args.node_count),
+        of(sizing.NODE_EXPORTER, plan.node_count),
     ]
-    if args.domain is not None:
+    if plan.with_tls:
         parts += [
             of(sizing.CERT_MANAGER_CONTROLLER),
             of(sizing.CERT_MANAGER_WEBHOOK),
             of(sizing.CERT_MANAGER_CAINJECTOR),
         ]
-    if args.database_mode == "incluster":
+    if plan.database_mode == "incluster":
         parts += [of(sizing.CNPG_OPERATOR), of(sizing.POSTGRES_INSTANCE)]
     return total(parts)
 
 
-def workloads_requests(args: WorkloadsArgs) -> Requests:
+def workloads_requests(plan: SizingPlan) -> Requests:
     """Our pods at their minimum replicas, each with its Dapr sidecar, and the migration Job
     (it runs next to the old pods during every rollout)."""
     parts = [of(sizing.MIGRATION)]
     for app in catalog.APPS:
-        replicas = args.api_replicas if app is catalog.API else app.min_replicas
+        replicas = plan.api_replicas if app is catalog.API else app.min_replicas
         parts += [of(app.size, replicas), of(sizing.DAPR_SIDECAR, replicas)]
     return total(parts)
+
+
+def requests(plan: SizingPlan) -> Requests:
+    """Everything the stack's pods request: the platform's and the app's."""
+    return platform_requests(plan) + workloads_requests(plan)

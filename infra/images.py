@@ -16,8 +16,9 @@ from typing import Final
 import pulumi
 import pulumi_docker_build as docker_build
 
+from infra.app_names import image_ref
 from infra.cloud.shapes import NodeArch
-from infra.workloads import image_ref
+from infra.components import child_opts
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 DOCKERFILE: Final = REPO_ROOT / "Dockerfile"
@@ -89,7 +90,7 @@ class AppImage(pulumi.ComponentResource):
                     )
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_opts(self),
         )
         self.ref = self.image.ref
         self.register_outputs({"ref": self.ref})

@@ -51,7 +51,8 @@ def _schema_version(kubernetes_version: str) -> str:
     ]
     if not shipped:
         raise SchemaUnavailable(f"no schemas for Kubernetes {kubernetes_version}")
-    return shipped[-1]
+    newest: str = shipped[-1]
+    return newest
 
 
 @functools.lru_cache(maxsize=256)

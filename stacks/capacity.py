@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from infra.capacity import Requests, Volumes
+from infra.capacity import Requests, SizingPlan, Volumes, platform_volumes, requests
 from infra.cloud.base import Allocatable
+from stacks.cluster import MIN_VOLUME_GB, boot_disks, describe_pool, node_count, planned_allocatable
+from stacks.config import StackConfig
 
 
 class CapacityError(RuntimeError):
@@ -90,3 +92,29 @@ def check_storage(
             "storageLimitGb."
         )
     return report
+
+
+def sizing_plan(config: StackConfig) -> SizingPlan:
+    """What the stack will run, as the capacity check counts it, from its config alone."""
+    return SizingPlan(
+        kafka_replicas=config.kafka.replicas,
+        kafka_storage_gi=config.kafka.storage_gi,
+        database_mode=config.database.mode,
+        database_storage_gi=config.database.storage_gi,
+        with_tls=config.ingress.domain is not None,
+        node_count=node_count(config),
+        api_replicas=config.api.replicas,
+    )
+
+
+def check_stack_fits(config: StackConfig) -> tuple[CapacityReport, StorageReport]:
+    """Both checks on the stack ``config`` describes; raise :class:`CapacityError` on either."""
+    plan = sizing_plan(config)
+    return (
+        check_capacity(requests(plan), planned_allocatable(config), describe_pool(config)),
+        check_storage(
+            [*platform_volumes(plan), *boot_disks(config)],
+            MIN_VOLUME_GB[config.provider],
+            config.storage_limit_gb,
+        ),
+    )

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 from tests.devtools.subprocesses import python_output
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,18 +139,23 @@ def test_workers_do_not_import_the_http_adapters() -> None:
 
 
 def test_bench_does_not_import_the_tests() -> None:
-    # Their shared harness is devtools.testkit (the worker processes, pollers, databases and
-    # the Pulumi mocks).
+    # Their shared harness is devtools.testkit (worker processes, pollers, the Pulumi mocks).
     assert arrows(("bench",), ("tests",)) == []
+    assert "bench.pulumi_stacks -> devtools.testkit.pulumi_mocks" in arrows(
+        ("bench",), ("devtools.testkit",)
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="infra/cloud/base.py imports infra.workloads.catalog (IMAGE_NAME); the infra "
-    "restructure (issue 13 steps 3-4) removes the arrow, and this marker with it",
-)
-def test_the_cloud_layer_does_not_import_workloads() -> None:
-    assert arrows(("infra.cloud",), ("infra.workloads",)) == []
+def test_the_infra_layers_point_down_only() -> None:
+    # cloud (the cluster) < platform (operators on it) < workloads (the app); app_names, the
+    # names all three share, sits below them all (docs/architecture.md).
+    assert arrows(("infra.cloud",), ("infra.platform", "infra.workloads")) == []
+    assert arrows(("infra.platform",), ("infra.workloads",)) == []
+    assert arrows(("infra.app_names",), ("infra.cloud", "infra.platform", "infra.workloads")) == []
+    # The guard against a rule passing on an empty graph: the layers do import downwards.
+    assert "infra.platform.ingress -> infra.cloud.ingress_service" in arrows(
+        ("infra.platform",), ("infra.cloud",)
+    )
 
 
 def test_importing_a_worker_loads_neither_fastapi_nor_the_api() -> None:

@@ -36,8 +36,8 @@ def test_the_metric_catalogue_reads_its_process_sets_from_the_catalogue() -> Non
 
 
 def test_the_kubernetes_workloads_agree_with_the_catalogue() -> None:
-    # infra/workloads still declares its apps itself (the infra restructure will read this
-    # catalogue); until then any disagreement fails here.
+    # infra/workloads derives its Deployments from the catalogue; one per process, in order,
+    # each running the process's command (plus its serving flags) and consuming its topics.
     declared = {
         app.key: (
             app.command[: len(spec.command)],

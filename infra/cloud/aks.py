@@ -16,8 +16,9 @@ import pulumi
 import pulumi_azure_native as azure
 
 from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import with_kubelogin_mode
-from infra.platform.ingress import IngressService
+from infra.components import child_opts
 
 # Per node: cilium agent, cloud-node-manager, azure disk/file CSI node plugins, konnectivity.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=250, memory_mib=450)
@@ -79,7 +80,7 @@ class AcrRegistry(pulumi.ComponentResource):
         self, name: str, args: AcrRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:cloud:AcrRegistry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_opts(self)
         registry = azure.containerregistry.Registry(
             f"{name}-acr",
             registry_name=pulumi.Output.from_input(args.resource_group_name).apply(registry_name),
@@ -124,9 +125,7 @@ class AksCluster(CloudCluster):
     ) -> None:
         super().__init__("todo:cloud:AksCluster", name, None, opts)
         child, invoke = self._provider_options(
-            azure.Provider(
-                f"{name}-azure", location=args.location, opts=pulumi.ResourceOptions(parent=self)
-            )
+            azure.Provider(f"{name}-azure", location=args.location, opts=child_opts(self))
         )
         group = azure.resources.ResourceGroup(f"{name}-rg", location=args.location, opts=child)
         pool = args.node_pool

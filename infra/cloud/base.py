@@ -14,12 +14,9 @@ from typing import Final, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import MIB_PER_GIB, MachineSize, NodeArch
-from infra.platform.ingress import IngressService
-from infra.workloads.catalog import IMAGE_NAME
-
-# The application's images (one today; every workload runs it with its own command).
-APP_IMAGES: Final[tuple[str, ...]] = (IMAGE_NAME,)
+from infra.components import child_opts
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,7 @@ def kubernetes_provider(
         context=context,
         cluster_identifier=cluster_identifier,
         enable_server_side_apply=True,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+        opts=child_opts(parent, depends_on=depends_on),
     )
 
 
@@ -172,7 +169,7 @@ class CloudCluster(pulumi.ComponentResource):
         ambient default of the machine running Pulumi.
         """
         return (
-            pulumi.ResourceOptions(parent=self, provider=provider),
+            child_opts(self, provider),
             pulumi.InvokeOptions(parent=self, provider=provider),
         )
 

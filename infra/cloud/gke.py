@@ -14,9 +14,11 @@ from typing import Final
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.app_names import APP_IMAGES
+from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import ExecPlugin, exec_kubeconfig
-from infra.platform.ingress import IngressService
+from infra.components import child_opts
 
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=300, memory_mib=550)
@@ -71,7 +73,7 @@ class GkeNetwork(pulumi.ComponentResource):
         self, name: str, args: GkeNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:cloud:GkeNetwork", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_opts(self)
         layout = args.layout
         network = gcp.compute.Network(
             f"{name}-vpc",
@@ -117,7 +119,7 @@ class ArtifactRegistry(pulumi.ComponentResource):
         self, name: str, args: ArtifactRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:cloud:ArtifactRegistry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_opts(self)
         repository = gcp.artifactregistry.Repository(
             f"{name}-docker",
             project=args.project,
@@ -166,7 +168,7 @@ class GkeCluster(CloudCluster):
                 f"{name}-gcp",
                 project=args.project,
                 region=args.region,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_opts(self),
             )
         )
         location = args.zone or args.region

@@ -55,7 +55,7 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, plugin: ExecPlugin) ->
         "preferences": {},
         "users": [{"name": name, "user": {"exec": user}}],
     }
-    return yaml.safe_dump(document, sort_keys=False)
+    return _dump(document)
 
 
 def _load(kubeconfig: str) -> dict[str, Any]:
@@ -105,7 +105,13 @@ def with_kubelogin_mode(kubeconfig: str, login_mode: str) -> str:
     document = _load(kubeconfig)
     for plugin in _exec_users(document, "kubelogin"):
         _set_option(plugin["args"], ("--login", "-l"), login_mode)
-    return yaml.safe_dump(document, sort_keys=False)
+    return _dump(document)
+
+
+def _dump(document: object) -> str:
+    # safe_dump returns text when no stream is given; the stubs type it as Any.
+    text: str = yaml.safe_dump(document, sort_keys=False)
+    return text
 
 
 def with_oci_profile(kubeconfig: str, profile: str) -> str:
@@ -114,4 +120,4 @@ def with_oci_profile(kubeconfig: str, profile: str) -> str:
     document = _load(kubeconfig)
     for plugin in _exec_users(document, "oci"):
         _set_option(plugin["args"], ("--profile",), profile)
-    return yaml.safe_dump(document, sort_keys=False)
+    return _dump(document)

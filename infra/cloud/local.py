@@ -14,8 +14,8 @@ from typing import Final
 import pulumi
 
 from infra.cloud.base import Allocatable, CloudCluster, ClusterOutputs, kubernetes_provider
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import NodeArch
-from infra.platform.ingress import IngressService
 
 DEFAULT_REGISTRY: Final = "docker.io/library"
 # kind (and most local clusters) have no load-balancer implementation: the ingress listens on

@@ -15,10 +15,12 @@ from typing import Any, Final, Generic, TypeVar
 import pulumi
 import pulumi_oci as oci
 
-from infra.cloud.base import APP_IMAGES, Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.app_names import APP_IMAGES
+from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
+from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import with_oci_profile
 from infra.cloud.shapes import NodeArch
-from infra.platform.ingress import IngressService
+from infra.components import child_opts
 
 # Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=150, memory_mib=250)
@@ -270,7 +272,7 @@ class OkeNetwork(pulumi.ComponentResource):
         self, name: str, args: OkeNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:cloud:OkeNetwork", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_opts(self)
         compartment, layout = args.compartment_ocid, args.layout
         vcn = oci.core.Vcn(
             f"{name}-vcn",
@@ -441,7 +443,7 @@ class OcirRegistry(pulumi.ComponentResource):
                 display_name=image,
                 is_public=False,
                 is_immutable=False,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_opts(self),
             )
             for image in args.images
         ]
@@ -494,7 +496,7 @@ class OkeCluster(CloudCluster):
                 f"{name}-oci",
                 region=args.region,
                 config_file_profile=args.config_profile,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_opts(self),
             )
         )
         network = OkeNetwork(

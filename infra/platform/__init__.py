@@ -17,17 +17,19 @@ from typing import Any, Final, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.cloud.ingress_service import IngressService
+from infra.components import child_opts
 from infra.platform import namespaces, versions
 from infra.platform.chart_fetch import fetch_chart
-from infra.platform.crds import OperatorCrds
+from infra.platform.crds import OperatorCrds, OperatorCrdsArgs
 from infra.platform.dapr import Dapr, DaprArgs
 from infra.platform.database import Database, DatabaseArgs
-from infra.platform.ingress import Ingress, IngressArgs, IngressService
+from infra.platform.ingress import Ingress, IngressArgs
 from infra.platform.k8s import REMOTE_CHARTS, ChartRef, ChartSource
 from infra.platform.kafka import Kafka, KafkaArgs
-from infra.platform.keda import Keda
+from infra.platform.keda import Keda, KedaArgs
 from infra.platform.monitoring import Monitoring, MonitoringArgs, SmtpRelay
-from infra.platform.namespaces import Namespaces
+from infra.platform.namespaces import Namespaces, NamespacesArgs
 
 __all__ = ["APP_NAMESPACE", "IngressService", "Platform", "PlatformArgs", "SmtpRelay"]
 
@@ -51,7 +53,6 @@ class PlatformArgs:
     grafana_admin_password: pulumi.Input[str] | None  # secret; required (stacks/secrets.py)
     # Optional extras (defaults keep the interface above sufficient):
     alert_smtp: SmtpRelay | None = None  # required when alert_email_to is set
-    node_count: int = 1  # per-node DaemonSets count once per node in the capacity check
     # How the ingress is exposed: the cloud's load balancer (with its annotations) or node ports.
     ingress_service: IngressService = field(default_factory=IngressService)
     # Seam for the observability issue: PrometheusRule groups and Grafana dashboards.
@@ -75,8 +76,6 @@ class PlatformArgs:
             raise ValueError(f"chart archives missing in {self.charts.directory}: {missing}")
         if self.domain is not None and not _DOMAIN.match(self.domain):
             raise ValueError(f"domain {self.domain!r} is not a lowercase DNS name")
-        if self.node_count < 1:
-            raise ValueError(f"node_count must be at least 1, got {self.node_count}")
         # The component args validate the rest; building them here fails before any resource.
         self.kafka_args()
         self.database_args()
@@ -115,7 +114,6 @@ class PlatformArgs:
             provider=self.provider,
             storage_class=self.storage_class,
             domain=self.domain,
-            node_count=self.node_count,
             alert_email_to=self.alert_email_to,
             alert_smtp=self.alert_smtp,
             alert_slack_webhook=self.alert_slack_webhook,
@@ -140,34 +138,31 @@ class Platform(pulumi.ComponentResource):
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Platform", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        spaces = Namespaces(
-            "namespaces",
-            namespaces.namespace_specs(
-                with_tls=args.domain is not None,
-                in_cluster_database=args.database_mode == "incluster",
-            ),
-            args.provider,
-            child,
+        specs = namespaces.namespace_specs(
+            with_tls=args.domain is not None,
+            in_cluster_database=args.database_mode == "incluster",
         )
-        base: list[pulumi.Resource] = [spaces]
-        crds = OperatorCrds("crds", args.provider, args.crd_archive, child).by_chart
-        ingress = Ingress("ingress", args.ingress_args(), base, child)
+        spaces = Namespaces("namespaces", NamespacesArgs(args.provider, specs), child_opts(self))
+        crds = OperatorCrds(
+            "crds", OperatorCrdsArgs(args.provider, args.crd_archive), child_opts(self)
+        ).by_chart
+
+        def after(*chart: str) -> pulumi.ResourceOptions:
+            """Every operator comes after the namespaces, and after its chart's CRDs."""
+            return child_opts(self, depends_on=[spaces, *(c for name in chart for c in crds[name])])
+
+        ingress = Ingress("ingress", args.ingress_args(), after())
         monitoring = Monitoring(
-            "monitoring",
-            args.monitoring_args(),
-            [*base, *crds[versions.KUBE_PROMETHEUS_STACK.chart]],
-            child,
+            "monitoring", args.monitoring_args(), after(versions.KUBE_PROMETHEUS_STACK.chart)
         )
-        kafka = Kafka("kafka", args.kafka_args(), [*base, *crds[versions.STRIMZI.chart]], child)
+        kafka = Kafka("kafka", args.kafka_args(), after(versions.STRIMZI.chart))
         dapr = Dapr(
             "dapr",
             DaprArgs(args.provider, kafka.bootstrap, args.charts),
-            [*base, *crds[versions.DAPR.chart]],
-            child,
+            after(versions.DAPR.chart),
         )
-        keda = Keda("keda", args.provider, base, child, args.charts)
-        database = Database("database", args.database_args(), base, child)
+        keda = Keda("keda", KedaArgs(args.provider, args.charts), after())
+        database = Database("database", args.database_args(), after())
 
         self.app_namespace = APP_NAMESPACE
         self.kafka_bootstrap = pulumi.Output.from_input(kafka.bootstrap)

@@ -12,6 +12,7 @@ with the release.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -19,6 +20,7 @@ from typing import Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import child_opts, waits_for
 from infra.platform import versions
 from infra.platform.chart_archive import ChartArchive
 from infra.platform.k8s import ChartRef
@@ -35,6 +37,12 @@ def _crd_files(archive: Path) -> tuple[str, ...]:
     return tuple(ChartArchive(archive).crd_files())
 
 
+@dataclass(frozen=True)
+class OperatorCrdsArgs:
+    provider: k8s.Provider
+    locate: ArchiveLocator  # the pinned archive of a chart, whose crds/ are applied
+
+
 class OperatorCrds(pulumi.ComponentResource):
     """Type ``todo:platform:OperatorCrds``: ``by_chart[chart]`` applies that chart's CRDs.
 
@@ -49,17 +57,13 @@ class OperatorCrds(pulumi.ComponentResource):
     by_chart: dict[str, list[pulumi.Resource]]
 
     def __init__(
-        self,
-        name: str,
-        provider: k8s.Provider,
-        locate: ArchiveLocator,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: OperatorCrdsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:OperatorCrds", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = child_opts(self, args.provider, waits_for(opts))
         self.by_chart = {}
         for ref in CRD_CHARTS:
-            files = _crd_files(locate(ref))
+            files = _crd_files(args.locate(ref))
             if not files:
                 raise ValueError(f"{ref.chart} {ref.version} ships no CRDs in crds/")
             group = k8s.yaml.v2.ConfigGroup(

@@ -12,6 +12,10 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from app.core import processes
+from infra import app_names
+from infra.app_names import app_id
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import (
     REMOTE_CHARTS,
@@ -21,14 +25,13 @@ from infra.platform.k8s import (
     metadata,
     object_meta,
 )
-from infra.workloads import catalog
 
 API_VERSION: Final = "dapr.io/v1alpha1"
-PUBSUB: Final = catalog.PUBSUB_COMPONENT
+PUBSUB: Final = app_names.PUBSUB_COMPONENT
 STATESTORE: Final = "statestore"
 REMINDER_CHECK: Final = "reminder-check"
 SECRET_STORE: Final = "kubernetes-secrets"  # noqa: S105 (a name, not a secret)
-CONFIGURATION: Final = catalog.DAPR_CONFIGURATION
+CONFIGURATION: Final = app_names.DAPR_CONFIGURATION
 RESILIENCY: Final = "todo-resiliency"
 SECRET_READER: Final = "dapr-secret-reader"  # noqa: S105 (a name, not a secret)
 # The cron binding's backstop sweep; the notifier's own timers are the clock (ARCHITECTURE.md).
@@ -73,7 +76,7 @@ def pubsub_manifest(bootstrap: str) -> dict[str, Any]:
             {"name": "clientID", "value": "{appID}"},
             {"name": "initialOffset", "value": "oldest"},
         ],
-        [app.app_id for app in catalog.PUBSUB_APPS],
+        list(app_names.PUBSUB_APP_IDS),
     )
 
 
@@ -85,15 +88,15 @@ def statestore_manifest() -> dict[str, Any]:
             {
                 "name": "connectionString",
                 "secretKeyRef": {
-                    "name": catalog.APP_SECRET_NAME,
-                    "key": catalog.DATABASE_URL_KEY,
+                    "name": app_names.APP_SECRET_NAME,
+                    "key": app_names.DATABASE_URL_KEY,
                 },
             },
             # Own tables, so Dapr never touches the app's schema (Alembic owns that).
             {"name": "tableName", "value": "dapr_state"},
             {"name": "metadataTableName", "value": "dapr_metadata"},
         ],
-        [catalog.API.app_id],
+        [app_id(processes.API.name)],
     )
 
 
@@ -107,14 +110,12 @@ def reminder_check_manifest() -> dict[str, Any]:
             {"name": "schedule", "value": REMINDER_SWEEP_SCHEDULE},
             {"name": "direction", "value": "input"},
         ],
-        [catalog.NOTIFIER.app_id, catalog.RECURRING.app_id],
+        [app_id(processes.NOTIFIER.name), app_id(processes.RECURRING.name)],
     )
 
 
 def secret_store_manifest() -> dict[str, Any]:
-    return _component(
-        SECRET_STORE, "secretstores.kubernetes", [], [app.app_id for app in catalog.APPS]
-    )
+    return _component(SECRET_STORE, "secretstores.kubernetes", [], list(app_names.APP_IDS))
 
 
 def configuration_manifest() -> dict[str, Any]:
@@ -133,7 +134,7 @@ def configuration_manifest() -> dict[str, Any]:
                     {
                         "storeName": SECRET_STORE,
                         "defaultAccess": "deny",
-                        "allowedSecrets": [catalog.APP_SECRET_NAME],
+                        "allowedSecrets": [app_names.APP_SECRET_NAME],
                     }
                 ]
             },
@@ -146,7 +147,7 @@ def resiliency_manifest() -> dict[str, Any]:
         "apiVersion": API_VERSION,
         "kind": "Resiliency",
         "metadata": metadata(RESILIENCY, namespaces.APP),
-        "scopes": [app.app_id for app in catalog.APPS],
+        "scopes": list(app_names.APP_IDS),
         "spec": {
             "policies": {
                 "timeouts": {"component": "10s"},
@@ -220,26 +221,20 @@ class Dapr(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        args: DaprArgs,
-        depends_on: Sequence[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DaprArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Dapr", name, None, opts)
-        provider = args.provider
+        provider, depends_on = args.provider, waits_for(opts)
         control_plane = helm_release(
             "dapr",
             versions.DAPR,
             namespaces.DAPR,
             control_plane_values(),
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            child_opts(self, provider, depends_on),
             args.charts,
             skip_crds=True,
         )
-        after_crds = pulumi.ResourceOptions(
-            parent=self, provider=provider, depends_on=[control_plane, *depends_on]
-        )
+        after_crds = child_opts(self, provider, [control_plane, *depends_on])
         manifests = {
             PUBSUB: pubsub_manifest(args.kafka_bootstrap),
             STATESTORE: statestore_manifest(),
@@ -259,13 +254,11 @@ class Dapr(pulumi.ComponentResource):
                 k8s.rbac.v1.PolicyRuleArgs(
                     api_groups=[""],
                     resources=["secrets"],
-                    resource_names=[catalog.APP_SECRET_NAME],
+                    resource_names=[app_names.APP_SECRET_NAME],
                     verbs=["get"],
                 )
             ],
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, depends_on=list(depends_on)
-            ),
+            opts=child_opts(self, provider, depends_on),
         )
         binding = k8s.rbac.v1.RoleBinding(
             SECRET_READER,
@@ -274,12 +267,10 @@ class Dapr(pulumi.ComponentResource):
                 api_group="rbac.authorization.k8s.io", kind="Role", name=SECRET_READER
             ),
             subjects=[
-                k8s.rbac.v1.SubjectArgs(
-                    kind="ServiceAccount", name=app.app_id, namespace=namespaces.APP
-                )
-                for app in catalog.APPS
+                k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=name, namespace=namespaces.APP)
+                for name in app_names.APP_IDS
             ],
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[role]),
+            opts=child_opts(self, provider, [role]),
         )
         self.ready = [control_plane, *self.resources.values(), role, binding]
         self.register_outputs({})

@@ -4,13 +4,13 @@ program (and stays secret) without reading anything back from the cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import (
     REMOTE_CHARTS,
@@ -96,18 +96,14 @@ class Database(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        args: DatabaseArgs,
-        depends_on: Sequence[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Database", name, None, opts)
         self.ready = []
         if args.url is not None and args.mode == "external":
             self.url = secret(pulumi.Output.from_input(args.url).apply(libpq_url))
         else:
-            self.url = self._in_cluster(args, list(depends_on))
+            self.url = self._in_cluster(args, waits_for(opts))
         self.register_outputs({"url": self.url})
 
     def _in_cluster(
@@ -119,7 +115,7 @@ class Database(pulumi.ComponentResource):
             versions.CLOUDNATIVE_PG,
             namespaces.CNPG,
             {"resources": sizing.CNPG_OPERATOR.resources(), "config": {"clusterWide": True}},
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
+            child_opts(self, provider, depends_on),
             args.charts,
         )
         password = secret(pulumi.Output.from_input(args.owner_password or ""))
@@ -128,17 +124,12 @@ class Database(pulumi.ComponentResource):
             metadata=object_meta(OWNER_SECRET, namespaces.DATABASE),
             type="kubernetes.io/basic-auth",
             string_data={"username": OWNER, "password": password},
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
+            opts=child_opts(self, provider, depends_on),
         )
         cluster = KubeObject(
             "postgres",
             cluster_manifest(args.storage_gi, args.storage_class, args.await_operator),
-            pulumi.ResourceOptions(
-                parent=self,
-                provider=provider,
-                depends_on=[operator, owner],
-                custom_timeouts=pulumi.CustomTimeouts(create="20m", update="20m"),
-            ),
+            child_opts(self, provider, [operator, owner], slow="20m"),
         )
         self.ready = [operator, cluster]
         return secret(

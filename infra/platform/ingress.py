@@ -3,13 +3,14 @@ has a domain, cert-manager with a Let's Encrypt ClusterIssuer for the Ingress TL
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.cloud.ingress_service import IngressService
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import REMOTE_CHARTS, ChartSource, KubeObject, helm_release, metadata
 
@@ -18,47 +19,19 @@ CLUSTER_ISSUER: Final = "letsencrypt"
 LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
 
 
-# The range the API server allocates node ports from (--service-node-port-range default).
-NODE_PORT_RANGE: Final = range(30000, 32768)
-
-
-@dataclass(frozen=True)
-class IngressService:
-    """How the ingress controller's Service is reached from outside the cluster.
-
-    Clouds put a load balancer in front of it (``LoadBalancer``, tuned by the cloud controller's
-    ``annotations``). A cluster without a load-balancer implementation (kind) exposes fixed node
-    ports instead, which the cluster's port mappings forward from the host to ``url``: a
-    ``LoadBalancer`` Service there never gets an address, so Helm's wait would time out.
-    """
-
-    type: Literal["LoadBalancer", "NodePort"] = "LoadBalancer"
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    node_ports: tuple[int, int] | None = None  # (http, https), NodePort only
-    url: str | None = None  # where clients reach the NodePorts, e.g. http://localhost:8080
-
-    def __post_init__(self) -> None:
-        if self.type == "NodePort":
-            if self.node_ports is None or self.url is None:
-                raise ValueError("a NodePort ingress needs node_ports and the url they reach")
-            if not all(port in NODE_PORT_RANGE for port in self.node_ports):
-                raise ValueError(f"node ports must be in 30000-32767, got {self.node_ports}")
-        elif self.node_ports is not None or self.url is not None:
-            raise ValueError("node_ports and url apply to a NodePort ingress only")
-
-    def values(self) -> dict[str, object]:
-        """The chart's ``controller.service`` values."""
-        service: dict[str, object] = {
-            "type": self.type,
-            "annotations": dict(self.annotations),
-            # Traffic keeps the client's source address, which nginx passes on in
-            # X-Forwarded-For; the API's login throttle keys on it.
-            "externalTrafficPolicy": "Local",
-        }
-        if self.node_ports is not None:
-            http, https = self.node_ports
-            service["nodePorts"] = {"http": http, "https": https}
-        return service
+def service_values(service: IngressService) -> dict[str, object]:
+    """The chart's ``controller.service`` values."""
+    values: dict[str, object] = {
+        "type": service.type,
+        "annotations": dict(service.annotations),
+        # Traffic keeps the client's source address, which nginx passes on in
+        # X-Forwarded-For; the API's login throttle keys on it.
+        "externalTrafficPolicy": "Local",
+    }
+    if service.node_ports is not None:
+        http, https = service.node_ports
+        values["nodePorts"] = {"http": http, "https": https}
+    return values
 
 
 @dataclass(frozen=True)
@@ -80,7 +53,7 @@ def controller_values(service: IngressService) -> dict[str, object]:
             "replicaCount": 1,
             "ingressClassResource": {"name": INGRESS_CLASS, "default": True},
             "resources": sizing.INGRESS_CONTROLLER.resources(),
-            "service": service.values(),
+            "service": service_values(service),
             # Configuration snippets let an Ingress author inject nginx config: off.
             "allowSnippetAnnotations": False,
             "config": {"hsts": "true", "server-tokens": "false"},
@@ -122,14 +95,10 @@ class Ingress(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        args: IngressArgs,
-        depends_on: list[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Ingress", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends_on)
+        child = child_opts(self, args.provider, waits_for(opts))
         controller = helm_release(
             "ingress-nginx",
             versions.INGRESS_NGINX,
@@ -151,9 +120,7 @@ class Ingress(pulumi.ComponentResource):
             issuer = KubeObject(
                 "letsencrypt-issuer",
                 cluster_issuer_manifest(args.tls_email),
-                pulumi.ResourceOptions(
-                    parent=self, provider=args.provider, depends_on=[cert_manager, controller]
-                ),
+                child_opts(self, args.provider, [cert_manager, controller]),
             )
             self.ready += [cert_manager, issuer]
         self.register_outputs({})

@@ -174,12 +174,3 @@ def helm_release(
         ),
         opts,
     )
-
-
-def child_opts(
-    parent: pulumi.Resource,
-    provider: k8s.Provider,
-    depends_on: Sequence[pulumi.Resource] = (),
-) -> pulumi.ResourceOptions:
-    """Options for a child resource: parented, on the cluster's provider, after ``depends_on``."""
-    return pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on))

@@ -1,9 +1,8 @@
 """Kafka: the Strimzi operator, one KRaft ``Kafka`` with a dual-role ``KafkaNodePool``, and a
-``KafkaTopic`` per topic of the event contract (``app.events.topics.TOPICS``)."""
+``KafkaTopic`` per topic of the process catalogue (``app.core.processes.TOPICS``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -11,8 +10,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from app.core import processes
 from app.core.events.topics import Topic
-from app.core.processes import TOPICS
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import (
     REMOTE_CHARTS,
@@ -185,20 +185,16 @@ class Kafka(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        args: KafkaArgs,
-        depends_on: Sequence[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Kafka", name, None, opts)
-        provider = args.provider
+        provider, depends_on = args.provider, waits_for(opts)
         operator = helm_release(
             "strimzi",
             versions.STRIMZI,
             namespaces.KAFKA,
             {"resources": sizing.STRIMZI_OPERATOR.resources(), "watchAnyNamespace": False},
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
+            child_opts(self, provider, depends_on),
             args.charts,
             skip_crds=True,
         )
@@ -206,13 +202,9 @@ class Kafka(pulumi.ComponentResource):
             METRICS_CONFIG_MAP,
             metadata=object_meta(METRICS_CONFIG_MAP, namespaces.KAFKA),
             data={METRICS_KEY: yaml.safe_dump(JMX_RULES, sort_keys=False)},
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, depends_on=list(depends_on)
-            ),
+            opts=child_opts(self, provider, depends_on),
         )
-        after_operator = pulumi.ResourceOptions(
-            parent=self, provider=provider, depends_on=[operator, metrics]
-        )
+        after_operator = child_opts(self, provider, [operator, metrics])
         pool = KubeObject(
             "kafka-node-pool",
             node_pool_manifest(args.replicas, args.storage_gi, args.storage_class),
@@ -221,21 +213,16 @@ class Kafka(pulumi.ComponentResource):
         cluster = KubeObject(
             "kafka",
             kafka_manifest(args.replicas, args.await_operator),
-            pulumi.ResourceOptions(
-                parent=self,
-                provider=provider,
-                depends_on=[operator, metrics, pool],
-                # A first broker start pulls images and formats storage: allow for slow nodes.
-                custom_timeouts=pulumi.CustomTimeouts(create="20m", update="20m"),
-            ),
+            # A first broker start pulls images and formats storage: allow for slow nodes.
+            child_opts(self, provider, [operator, metrics, pool], slow="20m"),
         )
         self.topics = [
             KubeObject(
                 f"topic-{topic.name}",
                 topic_manifest(topic, args.replicas, args.await_operator),
-                pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[cluster]),
+                child_opts(self, provider, [cluster]),
             )
-            for topic in TOPICS
+            for topic in processes.TOPICS
         ]
         self.bootstrap = BOOTSTRAP
         self.ready = [operator, cluster, *self.topics]

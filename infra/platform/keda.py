@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing, versions
 from infra.platform.k8s import REMOTE_CHARTS, ChartSource, helm_release
 
@@ -23,18 +24,19 @@ def keda_values() -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class KedaArgs:
+    provider: k8s.Provider
+    charts: ChartSource = REMOTE_CHARTS
+
+
 class Keda(pulumi.ComponentResource):
     """Type ``todo:platform:Keda``."""
 
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        provider: k8s.Provider,
-        depends_on: Sequence[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
-        charts: ChartSource = REMOTE_CHARTS,
+        self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Keda", name, None, opts)
         release = helm_release(
@@ -42,8 +44,8 @@ class Keda(pulumi.ComponentResource):
             versions.KEDA,
             namespaces.KEDA,
             keda_values(),
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)),
-            charts,
+            child_opts(self, args.provider, waits_for(opts)),
+            args.charts,
         )
         self.ready = [release]
         self.register_outputs({})

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import observability
+from infra.components import child_opts, waits_for
 from infra.observability import EmailReceiver, SlackReceiver
 from infra.platform import ingress, namespaces, sizing, versions
 from infra.platform.k8s import (
@@ -63,7 +64,6 @@ class MonitoringArgs:
     provider: k8s.Provider
     storage_class: str | None
     domain: str | None
-    node_count: int = 1
     alert_email_to: str | None = None
     alert_smtp: SmtpRelay | None = None
     alert_slack_webhook: pulumi.Input[str] | None = None
@@ -371,15 +371,11 @@ class Monitoring(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self,
-        name: str,
-        args: MonitoringArgs,
-        depends_on: Sequence[pulumi.Resource],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Monitoring", name, None, opts)
-        provider = args.provider
-        first = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on))
+        provider, depends_on = args.provider, waits_for(opts)
+        first = child_opts(self, provider, depends_on)
         admin_password = secret(pulumi.Output.from_input(args.grafana_admin_password or ""))
         admin = k8s.core.v1.Secret(
             GRAFANA_ADMIN_SECRET,
@@ -403,14 +399,12 @@ class Monitoring(pulumi.ComponentResource):
             versions.KUBE_PROMETHEUS_STACK,
             namespaces.MONITORING,
             stack_values(args),
-            pulumi.ResourceOptions(
-                parent=self, provider=provider, depends_on=[*depends_on, *inputs]
-            ),
+            child_opts(self, provider, [*depends_on, *inputs]),
             args.charts,
             timeout_seconds=900,
             skip_crds=True,
         )
-        after_crds = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[release])
+        after_crds = child_opts(self, provider, [release])
         for manifest in scrape_manifests(args.in_cluster_database, args.domain is not None):
             KubeObject(
                 f"{manifest['kind'].lower()}-{manifest['metadata']['name']}", manifest, after_crds

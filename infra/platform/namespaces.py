@@ -6,12 +6,14 @@ are documented to run under, and ``warn``/``audit`` at ``restricted`` so drift i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import child_opts, waits_for
 from infra.platform.k8s import object_meta
 
 Level = Literal["privileged", "baseline", "restricted"]
@@ -62,23 +64,26 @@ def namespace_specs(with_tls: bool, in_cluster_database: bool) -> list[Namespace
     return specs
 
 
+@dataclass(frozen=True)
+class NamespacesArgs:
+    provider: k8s.Provider
+    specs: Sequence[NamespaceSpec]
+
+
 class Namespaces(pulumi.ComponentResource):
     """Type ``todo:platform:Namespaces``: one Namespace per :class:`NamespaceSpec`."""
 
     def __init__(
-        self,
-        name: str,
-        specs: list[NamespaceSpec],
-        provider: k8s.Provider,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("todo:platform:Namespaces", name, None, opts)
+        child = child_opts(self, args.provider, waits_for(opts))
         self.by_name: dict[str, k8s.core.v1.Namespace] = {
             spec.name: k8s.core.v1.Namespace(
                 spec.name,
                 metadata=object_meta(spec.name, labels=psa_labels(spec.enforce)),
-                opts=pulumi.ResourceOptions(parent=self, provider=provider),
+                opts=child,
             )
-            for spec in specs
+            for spec in args.specs
         }
         self.register_outputs({"names": list(self.by_name)})

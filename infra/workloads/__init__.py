@@ -14,6 +14,8 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra import app_names
+from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
 from infra.workloads import catalog, network, pods, scaling, subscriptions
@@ -46,7 +48,6 @@ class WorkloadsArgs:
     domain: str | None
     api_replicas: int
     api_max_replicas: int
-    depends_on: Sequence[pulumi.Resource]
     # How events reach the workers: their own aiokafka consumers ("kafka"), or the Dapr
     # sidecar through declarative Subscriptions ("dapr"). Also what the relay publishes with.
     event_transport: EventTransport = "kafka"
@@ -91,10 +92,6 @@ class WorkloadsArgs:
             )
 
 
-def image_ref(registry: pulumi.Input[str], tag: str) -> pulumi.Output[str]:
-    return pulumi.Output.concat(registry, "/", catalog.IMAGE_NAME, ":", tag)
-
-
 def docker_config(registry: str, username: str, password: str) -> str:
     """``.dockerconfigjson`` for one registry host."""
     host = registry.split("/", 1)[0]
@@ -123,16 +120,19 @@ class Workloads(pulumi.ComponentResource):
     ) -> None:
         super().__init__("todo:workloads:Workloads", name, None, opts)
         self._args = args
+        self._after = waits_for(opts)  # the platform (and a built image)
         self._ns = args.namespace
         image = (
-            args.image if args.image is not None else image_ref(args.image_registry, args.image_tag)
+            args.image
+            if args.image is not None
+            else app_names.image_ref(args.image_registry, args.image_tag)
         )
 
         secret = self._app_secret()
         pull_secret = self._pull_secret()
         notifier_secret = self._notifier_secret()
         base = [
-            *args.depends_on,
+            *self._after,
             secret,
             *([pull_secret] if pull_secret else []),
             *([notifier_secret] if notifier_secret else []),
@@ -142,7 +142,7 @@ class Workloads(pulumi.ComponentResource):
                 f"netpol-{flow.name}",
                 metadata=object_meta(flow.name, self._ns),
                 spec=flow.spec(),
-                opts=self._opts(args.depends_on),
+                opts=self._opts(self._after),
             )
             for flow in network.flows()
         ]
@@ -172,7 +172,7 @@ class Workloads(pulumi.ComponentResource):
                         KubeObject(
                             f"subscription-{manifest['metadata']['name']}",
                             manifest,
-                            self._opts(args.depends_on),
+                            self._opts(self._after),
                         )
 
         self.dapr_app_ids = catalog.dapr_app_ids()
@@ -188,20 +188,18 @@ class Workloads(pulumi.ComponentResource):
 
     # --- helpers ----------------------------------------------------------------------------
     def _opts(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(
-            parent=self, provider=self._args.provider, depends_on=list(depends_on)
-        )
+        return child_opts(self, self._args.provider, depends_on)
 
     def _app_secret(self) -> k8s.core.v1.Secret:
         return k8s.core.v1.Secret(
-            catalog.APP_SECRET_NAME,
-            metadata=object_meta(catalog.APP_SECRET_NAME, self._ns),
+            app_names.APP_SECRET_NAME,
+            metadata=object_meta(app_names.APP_SECRET_NAME, self._ns),
             type="Opaque",
             string_data={
-                catalog.DATABASE_URL_KEY: secret(self._args.database_url),
-                catalog.JWT_SECRET_KEY: secret(self._args.jwt_signing_key or ""),
+                app_names.DATABASE_URL_KEY: secret(self._args.database_url),
+                app_names.JWT_SECRET_KEY: secret(self._args.jwt_signing_key or ""),
             },
-            opts=self._opts(self._args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _notifier_secret(self) -> k8s.core.v1.Secret | None:
@@ -214,7 +212,7 @@ class Workloads(pulumi.ComponentResource):
             metadata=object_meta(NOTIFIER_SECRET, self._ns),
             type="Opaque",
             string_data=data,
-            opts=self._opts(self._args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _pull_secret(self) -> k8s.core.v1.Secret | None:
@@ -229,7 +227,7 @@ class Workloads(pulumi.ComponentResource):
             metadata=object_meta(PULL_SECRET, self._ns),
             type="kubernetes.io/dockerconfigjson",
             string_data={".dockerconfigjson": secret(config)},
-            opts=self._opts(args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _service_account(self, name: str) -> k8s.core.v1.ServiceAccount:
@@ -238,7 +236,7 @@ class Workloads(pulumi.ComponentResource):
             f"sa-{name}",
             metadata=object_meta(name, self._ns),
             automount_service_account_token=False,
-            opts=self._opts(self._args.depends_on),
+            opts=self._opts(self._after),
         )
 
     def _migration_job(

@@ -1,7 +1,10 @@
-"""The processes of the app: one image, one entry per command, and the events each consumes.
+"""The app's Deployments: one per process of the catalogue (app.core.processes), with what only
+Kubernetes needs to know on top of it (port, size, how many replicas it may or must run).
 
-Pure data. The workload resources, the Dapr component scopes of the platform and the capacity
-check are all generated from :data:`APPS`, so adding a worker is one entry here.
+The topology itself (commands, consumer groups, the topics each consumes) is read from the
+catalogue, never restated here. The workload resources, the Dapr subscriptions and the KEDA
+scalers are generated from :data:`APPS`, so adding a worker is one catalogue entry and one
+line here.
 """
 
 from __future__ import annotations
@@ -9,21 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from app.core.events.topics import REMINDERS, TASK_EVENTS, Topic, dead_letter_topic
+from app.core import processes
+from app.core.events.topics import Topic, dead_letter_topic
+from app.core.processes import ProcessSpec
+from infra.app_names import app_id
 from infra.platform import sizing
-
-IMAGE_NAME: Final = "todo-platform"
-# The Secret holding the app's secrets; the Dapr secret store may read only this one.
-APP_SECRET_NAME: Final = "todo-app-secrets"  # noqa: S105 (a name, not a secret)
-DATABASE_URL_KEY: Final = "database-url"
-JWT_SECRET_KEY: Final = "jwt-secret"  # noqa: S105 (a name, not a secret)
-
-# Names of the platform's Dapr resources the app pods refer to.
-DAPR_CONFIGURATION: Final = "todo-dapr"
-PUBSUB_COMPONENT: Final = "kafka-pubsub"
 
 API_PORT: Final = 8000
 WORKER_PORT: Final = 8080
+MIGRATION_COMMAND: Final = ("alembic", "upgrade", "head")
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class Consumption:
 class App:
     """One Deployment of the image."""
 
-    key: str  # short name: "api", "relay", ...
+    key: str  # the process's catalogue name: "api", "relay", ...
     command: tuple[str, ...]
     port: int
     size: sizing.Size
@@ -55,7 +52,7 @@ class App:
     @property
     def app_id(self) -> str:
         """The Dapr app id, also the name of the Deployment, Service and ServiceAccount."""
-        return f"todo-{self.key}"
+        return app_id(self.key)
 
     @property
     def max_consumers(self) -> int:
@@ -63,55 +60,47 @@ class App:
         return max(c.topic.partitions for c in self.consumes)
 
 
-API: Final = App(
-    "api",
-    # --no-proxy-headers: the app alone decides which proxies to believe (TRUSTED_PROXIES).
-    (
-        "uvicorn",
-        "--factory",
-        "app.main:create_app",
-        "--host",
-        "0.0.0.0",  # noqa: S104
-        "--port",
-        str(API_PORT),
-        "--no-proxy-headers",
-    ),
+def deployed(
+    process: ProcessSpec,
+    port: int,
+    size: sizing.Size,
+    *,
+    serve_args: tuple[str, ...] = (),
+    singleton: bool = False,
+    min_replicas: int = 1,
+) -> App:
+    """The Deployment of ``process``: its command (plus ``serve_args``) and its consumer group's
+    topics. A process without a group (the API's live feed) consumes nothing through Dapr."""
+    consumes = (
+        tuple(Consumption(process.group, topic) for topic in process.consumes)
+        if process.group is not None
+        else ()
+    )
+    command = (*process.command, *serve_args)
+    return App(process.name, command, port, size, consumes, singleton, min_replicas)
+
+
+API: Final = deployed(
+    processes.API,
     API_PORT,
     sizing.API,
+    # --no-proxy-headers: the app alone decides which proxies to believe (TRUSTED_PROXIES).
+    serve_args=("--host", "0.0.0.0", "--port", str(API_PORT), "--no-proxy-headers"),  # noqa: S104
 )
-RELAY: Final = App(
-    "relay", ("python", "-m", "services.relay"), WORKER_PORT, sizing.WORKER, singleton=True
-)
-RECURRING: Final = App(
-    "recurring",
-    ("python", "-m", "services.recurring"),
+RELAY: Final = deployed(processes.RELAY, WORKER_PORT, sizing.WORKER, singleton=True)
+RECURRING: Final = deployed(processes.RECURRING, WORKER_PORT, sizing.WORKER)
+NOTIFIER: Final = deployed(
+    processes.NOTIFIER,
     WORKER_PORT,
     sizing.WORKER,
-    (Consumption("recurring", TASK_EVENTS),),
-)
-NOTIFIER: Final = App(
-    "notifier",
-    ("python", "-m", "services.notifier"),
-    WORKER_PORT,
-    sizing.WORKER,
-    (Consumption("notifier-delivery", REMINDERS),),
     # Two, so one crash or restart does not delay due reminders: the claim in the database
     # (FOR UPDATE SKIP LOCKED) lets both fire reminders without sending one twice.
     min_replicas=2,
 )
-AUDIT: Final = App(
-    "audit",
-    ("python", "-m", "services.audit"),
-    WORKER_PORT,
-    sizing.WORKER,
-    (Consumption("audit", TASK_EVENTS),),
-)
+AUDIT: Final = deployed(processes.AUDIT, WORKER_PORT, sizing.WORKER)
 
 APPS: Final[tuple[App, ...]] = (API, RELAY, RECURRING, NOTIFIER, AUDIT)
 WORKERS: Final[tuple[App, ...]] = (RELAY, RECURRING, NOTIFIER, AUDIT)
-# Apps that talk to Kafka through the Dapr pub/sub component (publish or subscribe).
-PUBSUB_APPS: Final[tuple[App, ...]] = (RELAY, RECURRING, NOTIFIER, AUDIT)
-MIGRATION_COMMAND: Final = ("alembic", "upgrade", "head")
 
 
 def dapr_app_ids() -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra import app_names
 from infra.platform import sizing
 from infra.platform.k8s import PART_OF, PLATFORM_NAME
 from infra.workloads import catalog
@@ -46,7 +47,7 @@ def dapr_annotations(app: catalog.App) -> dict[str, str]:
         "dapr.io/app-id": app.app_id,
         "dapr.io/app-port": str(app.port),
         "dapr.io/app-protocol": "http",
-        "dapr.io/config": catalog.DAPR_CONFIGURATION,
+        "dapr.io/config": app_names.DAPR_CONFIGURATION,
         "dapr.io/enable-metrics": "true",
         "dapr.io/metrics-port": str(DAPR_METRICS_PORT),
         "dapr.io/log-as-json": "true",
@@ -107,7 +108,7 @@ def secret_env(name: str, key: str) -> core.EnvVarArgs:
     return core.EnvVarArgs(
         name=name,
         value_from=core.EnvVarSourceArgs(
-            secret_key_ref=core.SecretKeySelectorArgs(name=catalog.APP_SECRET_NAME, key=key)
+            secret_key_ref=core.SecretKeySelectorArgs(name=app_names.APP_SECRET_NAME, key=key)
         ),
     )
 
@@ -118,7 +119,7 @@ def environment(
     """Process settings (``app/settings.py``, ``services/common/settings.py``); secrets only
     through ``secretKeyRef``. ``app`` None is the migration Job."""
     env = [
-        secret_env("DATABASE_URL", catalog.DATABASE_URL_KEY),
+        secret_env("DATABASE_URL", app_names.DATABASE_URL_KEY),
         core.EnvVarArgs(name="KAFKA_BOOTSTRAP", value=kafka_bootstrap),
         core.EnvVarArgs(name="LOG_LEVEL", value="INFO"),
         # The root filesystem is read-only: no bytecode cache, and a writable HOME on /tmp.
@@ -126,7 +127,7 @@ def environment(
         core.EnvVarArgs(name="HOME", value="/tmp"),  # noqa: S108
     ]
     if app is catalog.API:
-        env.append(secret_env("JWT_SECRET", catalog.JWT_SECRET_KEY))
+        env.append(secret_env("JWT_SECRET", app_names.JWT_SECRET_KEY))
         # The API believes X-Forwarded-For/-Proto only from these peers (app/auth/
         # client_address.py): the cluster's private pod networks, where ingress-nginx runs (the
         # NetworkPolicy admits nothing else). The rightmost public address is then the client
@@ -142,7 +143,7 @@ def environment(
     if app is catalog.RELAY:
         env.append(core.EnvVarArgs(name="RELAY_BACKEND", value=event_publisher))
         if event_publisher == "dapr":
-            env.append(core.EnvVarArgs(name="DAPR_PUBSUB", value=catalog.PUBSUB_COMPONENT))
+            env.append(core.EnvVarArgs(name="DAPR_PUBSUB", value=app_names.PUBSUB_COMPONENT))
     return env
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra import app_names
 from infra.platform import namespaces
 from infra.platform.k8s import metadata
 from infra.workloads import catalog
@@ -21,7 +22,7 @@ def subscription_manifests(app: catalog.App) -> list[dict[str, Any]]:
             "kind": "Subscription",
             "metadata": metadata(f"{app.app_id}-{consumption.topic.name}", namespaces.APP),
             "spec": {
-                "pubsubname": catalog.PUBSUB_COMPONENT,
+                "pubsubname": app_names.PUBSUB_COMPONENT,
                 "topic": consumption.topic.name,
                 "routes": {"default": f"/events/{consumption.topic.name}"},
                 "deadLetterTopic": consumption.dead_letter.name,

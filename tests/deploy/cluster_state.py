@@ -51,25 +51,49 @@ def not_ready(api: KubeApi) -> list[str]:
     return lagging
 
 
-# Cluster-wide lists of the kinds the program creates outside its namespaces, or that would
-# outlive a namespace's deletion.
-CLUSTER_WIDE_LISTS: Final = {
+# Every kind a stack (its own objects, its charts' and the operators' RBAC, webhooks, aggregated
+# APIs) could leave behind, cluster-wide or in any namespace; events, endpoints and leases, which
+# the control plane itself writes all the time, are not among them.
+INVENTORY_LISTS: Final = {
     "namespaces": "/api/v1/namespaces",
+    "customresourcedefinitions": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
     "clusterroles": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
     "clusterrolebindings": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-    "crds": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-    "secrets": "/api/v1/secrets",
+    "apiservices": "/apis/apiregistration.k8s.io/v1/apiservices",
+    "mutatingwebhookconfigurations": (
+        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"
+    ),
+    "validatingwebhookconfigurations": (
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+    ),
+    "ingressclasses": "/apis/networking.k8s.io/v1/ingressclasses",
+    "priorityclasses": "/apis/scheduling.k8s.io/v1/priorityclasses",
+    "services": "/api/v1/services",
     "configmaps": "/api/v1/configmaps",
+    "secrets": "/api/v1/secrets",
+    "serviceaccounts": "/api/v1/serviceaccounts",
+    "persistentvolumeclaims": "/api/v1/persistentvolumeclaims",
+    "roles": "/apis/rbac.authorization.k8s.io/v1/roles",
+    "rolebindings": "/apis/rbac.authorization.k8s.io/v1/rolebindings",
     "deployments": "/apis/apps/v1/deployments",
+    "statefulsets": "/apis/apps/v1/statefulsets",
+    "daemonsets": "/apis/apps/v1/daemonsets",
+    "jobs": "/apis/batch/v1/jobs",
 }
 
 
-def labelled(api: KubeApi, path: str, selector: str) -> list[tuple[str, str]]:
-    """(namespace or "", name) of the objects under ``path`` matching a label selector."""
-    return [
-        (item["metadata"].get("namespace", ""), item["metadata"]["name"])
-        for item in api.items(f"{path}?labelSelector={selector}")
-    ]
+def inventory(api: KubeApi) -> set[tuple[str, str, str]]:
+    """(kind, namespace or "", name) of every object of :data:`INVENTORY_LISTS`.
+
+    APIServices without a service are the API server's own entries for the groups it serves
+    (one per CRD group and version, kept in step with the CRDs): only aggregated ones count.
+    """
+    return {
+        (kind, item["metadata"].get("namespace", ""), item["metadata"]["name"])
+        for kind, path in INVENTORY_LISTS.items()
+        for item in api.items(path)
+        if kind != "apiservices" or item["spec"].get("service")
+    }
 
 
 def namespaced_names(api: KubeApi, path: str) -> set[tuple[str, str]]:

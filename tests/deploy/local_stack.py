@@ -33,5 +33,6 @@ def new_local_stack(
         "databaseOwnerPassword",
         "grafanaAdminPassword",
         "jwtSigningKey",
+        "vapidPrivateKey",
     ]
     return stack

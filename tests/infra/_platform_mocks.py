@@ -149,11 +149,14 @@ def stack(
             "domain": (platform or {}).get("domain", "todo.example.com"),
             "api_replicas": 2,
             "api_max_replicas": 4,
-            "depends_on": plat.ready,
             "jwt_signing_key": "J" * 64,
         }
         wl_kwargs.update(workloads or {})
-        wl = Workloads("workloads", WorkloadsArgs(provider=provider, **wl_kwargs))
+        wl = Workloads(
+            "workloads",
+            WorkloadsArgs(provider=provider, **wl_kwargs),
+            pulumi.ResourceOptions(depends_on=plat.ready),
+        )
         pulumi.export("api_url", wl.api_url)
         pulumi.export("database_url", plat.database_url)
         pulumi.export("kafka_bootstrap", plat.kafka_bootstrap)

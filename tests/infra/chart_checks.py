@@ -97,6 +97,18 @@ def _load_crd(text: str) -> list[dict[str, Any]]:
     ]
 
 
+def crds_kept_on_uninstall(ref: ChartRef) -> set[str]:
+    """Names of the CRDs ``ref``'s templates annotate ``helm.sh/resource-policy: keep``: Helm
+    leaves them behind when it uninstalls the release."""
+    return {
+        crd["metadata"]["name"]
+        for path, text in archive(ref).files("")
+        if "/templates/" in f"/{path}" and "CustomResourceDefinition" in text
+        for crd in _load_crd(text)
+        if (crd["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") == "keep"
+    }
+
+
 @cache
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """``(apiVersion, kind) -> openAPIV3Schema`` of every served version of every CRD the pinned

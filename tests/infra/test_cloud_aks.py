@@ -17,7 +17,7 @@ from devtools.testkit.pulumi_mocks import (
     explicit_provider,
 )
 from infra.cloud.aks import ACR_PULL_ROLE_ID, registry_name
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 AZURE_PROVIDER = "pulumi:providers:azure-native"
 ADMIN_GROUP = "6f1c1a1e-2b9e-4f0a-9d55-3c2f8e7b1a00"

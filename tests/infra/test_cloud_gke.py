@@ -15,7 +15,7 @@ from devtools.testkit.pulumi_mocks import (
     cluster_program,
     explicit_provider,
 )
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 GCP_PROVIDER = "pulumi:providers:gcp"
 PROJECT_ID = "todo-mock-project"

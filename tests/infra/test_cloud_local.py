@@ -13,7 +13,7 @@ from devtools.testkit.pulumi_mocks import (
     cloud_resources,
     cluster_program,
 )
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 
 @pytest.fixture(scope="module")

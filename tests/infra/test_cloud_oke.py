@@ -19,7 +19,7 @@ from devtools.testkit.pulumi_mocks import (
     cluster_program,
     explicit_provider,
 )
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaamockcompartment"
 OCI_PROVIDER = "pulumi:providers:oci"

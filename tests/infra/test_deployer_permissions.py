@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.cloud import permissions
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 # Resource types that grant access look like these; a new one must get a Grant entry.

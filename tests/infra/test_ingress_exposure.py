@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from infra.cloud import aks, local, oke
-from infra.platform.ingress import IngressService
-from tests.infra.conftest import StackRuns
+from infra.cloud.ingress_service import IngressService
+from infra.platform.ingress import service_values
+from tests.fixtures.pulumi_stacks import StackRuns
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -71,7 +72,7 @@ def test_aks_probes_the_controllers_healthz_not_the_root(committed_run: StackRun
         },
         "externalTrafficPolicy": "Local",
     }
-    assert service == aks.INGRESS_SERVICE.values()
+    assert service == service_values(aks.INGRESS_SERVICE)
 
 
 def test_gke_uses_a_plain_load_balancer(committed_run: StackRuns) -> None:

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from app.core.processes import CONSUMER_GROUPS, TOPICS
+from infra import app_names
 from infra.observability import EmailReceiver, SlackReceiver, alertmanager_config
 from infra.platform import PlatformArgs, SmtpRelay, versions
 from infra.platform.chart_archive import load_all
@@ -237,8 +238,8 @@ def test_dapr_components_with_metadata_and_scopes(free_tier: Run) -> None:
     state = found["statestore"]
     assert state["spec"]["type"] == "state.postgresql"
     assert metadata_of(state)["connectionString"] == {
-        "name": catalog.APP_SECRET_NAME,
-        "key": catalog.DATABASE_URL_KEY,
+        "name": app_names.APP_SECRET_NAME,
+        "key": app_names.DATABASE_URL_KEY,
     }
     assert state["auth"] == {"secretStore": "kubernetes-secrets"}
     assert state["scopes"] == ["todo-api"]
@@ -265,7 +266,7 @@ def test_dapr_configuration_resiliency_and_secret_rbac(free_tier: Run) -> None:
         {
             "storeName": "kubernetes-secrets",
             "defaultAccess": "deny",
-            "allowedSecrets": [catalog.APP_SECRET_NAME],
+            "allowedSecrets": [app_names.APP_SECRET_NAME],
         }
     ]
     resiliency = free_tier.one("kubernetes:dapr.io/v1alpha1:Resiliency", "todo-resiliency")
@@ -279,7 +280,7 @@ def test_dapr_configuration_resiliency_and_secret_rbac(free_tier: Run) -> None:
         {
             "apiGroups": [""],
             "resources": ["secrets"],
-            "resourceNames": [catalog.APP_SECRET_NAME],
+            "resourceNames": [app_names.APP_SECRET_NAME],
             "verbs": ["get"],
         }
     ]
@@ -432,7 +433,6 @@ PROVIDER = k8s.Provider.__new__(k8s.Provider)  # never registered: args validati
         ({"dashboards": {"Bad Name": "{}"}}, "must be a lowercase DNS label"),
         ({"dashboards": {"api": "{not json"}}, "dashboard 'api' is not valid JSON"),
         ({"rules": [{"rules": []}]}, "each rule group needs a 'name' and a 'rules' list"),
-        ({"node_count": 0}, "node_count must be at least 1"),
     ],
 )
 def test_invalid_platform_args_are_refused_with_the_field_named(

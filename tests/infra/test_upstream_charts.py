@@ -14,8 +14,8 @@ from infra.platform.k8s import ChartRef
 from infra.platform.monitoring import scrape_manifests
 from infra.policy.checks import workload
 from infra.workloads import catalog
+from tests.fixtures.pulumi_stacks import StackRuns
 from tests.infra.chart_checks import PINNED, archive, schema_errors, unknown_values
-from tests.infra.conftest import StackRuns
 from tests.infra.pod_security import restricted_violations, with_injected_sidecar
 
 STACKS = ("oke", "aks", "gke", "local")

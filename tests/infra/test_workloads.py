@@ -14,8 +14,16 @@ from pydantic_settings import BaseSettings
 
 from app.core.processes import CONSUMER_GROUPS
 from app.core.settings import ApiSettings, load
-from infra.capacity import Requests, of, platform_requests, workloads_requests
-from infra.platform import PlatformArgs, sizing
+from infra import app_names
+from infra.capacity import (
+    Requests,
+    SizingPlan,
+    of,
+    platform_requests,
+    requests,
+    workloads_requests,
+)
+from infra.platform import sizing
 from infra.workloads import WorkloadsArgs, catalog
 from services.common.settings import RelaySettings, WorkerSettings
 from services.notifier.settings import NotifierSettings
@@ -26,7 +34,6 @@ from tests.infra._platform_mocks import (
     TAG,
     Registered,
     Run,
-    platform_kwargs,
     stack,
 )
 
@@ -108,11 +115,11 @@ def test_secrets_reach_containers_only_by_reference(run: Run, app: catalog.App) 
     (container,) = pod(deployments(run)[app.app_id])["spec"]["containers"]
     env = {e["name"]: e for e in container["env"]}
     assert env["DATABASE_URL"]["valueFrom"] == {
-        "secretKeyRef": {"name": catalog.APP_SECRET_NAME, "key": catalog.DATABASE_URL_KEY}
+        "secretKeyRef": {"name": app_names.APP_SECRET_NAME, "key": app_names.DATABASE_URL_KEY}
     }
     assert env["KAFKA_BOOTSTRAP"]["value"] == "todo-kafka-bootstrap.kafka.svc:9092"
     if app is catalog.API:
-        assert env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == catalog.JWT_SECRET_KEY
+        assert env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == app_names.JWT_SECRET_KEY
     else:
         assert "JWT_SECRET" not in env
 
@@ -127,8 +134,8 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 # Stand-ins for the values the pods read from todo-app-secrets.
 SECRET_STANDINS = {
-    catalog.DATABASE_URL_KEY: "postgresql://todo:pw@todo-db-rw.todo-db.svc:5432/todo",
-    catalog.JWT_SECRET_KEY: "j" * 64,
+    app_names.DATABASE_URL_KEY: "postgresql://todo:pw@todo-db-rw.todo-db.svc:5432/todo",
+    app_names.JWT_SECRET_KEY: "j" * 64,
 }
 
 
@@ -370,17 +377,17 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_flows(run: R
 
 
 def test_secrets_are_registered_as_secret_values(run: Run) -> None:
-    app_secret = run.one("kubernetes:core/v1:Secret", catalog.APP_SECRET_NAME)
+    app_secret = run.one("kubernetes:core/v1:Secret", app_names.APP_SECRET_NAME)
     pull = run.one("kubernetes:core/v1:Secret", "registry-credentials")
     assert pull.manifest["type"] == "kubernetes.io/dockerconfigjson"
     for secret in (app_secret, pull):
         assert secret.secret("stringData")
     data = app_secret.manifest["stringData"]
-    assert set(data) == {catalog.DATABASE_URL_KEY, catalog.JWT_SECRET_KEY}
+    assert set(data) == {app_names.DATABASE_URL_KEY, app_names.JWT_SECRET_KEY}
     # The key comes from the stack's config (stacks/secrets.py): known at preview already.
-    assert data[catalog.JWT_SECRET_KEY] == "J" * 64
+    assert data[app_names.JWT_SECRET_KEY] == "J" * 64
     if not run.program_run.preview:
-        assert data[catalog.DATABASE_URL_KEY] == run.outputs["database_url"]
+        assert data[app_names.DATABASE_URL_KEY] == run.outputs["database_url"]
     config = json.loads(pull.manifest["stringData"][".dockerconfigjson"])
     auth = config["auths"]["iad.ocir.io"]
     assert base64.b64decode(auth["auth"]).decode() == "tenancy/ci:registry-token"
@@ -418,7 +425,6 @@ def workloads_kwargs(**changes: Any) -> dict[str, Any]:
         "domain": None,
         "api_replicas": 2,
         "api_max_replicas": 4,
-        "depends_on": [],
         "jwt_signing_key": "J" * 64,
     }
     base.update(changes)
@@ -469,38 +475,47 @@ def test_workload_capacity_is_the_sum_of_the_registered_requests(run: Run) -> No
         replicas = 2 if resource.k8s_name in {"todo-api", "todo-notifier"} else 1
         per_pod = container_requests(resource.manifest)
         expected += Requests(per_pod.cpu_millicores * replicas, per_pod.memory_mib * replicas)
-    args = WorkloadsArgs(**workloads_kwargs())
-    assert workloads_requests(args) == expected
+    assert workloads_requests(plan(api_replicas=2)) == expected
 
 
-def platform_args(**changes: Any) -> PlatformArgs:
-    return PlatformArgs(provider=PROVIDER, **platform_kwargs(**changes))
+def plan(**changes: Any) -> SizingPlan:
+    """The sizing plan of the mocked platform (platform_kwargs): one broker, in-cluster
+    PostgreSQL, TLS, one node."""
+    base: dict[str, Any] = {
+        "kafka_replicas": 1,
+        "kafka_storage_gi": 20,
+        "database_mode": "incluster",
+        "database_storage_gi": 10,
+        "with_tls": True,
+        "node_count": 1,
+        "api_replicas": 2,
+    }
+    return SizingPlan(**{**base, **changes})
 
 
 def test_platform_capacity_counts_each_broker_and_optional_part() -> None:
-    external = {"database_mode": "external", "database_url": "postgresql://x:y@h/d"}
-    small = platform_args(domain=None, tls_email=None, **external)
-    three = platform_args(domain=None, tls_email=None, kafka_replicas=3, **external)
+    small = plan(with_tls=False, database_mode="external")
+    three = plan(with_tls=False, database_mode="external", kafka_replicas=3)
     assert platform_requests(three) == platform_requests(small) + of(sizing.KAFKA_BROKER, 2)
-    in_cluster = platform_args(domain=None, tls_email=None)
+    in_cluster = plan(with_tls=False)
     assert platform_requests(in_cluster) == (
         platform_requests(small) + of(sizing.CNPG_OPERATOR) + of(sizing.POSTGRES_INSTANCE)
     )
-    with_tls = platform_args()
+    with_tls = plan()
     cert_manager = (
         of(sizing.CERT_MANAGER_CONTROLLER)
         + of(sizing.CERT_MANAGER_WEBHOOK)
         + of(sizing.CERT_MANAGER_CAINJECTOR)
     )
     assert platform_requests(with_tls) == platform_requests(in_cluster) + cert_manager
-    two_nodes = platform_args(node_count=2)
+    two_nodes = plan(node_count=2)
     assert platform_requests(two_nodes) == platform_requests(with_tls) + of(sizing.NODE_EXPORTER)
+    with pytest.raises(ValueError, match="node_count must be at least 1, got 0"):
+        plan(node_count=0)
 
 
 def test_the_free_tier_stack_fits_four_ocpus_and_24_gb() -> None:
-    total = platform_requests(platform_args(node_count=2)) + workloads_requests(
-        WorkloadsArgs(**workloads_kwargs())
-    )
+    total = requests(plan(node_count=2))
     # VM.Standard.A1.Flex always-free: 4 OCPU (4 cores) / 24 GB, minus kubelet/system reserve.
     assert total.cpu_millicores <= 3000
     assert total.memory_mib <= 16 * 1024

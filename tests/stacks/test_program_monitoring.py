@@ -28,7 +28,7 @@ from infra.observability import (
 )
 from infra.platform.monitoring import SECRETS_DIR
 from infra.policy import checks
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 RULE: Final = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 CONFIG_MAP: Final = "kubernetes:core/v1:ConfigMap"

@@ -20,7 +20,7 @@ from devtools.testkit.pulumi_mocks import (
 )
 from infra.images import REPO_ROOT
 from stacks.config import StackConfigError
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 IMAGE: Final = "docker-build:index:Image"
 COMPONENT: Final = "todo:images:AppImage"

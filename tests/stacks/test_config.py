@@ -16,6 +16,7 @@ from devtools.testkit.pulumi_mocks import (
     MappingSource,
     ProgramRun,
     load_config,
+    project_defaults,
     project_file,
     stack_config,
     stack_file,
@@ -61,9 +62,10 @@ def test_oke_stack_is_the_always_free_shape(tmp_path: Path) -> None:
     )
     assert pool.size == MachineSize(vcpus=2, memory_mib=12 * 1024, arch="arm64")
     assert config.oke is not None
+    assert config.nodes is not None
     # Always free: 4 Ampere OCPUs and 24 GB across the tenancy.
-    assert config.oke.ocpus_per_node * pool.count == 4
-    assert config.oke.memory_gb_per_node * pool.count == 24
+    assert config.nodes.ocpus * pool.count == 4
+    assert config.nodes.memory_gb * pool.count == 24
     assert config.oke.api_allowed_cidrs == ("0.0.0.0/0",)
     assert config.oke.config_profile == "DEFAULT"
     assert (config.kafka.replicas, config.kafka.storage_gi) == (1, 50)
@@ -229,6 +231,36 @@ def test_the_config_refuses_every_runbook_url_the_rules_would(tmp_path: Path, ur
     with pytest.raises(StackConfigError) as raised:
         load_config("aks", tmp_path, {"runbookUrl": url})
     assert [problem.key for problem in raised.value.problems] == ["runbookUrl"]
+
+
+def test_a_blank_value_means_the_keys_default(tmp_path: Path) -> None:
+    # Pulumi.yaml's "" defaults mean "unset"; so does a value set to "" by hand.
+    config = load_config("aks", tmp_path, {"runbookUrl": "", "kafkaReplicas": " ", "domain": ""})
+    assert (config.runbook_url, config.kafka.replicas, config.ingress.domain) == (
+        DEFAULT_RUNBOOK,
+        1,
+        None,
+    )
+
+
+def test_pulumi_yaml_declares_the_models_defaults(tmp_path: Path) -> None:
+    """The models hold each key's default (stacks/config.py); Pulumi.yaml must declare the same
+    value, because Pulumi applies its own before the program runs. For every declared default
+    and every stack, the key unset (the model's default) and the key at Pulumi.yaml's default
+    give the same configuration, or the same problems."""
+
+    def outcome(stack: str, settings: dict[str, Any]) -> object:
+        try:
+            return load_config(stack, tmp_path, settings)
+        except StackConfigError as error:
+            return error.problems
+
+    defaults = project_defaults()
+    assert defaults["nodeCount"] == "2"  # the one that disagreed before (code said 1)
+    for stack in STACKS:
+        for key, default in defaults.items():
+            unset, declared = outcome(stack, {key: None}), outcome(stack, {key: default})
+            assert unset == declared, f"{stack}: {key}"
 
 
 def test_oke_version_without_v_is_normalised(tmp_path: Path) -> None:
@@ -476,7 +508,13 @@ INVALID: list[tuple[str, dict[str, Any], dict[str, Any], str, tuple[str, ...]]] 
         "alertSmtpPassword",
         ("a single line",),
     ),
-    ("aks", {"runbookUrl": ""}, {}, "runbookUrl", ("required", "docs/runbook.md")),
+    (
+        "aks",
+        {"runbookUrl": "docs/runbook.md"},
+        {},
+        "runbookUrl",
+        ("must be an https:// URL", "e.g. https://github.com/ORG/REPO/blob/main/docs/runbook.md"),
+    ),
     (
         "aks",
         {"runbookUrl": "http://example.com/docs/runbook.md"},
@@ -561,10 +599,11 @@ def test_invalid_value_is_refused_before_any_resource(
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(StackConfigError) as raised:
         load_config("oke", tmp_path, {"nodeCount": 0, "imageTag": "latest", "kafkaReplicas": 2})
+    # In the order of the sections (stacks/config.py StackConfig): node pool, Kafka, ..., image.
     assert [problem.key for problem in raised.value.problems] == [
         "nodeCount",
-        "imageTag",
         "kafkaReplicas",
+        "imageTag",
     ]
 
 

@@ -9,16 +9,15 @@ from typing import Any
 import pytest
 
 from devtools.testkit.pulumi_mocks import STACKS, ProgramRun, load_config
-from infra.capacity import Requests, platform_requests, platform_volumes, workloads_requests
+from infra.capacity import Requests, platform_volumes, requests
 from infra.cloud.base import Allocatable
-from stacks.capacity import CapacityError, check_capacity, check_storage
+from stacks.capacity import CapacityError, check_capacity, check_storage, sizing_plan
 from stacks.cluster import MIN_VOLUME_GB, boot_disks, planned_allocatable
 from stacks.config import StackConfig
-from stacks.program import platform_plan, workloads_plan
 
 
 def requested(cfg: StackConfig) -> Requests:
-    return platform_requests(platform_plan(cfg)) + workloads_requests(workloads_plan(cfg))
+    return requests(sizing_plan(cfg))
 
 
 def test_fitting_requests_return_the_report() -> None:
@@ -89,7 +88,7 @@ def test_oversized_stack_is_refused_before_any_resource(
 def test_oke_defaults_fit_the_always_free_block_storage(tmp_path: Path) -> None:
     """OCI provisions every volume at 50 GB at least: the 10 GiB Prometheus claim costs 50 GB."""
     cfg = load_config("oke", tmp_path)
-    plan = platform_plan(cfg)
+    plan = sizing_plan(cfg)
     assert plan.node_count == 2
     report = check_storage(
         [*platform_volumes(plan), *boot_disks(cfg)], MIN_VOLUME_GB["oke"], cfg.storage_limit_gb
@@ -104,7 +103,7 @@ def test_oke_defaults_fit_the_always_free_block_storage(tmp_path: Path) -> None:
 def test_node_exporter_is_counted_once_per_node(tmp_path: Path, stack: str) -> None:
     cfg = load_config(stack, tmp_path)
     expected = {"oke": 2, "aks": 3, "gke": 3, "local": 1}[stack]
-    assert platform_plan(cfg).node_count == expected
+    assert sizing_plan(cfg).node_count == expected
 
 
 def test_storage_over_the_limit_is_refused_before_any_resource(
@@ -130,7 +129,7 @@ def test_a_raised_storage_limit_admits_a_paid_tenancys_volumes(tmp_path: Path) -
         tmp_path,
         {"databaseMode": "incluster", "databaseStorageGi": 50, "storageLimitGb": 250},
     )
-    volumes = [*platform_volumes(platform_plan(cfg)), *boot_disks(cfg)]
+    volumes = [*platform_volumes(sizing_plan(cfg)), *boot_disks(cfg)]
     assert check_storage(volumes, MIN_VOLUME_GB["oke"], cfg.storage_limit_gb).total_gb == 250
 
 
@@ -141,5 +140,5 @@ def test_other_stacks_round_to_their_minimum_and_are_unlimited(
     cfg = load_config(stack, tmp_path)
     assert cfg.storage_limit_gb is None
     assert MIN_VOLUME_GB[stack] == minimum
-    report = check_storage([*platform_volumes(platform_plan(cfg)), *boot_disks(cfg)], minimum, None)
+    report = check_storage([*platform_volumes(sizing_plan(cfg)), *boot_disks(cfg)], minimum, None)
     assert report.fits

@@ -8,7 +8,7 @@ import pytest
 from devtools.testkit.pulumi_mocks import STACKS, ProgramRun
 from infra.cloud.shapes import MIB_PER_GIB
 from stacks.program import STACK_OUTPUTS
-from tests.infra.conftest import StackRuns
+from tests.fixtures.pulumi_stacks import StackRuns
 
 CLUSTER_COMPONENTS = {
     "oke": "todo:cloud:OkeCluster",

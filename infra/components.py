@@ -1,0 +1,42 @@
+"""What every component of infra/ shares: the ``(name, args, opts)`` convention's options.
+
+A component is called as ``Component(name, args, opts)``: ``args`` a frozen dataclass of what
+it builds, ``opts`` the caller's :class:`pulumi.ResourceOptions`, whose ``depends_on`` says what
+the component comes after. Its children are created with :func:`child_opts`, so each of them
+waits for that too (Pulumi does not pass a component's ``depends_on`` on to its children).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+
+
+def waits_for(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """The resources ``opts`` says a component comes after (its ``depends_on``)."""
+    depends_on = opts.depends_on if opts is not None else None
+    if depends_on is None:
+        return []
+    if isinstance(depends_on, pulumi.Resource):
+        return [depends_on]
+    resources = list(depends_on) if isinstance(depends_on, Sequence) else [depends_on]
+    if not all(isinstance(resource, pulumi.Resource) for resource in resources):
+        # An Output of resources would be known only later; the children are created now.
+        raise TypeError("a component's depends_on must list resources, not Outputs of them")
+    return [resource for resource in resources if isinstance(resource, pulumi.Resource)]
+
+
+def child_opts(
+    parent: pulumi.Resource,
+    provider: pulumi.ProviderResource | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
+    *,
+    slow: str | None = None,
+) -> pulumi.ResourceOptions:
+    """Options of a child resource: parented, on ``provider`` (else the parent's), after
+    ``depends_on``; ``slow`` (e.g. ``"20m"``) is how long its create or update may take."""
+    timeouts = pulumi.CustomTimeouts(create=slow, update=slow) if slow else None
+    return pulumi.ResourceOptions(
+        parent=parent, provider=provider, depends_on=list(depends_on), custom_timeouts=timeouts
+    )
