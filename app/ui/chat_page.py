@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import Session, State
+from app.api.deps import DbSession, State
 from app.chat.agent import chat as answer
 from app.chat.parser import MAX_MESSAGE
 from app.ui.forms import field_text
-from app.ui.posting import read_form
+from app.ui.posting import PostedForm
 from app.ui.render import page
 from app.ui.session import SignedIn, owner_of
 
@@ -25,10 +25,9 @@ async def chat_page(request: Request, person: SignedIn) -> Response:
 
 
 @router.post("/ui/chat")
-async def chat_post(request: Request, person: SignedIn, db: Session, app_state: State) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
+async def chat_post(
+    request: Request, person: SignedIn, db: DbSession, app_state: State, posted: PostedForm
+) -> Response:
     message = field_text(posted, "message")
     if not message.strip() or len(message) > MAX_MESSAGE:
         context = {
