@@ -12,14 +12,14 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import Session, State
+from app.api.deps import DbSession, State
 from app.chat.agent import chat as answer
 from app.chat.assistant import Reply
 from app.chat.parser import MAX_MESSAGE
 from app.chat.tasks_port import TaskView
 from app.core.db.models import Task
 from app.ui.forms import field_text
-from app.ui.posting import read_form
+from app.ui.posting import PostedForm
 from app.ui.render import page
 from app.ui.session import SignedIn, owner_of
 
@@ -32,10 +32,9 @@ async def chat_page(request: Request, person: SignedIn) -> Response:
 
 
 @router.post("/ui/chat")
-async def chat_post(request: Request, person: SignedIn, db: Session, app_state: State) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
+async def chat_post(
+    request: Request, person: SignedIn, db: DbSession, app_state: State, posted: PostedForm
+) -> Response:
     message = field_text(posted, "message")
     if not message.strip() or len(message) > MAX_MESSAGE:
         context = {

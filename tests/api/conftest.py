@@ -11,7 +11,6 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,8 @@ from app.core.db.models import OutboxEvent, Task
 from app.core.db.session import create_engine, session_factory
 from app.core.settings import ApiSettings
 from app.main import create_app
-from devtools.postgres import PostgresServer
 from devtools.testkit.accounts import create_task, register
+from devtools.testkit.workers_support import fresh_database_url
 
 TEST_SIGNUPS_PER_ADDRESS = 100_000
 
@@ -79,12 +78,8 @@ def relay_settings(database_url: str, smtp_port: int, **overrides: Any) -> ApiSe
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "api.db"
-        return f"sqlite+aiosqlite:///{path}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.url(server.create_database())
+def database_url(request: pytest.FixtureRequest) -> str:
+    return fresh_database_url(request)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import gzip
 import json
 from typing import Any, Final
 
+import yaml
 from pulumi import automation
 
 from devtools.kube import KubeApi
@@ -33,6 +34,35 @@ def helm_releases(api: KubeApi) -> dict[str, dict[str, Any]]:
         release = json.loads(gzip.decompress(payload))
         found[release["name"]] = release
     return found
+
+
+WEBHOOK_LISTS: Final = {
+    "MutatingWebhookConfiguration": (
+        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"
+    ),
+    "ValidatingWebhookConfiguration": (
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+    ),
+}
+
+
+def webhook_configurations(api: KubeApi) -> set[tuple[str, str]]:
+    """(kind, name) of every admission webhook configuration the API server stores."""
+    return {
+        (kind, item["metadata"]["name"])
+        for kind, path in WEBHOOK_LISTS.items()
+        for item in api.items(path)
+    }
+
+
+def released(releases: dict[str, dict[str, Any]], kinds: set[str]) -> set[tuple[str, str]]:
+    """(kind, name) of the objects of ``kinds`` in the Helm releases' rendered manifests."""
+    return {
+        (document["kind"], document["metadata"]["name"])
+        for release in releases.values()
+        for document in yaml.safe_load_all(release["manifest"])
+        if isinstance(document, dict) and document.get("kind") in kinds
+    }
 
 
 def not_ready(api: KubeApi) -> list[str]:

@@ -177,6 +177,21 @@ def test_up_installs_and_readies_everything(
     assert job["status"].get("succeeded") == 1
     app_namespace = api.get(f"/api/v1/namespaces/{namespaces.APP}")
     assert app_namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    # The charts' admission webhooks (Dapr's sidecar injector, KEDA's and CloudNativePG's
+    # validation) are stored, but never called: the API server runs without the webhook
+    # admission plugins (devtools/kube.py), since their servers would be operator pods, which
+    # never run on kwok nodes. So no app pod gets the injected daprd here; the injected
+    # sidecar's Pod Security is checked in tests/infra/pod_security.py.
+    webhooks = cluster_state.webhook_configurations(api)
+    assert webhooks == cluster_state.released(releases, set(cluster_state.WEBHOOK_LISTS))
+    assert {kind for kind, _ in webhooks} == set(cluster_state.WEBHOOK_LISTS)
+    app_containers = {
+        container["name"]
+        for pod in api.items(f"/api/v1/namespaces/{namespaces.APP}/pods")
+        for container in pod["spec"]["containers"]
+    }
+    # Each app's own container (named by its key) and the migration Job's, nothing injected.
+    assert app_containers == {app.key for app in catalog.APPS} | {"migrate"}
     # Custom resources of every operator, accepted against their CRDs: every one the engine
     # recorded as created is stored by the API server.
     custom = cluster_state.custom_resources(

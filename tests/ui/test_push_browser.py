@@ -33,7 +33,7 @@ from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess
-from devtools.testkit.push_service import Message, PushService, Subscription
+from devtools.testkit.push_service import BrowserSubscription, PushedMessage, PushService
 from devtools.testkit.workers_support import eventually
 from tests.ui.browser_support import (
     ARTIFACTS,
@@ -189,7 +189,7 @@ async def _signed_up(context: BrowserContext, api: ApiServer) -> tuple[Page, Per
     return page, person
 
 
-async def _enable_push(page: Page, push_service: PushService) -> Subscription:
+async def _enable_push(page: Page, push_service: PushService) -> BrowserSubscription:
     """Subscribe this browser through the UI; the subscription the push service made for it."""
     before = set(push_service.subscriptions)
     await page.get_by_role("link", name="Notifications").click()
@@ -233,7 +233,7 @@ async def _shown(context: BrowserContext, url: str, tag: str) -> dict[str, Any]:
 async def test_a_reminder_reaches_the_service_worker_with_the_page_closed(
     context: BrowserContext, api: ApiServer, push_service: PushService
 ) -> None:
-    arrived: asyncio.Queue[Message] = asyncio.Queue()
+    arrived: asyncio.Queue[PushedMessage] = asyncio.Queue()
     push_service.on_message = arrived.put_nowait
     cdp, registrations = await _registrations(context)
     page = await context.new_page()
