@@ -135,6 +135,7 @@ def create_app(
     app.include_router(history.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    ui.install(app)
     openapi_links.install(app)
     docs_page.install(app)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")

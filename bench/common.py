@@ -24,12 +24,21 @@ def summary_ms(samples_s: list[float]) -> str:
     )
 
 
+def _status_mib(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
 def rss_mib(pid: int) -> float:
     """Resident set size of a process, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    return _status_mib(pid, "VmRSS")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The highest resident set size the process has had (VmHWM), from /proc (Linux)."""
+    return _status_mib(pid, "VmHWM")
 
 
 def cpu_seconds(pids: list[int]) -> float:

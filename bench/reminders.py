@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
 import tempfile
@@ -31,7 +30,7 @@ from app.core.db.event_models import NotificationDelivery
 from app.core.db.models import OutboxEvent, Reminder
 from app.core.events.contract import EventType
 from app.core.processes import TOPICS
-from bench.common import percentile, rss_mib
+from bench.common import cpu_seconds, peak_rss_mib, percentile, rss_mib
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
@@ -40,19 +39,6 @@ from devtools.testkit.workers_stack import Stack, running_stack
 from devtools.testkit.workers_support import Hook, WebhookReceiver, eventually
 
 PER_TASK = 10  # the API's maximum reminders per task
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for pid {pid}")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _line(label: str, samples: list[float]) -> str:
@@ -139,13 +125,13 @@ async def _round(
     count = args.reminders
     task_ids = await _create(stack, count, spread, args.lead)
     processes = {"notifier": notifier.pid, "relay": stack.relay.pid}
-    cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
+    cpu_before = {name: cpu_seconds([pid]) for name, pid in processes.items()}
     await eventually(
         lambda: len(_first_hooks(receiver, task_ids)) >= count,
         within=args.lead + spread + 300,
         what=f"{count} webhooks",
     )
-    cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
+    cpu = {name: cpu_seconds([pid]) - cpu_before[name] for name, pid in processes.items()}
     hooks = _first_hooks(receiver, task_ids)
     delivered = [
         hook.received_at - datetime.fromisoformat(hook.body["data"]["remind_at"]).timestamp()
@@ -178,7 +164,7 @@ async def _run(api: ApiServer, kafka: KafkaBroker, log_dir: Path, args: argparse
             await _round(stack, receiver, notifier, args, 0)
             print(
                 f"notifier RSS: {rss_mib(notifier.pid):.0f} MiB now, "
-                f"{_peak_rss_mib(notifier.pid):.0f} MiB peak (target < 120 MB)"
+                f"{peak_rss_mib(notifier.pid):.0f} MiB peak (target < 120 MB)"
             )
         finally:
             notifier.stop()

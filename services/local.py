@@ -22,25 +22,30 @@ from app.core.observability.logs import configure as configure_logs
 from app.core.settings import ApiSettings, load
 from app.main import create_app
 from app.ui.live import LOCAL_FEED
-from services.audit.worker import WORKER as AUDIT
+from services.catalogue import WORKER_NAMES, workers
 from services.common.inprocess import InProcessBus
 from services.common.metrics import WorkerMetrics
 from services.common.process import (
+    Configured,
     QuietServer,
+    build_parts,
+    configured,
     kafka_runtimes,
-    run_until_stopped,
+    run_parts,
     stop_on_signals,
 )
-from services.common.publisher import FanOut, Publisher
+from services.common.publisher import FanOut
 from services.common.settings import RelaySettings
-from services.common.worker import Worker, WorkerContext, WorkerParts
-from services.notifier.worker import WORKER as NOTIFIER
-from services.recurring.worker import WORKER as RECURRING
-from services.relay.worker import publisher_for, relay_parts
 
-LOCAL_WORKERS: tuple[Worker[Any], ...] = (AUDIT, RECURRING, NOTIFIER)
 # SQLite has no NOTIFY: the relay's poll is its only wake-up there, so keep it short.
 SQLITE_RELAY_POLL_SECONDS = 0.5
+
+
+def _local_settings(each: Configured[Any], sqlite: bool) -> Configured[Any]:
+    if sqlite and isinstance(each.settings, RelaySettings):
+        quick = each.settings.model_copy(update={"relay_poll_seconds": SQLITE_RELAY_POLL_SECONDS})
+        return Configured(each.worker, quick)
+    return each
 
 
 async def serve(host: str, port: int) -> None:
@@ -51,34 +56,27 @@ async def serve(host: str, port: int) -> None:
         Path(settings.database_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
     await upgrade_async(settings.database_url)
 
-    relay_settings = load(RelaySettings)
-    if sqlite:
-        relay_settings = relay_settings.model_copy(
-            update={"relay_poll_seconds": SQLITE_RELAY_POLL_SECONDS}
-        )
+    # Every worker of the process catalogue, as the runner would run them in one process.
+    chosen = [_local_settings(configured(w), sqlite) for w in workers(WORKER_NAMES)]
+    process_settings = chosen[0].settings
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = session_factory(engine)
     metrics = WorkerMetrics()
-    parts: list[WorkerParts] = [
-        await worker.build(
-            WorkerContext(worker.name, load(worker.settings_type), sessions, metrics)
-        )
-        for worker in LOCAL_WORKERS
-    ]
-    consumers = [spec for part in parts for spec in part.consumers]
-    bus: InProcessBus | None = None
-    publisher: Publisher
-    if settings.kafka_bootstrap:
-        publisher = publisher_for(relay_settings)
-        runtimes = kafka_runtimes(consumers, relay_settings, sessions, metrics)
+    # Without a broker the relay publishes to the in-process bus, which feeds the consumers
+    # and the web UI's live feed.
+    bus = None if settings.kafka_bootstrap else InProcessBus(sessions, metrics)
+    parts = await build_parts(
+        chosen,
+        sessions,
+        metrics,
+        local_publisher=None if bus is None else FanOut(bus, LOCAL_FEED),
+    )
+    runtimes = []
+    if bus is None:
+        runtimes = kafka_runtimes(parts.consumers, process_settings, sessions, metrics)
     else:
-        bus = InProcessBus(sessions, metrics)
-        for spec in consumers:
+        for spec in parts.consumers:
             bus.subscribe(spec)
-        publisher = FanOut(bus, LOCAL_FEED)
-        runtimes = []
-    parts.append(relay_parts(WorkerContext("relay", relay_settings, sessions, metrics), publisher))
-
     server = QuietServer(
         uvicorn.Config(
             create_app(settings), host=host, port=port, log_config=None, proxy_headers=False
@@ -88,19 +86,12 @@ async def serve(host: str, port: int) -> None:
     if bus is not None:
         await bus.start()
     try:
-        await run_until_stopped(
-            stop,
-            server,
-            runtimes,
-            [loop() for part in parts for loop in part.loops],
-            grace=relay_settings.shutdown_grace_seconds,
+        await run_parts(
+            stop, server, runtimes, parts, grace=process_settings.shutdown_grace_seconds
         )
     finally:
         if bus is not None:
             await bus.stop()
-        for part in parts:
-            for hook in part.on_stop:
-                await hook()
         await engine.dispose()
 
 

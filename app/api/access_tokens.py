@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CurrentUser, Session
+from app.api.deps import CurrentUser, DbSession
 from app.api.problems import Problem, documented, not_found
 from app.core.db.models import AccessToken
 from app.mcp_server import tokens
@@ -27,7 +27,7 @@ class TokenCreate(BaseModel):
     )
 
 
-class TokenOut(BaseModel):
+class AccessTokenOut(BaseModel):
     id: uuid.UUID
     name: str
     scopes: list[str]
@@ -36,12 +36,12 @@ class TokenOut(BaseModel):
     revoked_at: datetime | None
 
 
-class NewTokenOut(TokenOut):
+class NewTokenOut(AccessTokenOut):
     token: str = Field(description="the token itself: shown this once, stored only as a hash")
 
 
-def _out(row: AccessToken) -> TokenOut:
-    return TokenOut(
+def _out(row: AccessToken) -> AccessTokenOut:
+    return AccessTokenOut(
         id=row.id,
         name=row.name,
         scopes=list(row.scopes["scopes"]),
@@ -52,7 +52,7 @@ def _out(row: AccessToken) -> TokenOut:
 
 
 @router.post("", status_code=201, response_model=NewTokenOut, responses=documented(409))
-async def create_token(body: TokenCreate, user: CurrentUser, db: Session) -> NewTokenOut:
+async def create_token(body: TokenCreate, user: CurrentUser, db: DbSession) -> NewTokenOut:
     try:
         row, token = await tokens.issue(db, user.id, body.name.strip(), body.scopes)
     except tokens.TooManyTokens as too_many:
@@ -61,13 +61,13 @@ async def create_token(body: TokenCreate, user: CurrentUser, db: Session) -> New
     return NewTokenOut(**_out(row).model_dump(), token=token)
 
 
-@router.get("", response_model=list[TokenOut])
-async def list_tokens(user: CurrentUser, db: Session) -> list[TokenOut]:
+@router.get("", response_model=list[AccessTokenOut])
+async def list_tokens(user: CurrentUser, db: DbSession) -> list[AccessTokenOut]:
     return [_out(row) for row in await tokens.listed(db, user.id)]
 
 
 @router.delete("/{token_id}", status_code=204, responses=documented(404))
-async def revoke_token(token_id: uuid.UUID, user: CurrentUser, db: Session) -> Response:
+async def revoke_token(token_id: uuid.UUID, user: CurrentUser, db: DbSession) -> Response:
     if not await tokens.revoke(db, user.id, token_id):
         raise not_found("token")
     await db.commit()

@@ -10,11 +10,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import CurrentUser, Session, State, unauthorized
+from app.api.deps import CurrentUser, DbSession, State, unauthorized
 from app.api.problems import Problem, documented
 from app.api.query_input import plain_text
 from app.api.schemas import TokenOut, UserCreate, UserOut
-from app.auth.email_verification import send_link
+from app.auth.email_verification import prepare_first_link, send_first_link
 from app.auth.hashing import RETRY_AFTER_SECONDS, HashingBusy
 from app.auth.revocation import revoke
 from app.core.db.models import User
@@ -52,7 +52,7 @@ def client_address(request: Request) -> str:
     response_model=UserOut,
     responses=documented(409, 422, 429, 503),
 )
-async def register(request: Request, body: UserCreate, db: Session, app_state: State) -> User:
+async def register(request: Request, body: UserCreate, db: DbSession, app_state: State) -> User:
     wait = await app_state.throttle.claim(
         db, "signup:" + client_address(request), app_state.settings.signups_per_address
     )
@@ -65,12 +65,16 @@ async def register(request: Request, body: UserCreate, db: Session, app_state: S
     user = User(email=body.email, password_hash=password_hash)
     db.add(user)
     try:
+        await db.flush()  # the link names the account's id
+        link = prepare_first_link(user, app_state.settings, str(request.base_url))
         await db.commit()
     except IntegrityError:
         await db.rollback()
         raise Problem(409, "Conflict", "email: an account with this address exists") from None
-    # Best effort: the account exists either way, and POST /me/email-verification sends again.
-    await send_link(db, user, app_state.settings, str(request.base_url))
+    # After the commit, holding no connection. Best effort: the account exists either way, and
+    # POST /me/email-verification sends again.
+    if link is not None:
+        await send_first_link(db, link)
     return user
 
 
@@ -78,7 +82,7 @@ async def register(request: Request, body: UserCreate, db: Session, app_state: S
 async def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    db: Session,
+    db: DbSession,
     app_state: State,
 ) -> TokenOut:
     settings, throttle = app_state.settings, app_state.throttle
@@ -130,14 +134,14 @@ async def token(
 
 
 @router.post("/auth/logout", status_code=204, responses=documented(401))
-async def logout(request: Request, caller: CurrentUser, db: Session) -> Response:
+async def logout(request: Request, caller: CurrentUser, db: DbSession) -> Response:
     """End this token's session on the server: it is refused from now on."""
     await revoke(db, request.state.token_claims)
     return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserOut, responses=documented(401))
-async def me(caller: CurrentUser, db: Session) -> User:
+async def me(caller: CurrentUser, db: DbSession) -> User:
     user = await db.get(User, caller.id)
     if user is None:  # deleted since the token check, a moment ago
         raise unauthorized("the token's account no longer exists")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CurrentUser, Session, State
+from app.api.deps import CurrentUser, DbSession, State
 from app.api.problems import documented
 from app.chat.agent import chat as answer
 from app.chat.assistant import Action
@@ -56,7 +56,7 @@ def _task(view: TaskView) -> ChatTask:
 
 
 @router.post("/chat", response_model=ChatOut)
-async def chat(body: ChatIn, user: CurrentUser, db: Session, app_state: State) -> ChatOut:
+async def chat(body: ChatIn, user: CurrentUser, db: DbSession, app_state: State) -> ChatOut:
     """Act on your tasks in plain language: "standup every weekday at 9:30 #work",
     "what's due this week?", "done standup", "undo". See the README's Chat section."""
     reply = await answer(

@@ -52,7 +52,8 @@ async def session(app_state: State) -> AsyncIterator[AsyncSession]:
         yield db_session
 
 
-Session = Annotated[AsyncSession, Depends(session)]
+# Not `Session`: that name is SQLAlchemy's (sync) ORM session.
+DbSession = Annotated[AsyncSession, Depends(session)]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -73,7 +74,10 @@ _users = User.__table__
 
 
 async def current_user(
-    request: Request, app_state: State, db: Session, token: Annotated[str | None, Depends(_bearer)]
+    request: Request,
+    app_state: State,
+    db: DbSession,
+    token: Annotated[str | None, Depends(_bearer)],
 ) -> Caller:
     if not token:
         raise unauthorized("missing bearer token")

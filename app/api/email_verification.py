@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deps import CurrentUser, Session, State, unauthorized
+from app.api.deps import CurrentUser, DbSession, State, unauthorized
 from app.api.problems import Problem, documented, invalid
 from app.api.schemas import UserOut
 from app.auth.email_verification import (
@@ -34,7 +34,7 @@ router = APIRouter(tags=["auth"])
     summary="E-mail a new verification link to the account's address",
 )
 async def resend_link(
-    request: Request, caller: CurrentUser, db: Session, app_state: State
+    request: Request, caller: CurrentUser, db: DbSession, app_state: State
 ) -> dict[str, str]:
     settings = app_state.settings
     resent = await resend(db, caller.id, settings, str(request.base_url))
@@ -66,7 +66,7 @@ async def resend_link(
     summary="Verify the account's address (the link e-mailed to it; works once)",
 )
 async def verify_email(
-    token: Annotated[str, Query(max_length=MAX_TOKEN_LENGTH)], db: Session, app_state: State
+    token: Annotated[str, Query(max_length=MAX_TOKEN_LENGTH)], db: DbSession, app_state: State
 ) -> User:
     try:
         link = read_link_token(token, app_state.settings.jwt_secret.get_secret_value())

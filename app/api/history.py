@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentUser, Session, State
+from app.api.deps import CurrentUser, DbSession, State
 from app.api.problems import documented
 from app.tasks.history import HistoryPage
 from app.tasks.history import task_history as read_history
@@ -36,7 +36,7 @@ class History(BaseModel):
 async def task_history(
     task_id: uuid.UUID,
     user: CurrentUser,
-    db: Session,
+    db: DbSession,
     app_state: State,
     limit: Annotated[int, Query(ge=1, description="entries per page")] = 100,
     after: Annotated[uuid.UUID | None, Query(description="event id of the last entry seen")] = None,

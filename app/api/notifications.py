@@ -8,10 +8,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CurrentUser, Session, State
+from app.api.deps import CurrentUser, DbSession, State
 from app.api.problems import Problem, documented, invalid, not_found
 from app.core.db.notification_models import PushSubscription
 from app.notifications import preferences, subscriptions
@@ -90,13 +90,13 @@ async def push_public_key(app_state: State) -> PushKeyOut:
 
 
 @router.get("/me/notifications", response_model=PreferencesOut)
-async def get_preferences(user: CurrentUser, db: Session) -> PreferencesOut:
+async def get_preferences(user: CurrentUser, db: DbSession) -> PreferencesOut:
     return _out(await preferences.of_user(db, user.id))
 
 
 @router.put("/me/notifications", response_model=PreferencesOut)
 async def put_preferences(
-    body: PreferencesIn, user: CurrentUser, db: Session, app_state: State
+    body: PreferencesIn, user: CurrentUser, db: DbSession, app_state: State
 ) -> PreferencesOut:
     try:
         chosen = await preferences.update(
@@ -121,7 +121,7 @@ async def put_preferences(
     responses=documented(409),
 )
 async def add_subscription(
-    body: SubscriptionIn, user: CurrentUser, db: Session, app_state: State
+    body: SubscriptionIn, user: CurrentUser, db: DbSession, app_state: State
 ) -> SubscriptionOut:
     try:
         new = subscriptions.validated(
@@ -140,7 +140,7 @@ async def add_subscription(
 
 
 @router.get("/me/push-subscriptions", response_model=list[SubscriptionOut])
-async def list_subscriptions(user: CurrentUser, db: Session) -> list[SubscriptionOut]:
+async def list_subscriptions(user: CurrentUser, db: DbSession) -> list[SubscriptionOut]:
     return [_subscription(row) for row in await subscriptions.listed(db, user.id)]
 
 
@@ -148,9 +148,29 @@ async def list_subscriptions(user: CurrentUser, db: Session) -> list[Subscriptio
     "/me/push-subscriptions/{subscription_id}", status_code=204, responses=documented(404)
 )
 async def remove_subscription(
-    subscription_id: uuid.UUID, user: CurrentUser, db: Session
+    subscription_id: uuid.UUID, user: CurrentUser, db: DbSession
 ) -> Response:
     if not await subscriptions.remove(db, user.id, subscription_id):
+        raise not_found("subscription")
+    await db.commit()
+    return Response(status_code=204)
+
+
+@router.delete("/me/push-subscriptions", status_code=204, responses=documented(404))
+async def remove_subscription_of_endpoint(
+    endpoint: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=2048,
+            description="the browser's PushSubscription.endpoint (what a browser that "
+            "unsubscribes knows; it has no subscription id)",
+        ),
+    ],
+    user: CurrentUser,
+    db: DbSession,
+) -> Response:
+    if not await subscriptions.remove_endpoint(db, user.id, endpoint):
         raise not_found("subscription")
     await db.commit()
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import CurrentUser, Session, State
+from app.api.deps import CurrentUser, DbSession, State
 from app.api.problems import documented
 from app.api.query_input import plain_text, utc_instant
 from app.api.schemas import (
@@ -23,12 +23,12 @@ from app.api.schemas import (
     TaskPage,
     TaskUpdate,
 )
-from app.api.task_views import task_out
+from app.api.task_views import task_out, task_page_json
 from app.core.db.models import Task
 from app.core.observability.tracing import current_traceparent
 from app.tasks import commands
 from app.tasks.errors import VersionConflict
-from app.tasks.idempotency import Reply, create_task_once
+from app.tasks.idempotency import StoredReply, create_task_once
 from app.tasks.queries import Direction, SortField, TaskFilter, list_tasks
 from app.tasks.schedule import MAX_OCCURRENCES, upcoming_occurrences
 
@@ -58,7 +58,7 @@ async def create_task(
     request: Request,
     body: TaskCreate,
     user: CurrentUser,
-    db: Session,
+    db: DbSession,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Response:
     if idempotency_key is None:
@@ -77,8 +77,8 @@ async def create_task(
     return JSONResponse(reply.body, status_code=reply.status, headers=headers)
 
 
-def _created(task: Task) -> Reply:
-    return Reply(201, task_out(task).model_dump(mode="json"), task.version)
+def _created(task: Task) -> StoredReply:
+    return StoredReply(201, task_out(task).model_dump(mode="json"), task.version)
 
 
 def _task_response(task: Task, status: int = 200) -> Response:
@@ -94,7 +94,7 @@ def _task_response(task: Task, status: int = 200) -> Response:
 @router.get("", response_model=TaskPage)
 async def get_tasks(
     user: CurrentUser,
-    db: Session,
+    db: DbSession,
     app_state: State,
     completed: bool | None = None,
     priority: Priority | None = None,
@@ -126,12 +126,11 @@ async def get_tasks(
         limit=min(limit, app_state.settings.max_page_size),
         cursor=cursor,
     )
-    page = TaskPage(items=[task_out(t) for t in rows], next_cursor=next_cursor)
-    return Response(page.model_dump_json(), media_type="application/json")
+    return Response(task_page_json(rows, next_cursor), media_type="application/json")
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
-async def get_task(task_id: uuid.UUID, user: CurrentUser, db: Session) -> Response:
+async def get_task(task_id: uuid.UUID, user: CurrentUser, db: DbSession) -> Response:
     return _task_response(await commands.get_task(db, user.id, task_id))
 
 
@@ -152,7 +151,7 @@ async def patch_task(
     task_id: uuid.UUID,
     body: Annotated[TaskUpdate, Body()],
     user: CurrentUser,
-    db: Session,
+    db: DbSession,
     if_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     task = await commands.get_task(db, user.id, task_id)
@@ -164,7 +163,9 @@ async def patch_task(
 
 
 @router.delete("/{task_id}", status_code=204, responses=NOT_FOUND)
-async def delete_task(request: Request, task_id: uuid.UUID, user: CurrentUser, db: Session) -> None:
+async def delete_task(
+    request: Request, task_id: uuid.UUID, user: CurrentUser, db: DbSession
+) -> None:
     task = await commands.get_task(db, user.id, task_id)
     await commands.delete_task(db, task, traceparent=_traceparent(request))
     await db.commit()
@@ -172,7 +173,7 @@ async def delete_task(request: Request, task_id: uuid.UUID, user: CurrentUser, d
 
 @router.post("/{task_id}/complete", response_model=TaskOut, responses=NOT_FOUND)
 async def complete_task(
-    request: Request, task_id: uuid.UUID, user: CurrentUser, db: Session
+    request: Request, task_id: uuid.UUID, user: CurrentUser, db: DbSession
 ) -> Response:
     task = await commands.complete_task(db, user.id, task_id, traceparent=_traceparent(request))
     await db.commit()
@@ -183,7 +184,7 @@ async def complete_task(
 async def get_occurrences(
     task_id: uuid.UUID,
     user: CurrentUser,
-    db: Session,
+    db: DbSession,
     limit: Annotated[int, Query(ge=1, le=MAX_OCCURRENCES, description="how many occurrences")] = 10,
 ) -> OccurrencesOut:
     """This task's occurrence and the ones after it: existing tasks, then those still to come."""

@@ -15,6 +15,7 @@ the user in the app.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -151,6 +152,57 @@ async def send_link(
         secret=settings.jwt_secret.get_secret_value(),
         ttl=timedelta(minutes=settings.email_verification_ttl_minutes),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FirstLink:
+    """A new account's link, prepared before its row is committed (the nonce goes in with the
+    account) and e-mailed after the commit."""
+
+    user_id: uuid.UUID
+    nonce: str
+    relay: SmtpRelay
+    message: EmailMessage
+
+
+def prepare_first_link(
+    user: User, settings: ApiSettings, request_base_url: str
+) -> FirstLink | None:
+    """Set the link's nonce on ``user`` (flushed, not yet committed); None without a relay."""
+    relay = settings.smtp_relay()
+    if relay is None:
+        return None
+    ttl = timedelta(minutes=settings.email_verification_ttl_minutes)
+    secret = settings.jwt_secret.get_secret_value()
+    link = new_link(user, link_base(settings, request_base_url), secret, ttl, datetime.now(UTC))
+    assert user.email_verification_nonce is not None  # new_link just set it
+    return FirstLink(
+        user.id, user.email_verification_nonce, relay, link_message(relay, user.email, link, ttl)
+    )
+
+
+async def send_first_link(session: AsyncSession, link: FirstLink) -> bool:
+    """E-mail the committed account its link; whether the relay took it.
+
+    Called with no transaction open: a slow or stalled relay then holds no pooled connection
+    (sign-ups would otherwise drain the pool). The whole exchange is bounded by the relay's
+    timeout (aiosmtplib's own applies to each step, and a server may dribble). On failure the
+    link is withdrawn in a short transaction of its own, so the user may ask for a new one at
+    once instead of waiting out the re-send interval."""
+    try:
+        async with asyncio.timeout(link.relay.timeout):
+            await link.relay.send(link.message)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        log.warning("sign-up verification e-mail not sent", extra={"error": type(exc).__name__})
+        await session.execute(
+            update(User)
+            .where(User.id == link.user_id, User.email_verification_nonce == link.nonce)
+            .values(email_verification_nonce=None, email_verification_sent_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

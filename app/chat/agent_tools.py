@@ -25,11 +25,10 @@ from app.chat import tasks_port
 from app.chat.assistant import Reply, Turn
 from app.chat.completions import Tool, ToolCall
 from app.chat.tasks_port import Refused, TaskView
-from app.tasks.inputs import NewTask, Priority, TaskChanges
+from app.tasks.inputs import NewTask, Priority, TaskChanges, TaskId
 from app.tasks.queries import TaskFilter
 
 LIST_LIMIT: Final = tasks_port.LIST_LIMIT
-TaskId = Annotated[uuid.UUID, Field(description="the task's id, as list_tasks returns it")]
 
 
 class _Args(BaseModel):

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from app.domain.priority import Priority
 from app.domain.recurrence import RecurrenceRule
 
-Priority = Literal["high", "medium", "low"]
 QueryKind = Literal["due", "overdue", "completed", "open"]
 
 

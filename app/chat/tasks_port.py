@@ -9,9 +9,10 @@ moving to another shape of that service changes this file alone.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
@@ -26,6 +27,7 @@ from app.tasks import commands
 from app.tasks.errors import InvalidTaskInput, TaskError
 from app.tasks.inputs import NewTask, TaskChanges
 from app.tasks.queries import TaskFilter, list_tasks
+from app.tasks.records import TaskOrRecord, reminders_of
 
 MATCH_LIMIT: Final = 6
 LIST_LIMIT: Final = 20
@@ -96,7 +98,7 @@ def reminder_json(reminder: PendingReminder) -> dict[str, str]:
     return {"before": f"PT{int(reminder.before.total_seconds())}S"}
 
 
-def _view(task: Task) -> TaskView:
+def _view(task: TaskOrRecord) -> TaskView:
     return TaskView(
         id=task.id,
         title=task.title,
@@ -114,7 +116,7 @@ def _view(task: Task) -> TaskView:
                 at=r.remind_at,
                 before=None if r.offset_seconds is None else timedelta(seconds=r.offset_seconds),
             )
-            for r in reminder_rules.pending(task.reminders)
+            for r in reminder_rules.pending(reminders_of(task))
         ),
     )
 
@@ -167,24 +169,35 @@ async def update(
     return _view(changed)
 
 
-async def complete(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
+class _TaskCommand(Protocol):
+    """A command of the task service on one task of an owner (complete, reopen)."""
+
+    def __call__(
+        self,
+        session: AsyncSession,
+        owner_id: uuid.UUID,
+        task_id: uuid.UUID,
+        *,
+        traceparent: str | None = None,
+    ) -> Awaitable[Task]: ...
+
+
+async def _on_task(
+    command: _TaskCommand, session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID
+) -> TaskView:
     try:
-        task = await commands.complete_task(
-            session, owner, task_id, traceparent=current_traceparent()
-        )
+        task = await command(session, owner, task_id, traceparent=current_traceparent())
     except TaskError as error:
         raise _refused(error) from None
     return _view(task)
+
+
+async def complete(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
+    return await _on_task(commands.complete_task, session, owner, task_id)
 
 
 async def reopen(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
-    try:
-        task = await commands.reopen_task(
-            session, owner, task_id, traceparent=current_traceparent()
-        )
-    except TaskError as error:
-        raise _refused(error) from None
-    return _view(task)
+    return await _on_task(commands.reopen_task, session, owner, task_id)
 
 
 async def remove(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:

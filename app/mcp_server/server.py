@@ -41,7 +41,7 @@ from app.mcp_server.tokens import Holder, verify
 from app.tasks import commands
 from app.tasks.errors import TaskError
 from app.tasks.history import task_history as read_history
-from app.tasks.inputs import NewTask, Priority, TaskChanges
+from app.tasks.inputs import NewTask, Priority, TaskChanges, TaskId
 from app.tasks.queries import TaskFilter, list_tasks
 from app.tasks.schedule import MAX_OCCURRENCES, upcoming_occurrences
 
@@ -53,7 +53,6 @@ INSTRUCTIONS = (
 )
 HISTORY_LIMIT = 100
 LIST_LIMIT = 100
-TaskId = Annotated[uuid.UUID, Field(description="the task's id, as list_tasks returns it")]
 
 
 async def from_http_request(session: AsyncSession) -> Holder:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.notification_models import PushSubscription
@@ -120,10 +120,20 @@ async def listed(session: AsyncSession, owner: uuid.UUID) -> list[PushSubscripti
 
 async def remove(session: AsyncSession, owner: uuid.UUID, subscription_id: uuid.UUID) -> bool:
     """Remove the owner's subscription; False when there is no such subscription of theirs."""
+    return await _remove(session, owner, PushSubscription.id == subscription_id)
+
+
+async def remove_endpoint(session: AsyncSession, owner: uuid.UUID, endpoint: str) -> bool:
+    """Remove the owner's subscription of one browser, known to that browser by its endpoint
+    (it has no id of ours); False when the owner has none for it."""
+    if "\x00" in endpoint:
+        return False  # no stored endpoint has one, and PostgreSQL cannot compare it
+    return await _remove(session, owner, PushSubscription.endpoint == endpoint)
+
+
+async def _remove(session: AsyncSession, owner: uuid.UUID, which: ColumnElement[bool]) -> bool:
     result = await session.execute(
-        delete(PushSubscription).where(
-            PushSubscription.id == subscription_id, PushSubscription.owner_id == owner
-        )
+        delete(PushSubscription).where(which, PushSubscription.owner_id == owner)
     )
     return bool(getattr(result, "rowcount", 0))
 

@@ -26,7 +26,7 @@ from app.tasks.inputs import NewTask
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class StoredReply:
     """What the caller answered for the created task; replayed as it is."""
 
     status: int
@@ -36,7 +36,7 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    reply: Reply
+    reply: StoredReply
     replayed: bool
 
 
@@ -51,7 +51,7 @@ async def create_task_once(
     owner_id: uuid.UUID,
     key: str,
     body: NewTask,
-    render: Callable[[Task], Reply],
+    render: Callable[[Task], StoredReply],
     *,
     traceparent: str | None = None,
 ) -> Outcome:
@@ -85,10 +85,10 @@ async def create_task_once(
 
 async def _stored(
     session: AsyncSession, owner_id: uuid.UUID, key: str, request_hash: str
-) -> Reply | None:
+) -> StoredReply | None:
     stored = await session.get(IdempotencyKey, (owner_id, key))
     if stored is None:
         return None
     if stored.request_hash != request_hash:
         raise IdempotencyKeyReused()
-    return Reply(stored.status_code, stored.response)
+    return StoredReply(stored.status_code, stored.response)

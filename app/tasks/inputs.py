@@ -10,6 +10,7 @@ a due date, a series on a completed occurrence) are checked by the commands.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -25,10 +26,12 @@ from pydantic import (
     model_validator,
 )
 
+from app.domain.priority import Priority
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
 from app.domain.reminders import MAX_REMINDER_OFFSET, MAX_REMINDERS
 
-Priority = Literal["high", "medium", "low"]
+# A task's id as the chat's agent tools and the MCP tools take it.
+TaskId = Annotated[uuid.UUID, Field(description="the task's id, as list_tasks returns it")]
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)

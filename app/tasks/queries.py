@@ -31,6 +31,7 @@ from app.core.db.models import Task
 from app.core.db.session import dialect_name
 from app.tasks import cursors
 from app.tasks.cursors import Direction, SortField, sort_value
+from app.tasks.records import TaskRecord, task_columns, task_records
 
 _PRIORITY_RANK = case({"high": 0, "medium": 1, "low": 2}, value=Task.priority)
 
@@ -55,7 +56,7 @@ def _sort_key(field: SortField) -> SQLColumnExpression[Any]:
     }[field]
 
 
-def encode_cursor(field: SortField, direction: Direction, task: Task) -> str:
+def encode_cursor(field: SortField, direction: Direction, task: TaskRecord) -> str:
     value = sort_value(field, task.due_date, task.priority, task.title, task.created_at)
     return cursors.encode_cursor(field, direction, value, task.id)
 
@@ -78,7 +79,7 @@ def _tag_filter(dialect: str, tag: str) -> ColumnElement[bool]:
     return exists(select(literal_column("1")).select_from(each).where(each.c.value == tag))
 
 
-def _filtered(query: Select[Task], dialect: str, f: TaskFilter) -> Select[Task]:
+def _filtered(query: Select[Any], dialect: str, f: TaskFilter) -> Select[Any]:
     if f.completed is not None:
         query = query.where(Task.completed.is_(f.completed))
     if f.priority is not None:
@@ -112,16 +113,20 @@ async def list_tasks(
     direction: Direction,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Task], str | None]:
+) -> tuple[list[TaskRecord], str | None]:
+    """One page of the owner's tasks (read-only records) and the cursor of the next, if any."""
     key = _sort_key(sort)
     ordered = key.asc().nulls_last() if direction == "asc" else key.desc().nulls_last()
     id_order = Task.id.asc() if direction == "asc" else Task.id.desc()
-    query = _filtered(select(Task).where(Task.owner_id == owner_id), dialect_name(session), f)
+    query = _filtered(
+        select(*task_columns()).where(Task.owner_id == owner_id), dialect_name(session), f
+    )
     if cursor is not None:
         value, last_id = cursors.decode_cursor(cursor, sort, direction)
         query = query.where(_after_cursor(key, direction, value, last_id))
-    rows = list((await session.scalars(query.order_by(ordered, id_order).limit(limit + 1))).all())
+    query = query.order_by(ordered, id_order).limit(limit + 1)
+    rows = (await session.execute(query)).all()
+    page = await task_records(session, rows[:limit], query)
     if len(rows) <= limit:
-        return rows, None
-    page = rows[:limit]
+        return page, None
     return page, encode_cursor(sort, direction, page[-1])

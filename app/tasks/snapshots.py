@@ -7,6 +7,7 @@ from typing import Any
 from app.core.db.models import Reminder, Task
 from app.core.events.contract import ReminderData, TaskData
 from app.domain import reminders as reminder_rules
+from app.tasks.records import TaskOrRecord
 
 _SHARED_FIELDS = (
     "id",
@@ -30,7 +31,7 @@ def reminder_data(reminder: Reminder) -> ReminderData:
     )
 
 
-def shared_fields(task: Task) -> dict[str, Any]:
+def shared_fields(task: TaskOrRecord) -> dict[str, Any]:
     """The columns events and API responses both carry, as they are on the row."""
     return {name: getattr(task, name) for name in _SHARED_FIELDS} | {"tags": list(task.tags)}
 

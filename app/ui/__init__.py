@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.ui import (
@@ -18,7 +18,8 @@ from app.ui import (
     task_pages,
     tokens_page,
 )
-from app.ui.render import STATIC_DIR, STATIC_PATH
+from app.ui.posting import RefusedPost
+from app.ui.render import STATIC_DIR, STATIC_PATH, MissingPage, page
 
 router = APIRouter()
 router.include_router(auth_pages.router)
@@ -30,8 +31,20 @@ router.include_router(notifications_page.router)
 router.include_router(stream.router)
 
 
+def install(app: FastAPI) -> None:
+    """The pages' answers to a refused post (403) and to what is not there (404)."""
+
+    @app.exception_handler(RefusedPost)
+    async def _refused(request: Request, refused: RefusedPost) -> Response:
+        return page(request, refused.person, "refused.html", {"reason": refused.reason}, 403)
+
+    @app.exception_handler(MissingPage)
+    async def _missing(request: Request, missing: MissingPage) -> Response:
+        return page(request, missing.person, "missing.html", status=404)
+
+
 def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
 
 
-__all__ = ["STATIC_PATH", "router", "static_files"]
+__all__ = ["STATIC_PATH", "install", "router", "static_files"]

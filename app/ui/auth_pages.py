@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from app.api import auth
-from app.api.deps import Session, State
+from app.api.deps import DbSession, State
 from app.api.problems import Problem
 from app.api.schemas import UserCreate
 from app.auth.email_verification import (
@@ -21,7 +22,7 @@ from app.auth.email_verification import (
 )
 from app.auth.revocation import revoke
 from app.ui.forms import field_text as text
-from app.ui.posting import read_form
+from app.ui.posting import PostedForm
 from app.ui.render import page, see_other
 from app.ui.session import (
     SignedIn,
@@ -52,7 +53,7 @@ def _form(
 
 @router.get("/verify-email")
 async def verify_email_page(
-    request: Request, person: Visit, db: Session, app_state: State, token: str = ""
+    request: Request, person: Visit, db: DbSession, app_state: State, token: str = ""
 ) -> Response:
     """The target of the link e-mailed at sign-up (app/auth/email_verification.py): a page
     for the person who clicked it, signed in or not."""
@@ -69,11 +70,8 @@ async def verify_email_page(
 
 @router.post("/verify-email/resend")
 async def resend_link(
-    request: Request, person: SignedIn, db: Session, app_state: State
+    request: Request, person: SignedIn, db: DbSession, app_state: State, form: PostedForm
 ) -> Response:
-    form = await read_form(request, person)
-    if isinstance(form, Response):
-        return form
     resent = await resend(db, owner_of(person), app_state.settings, str(request.base_url))
     return see_other(f"/?notice=link-{resent.outcome}")
 
@@ -92,14 +90,16 @@ async def signup_page(request: Request, person: Visit, next: str = "/") -> Respo
     return _form(request, person, "signup.html", next_path=safe_next(next))
 
 
-def _required(errors: dict[str, str], **values: str) -> None:
-    for name, value in values.items():
-        if not value:
-            errors[name] = f"enter your {name}"
+def _credentials(form: FormData) -> tuple[str, str, str, dict[str, str]]:
+    """The posted e-mail, password and page to return to, and an error for each one missing."""
+    email, password = text(form, "email").strip(), text(form, "password")
+    given = {"email": email, "password": password}
+    errors = {name: f"enter your {name}" for name, value in given.items() if not value}
+    return email, password, safe_next(text(form, "next")), errors
 
 
 async def _signed_in(
-    request: Request, person: Visitor, db: Session, app_state: State, email: str, password: str
+    request: Request, person: Visitor, db: DbSession, app_state: State, email: str, password: str
 ) -> str:
     """A session token from the API's login route (its throttle and checks included)."""
     form = OAuth2PasswordRequestForm(username=email, password=password)
@@ -114,14 +114,10 @@ def _session_response(next_path: str, person: Visitor, token: str, app_state: St
 
 
 @router.post("/login")
-async def login(request: Request, person: Visit, db: Session, app_state: State) -> Response:
-    form = await read_form(request, person)
-    if isinstance(form, Response):
-        return form
-    email, password = text(form, "email").strip(), text(form, "password")
-    next_path = safe_next(text(form, "next"))
-    errors: dict[str, str] = {}
-    _required(errors, email=email, password=password)
+async def login(
+    request: Request, person: Visit, db: DbSession, app_state: State, form: PostedForm
+) -> Response:
+    email, password, next_path, errors = _credentials(form)
     if errors:
         return _form(request, person, "login.html", email=email, next_path=next_path, errors=errors)
     try:
@@ -136,14 +132,10 @@ async def login(request: Request, person: Visit, db: Session, app_state: State) 
 
 
 @router.post("/signup")
-async def signup(request: Request, person: Visit, db: Session, app_state: State) -> Response:
-    form = await read_form(request, person)
-    if isinstance(form, Response):
-        return form
-    email, password = text(form, "email").strip(), text(form, "password")
-    next_path = safe_next(text(form, "next"))
-    errors: dict[str, str] = {}
-    _required(errors, email=email, password=password)
+async def signup(
+    request: Request, person: Visit, db: DbSession, app_state: State, form: PostedForm
+) -> Response:
+    email, password, next_path, errors = _credentials(form)
     if not errors:
         try:
             await auth.register(request, UserCreate(email=email, password=password), db, app_state)
@@ -165,10 +157,7 @@ async def signup(request: Request, person: Visit, db: Session, app_state: State)
 
 
 @router.post("/logout")
-async def logout(request: Request, person: Visit, db: Session) -> Response:
-    form = await read_form(request, person)
-    if isinstance(form, Response):
-        return form
+async def logout(request: Request, person: Visit, db: DbSession, form: PostedForm) -> Response:
     if person.claims is not None:
         await revoke(db, person.claims)  # the cookie's token is refused from now on
     response = see_other("/ui/login")

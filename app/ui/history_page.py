@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import Session
+from app.api.deps import DbSession
 from app.core.db.models import Task
 from app.domain.recurrence import RecurrenceError, RecurrenceRule
 from app.tasks.errors import TaskNotFound
@@ -91,7 +91,7 @@ async def task_history(
     request: Request,
     task_id: uuid.UUID,
     person: SignedIn,
-    db: Session,
+    db: DbSession,
     after: uuid.UUID | None = None,
 ) -> Response:
     try:

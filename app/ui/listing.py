@@ -12,11 +12,12 @@ from typing import Final, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from app.core.db.models import PRIORITIES, Task
 from app.domain import reminders as reminder_rules
+from app.domain.priority import PRIORITIES
 from app.domain.recurrence import RecurrenceRule
 from app.tasks.inputs import Priority
 from app.tasks.queries import Direction, SortField, TaskFilter
+from app.tasks.records import TaskOrRecord
 
 STATUSES: Final = ("all", "open", "completed")
 SORTS: Final[tuple[SortField, ...]] = ("due_date", "priority", "title")
@@ -136,7 +137,7 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 class TaskRow:
     """One task as the list shows it."""
 
-    task: Task
+    task: TaskOrRecord
     due_text: str | None
     due_iso: str | None
     due_in_task_zone: str | None  # shown too when the task's zone is not the viewer's
@@ -158,7 +159,7 @@ def show_time(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
-def task_row(task: Task, zone: ZoneInfo) -> TaskRow:
+def task_row(task: TaskOrRecord, zone: ZoneInfo) -> TaskRow:
     pending = reminder_rules.pending(task.reminders)
     in_task_zone = None
     if task.due_date is not None and task.timezone != zone.key:
@@ -176,7 +177,7 @@ def task_row(task: Task, zone: ZoneInfo) -> TaskRow:
     )
 
 
-def group_of(task: Task, now: datetime, tomorrow: datetime) -> str:
+def group_of(task: TaskOrRecord, now: datetime, tomorrow: datetime) -> str:
     if task.completed:
         return "completed"
     if task.due_date is None:
@@ -188,7 +189,7 @@ def group_of(task: Task, now: datetime, tomorrow: datetime) -> str:
     return "upcoming"
 
 
-def grouped(tasks: Iterable[Task], zone: ZoneInfo, now: datetime) -> list[Group]:
+def grouped(tasks: Iterable[TaskOrRecord], zone: ZoneInfo, now: datetime) -> list[Group]:
     """Tasks in the list's groups, each group in the order the tasks came (the sort)."""
     local_today = now.astimezone(zone).date()
     tomorrow = _midnight(local_today + timedelta(days=1), zone)

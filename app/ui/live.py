@@ -49,14 +49,14 @@ RETRY_MAX_S: Final = 30.0
 
 
 @dataclass(frozen=True, slots=True)
-class Notice:
+class LiveNotice:
     """One message for a browser: ``kind`` becomes the SSE event name, ``data`` its JSON."""
 
     kind: NoticeKind
     data: dict[str, Any] = field(default_factory=dict)
 
 
-RESYNC: Final = Notice("resync")
+RESYNC: Final = LiveNotice("resync")
 
 
 class TooManyStreams(Exception):
@@ -68,9 +68,9 @@ class Subscription:
 
     def __init__(self, owner_id: uuid.UUID, size: int) -> None:
         self.owner_id = owner_id
-        self._queue: asyncio.Queue[Notice] = asyncio.Queue(maxsize=size)
+        self._queue: asyncio.Queue[LiveNotice] = asyncio.Queue(maxsize=size)
 
-    def offer(self, notice: Notice) -> None:
+    def offer(self, notice: LiveNotice) -> None:
         try:
             self._queue.put_nowait(notice)
         except asyncio.QueueFull:
@@ -79,7 +79,7 @@ class Subscription:
                 self._queue.get_nowait()
             self._queue.put_nowait(RESYNC)
 
-    async def next(self) -> Notice:
+    async def next(self) -> LiveNotice:
         """The next notice, waiting for one (callers bound the wait with asyncio.timeout)."""
         return await self._queue.get()
 
@@ -124,7 +124,7 @@ class LiveHub:
         finally:
             self.close(subscription)
 
-    def publish(self, owner_id: uuid.UUID, notice: Notice) -> int:
+    def publish(self, owner_id: uuid.UUID, notice: LiveNotice) -> int:
         """Hand ``notice`` to every stream of ``owner_id``; how many streams got it."""
         streams = self._streams.get(owner_id, ())
         for subscription in streams:
@@ -143,7 +143,7 @@ class LiveHub:
         return sum(len(streams) for streams in self._streams.values())
 
 
-def change_notice(raw: bytes | str | dict[str, Any]) -> tuple[uuid.UUID, Notice]:
+def change_notice(raw: bytes | str | dict[str, Any]) -> tuple[uuid.UUID, LiveNotice]:
     """Owner and notice from a ``task-updates`` message; ValueError when it is not one."""
     message = json.loads(raw) if isinstance(raw, bytes | str) else raw
     if not isinstance(message, dict):
@@ -154,10 +154,10 @@ def change_notice(raw: bytes | str | dict[str, Any]) -> tuple[uuid.UUID, Notice]
         "type": str(message["type"]),
         "version": message.get("version"),
     }
-    return owner_id, Notice("change", data)
+    return owner_id, LiveNotice("change", data)
 
 
-def reminder_notice(raw: bytes | str | dict[str, Any]) -> tuple[uuid.UUID, Notice] | None:
+def reminder_notice(raw: bytes | str | dict[str, Any]) -> tuple[uuid.UUID, LiveNotice] | None:
     """Owner and notice from a ``reminders`` message; None for its other event types."""
     event = (
         CloudEvent.model_validate_json(raw)
@@ -175,14 +175,14 @@ def reminder_notice(raw: bytes | str | dict[str, Any]) -> tuple[uuid.UUID, Notic
         "remind_at": due.remind_at.isoformat(),
         "due_date": due.due_date.isoformat() if due.due_date else None,
     }
-    return due.owner_id, Notice("reminder", data)
+    return due.owner_id, LiveNotice("reminder", data)
 
 
 def deliver(hub: LiveHub, topic: str, raw: bytes | str | dict[str, Any]) -> None:
     """Route one message of ``topic`` to the hub; malformed messages are logged and skipped."""
     try:
         if topic == TASK_UPDATES.name:
-            routed: tuple[uuid.UUID, Notice] | None = change_notice(raw)
+            routed: tuple[uuid.UUID, LiveNotice] | None = change_notice(raw)
         elif topic == REMINDERS.name:
             routed = reminder_notice(raw)
         else:

@@ -10,11 +10,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import Session, State
+from app.api.deps import DbSession, State
 from app.notifications import preferences, subscriptions
 from app.ui.forms import field_text
-from app.ui.posting import read_form
-from app.ui.render import page, see_other
+from app.ui.posting import PostedForm
+from app.ui.render import MissingPage, page, see_other
 from app.ui.session import SignedIn, Visitor, owner_of
 
 router = APIRouter(prefix="/ui/notifications", include_in_schema=False)
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/ui/notifications", include_in_schema=False)
 async def _page(
     request: Request,
     person: Visitor,
-    db: Session,
+    db: DbSession,
     app_state: State,
     *,
     status: int = 200,
@@ -43,18 +43,15 @@ async def _page(
 
 @router.get("")
 async def settings_page(
-    request: Request, person: SignedIn, db: Session, app_state: State
+    request: Request, person: SignedIn, db: DbSession, app_state: State
 ) -> Response:
     return await _page(request, person, db, app_state)
 
 
 @router.post("")
 async def settings_post(
-    request: Request, person: SignedIn, db: Session, app_state: State
+    request: Request, person: SignedIn, db: DbSession, app_state: State, posted: PostedForm
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
     webhook_url = field_text(posted, "webhook_url").strip() or None
     try:
         await preferences.update(
@@ -77,12 +74,9 @@ async def settings_post(
 
 @router.post("/subscriptions")
 async def subscription_add(
-    request: Request, person: SignedIn, db: Session, app_state: State
+    request: Request, person: SignedIn, db: DbSession, app_state: State, posted: PostedForm
 ) -> Response:
     """Posted by the page's script with the browser's PushSubscription (a form, for CSRF)."""
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
     try:
         new = subscriptions.validated(
             field_text(posted, "endpoint"),
@@ -103,12 +97,24 @@ async def subscription_add(
 
 @router.post("/subscriptions/{subscription_id}/remove")
 async def subscription_remove(
-    request: Request, subscription_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request,
+    subscription_id: uuid.UUID,
+    person: SignedIn,
+    db: DbSession,
+    posted: PostedForm,
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
     if not await subscriptions.remove(db, owner_of(person), subscription_id):
-        return page(request, person, "missing.html", status=404)
+        raise MissingPage(person)
+    await db.commit()
+    return see_other("/ui/notifications")
+
+
+@router.post("/subscriptions/remove-this-browser")
+async def subscription_of_this_browser_remove(
+    person: SignedIn, db: DbSession, posted: PostedForm
+) -> Response:
+    """Posted by the page's script after the browser unsubscribed: the server forgets the
+    endpoint too (none stored, e.g. already reported gone, is no error: nothing to forget)."""
+    await subscriptions.remove_endpoint(db, owner_of(person), field_text(posted, "endpoint"))
     await db.commit()
     return see_other("/ui/notifications")

@@ -63,3 +63,11 @@ def page(
 def see_other(location: str) -> RedirectResponse:
     """The answer to a successful form post (post/redirect/get)."""
     return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+class MissingPage(Exception):
+    """What a page asked for is not there (or not the visitor's): answered with the 404 page."""
+
+    def __init__(self, person: Visitor) -> None:
+        super().__init__("not found")
+        self.person = person

@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy import select
 
-from app.api.deps import Session, State
+from app.api.deps import DbSession, State
 from app.auth.revocation import not_revoked
 from app.core.db.models import User
 from app.domain.recurrence import RecurrenceError, load_timezone
@@ -96,7 +96,7 @@ class Visitor:
             )
 
 
-async def visitor(request: Request, app_state: State, db: Session) -> Visitor:
+async def visitor(request: Request, app_state: State, db: DbSession) -> Visitor:
     key = app_state.settings.jwt_secret.get_secret_value()
     token = request.cookies.get(SESSION_COOKIE)
     user: User | None = None

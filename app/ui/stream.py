@@ -18,9 +18,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from app.api.deps import Session
+from app.api.deps import DbSession
 from app.api.problems import Problem
-from app.ui.live import LiveHub, Notice, Subscription, TooManyStreams
+from app.ui.live import LiveHub, LiveNotice, Subscription, TooManyStreams
 from app.ui.session import Visit, owner_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -37,7 +37,7 @@ def hub_of(request: Request) -> LiveHub:
     return hub
 
 
-def frame(notice: Notice) -> str:
+def frame(notice: LiveNotice) -> str:
     return f"event: {notice.kind}\ndata: {json.dumps(notice.data, separators=(',', ':'))}\n\n"
 
 
@@ -85,7 +85,7 @@ class LiveStreamResponse(StreamingResponse):
 
 
 @router.get("/events")
-async def events(request: Request, person: Visit, db: Session) -> Response:
+async def events(request: Request, person: Visit, db: DbSession) -> Response:
     if person.user is None:
         raise Problem(401, "Unauthorized", "sign in first")
     hub = hub_of(request)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from app.api.deps import Session, State
+from app.api.deps import DbSession, State
 from app.core.db.models import Task
 from app.tasks import commands
 from app.tasks.errors import InvalidTaskInput, TaskNotFound, VersionConflict
@@ -32,8 +32,8 @@ from app.ui.forms import (
     zone_names,
 )
 from app.ui.listing import ListQuery, grouped
-from app.ui.posting import read_form
-from app.ui.render import page, see_other
+from app.ui.posting import PostedForm
+from app.ui.render import MissingPage, page, see_other
 from app.ui.session import SignedIn, Visitor, owner_of, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +59,7 @@ def _with_notice(path: str, notice: str) -> str:
     return f"{path}{separator}{urlencode({'notice': notice})}"
 
 
-async def _list_context(request: Request, person: Visitor, db: Session) -> dict[str, Any]:
+async def _list_context(request: Request, person: Visitor, db: DbSession) -> dict[str, Any]:
     query = ListQuery.parse(request.query_params)
     zone = ZoneInfo(person.timezone)
     tasks, more = await list_tasks(
@@ -89,7 +89,9 @@ async def _list_context(request: Request, person: Visitor, db: Session) -> dict[
 
 
 @router.get("/")
-async def task_list(request: Request, person: SignedIn, db: Session, app_state: State) -> Response:
+async def task_list(
+    request: Request, person: SignedIn, db: DbSession, app_state: State
+) -> Response:
     context = await _list_context(request, person, db)
     # Offered only where links can be sent: without a relay nobody could verify.
     context["unverified"] = (
@@ -101,7 +103,7 @@ async def task_list(request: Request, person: SignedIn, db: Session, app_state: 
 
 
 @router.get("/ui/list")
-async def task_groups(request: Request, person: SignedIn, db: Session) -> Response:
+async def task_groups(request: Request, person: SignedIn, db: DbSession) -> Response:
     """The groups alone, which the page's script swaps in when a change notice arrives."""
     return page(request, person, "_groups.html", await _list_context(request, person, db))
 
@@ -134,10 +136,9 @@ async def new_task(request: Request, person: SignedIn, next: str = "/") -> Respo
 
 
 @router.post("/ui/tasks/new")
-async def create_task(request: Request, person: SignedIn, db: Session) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
+async def create_task(
+    request: Request, person: SignedIn, db: DbSession, posted: PostedForm
+) -> Response:
     form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
     try:
         body = form.create_body()
@@ -152,38 +153,32 @@ async def create_task(request: Request, person: SignedIn, db: Session) -> Respon
     return see_other(_with_notice(next_path, "created"))
 
 
-async def _own_task(db: Session, person: Visitor, task_id: uuid.UUID) -> Task | None:
+async def own_task(task_id: uuid.UUID, person: SignedIn, db: DbSession) -> Task:
+    """The task of the path, if it is the signed-in person's; otherwise the 404 page."""
     try:
         return await commands.get_task(db, owner_of(person), task_id)
     except TaskNotFound:
-        return None
+        raise MissingPage(person) from None
 
 
-def _missing(request: Request, person: Visitor) -> Response:
-    return page(request, person, "missing.html", status=404)
+OwnTask = Annotated[Task, Depends(own_task)]
 
 
 @router.get("/ui/tasks/{task_id}/edit")
-async def edit_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session, next: str = "/"
-) -> Response:
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
+async def edit_task(request: Request, person: SignedIn, task: OwnTask, next: str = "/") -> Response:
     form = TaskForm.of_task(task).with_blank_reminders()
     return _form_page(request, person, form, task=task, next_path=safe_next(next))
 
 
 @router.post("/ui/tasks/{task_id}/edit")
 async def save_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request,
+    task_id: uuid.UUID,
+    person: SignedIn,
+    db: DbSession,
+    posted: PostedForm,  # before the task: a forged post learns nothing about it
+    task: OwnTask,
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
     form, next_path = TaskForm.parse(posted), safe_next(field_text(posted, "next"))
     if form.version != str(task.version):
         return _changed_elsewhere(request, person, form, task, next_path)
@@ -226,39 +221,27 @@ def _changed_elsewhere(
 
 @router.post("/ui/tasks/{task_id}/complete")
 async def complete_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request, task_id: uuid.UUID, person: SignedIn, db: DbSession, posted: PostedForm
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
     try:
         await commands.complete_task(db, owner_of(person), task_id)
     except TaskNotFound:
-        return _missing(request, person)
+        raise MissingPage(person) from None
     await db.commit()
     return see_other(_with_notice(safe_next(field_text(posted, "next")), "completed"))
 
 
 @router.get("/ui/tasks/{task_id}/delete")
 async def confirm_delete(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session, next: str = "/"
+    request: Request, person: SignedIn, task: OwnTask, next: str = "/"
 ) -> Response:
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
     return page(request, person, "delete.html", {"task": task, "next": safe_next(next)})
 
 
 @router.post("/ui/tasks/{task_id}/delete")
 async def delete_task(
-    request: Request, task_id: uuid.UUID, person: SignedIn, db: Session
+    person: SignedIn, db: DbSession, posted: PostedForm, task: OwnTask
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
-    task = await _own_task(db, person, task_id)
-    if task is None:
-        return _missing(request, person)
     await commands.delete_task(db, task)
     await db.commit()
     return see_other(_with_notice(safe_next(field_text(posted, "next")), "deleted"))

@@ -8,18 +8,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import Session
+from app.api.deps import DbSession
 from app.mcp_server import tokens
 from app.ui.forms import field_text
-from app.ui.posting import read_form
-from app.ui.render import page, see_other
+from app.ui.posting import PostedForm
+from app.ui.render import MissingPage, page, see_other
 from app.ui.session import SignedIn, Visitor, owner_of
 
 router = APIRouter(prefix="/ui/tokens", include_in_schema=False)
 
 
 async def _page(
-    request: Request, person: Visitor, db: Session, *, status: int = 200, **extra: Any
+    request: Request, person: Visitor, db: DbSession, *, status: int = 200, **extra: Any
 ) -> Response:
     rows = await tokens.listed(db, owner_of(person))
     context = {"tokens": rows, "scopes": tokens.SCOPES, "new_token": None, "error": None}
@@ -27,15 +27,14 @@ async def _page(
 
 
 @router.get("")
-async def token_list(request: Request, person: SignedIn, db: Session) -> Response:
+async def token_list(request: Request, person: SignedIn, db: DbSession) -> Response:
     return await _page(request, person, db)
 
 
 @router.post("")
-async def token_create(request: Request, person: SignedIn, db: Session) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
+async def token_create(
+    request: Request, person: SignedIn, db: DbSession, posted: PostedForm
+) -> Response:
     name = field_text(posted, "name").strip()
     scopes = [s for s in tokens.SCOPES if s in posted.getlist("scopes")]
     if not 1 <= len(name) <= 100 or not name.isprintable():
@@ -53,12 +52,9 @@ async def token_create(request: Request, person: SignedIn, db: Session) -> Respo
 
 @router.post("/{token_id}/revoke")
 async def token_revoke(
-    request: Request, token_id: uuid.UUID, person: SignedIn, db: Session
+    request: Request, token_id: uuid.UUID, person: SignedIn, db: DbSession, posted: PostedForm
 ) -> Response:
-    posted = await read_form(request, person)
-    if isinstance(posted, Response):
-        return posted
     if not await tokens.revoke(db, owner_of(person), token_id):
-        return page(request, person, "missing.html", status=404)
+        raise MissingPage(person)
     await db.commit()
     return see_other("/ui/tokens")

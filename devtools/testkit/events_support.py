@@ -12,10 +12,10 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Unpack
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -25,9 +25,8 @@ from aiokafka.errors import KafkaError
 from app.core.events.contract import CloudEvent, EventType, TaskData, TaskDeletedData
 from app.core.events.topics import Topic
 from devtools.kafka import KafkaBroker
-from devtools.process import LOOPBACK, ManagedProcess, free_port
-from devtools.testkit.worker_process import worker_command, worker_environment
-from devtools.testkit.workers_support import eventually
+from devtools.testkit.metrics import Samples
+from devtools.testkit.worker_process import WorkerOptions, WorkerProcess
 
 
 def new_topic(kafka: KafkaBroker, prefix: str, partitions: int = 3) -> str:
@@ -198,56 +197,32 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
 
 
 class ServiceProcess:
-    """``python -m services.<name>`` as a real process, with its /readyz and /metrics."""
+    """The async face of :class:`WorkerProcess` (the one worker harness): start and wait for
+    the exit without blocking the event loop, signals, and /metrics samples."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        database_url: str,
-        bootstrap: str,
-        log_dir: Path,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, name: str, **options: Unpack[WorkerOptions]) -> None:
         self.name = name
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
-        self.log_path = log_dir / f"{name}.log"
-        self._process = ManagedProcess(
-            name,
-            worker_command(name),
-            log_path=self.log_path,
-            env=worker_environment(
-                database_url=database_url,
-                bootstrap=bootstrap,
-                port=self.port,
-                # The broker's minimum: a killed consumer's partitions move on within seconds.
-                env={"CONSUMER_SESSION_TIMEOUT_MS": "6000", **(env or {})},
-            ),
-        )
+        # The broker's minimum: a killed consumer's partitions move on within seconds.
+        env = {"CONSUMER_SESSION_TIMEOUT_MS": "6000", **(options.get("env") or {})}
+        self.server = WorkerProcess(name, **(options | {"env": env}))
+        self.port = self.server.port
+        self.url = self.server.url
+        self.log_path = self.server.log_path
 
     @property
     def pid(self) -> int:
-        assert self._process.pid is not None
-        return self._process.pid
+        assert self.server.process.pid is not None
+        return self.server.process.pid
 
     async def start(self, *, within: float = 40.0) -> None:
         """Start and wait until /readyz answers 200 (consumers in their groups, DB reachable)."""
-        self._process.start()
-        await eventually(self._ready, within=within, what=f"{self.name} ready ({self.log_path})")
-
-    async def _ready(self) -> bool:
-        self._process.check_alive("while starting")
-        try:
-            async with httpx.AsyncClient(timeout=2) as client:
-                return (await client.get(f"{self.url}/readyz")).status_code == 200
-        except httpx.HTTPError:
-            return False
+        self.server.start_timeout = within
+        await asyncio.to_thread(self.server.start)
 
     def kill(self) -> None:
         """SIGKILL: no cleanup at all, as when a node dies."""
         os.kill(self.pid, signal.SIGKILL)
-        self._process.wait()
+        self.server.process.wait()
 
     def send_sigterm(self) -> None:
         """Ask for the graceful shutdown (what Kubernetes sends first)."""
@@ -255,23 +230,14 @@ class ServiceProcess:
 
     async def wait_exit(self, *, within: float = 30.0) -> int:
         """The exit code, once the process has exited (within ``within`` seconds)."""
-        return await asyncio.wait_for(asyncio.to_thread(self._process.wait), within)
+        return await asyncio.wait_for(asyncio.to_thread(self.server.process.wait), within)
 
     def stop(self) -> None:
-        self._process.stop(30)
+        self.server.stop()
 
     async def metric(self, name: str, **labels: str) -> float:
         """The sum of a metric's samples that carry ``labels`` (0 when absent)."""
         async with httpx.AsyncClient(timeout=5) as client:
-            text = (await client.get(f"{self.url}/metrics")).text
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith("#") or not line.startswith(name):
-                continue
-            sample, _, value = line.rpartition(" ")
-            metric, _, label_text = sample.partition("{")
-            if metric != name:
-                continue
-            if all(f'{key}="{wanted}"' in label_text for key, wanted in labels.items()):
-                total += float(value)
-        return total
+            return Samples.parse((await client.get(f"{self.url}/metrics")).text).total(
+                name, **labels
+            )

@@ -64,7 +64,7 @@ def _hkdf(salt: bytes, ikm: bytes, info: bytes, length: int) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
 
 
-class Refused(Exception):
+class PushRefused(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
@@ -75,14 +75,14 @@ def decrypt_aes128gcm(
 ) -> bytes:
     """RFC 8291 section 3.4 key derivation on an RFC 8188 ``aes128gcm`` body (one record)."""
     if len(body) < 21:
-        raise Refused(400, "body shorter than the aes128gcm header")
+        raise PushRefused(400, "body shorter than the aes128gcm header")
     salt, record_size, id_length = body[:16], int.from_bytes(body[16:20], "big"), body[20]
     if id_length != 65:
-        raise Refused(400, "keyid is not the sender's 65-byte public key (RFC 8291 4)")
+        raise PushRefused(400, "keyid is not the sender's 65-byte public key (RFC 8291 4)")
     sender_point = body[21 : 21 + id_length]
     ciphertext = body[21 + id_length :]
     if len(ciphertext) > record_size:
-        raise Refused(400, "more than one record (RFC 8291 4 allows one)")
+        raise PushRefused(400, "more than one record (RFC 8291 4 allows one)")
     sender = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), sender_point)
     shared = receiver.exchange(ec.ECDH(), sender)
     key_info = b"WebPush: info\x00" + _point(receiver.public_key()) + sender_point
@@ -92,18 +92,20 @@ def decrypt_aes128gcm(
     try:
         padded = AESGCM(cek).decrypt(nonce, ciphertext, None)
     except InvalidTag:
-        raise Refused(400, "the payload does not decrypt with the subscription's keys") from None
+        raise PushRefused(
+            400, "the payload does not decrypt with the subscription's keys"
+        ) from None
     unpadded = padded.rstrip(b"\x00")
     if not unpadded.endswith(b"\x02"):
-        raise Refused(400, "the last record's delimiter is not 0x02 (RFC 8188 2)")
+        raise PushRefused(400, "the last record's delimiter is not 0x02 (RFC 8188 2)")
     return unpadded[:-1]
 
 
 def verify_vapid(header: str | None, audience: str, now: float) -> tuple[str, dict[str, Any]]:
     """The sender's public key (base64url) and the JWT's claims, if ``header`` is a valid
-    RFC 8292 ``vapid`` authorization for ``audience``; else :class:`Refused`."""
+    RFC 8292 ``vapid`` authorization for ``audience``; else :class:`PushRefused`."""
     if not header or not header.lower().startswith("vapid "):
-        raise Refused(401, "no vapid Authorization header")
+        raise PushRefused(401, "no vapid Authorization header")
     params = {}
     for part in header[len("vapid ") :].split(","):
         name, _, value = part.strip().partition("=")
@@ -113,26 +115,26 @@ def verify_vapid(header: str | None, audience: str, now: float) -> tuple[str, di
         signing_input, _, signature = token.rpartition(".")
         head, _, claims_part = signing_input.partition(".")
         if json.loads(unb64url(head)) != {"typ": "JWT", "alg": "ES256"}:
-            raise Refused(401, "the JWT header is not typ JWT, alg ES256")
+            raise PushRefused(401, "the JWT header is not typ JWT, alg ES256")
         claims = json.loads(unb64url(claims_part))
         raw = unb64url(signature)
         public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(key))
         der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
         public.verify(der, signing_input.encode(), ec.ECDSA(hashes.SHA256()))
     except (ValueError, InvalidSignature):
-        raise Refused(401, "the VAPID signature does not verify") from None
+        raise PushRefused(401, "the VAPID signature does not verify") from None
     if claims.get("aud") != audience:
-        raise Refused(401, f"aud {claims.get('aud')!r} is not {audience!r}")
+        raise PushRefused(401, f"aud {claims.get('aud')!r} is not {audience!r}")
     expires = claims.get("exp")
     if not isinstance(expires, int) or not now < expires <= now + MAX_TOKEN_LIFETIME_S:
-        raise Refused(401, "exp is not within the next 24 hours")
+        raise PushRefused(401, "exp is not within the next 24 hours")
     if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
-        raise Refused(401, "sub is not a mailto: or https: contact")
+        raise PushRefused(401, "sub is not a mailto: or https: contact")
     return key, claims
 
 
 @dataclass
-class Subscription:
+class BrowserSubscription:
     """One browser's subscription, as the user agent holds it (private key included)."""
 
     id: str
@@ -160,7 +162,7 @@ class Subscription:
 
 
 @dataclass(frozen=True)
-class Message:
+class PushedMessage:
     subscription_id: str
     payload: bytes  # decrypted
     received_at: float  # time.time()
@@ -178,22 +180,22 @@ class PushService:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
-        self.subscriptions: dict[str, Subscription] = {}
-        self.messages: list[Message] = []
+        self.subscriptions: dict[str, BrowserSubscription] = {}
+        self.messages: list[PushedMessage] = []
         self.refusals: list[tuple[int, str]] = []
         self.gone_answers = 0
         # Called with each accepted message (the browser test hands it to the service worker).
-        self.on_message: Callable[[Message], None] | None = None
+        self.on_message: Callable[[PushedMessage], None] | None = None
         app = Starlette(routes=[Route("/push/{id}", self._receive, methods=["POST"])])
         self._server = uvicorn.Server(
             uvicorn.Config(app, host=LOOPBACK, port=self.port, log_level="warning", lifespan="off")
         )
         self._task: asyncio.Task[None] | None = None
 
-    def subscribe(self, application_server_key: str) -> Subscription:
+    def subscribe(self, application_server_key: str) -> BrowserSubscription:
         """A new subscription, as a browser's ``pushManager.subscribe`` would make it."""
         sid = secrets.token_urlsafe(16)
-        subscription = Subscription(
+        subscription = BrowserSubscription(
             id=sid,
             endpoint=f"{self.url}/push/{sid}",
             private_key=ec.generate_private_key(ec.SECP256R1()),
@@ -203,20 +205,22 @@ class PushService:
         self.subscriptions[sid] = subscription
         return subscription
 
-    def received(self, subscription: Subscription) -> list[Message]:
+    def received(self, subscription: BrowserSubscription) -> list[PushedMessage]:
         return [m for m in self.messages if m.subscription_id == subscription.id]
 
-    def _accept(self, request: Request, body: bytes, subscription: Subscription) -> Message:
+    def _accept(
+        self, request: Request, body: bytes, subscription: BrowserSubscription
+    ) -> PushedMessage:
         ttl = request.headers.get("ttl")
         if ttl is None or not ttl.isdigit():
-            raise Refused(400, "no TTL header (RFC 8030 5.2)")
+            raise PushRefused(400, "no TTL header (RFC 8030 5.2)")
         key, claims = verify_vapid(request.headers.get("authorization"), self.url, time.time())
         if key != subscription.application_server_key:
-            raise Refused(403, "signed by another key than the subscription's (RFC 8292 4.2)")
+            raise PushRefused(403, "signed by another key than the subscription's (RFC 8292 4.2)")
         if request.headers.get("content-encoding") != "aes128gcm":
-            raise Refused(415, "Content-Encoding is not aes128gcm (RFC 8291 4)")
+            raise PushRefused(415, "Content-Encoding is not aes128gcm (RFC 8291 4)")
         payload = decrypt_aes128gcm(body, subscription.private_key, subscription.auth_secret)
-        return Message(
+        return PushedMessage(
             subscription_id=subscription.id,
             payload=payload,
             received_at=time.time(),
@@ -234,7 +238,7 @@ class PushService:
             return Response(status_code=410)
         try:
             message = self._accept(request, await request.body(), subscription)
-        except Refused as refused:
+        except PushRefused as refused:
             self.refusals.append((refused.status, str(refused)))
             return Response(str(refused), status_code=refused.status)
         self.messages.append(message)

@@ -21,6 +21,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -148,7 +149,22 @@ def migrated_database(postgres: PostgresServer) -> AbstractAsyncContextManager[D
 
 def sqlite_database(path: Path) -> AbstractAsyncContextManager[Database]:
     """A fresh SQLite file database (the local run's), migrated like production."""
-    return _migrated(f"sqlite+aiosqlite:///{path}")
+    return _migrated(sqlite_url(path))
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def fresh_database_url(request: pytest.FixtureRequest) -> str:
+    """For a fixture parametrized by backend ("sqlite" or "postgres"): the URL of an empty
+    database on it, a SQLite file or a new database on the session's PostgreSQL (the API and
+    UI fixtures run every test on both)."""
+    if request.param == "sqlite":
+        sqlite_dir: Path = request.getfixturevalue("tmp_path_factory").mktemp("sqlite")
+        return sqlite_url(sqlite_dir / "todo.db")
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    return postgres.url(postgres.create_database())
 
 
 @dataclass(frozen=True)

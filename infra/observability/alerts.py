@@ -35,6 +35,9 @@ class Thresholds:
     outbox_backlog_rows: int = 100
     outbox_stalled_seconds: int = 120
     reminder_lateness_p95_seconds: int = 120
+    # The workers retry a lost broker on their own; a restart of the single free-tier broker
+    # takes a minute or two, so only a longer outage needs a person.
+    broker_unreachable_minutes: int = 5
 
     def __post_init__(self) -> None:
         if not 0 < self.http_error_ratio < 1:
@@ -48,6 +51,7 @@ class Thresholds:
             "outbox_backlog_rows",
             "outbox_stalled_seconds",
             "reminder_lateness_p95_seconds",
+            "broker_unreachable_minutes",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -179,7 +183,21 @@ def _event_alerts(s: _Scope, t: Thresholds) -> list[Alert]:
     backlog = m.OUTBOX_BACKLOG.name
     age = m.OUTBOX_OLDEST_AGE.name
     dlq = m.DLQ_MESSAGES.name
+    broker_up = m.KAFKA_BROKER_UP.name
     return [
+        Alert(
+            "TodoKafkaBrokerUnreachable",
+            "todo-events",
+            f"count by (namespace, service) (\n  {broker_up}{{{s.ns}}} == 0\n) > 0",
+            f"{t.broker_unreachable_minutes}m",
+            "critical",
+            # Same component as the lag alert: a broker outage explains the lag, so it mutes it.
+            "kafka",
+            "{{ $labels.service }} cannot reach the Kafka broker",
+            '{{ $value | printf "%.0f" }} pod(s) of {{ $labels.service }} in '
+            "{{ $labels.namespace }} have had no answer to their broker metadata probe for "
+            f"{t.broker_unreachable_minutes} minutes: no event is published or handled.",
+        ),
         Alert(
             "TodoKafkaConsumerLagHigh",
             "todo-events",

@@ -24,4 +24,4 @@ async def build(context: WorkerContext[WorkerSettings]) -> WorkerParts:
     return WorkerParts(consumers=(audit_consumer(context.settings),))
 
 
-WORKER = Worker(name="audit", settings_type=WorkerSettings, build=build)
+WORKER = Worker(AUDIT, settings_type=WorkerSettings, build=build)

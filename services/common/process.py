@@ -1,8 +1,10 @@
-"""Running one worker as its own process: ``python -m services.<name>``.
+"""Running workers in one process: ``python -m services.<name>`` (one), or the runner
+(``python -m services.runner``, any set of them).
 
-Starts the worker's HTTP server, its Kafka consumers and its loops; on SIGTERM (or SIGINT) it
-stops taking new batches, lets the one in flight finish and commit, leaves the consumer groups,
-and exits 0. If any part dies unexpectedly the process exits 1, so the orchestrator restarts it.
+Starts the process's HTTP server, its workers' Kafka consumers and loops; on SIGTERM (or SIGINT)
+it stops taking new batches, lets the one in flight finish and commit, leaves the consumer
+groups, and exits 0. If any part dies unexpectedly the process exits 1, so the orchestrator
+restarts it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Generic
 
 import uvicorn
 from aiokafka.errors import KafkaError
@@ -31,11 +34,12 @@ from app.core.settings import SettingsError, load
 from services.common.broker_probe import BrokerProbe
 from services.common.http import worker_http_app
 from services.common.metrics import WorkerMetrics, task_change_counter
+from services.common.publisher import Publisher
 from services.common.runtime import KafkaConsumerRuntime
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec
 from services.common.waiting import wait_set
-from services.common.worker import S, Worker, WorkerContext
+from services.common.worker import S, Worker, WorkerContext, WorkerParts
 
 log = logging.getLogger("services.process")
 
@@ -43,19 +47,34 @@ log = logging.getLogger("services.process")
 _START_RETRY_S = 2.0
 
 
-def run(worker: Worker[S]) -> None:
-    """The ``__main__`` of a service: settings from the environment, serve until SIGTERM."""
+@dataclass(frozen=True, slots=True)
+class Configured(Generic[S]):
+    """A worker with the settings it runs with."""
+
+    worker: Worker[S]
+    settings: S
+
+
+def configured(worker: Worker[S]) -> Configured[S]:
+    """``worker`` with its settings from the environment (:class:`SettingsError` if bad)."""
+    return Configured(worker, load(worker.settings_type))
+
+
+def run(*workers: Worker[Any]) -> None:
+    """The ``__main__`` of a service (or of several in one process): settings from the
+    environment, serve until SIGTERM."""
+    name = process_name(workers)
     try:
-        settings = load(worker.settings_type)
+        chosen = [configured(worker) for worker in workers]
     except SettingsError as exc:
-        print(f"{worker.name}: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logs(settings.log_level)
+    configure_logs(chosen[0].settings.log_level)
     log_limits.install()  # a broker outage is logged at a bounded rate
     try:
-        asyncio.run(serve(worker, settings, settle_gc=True))
+        asyncio.run(serve(chosen, settle_gc=True))
     except SettingsError as exc:
-        print(f"{worker.name}: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except _PartFailed:
         raise SystemExit(1) from None
@@ -65,46 +84,72 @@ class _PartFailed(Exception):
     pass
 
 
+def process_name(workers: Sequence[Worker[Any]]) -> str:
+    """The process's name in logs, traces and metrics: its workers' names joined by '+'."""
+    return "+".join(worker.name for worker in workers)
+
+
+async def build_parts(
+    workers: Sequence[Configured[Any]],
+    sessions: async_sessionmaker[AsyncSession],
+    metrics: WorkerMetrics,
+    *,
+    tracer: TracerProvider | None = None,
+    local_publisher: Publisher | None = None,
+) -> WorkerParts:
+    """Every worker's parts, merged: one process runs them side by side on one database pool
+    and one metrics registry."""
+    built = [
+        await each.worker.build(
+            WorkerContext(
+                each.worker.name, each.settings, sessions, metrics, tracer, local_publisher
+            )
+        )
+        for each in workers
+    ]
+    return WorkerParts(
+        consumers=[spec for parts in built for spec in parts.consumers],
+        loops=[loop for parts in built for loop in parts.loops],
+        routes=[route for parts in built for route in parts.routes],
+        on_stop=[hook for parts in built for hook in parts.on_stop],
+        ready_checks=[check for parts in built for check in parts.ready_checks],
+    )
+
+
 async def serve(
-    worker: Worker[S],
-    settings: S,
+    workers: Sequence[Configured[Any]],
     *,
     span_exporter: SpanExporter | None = None,
     stop: asyncio.Event | None = None,
     settle_gc: bool = False,
 ) -> None:
-    """Run ``worker`` until SIGTERM/SIGINT (or until ``stop`` is set); raises if one of its
-    parts fails.
+    """Run ``workers`` in this process, on Kafka, until SIGTERM/SIGINT (or until ``stop`` is
+    set); raises if one of their parts fails.
 
+    The process-wide settings (database, HTTP port, broker, tracing, shutdown grace) are the
+    first worker's: every worker reads them from the same environment variables.
     Traces go to ``OTEL_EXPORTER_OTLP_ENDPOINT`` when it is set; ``span_exporter`` replaces
     that export, and ``stop`` the signal handlers, for tests that run workers in-process.
-    ``settle_gc``: the process is the worker's own; tune its garbage collector once built.
+    ``settle_gc``: the process is the workers' own; tune its garbage collector once built.
     """
+    settings: WorkerSettings = workers[0].settings
+    name = process_name([each.worker for each in workers])
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     probe = DatabaseProbe(settings.database_url)
     provider = tracer_provider(
-        f"todo-{worker.name}",
-        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-        exporter=span_exporter,
+        f"todo-{name}", otlp_endpoint=settings.otel_exporter_otlp_endpoint, exporter=span_exporter
     )
     instrument_engine(engine, provider)
     metrics = WorkerMetrics()
     # A process the catalog says creates tasks counts them once committed, as the API does.
-    count_changes = (
-        task_change_counter(metrics)
-        if worker.name in metric_catalog.TASK_EVENTS.exported_by
-        else None
+    creates_tasks = any(
+        each.worker.name in metric_catalog.TASK_EVENTS.exported_by for each in workers
     )
+    count_changes = task_change_counter(metrics) if creates_tasks else None
     sessions = session_factory(engine, after_commit=count_changes)
-    context = WorkerContext(worker.name, settings, sessions, metrics, provider)
     try:
-        parts = await worker.build(context)
+        parts = await build_parts(workers, sessions, metrics, tracer=provider)
         runtimes = kafka_runtimes(parts.consumers, settings, sessions, metrics, tracer=provider)
-        loops = [loop() for loop in parts.loops]
-        checks = [
-            *(_consumer_ready(runtime) for runtime in runtimes),
-            *parts.ready_checks,
-        ]
         if settings.kafka_bootstrap:
             broker = BrokerProbe(
                 settings.kafka_bootstrap,
@@ -112,23 +157,28 @@ async def serve(
                 metrics,
                 interval=settings.kafka_probe_seconds,
             )
-            loops.append(broker.run())
-            checks.append(broker.problem)
-        app = worker_http_app(worker.name, metrics, engine, probe, checks, parts.routes)
+            parts = replace(
+                parts,
+                loops=[*parts.loops, broker.run],
+                ready_checks=[*parts.ready_checks, broker.problem],
+            )
+        checks = [
+            *(_consumer_ready(runtime) for runtime in runtimes),
+            *parts.ready_checks,
+        ]
+        app = worker_http_app(name, metrics, engine, probe, checks, parts.routes)
         server = QuietServer(
             uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None)
         )
         if settle_gc:
             settle_after_startup()
-        failed = await run_until_stopped(
+        failed = await run_parts(
             stop if stop is not None else stop_on_signals(),
             server,
             runtimes,
-            loops,
+            parts,
             grace=settings.shutdown_grace_seconds,
         )
-        for hook in parts.on_stop:
-            await hook()
     finally:
         await probe.close()
         await engine.dispose()
@@ -189,7 +239,29 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_until_stopped(
+async def run_parts(
+    stop: asyncio.Event,
+    server: uvicorn.Server,
+    runtimes: Sequence[KafkaConsumerRuntime],
+    parts: WorkerParts,
+    *,
+    grace: float,
+) -> bool:
+    """Run everything until ``stop`` is set or a part fails; returns whether one failed.
+
+    Shutdown order: cancel the loops, let each consumer finish its batch and leave its group,
+    stop the HTTP server (probes answer until the end), then the parts' ``on_stop`` hooks.
+    """
+    try:
+        return await _run_until_stopped(
+            stop, server, runtimes, [loop() for loop in parts.loops], grace=grace
+        )
+    finally:
+        for hook in parts.on_stop:
+            await hook()
+
+
+async def _run_until_stopped(
     stop: asyncio.Event,
     server: uvicorn.Server,
     runtimes: Sequence[KafkaConsumerRuntime],
@@ -197,11 +269,6 @@ async def run_until_stopped(
     *,
     grace: float,
 ) -> bool:
-    """Run everything until ``stop`` is set or a part fails; returns whether one failed.
-
-    Shutdown order: cancel the loops, let each consumer finish its batch and leave its group,
-    then stop the HTTP server (probes answer until the end).
-    """
     http = asyncio.create_task(server.serve(), name="http")
     running: list[asyncio.Task[None]] = [
         asyncio.create_task(_consume(runtime, stop), name=f"consumer:{runtime.spec.group}")

@@ -40,7 +40,7 @@ log = logging.getLogger("services.consumer")
 _OUTAGE_RETRY_S = 1.0
 
 
-class Outcome(StrEnum):
+class EventOutcome(StrEnum):
     APPLIED = "applied"  # the handler ran and its effect committed
     DUPLICATE = "duplicate"  # the group had already applied this event
     SKIPPED = "skipped"  # a type the consumer does not handle
@@ -53,7 +53,7 @@ class Stopping(Exception):
     def __init__(self) -> None:
         super().__init__("stopping during a database outage")
         # Outcomes of the events before the one that was waiting (they are durable).
-        self.done: list[Outcome] = []
+        self.done: list[EventOutcome] = []
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -139,12 +139,12 @@ class EventProcessor:
         self.metrics.failed(INVALID_MESSAGE)
         self.metrics.dead_lettered()
 
-    async def apply_batch(self, batch: Sequence[Received]) -> list[Outcome]:
+    async def apply_batch(self, batch: Sequence[Received]) -> list[EventOutcome]:
         """Apply ``batch`` in order; returns once every event is committed, skipped or DLQ'd.
 
         Raises :class:`Stopping` if shutdown is requested during a database outage.
         """
-        outcomes: list[Outcome] = []
+        outcomes: list[EventOutcome] = []
         try:
             while len(outcomes) < len(batch):
                 pending = batch[len(outcomes) :]
@@ -163,7 +163,7 @@ class EventProcessor:
 
     async def _apply_until_failure(
         self, batch: Sequence[Received]
-    ) -> tuple[list[Outcome], Exception | None]:
+    ) -> tuple[list[EventOutcome], Exception | None]:
         """The fast path: one transaction, a savepoint per event, stop at the first failure.
 
         Returns the outcomes committed, and the error of the event after them (if any). A
@@ -176,7 +176,7 @@ class EventProcessor:
             if bulk is not None:
                 return bulk, None
         while True:
-            outcomes: list[Outcome] = []
+            outcomes: list[EventOutcome] = []
             error: Exception | None = None
             started = time.perf_counter()
             try:
@@ -205,7 +205,7 @@ class EventProcessor:
             self._observe(batch[: len(outcomes)], outcomes, time.perf_counter() - started)
             return outcomes, error
 
-    async def _apply_in_bulk(self, batch: Sequence[Received]) -> list[Outcome] | None:
+    async def _apply_in_bulk(self, batch: Sequence[Received]) -> list[EventOutcome] | None:
         """The fastest path: one claim statement and one batch-handler call for the batch.
 
         None when the batch handler failed (the caller then goes event by event).
@@ -217,17 +217,17 @@ class EventProcessor:
                 async with self.sessions() as session, session.begin():
                     wanted = [item.event.id for item in batch if self.spec.wants(item.event)]
                     fresh = await claim_many(session, self.spec.group, list(dict.fromkeys(wanted)))
-                    outcomes: list[Outcome] = []
+                    outcomes: list[EventOutcome] = []
                     todo: list[Received] = []
                     for item in batch:
                         if not self.spec.wants(item.event):
-                            outcomes.append(Outcome.SKIPPED)
+                            outcomes.append(EventOutcome.SKIPPED)
                         elif item.event.id in fresh:
                             fresh.discard(item.event.id)  # a repeat within the batch: duplicate
                             todo.append(item)
-                            outcomes.append(Outcome.APPLIED)
+                            outcomes.append(EventOutcome.APPLIED)
                         else:
-                            outcomes.append(Outcome.DUPLICATE)
+                            outcomes.append(EventOutcome.DUPLICATE)
                     if todo:
                         spans = [self._span(item) for item in todo]
                         with spans_for_each(self.tracer, SpanKind.CONSUMER, spans):
@@ -244,7 +244,7 @@ class EventProcessor:
             self._observe(batch, outcomes, time.perf_counter() - started)
             return outcomes
 
-    async def _apply_alone(self, item: Received, first_error: Exception) -> Outcome:
+    async def _apply_alone(self, item: Received, first_error: Exception) -> EventOutcome:
         """The slow path: attempts 2..N of one event in its own transactions, then the DLQ."""
         attempt, error = 1, first_error
         while attempt < self.spec.max_attempts and not isinstance(error, PermanentError):
@@ -267,12 +267,12 @@ class EventProcessor:
         reason = DeadLetterReason.HANDLER_FAILED
         await self.dead_letters.dead_letter(item.message, reason, _describe(error), attempt)
         self.metrics.dead_lettered()
-        return Outcome.DEAD_LETTERED
+        return EventOutcome.DEAD_LETTERED
 
-    async def _apply(self, session: AsyncSession, item: Received) -> Outcome:
+    async def _apply(self, session: AsyncSession, item: Received) -> EventOutcome:
         event = item.event
         if not self.spec.wants(event):
-            return Outcome.SKIPPED
+            return EventOutcome.SKIPPED
         token = correlation_id.set(str(event.id))
         span = self._span(item)
         try:
@@ -284,9 +284,9 @@ class EventProcessor:
                 attributes=span.attributes,
             ):
                 if not await claim(session, self.spec.group, event.id):
-                    return Outcome.DUPLICATE
+                    return EventOutcome.DUPLICATE
                 await self.spec.handler(event, session)
-                return Outcome.APPLIED
+                return EventOutcome.APPLIED
         finally:
             correlation_id.reset(token)
 
@@ -320,7 +320,7 @@ class EventProcessor:
         log.warning("handler failed", extra=details)
 
     def _observe(
-        self, batch: Sequence[Received], outcomes: Sequence[Outcome], elapsed: float
+        self, batch: Sequence[Received], outcomes: Sequence[EventOutcome], elapsed: float
     ) -> None:
         if not batch:
             return
@@ -328,9 +328,9 @@ class EventProcessor:
         share = elapsed / len(batch)
         for item, outcome in zip(batch, outcomes, strict=True):
             # Types the group does not handle are not its events: not counted.
-            if outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
+            if outcome in (EventOutcome.APPLIED, EventOutcome.DUPLICATE):
                 self.metrics.processed(item.event.type.value)
-            if outcome is Outcome.APPLIED:
+            if outcome is EventOutcome.APPLIED:
                 self.metrics.handled_in(share)
 
     async def _wait_out_outage(self, exc: BaseException) -> None:

@@ -1,8 +1,9 @@
 """A worker process: its consumers, background loops and HTTP routes, run until SIGTERM.
 
-Every service package defines one :class:`Worker` (``services/<name>/worker.py: WORKER``) and a
-``__main__`` that calls :func:`run` on it. The local run (``services/local.py``) builds the same
-workers in one process on the in-process bus instead.
+Every service package defines one :class:`Worker` (``services/<name>/worker.py: WORKER``) for
+its process in the catalogue (:mod:`app.core.processes`), and a ``__main__`` that runs it. The
+runner (:mod:`services.runner`) runs any set of them, in one process or one process each; the
+local run (``services/local.py``) runs them all beside the API on the in-process bus.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import BaseRoute
 
+from app.core.processes import ProcessSpec
 from services.common.http import ReadyCheck
 from services.common.metrics import WorkerMetrics
+from services.common.publisher import Publisher
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec
 
@@ -36,6 +39,9 @@ class WorkerContext(Generic[S]):
     sessions: async_sessionmaker[AsyncSession]
     metrics: WorkerMetrics
     tracer: TracerProvider | None = None
+    # Where the relay publishes when the process has no broker (the local run's in-process
+    # bus); None: the relay's configured backend.
+    local_publisher: Publisher | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,10 @@ class WorkerParts:
 
 @dataclass(frozen=True, slots=True)
 class Worker(Generic[S]):
-    name: str
+    process: ProcessSpec  # its entry in the process catalogue
     settings_type: type[S]
     build: Callable[[WorkerContext[S]], Awaitable[WorkerParts]]
+
+    @property
+    def name(self) -> str:
+        return self.process.name

@@ -41,7 +41,7 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class SweepResult:
+class ReminderSweep:
     sent: int
     suppressed: int
 
@@ -52,7 +52,7 @@ async def sweep(
     batch_size: int,
     *,
     tracer: TracerProvider | None = None,
-) -> SweepResult:
+) -> ReminderSweep:
     """Claim every reminder due by ``now``, one committed batch at a time.
 
     Safe to run concurrently with itself and with other replicas: each batch skips rows another
@@ -69,7 +69,7 @@ async def sweep(
         sent += len(claimed.sent)
         suppressed += len(claimed.suppressed)
         if len(claimed) < batch_size:
-            return SweepResult(sent, suppressed)
+            return ReminderSweep(sent, suppressed)
 
 
 def _log(claimed: Claimed) -> None:

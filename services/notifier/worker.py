@@ -138,4 +138,4 @@ async def build(context: WorkerContext[NotifierSettings]) -> WorkerParts:
     )
 
 
-WORKER = Worker(name="notifier", settings_type=NotifierSettings, build=build)
+WORKER = Worker(NOTIFIER, settings_type=NotifierSettings, build=build)

@@ -46,7 +46,7 @@ async def on_completed(event: CloudEvent, session: AsyncSession) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class SweepResult:
+class OccurrenceSweep:
     examined: int
     created: int
     failed: int
@@ -58,7 +58,7 @@ async def repair_series(
     grace: timedelta,
     batch_size: int,
     now: datetime | None = None,
-) -> SweepResult:
+) -> OccurrenceSweep:
     """Create the missing next occurrence of every active series whose latest occurrence was
     completed more than ``grace`` ago; one transaction per series, so one broken series
     (logged, counted) does not hold up the others."""
@@ -87,4 +87,4 @@ async def repair_series(
             created += result.task is not None
         # A full batch that moved on may have more behind it; failures alone would repeat.
         if len(candidates) < batch_size or not progress:
-            return SweepResult(examined, created, failed)
+            return OccurrenceSweep(examined, created, failed)

@@ -15,7 +15,7 @@ from app.core.events.contract import EventType
 from app.core.processes import RECURRING
 from services.common.spec import ConsumerSpec
 from services.common.worker import Loop, Worker, WorkerContext, WorkerParts
-from services.recurring.occurrences import SweepResult, on_completed, repair_series
+from services.recurring.occurrences import OccurrenceSweep, on_completed, repair_series
 from services.recurring.settings import RecurringSettings
 
 GROUP = RECURRING.consumer_group
@@ -32,7 +32,7 @@ async def build(context: WorkerContext[RecurringSettings]) -> WorkerParts:
         max_attempts=settings.handler_max_attempts,
     )
 
-    async def sweep() -> SweepResult:
+    async def sweep() -> OccurrenceSweep:
         return await repair_series(
             context.sessions,
             grace=timedelta(seconds=settings.recurring_sweep_grace_seconds),
@@ -63,4 +63,4 @@ async def build(context: WorkerContext[RecurringSettings]) -> WorkerParts:
     )
 
 
-WORKER = Worker(name="recurring", settings_type=RecurringSettings, build=build)
+WORKER = Worker(RECURRING, settings_type=RecurringSettings, build=build)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
+from app.core.processes import RELAY
 from app.core.settings import SettingsError
 from services.common.publisher import Publisher
 from services.common.settings import RelaySettings
@@ -55,7 +56,8 @@ def relay_parts(context: WorkerContext[RelaySettings], publisher: Publisher) -> 
 
 
 async def build(context: WorkerContext[RelaySettings]) -> WorkerParts:
-    return relay_parts(context, publisher_for(context.settings))
+    publisher = context.local_publisher or publisher_for(context.settings)
+    return relay_parts(context, publisher)
 
 
-WORKER = Worker(name="relay", settings_type=RelaySettings, build=build)
+WORKER = Worker(RELAY, settings_type=RelaySettings, build=build)

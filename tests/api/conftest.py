@@ -11,7 +11,6 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,8 @@ from app.core.db.models import OutboxEvent, Task
 from app.core.db.session import create_engine, session_factory
 from app.core.settings import ApiSettings
 from app.main import create_app
-from devtools.postgres import PostgresServer
 from devtools.testkit.accounts import create_task, register
+from devtools.testkit.workers_support import fresh_database_url
 
 TEST_SIGNUPS_PER_ADDRESS = 100_000
 
@@ -66,13 +65,21 @@ def api_settings(database_url: str, **overrides: Any) -> ApiSettings:
     return ApiSettings(database_url=database_url, jwt_secret=secrets.token_urlsafe(48), **overrides)
 
 
+def relay_settings(database_url: str, smtp_port: int, **overrides: Any) -> ApiSettings:
+    """Settings whose mail goes to a local SMTP server on ``smtp_port`` (no TLS, no auth)."""
+    return api_settings(
+        database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_from="todo@example.org",
+        smtp_security="none",
+        **overrides,
+    )
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "api.db"
-        return f"sqlite+aiosqlite:///{path}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.url(server.create_database())
+def database_url(request: pytest.FixtureRequest) -> str:
+    return fresh_database_url(request)
 
 
 @pytest.fixture(scope="session")

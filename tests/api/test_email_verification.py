@@ -25,7 +25,7 @@ from app.core.db.session import create_engine, session_factory
 from app.core.settings import ApiSettings
 from app.main import create_app
 from devtools.testkit.workers_support import SmtpSink
-from tests.api.conftest import api_settings
+from tests.api.conftest import api_settings, relay_settings
 from tests.ui.conftest import Browserless
 
 PUBLIC_URL = "https://todo.example.org/"
@@ -91,14 +91,7 @@ async def site(
         server = request.getfixturevalue("postgres")
         url = server.url(server.create_database())
     await upgrade_async(url)
-    settings = api_settings(
-        url,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_from="todo@example.org",
-        smtp_security="none",
-        public_url=PUBLIC_URL,
-    )
+    settings = relay_settings(url, smtp.port, public_url=PUBLIC_URL)
     app = create_app(settings)
     engine = create_engine(url)
     async with app.router.lifespan_context(app):

@@ -14,22 +14,12 @@ from app.core.db.session import create_engine, session_factory
 from app.core.observability.metric_catalog import DUE_BUCKETS, exported_by
 from app.main import create_app
 from devtools.postgres import PostgresServer
+from devtools.testkit.metrics import Samples
 from tests.api.conftest import Api, api_settings
 
 
-async def _samples(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = (await api.client.get("/metrics")).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def _value(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+async def _samples(api: Api) -> Samples:
+    return Samples.parse((await api.client.get("/metrics")).text)
 
 
 async def test_every_catalog_metric_of_the_api_is_exported(api: Api) -> None:
@@ -51,8 +41,8 @@ async def test_committed_changes_are_counted_once(api: Api, user: dict[str, str]
     assert rejected.status_code == 422
     after = await _samples(api)
     for event, expected in (("created", 1), ("updated", 1), ("completed", 1), ("deleted", 1)):
-        delta = _value(after, "todo_tasks_total", event=event) - _value(
-            before, "todo_tasks_total", event=event
+        delta = after.value("todo_tasks_total", event=event) - before.value(
+            "todo_tasks_total", event=event
         )
         assert delta == expected, event
 
@@ -97,12 +87,12 @@ async def test_due_date_gauges_series_and_pool(
             await client.get("/readyz")
             samples = await _samples(own)
             await api_engine.dispose()
-    assert {b: _value(samples, "todo_tasks_due", bucket=b) for b in DUE_BUCKETS} == {
+    assert {b: samples.value("todo_tasks_due", bucket=b) for b in DUE_BUCKETS} == {
         "overdue": 2,
         "today": 0,
         "week": 1,
         "later": 2,
     }
-    assert _value(samples, "todo_recurring_series_active") == 1
-    assert _value(samples, "todo_readiness_check_up", check="database") == 1
-    assert _value(samples, "todo_db_pool_in_use") == 0
+    assert samples.value("todo_recurring_series_active") == 1
+    assert samples.value("todo_readiness_check_up", check="database") == 1
+    assert samples.value("todo_db_pool_in_use") == 0

@@ -108,6 +108,36 @@ async def test_a_browser_subscribes_once_per_endpoint_and_only_its_owner_sees_or
     assert (await api.client.get("/me/push-subscriptions", headers=ann)).json() == []
 
 
+async def test_a_browser_that_unsubscribed_removes_its_subscription_by_endpoint(
+    api: Api,
+) -> None:
+    ann, bob = await api.new_user(), await api.new_user()
+    phone, laptop = _browser(), _browser()
+    for browser in (phone, laptop):
+        added = await api.client.post("/me/push-subscriptions", json=browser, headers=ann)
+        assert added.status_code == 201, added.text
+    by_endpoint = {"endpoint": phone["endpoint"]}
+
+    assert (
+        await api.client.delete("/me/push-subscriptions", params=by_endpoint, headers=bob)
+    ).status_code == 404
+    nul = {"endpoint": phone["endpoint"] + "\x00"}
+    assert (
+        await api.client.delete("/me/push-subscriptions", params=nul, headers=ann)
+    ).status_code == 404
+    missing = await api.client.delete("/me/push-subscriptions", headers=ann)
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "endpoint"
+    assert len((await api.client.get("/me/push-subscriptions", headers=ann)).json()) == 2
+
+    removed = await api.client.delete("/me/push-subscriptions", params=by_endpoint, headers=ann)
+    assert removed.status_code == 204
+    again = await api.client.delete("/me/push-subscriptions", params=by_endpoint, headers=ann)
+    assert again.status_code == 404
+    listed = (await api.client.get("/me/push-subscriptions", headers=ann)).json()
+    assert [s["endpoint"] for s in listed] == [laptop["endpoint"]]
+
+
 async def test_bad_subscriptions_are_refused_naming_the_field_and_nothing_is_written(
     api: Api, user: dict[str, str]
 ) -> None:

@@ -322,6 +322,42 @@ async def test_sorting_and_cursor_pagination_visit_every_task_once(api: Api) -> 
             assert values[len(present) :] == [None] * (len(values) - len(present))  # nulls last
 
 
+async def test_list_items_are_the_tasks_as_get_returns_them(api: Api) -> None:
+    """The list reads plain rows, not ORM entities (app/tasks/records.py): each item must still
+    be the task exactly as GET /tasks/{id} returns it, reminders (relative and absolute, in
+    time order) and rule included, on every page."""
+    user, other = await api.new_user(), await api.new_user()
+    await api.create_task(other, title="not mine", reminders=[{"at": "2031-01-01T00:00:00Z"}])
+    due = "2031-03-01T09:00:00Z"
+    created = [
+        await api.create_task(user, title="plain"),
+        await api.create_task(
+            user,
+            title="reminded",
+            due_date=due,
+            reminders=[{"before": "PT1H"}, {"at": "2031-02-28T12:00:00Z"}],
+        ),
+        await api.create_task(user, title="weekly", due_date=due, recurrence="weekly"),
+        await api.create_task(user, title="one reminder", reminders=[{"at": due}]),
+        await api.create_task(user, title="tagged", tags=["b", "a"], description="d"),
+    ]
+    listed: list[dict[str, Any]] = []
+    cursor = ""
+    for _ in range(3):
+        page = (await api.client.get(f"/tasks?limit=2{cursor}", headers=user)).json()
+        listed.extend(page["items"])
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    fetched = [
+        (await api.client.get(f"/tasks/{task['id']}", headers=user)).json() for task in created
+    ]
+    assert listed == fetched
+    assert [len(t["reminders"]) for t in listed] == [0, 2, 0, 1, 0]
+    assert [r["before"] for r in listed[1]["reminders"]] == [None, "PT1H"]
+    assert listed[2]["recurrence_text"] == "weekly"
+
+
 async def test_page_size_is_capped(api: Api) -> None:
     user = await api.new_user()
     for i in range(3):

@@ -111,6 +111,12 @@ def test_the_page_query_plan_is_read_from_auto_explains_log() -> None:
         "\t        Sort Key: created_at, id\n"
         "\t        ->  Index Scan using ix_tasks_owner_created on tasks  (cost=0.29..958 rows=1)\n"
         "\t              Index Cond: (owner_id = 'f'::uuid)\n"
+        # The page's reminders, which select the page's ids again: not the page query.
+        "2026-12-03 16:49:45.927 UTC [1] postgres@db LOG:  duration: 0.09 ms  plan:\n"
+        "\tQuery Text: SELECT reminders.task_id FROM reminders WHERE reminders.task_id IN"
+        " (SELECT tasks.id FROM tasks WHERE tasks.owner_id = $1 LIMIT $2)\n"
+        "\tSort  (cost=8.1..8.2 rows=2 width=60)\n"
+        "\t  ->  Hash Semi Join  (cost=7.6..8.1 rows=2 width=60)\n"
     )
 
     assert page_query_plan(log) == (

@@ -1,8 +1,8 @@
 """The chat's AI agent through POST /chat, against the stand-in Chat Completions service
 (tests/fixtures/chat_completions.py: real HTTP, the same wire protocol, a script per test) and
-the real PostgreSQL: tool calls reach the task service, bad tool calls come back as errors,
-turns, tokens and time are bounded, failures roll back, the conversation is kept per user,
-and a task title cannot steer the agent into another user's tasks."""
+real SQLite and PostgreSQL databases: tool calls reach the task service, bad tool calls come
+back as errors, turns, tokens and time are bounded, failures roll back, the conversation is
+kept per user, and a task title cannot steer the agent into another user's tasks."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from devtools.postgres import PostgresServer
 from tests.api.conftest import Api, api_settings, running_api
 from tests.fixtures.chat_completions import StandIn, Step, calls, said
 from tests.ui.conftest import Browserless
-from tests.ui.test_chat_panel import reply_of
+from tests.ui.test_chat_panel import history_links, reply_of
 
 MODEL = "standin-model"
 KEY = "sk-standin-" + "k" * 32
@@ -42,9 +42,17 @@ TOOL_NAMES = [
 ]
 
 
-@pytest.fixture(scope="module")
-async def agent_api(postgres: PostgresServer, chat_completions: StandIn) -> AsyncIterator[Api]:
-    url = postgres.url(postgres.create_database())
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+async def agent_api(
+    request: pytest.FixtureRequest,
+    chat_completions: StandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Api]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('agent') / 'api.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.url(server.create_database())
     await upgrade_async(url)
     settings = api_settings(
         url,
@@ -348,7 +356,26 @@ async def test_the_ui_chat_panel_answers_through_the_agent(
         assert page.status_code == 200, page.text
         assert reply_of(page.text) == "Added “buy bread”."
         assert '<button type="submit" class="secondary">Undo</button>' in page.text
-        assert "History of “buy bread”" in page.text
+        [bread] = history_links(page.text)
+        assert history_links(page.text) == {bread: "buy bread"}
+
+        # One answer that adds a task and deletes another links only the one that exists.
+        bread_id = bread.split("/")[3]
+        chat_completions.script(
+            calls(
+                ("add_task", {"task": {"title": "buy milk"}}),
+                ("delete_task", {"task_id": bread_id}),
+            ),
+            said("Added “buy milk”, deleted “buy bread”."),
+        )
+        swapped = await person.post(
+            "/ui/chat", {"message": "milk, not bread"}, form_page="/ui/chat"
+        )
+        assert reply_of(swapped.text) == "Added “buy milk”, deleted “buy bread”."
+        [milk] = history_links(swapped.text)
+        assert history_links(swapped.text) == {milk: "buy milk"}
+        assert milk != bread
+        assert (await client.get(milk)).status_code == 200
 
         chat_completions.script(Step(status=502, body={}))
         failed = await person.post("/ui/chat", {"message": "and milk"}, form_page="/ui/chat")

@@ -23,12 +23,7 @@ from app.core.events.topics import TASK_EVENTS, Topic
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess, read_topic
-from devtools.testkit.workers_stack import (  # noqa: F401 - the fixtures are used by name
-    Stack,
-    api_fixture,
-    log_dir_fixture,
-    stack_fixture,
-)
+from devtools.testkit.workers_stack import Stack
 from devtools.testkit.workers_support import eventually, migrated_database
 from services.audit.worker import audit_consumer
 from services.common import KafkaConsumerRuntime, WorkerMetrics, WorkerSettings

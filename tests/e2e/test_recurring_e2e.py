@@ -24,13 +24,7 @@ from devtools.testkit.events_support import (
     encode,
     produce,
 )
-from devtools.testkit.workers_stack import (  # noqa: F401 - the fixtures are used by name
-    Stack,
-    api_fixture,
-    group_caught_up,
-    log_dir_fixture,
-    stack_fixture,
-)
+from devtools.testkit.workers_stack import Stack, group_caught_up
 from devtools.testkit.workers_support import eventually
 from services.recurring.worker import GROUP
 

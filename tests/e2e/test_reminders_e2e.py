@@ -23,13 +23,7 @@ from app.core.db.models import OutboxEvent, Reminder
 from app.core.events.contract import EventType
 from app.core.events.topics import REMINDERS
 from devtools.testkit.events_support import ServiceProcess
-from devtools.testkit.workers_stack import (  # noqa: F401 - the fixtures are used by name
-    Stack,
-    api_fixture,
-    group_caught_up,
-    log_dir_fixture,
-    stack_fixture,
-)
+from devtools.testkit.workers_stack import Stack, group_caught_up
 from devtools.testkit.workers_support import Hook, WebhookReceiver, eventually
 from services.notifier.worker import DELIVERY_GROUP
 

@@ -39,7 +39,7 @@ from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
 from devtools.testkit.accounts import register
 from devtools.testkit.workers_support import Database, eventually
-from services.common.process import serve
+from services.common.process import Configured, serve
 from services.common.settings import RelaySettings, WorkerSettings
 from services.common.worker import Worker
 from services.recurring.settings import RecurringSettings
@@ -59,7 +59,9 @@ async def serving(
     """``worker`` as ``python -m services.<name>`` runs it, in this process until the block
     ends; ready once its /readyz answers 200 (consumers in their groups)."""
     stop = asyncio.Event()
-    running = asyncio.create_task(serve(worker, settings, span_exporter=spans, stop=stop))
+    running = asyncio.create_task(
+        serve([Configured(worker, settings)], span_exporter=spans, stop=stop)
+    )
     ready_url = f"http://{LOOPBACK}:{settings.http_port}/readyz"
 
     async def ready() -> bool:

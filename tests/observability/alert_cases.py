@@ -204,6 +204,36 @@ CASES: Final[dict[str, AlertCase]] = {
             ),
         ),
     ),
+    "TodoKafkaBrokerUnreachable": AlertCase(
+        Scenario(
+            "both notifier pods have had no broker answer for 7 minutes",
+            {
+                _s("todo_kafka_broker_up", NOTIFIER): "1x3 0x10",
+                _s("todo_kafka_broker_up", NOTIFIER.replace("x1", "x2")): "1x3 0x10",
+                # Another service still reaching the broker is its own alert, not this one's.
+                _s("todo_kafka_broker_up", RECURRING, pod="todo-recurring-9-a"): "1x13",
+            },
+            "10m",
+            {"namespace": NAMESPACE, "service": "todo-notifier"},
+            {
+                "summary": "todo-notifier cannot reach the Kafka broker",
+                "description": "2 pod(s) of todo-notifier in todo-app have had no answer to "
+                "their broker metadata probe for 5 minutes: no event is published or handled.",
+            },
+        ),
+        (
+            Scenario(
+                "a four-minute broker restart",
+                {_s("todo_kafka_broker_up", NOTIFIER): "1x3 0x4 1x6"},
+                "10m",
+            ),
+            Scenario(
+                "still inside the five minutes",
+                {_s("todo_kafka_broker_up", NOTIFIER): "1x5 0x5"},
+                "9m",
+            ),
+        ),
+    ),
     "TodoKafkaConsumerLagHigh": AlertCase(
         Scenario(
             "1500 messages behind over two partitions for 12 minutes",

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Final
 
 import yaml
@@ -24,15 +23,10 @@ from devtools.process import (
     make_temp_dir,
     remove_tree,
 )
-from devtools.testkit.worker_process import worker_command, worker_environment
 from tests.observability.tools import debian_tool, unavailable
 
 START_TIMEOUT_S: Final = 30.0
 HTTP_TIMEOUT_S: Final = 5.0
-# A consumer is ready once it holds partitions: joining may wait out a dead member's session.
-WORKER_START_TIMEOUT_S: Final = 60.0
-# A worker's graceful stop finishes its batch in flight first.
-WORKER_STOP_TIMEOUT_S: Final = 30.0
 
 
 def _http(url: str, body: Any = None) -> Any:
@@ -156,34 +150,3 @@ class Alertmanager(_Server):
     def alerts(self) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = _http(f"{self.url}/api/v2/alerts")
         return alerts
-
-
-class WorkerProcess(HttpServer):
-    """``python -m services.<name>``, one of our workers, with /metrics on a loopback port.
-
-    Ready once /readyz answers 200: the database answers and a consumer holds its partitions.
-    Its log, ``<log_dir>/<name>.log``, stays after the run.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        database_url: str,
-        bootstrap: str,
-        log_dir: Path,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        port = free_port()
-        super().__init__(
-            name,
-            worker_command(name),
-            port=port,
-            ready_path="/readyz",
-            log_path=log_dir / f"{name}.log",
-            env=worker_environment(
-                database_url=database_url, bootstrap=bootstrap, port=port, env=env
-            ),
-            start_timeout=WORKER_START_TIMEOUT_S,
-            stop_timeout=WORKER_STOP_TIMEOUT_S,
-        )

@@ -52,7 +52,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
 
 def test_every_rule_carries_severity_component_summary_description_and_runbook() -> None:
     rules = _all_rules()
-    assert len(rules) == len(ALERTS) == 9
+    assert len(rules) == len(ALERTS) == 10
     for rule in rules:
         assert set(rule["labels"]) == {"severity", "component"}, rule["alert"]
         assert rule["labels"]["severity"] in SEVERITIES, rule["alert"]

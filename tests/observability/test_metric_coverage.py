@@ -25,12 +25,12 @@ from app.core.observability.http import HttpMetrics
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
+from devtools.testkit.worker_process import WorkerProcess
 from infra.observability import dashboards
 from infra.observability.alerts import alerts
 from infra.observability.external_metrics import EXTERNAL_METRICS
 from tests.observability.alert_cases import NAMESPACE
 from tests.observability.promql import Selector, grafana_to_promql, selectors
-from tests.observability.servers import WorkerProcess
 
 # Labels Prometheus adds to every series it scrapes from our pods (ServiceMonitor targets).
 TARGET_LABELS = frozenset(

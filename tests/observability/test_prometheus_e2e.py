@@ -30,10 +30,11 @@ from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import encode, produce, task_event
+from devtools.testkit.worker_process import WorkerProcess
 from infra.observability import rule_groups
 from infra.observability.alerts import Thresholds
 from tests.observability.alert_cases import NAMESPACE, RUNBOOK_URL
-from tests.observability.servers import Prometheus, WorkerProcess
+from tests.observability.servers import Prometheus
 
 API, RELAY, AUDIT = "todo-api", "todo-relay", "todo-audit"
 CREATED = 5

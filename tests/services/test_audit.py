@@ -24,6 +24,7 @@ from app.core.events.topics import TASK_EVENTS
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess, encode, produce, task_event
+from devtools.testkit.metrics import Samples
 from devtools.testkit.workers_support import Database, eventually, migrated_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -178,10 +179,8 @@ async def _lag_is_zero(worker: ServiceProcess) -> bool:
     """Every partition of task-events reports a lag, and each is 0."""
     async with httpx.AsyncClient(timeout=5) as client:
         body = (await client.get(f"{worker.url}/metrics")).text
-    samples = [
-        line for line in body.splitlines() if line.startswith('todo_consumer_lag{group="audit"')
-    ]
-    return len(samples) == 3 and all(float(line.rpartition(" ")[2]) == 0 for line in samples)
+    lags = Samples.parse(body).matching("todo_consumer_lag", group="audit")
+    return lags == [0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize(

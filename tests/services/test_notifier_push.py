@@ -16,7 +16,7 @@ import pytest
 from app.core import vapid
 from app.core.settings import SettingsError, load
 from app.notifications.routes import PushTarget, Routes
-from devtools.testkit.push_service import PushService, Subscription
+from devtools.testkit.push_service import BrowserSubscription, PushService
 from devtools.testkit.workers_support import reminder_due
 from services.notifier.channels import DeliveryFailed, Notice, Receipt
 from services.notifier.channels.push import TTL_SECONDS, PushChannel
@@ -38,7 +38,7 @@ async def channel() -> AsyncIterator[PushChannel]:
         yield PushChannel(PRIVATE, SUBJECT, client, allow_loopback=True)
 
 
-def _target(subscription: Subscription) -> PushTarget:
+def _target(subscription: BrowserSubscription) -> PushTarget:
     return PushTarget(uuid.uuid4(), subscription.endpoint, subscription.p256dh, subscription.auth)
 
 

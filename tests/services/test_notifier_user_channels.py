@@ -19,7 +19,7 @@ from app.core.events.contract import CloudEvent
 from app.core.mail import SmtpRelay
 from app.notifications import preferences, subscriptions
 from devtools.postgres import PostgresServer
-from devtools.testkit.push_service import PushService, Subscription
+from devtools.testkit.push_service import BrowserSubscription, PushService
 from devtools.testkit.workers_support import (
     Database,
     SmtpSink,
@@ -84,7 +84,7 @@ async def delivery(db: Database, smtp: SmtpSink) -> AsyncIterator[Delivery]:
         yield Delivery(db.sessions, channels, FAST, WorkerMetrics())
 
 
-async def _subscribe(db: Database, owner: uuid.UUID, browser: Subscription) -> uuid.UUID:
+async def _subscribe(db: Database, owner: uuid.UUID, browser: BrowserSubscription) -> uuid.UUID:
     new = subscriptions.validated(
         browser.endpoint, browser.p256dh, browser.auth, allow_loopback=True
     )

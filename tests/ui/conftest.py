@@ -11,7 +11,6 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +22,7 @@ from app.core.db.migrate import upgrade_async
 from app.core.db.models import OutboxEvent, Task, User
 from app.core.db.session import create_engine, session_factory
 from app.main import create_app
-from devtools.postgres import PostgresServer
+from devtools.testkit.workers_support import fresh_database_url
 from tests.api.conftest import api_settings
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -114,14 +113,8 @@ class Ui:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def ui_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("ui-sqlite") / "ui.db"
-        return f"sqlite+aiosqlite:///{path}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.url(server.create_database())
+def ui_database_url(request: pytest.FixtureRequest) -> str:
+    return fresh_database_url(request)
 
 
 @pytest.fixture(scope="session")

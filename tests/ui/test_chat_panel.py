@@ -11,12 +11,20 @@ from zoneinfo import ZoneInfo
 from tests.ui.conftest import Browserless, Ui
 
 REPLY = re.compile(r'<p class="chat-text">(.*?)</p>', re.S)
+HISTORY_LINK = re.compile(
+    r'<li><a href="(/ui/tasks/[0-9a-f-]+/history)">History of “(.*?)”</a></li>'
+)
 
 
 def reply_of(page: str) -> str:
     match = REPLY.search(page)
     assert match is not None, "the page shows no answer"
     return html.unescape(match.group(1))
+
+
+def history_links(page: str) -> dict[str, str]:
+    """The answer's "History of" links: href → task title."""
+    return {href: html.unescape(title) for href, title in HISTORY_LINK.findall(page)}
 
 
 async def test_panel_creates_in_the_browsers_zone_and_undoes(ui: Ui, person: Browserless) -> None:
@@ -30,6 +38,7 @@ async def test_panel_creates_in_the_browsers_zone_and_undoes(ui: Ui, person: Bro
     assert "repeats weekly on Mon, Tue, Wed, Thu, Fri, #work." in text
     assert '<button type="submit" class="secondary">Undo</button>' in response.text
     [task] = await ui.tasks_of(person.email)
+    assert history_links(response.text) == {f"/ui/tasks/{task.id}/history": "standup"}
     assert task.timezone == "America/New_York"
     assert task.due_date is not None
     local = task.due_date.astimezone(ZoneInfo("America/New_York"))
@@ -39,6 +48,7 @@ async def test_panel_creates_in_the_browsers_zone_and_undoes(ui: Ui, person: Bro
     undone = await person.post("/ui/chat", {"message": "undo"}, form_page="/ui/chat")
     assert reply_of(undone.text).startswith("Undone: removed “standup”")
     assert await ui.tasks_of(person.email) == []
+    assert history_links(undone.text) == {}  # the task is gone: no link to it
 
 
 async def test_a_question_back_changes_nothing_and_keeps_the_message(
@@ -70,3 +80,19 @@ async def test_a_forged_chat_post_is_refused(ui: Ui, person: Browserless) -> Non
     finally:
         await anonymous.client.aclose()
     assert await ui.counts() == before
+
+
+async def test_a_task_deleted_by_chat_gets_no_history_link(ui: Ui, person: Browserless) -> None:
+    added = await person.post("/ui/chat", {"message": "add dentist tomorrow at 3pm"})
+    [task] = await ui.tasks_of(person.email)
+    assert history_links(added.text) == {f"/ui/tasks/{task.id}/history": "dentist"}
+    deleted = await person.post(
+        "/ui/chat", {"message": "delete the dentist task"}, form_page="/ui/chat"
+    )
+    assert reply_of(deleted.text).startswith("Deleted “dentist”")
+    assert await ui.tasks_of(person.email) == []
+    assert history_links(deleted.text) == {}
+    restored = await person.post("/ui/chat", {"message": "undo"}, form_page="/ui/chat")
+    assert reply_of(restored.text).startswith("Undone: restored “dentist”")
+    [again] = await ui.tasks_of(person.email)
+    assert history_links(restored.text) == {f"/ui/tasks/{again.id}/history": "dentist"}

@@ -17,8 +17,8 @@ from app.ui.live import (
     RESYNC,
     KafkaFeed,
     LiveHub,
+    LiveNotice,
     LocalFeed,
-    Notice,
     Subscription,
     TooManyStreams,
     change_notice,
@@ -53,7 +53,7 @@ def reminder_due(owner: uuid.UUID, task: uuid.UUID) -> CloudEvent:
     return CloudEvent.of(EventType.REMINDER_DUE, data, subject=task)
 
 
-async def next_notice(subscription: Subscription) -> Notice:
+async def next_notice(subscription: Subscription) -> LiveNotice:
     async with asyncio.timeout(DEADLINE_S):
         return await subscription.next()
 
@@ -64,7 +64,9 @@ async def test_each_owner_gets_only_their_notices_in_every_open_stream() -> None
     with hub.subscribe(ann) as first, hub.subscribe(ann) as second, hub.subscribe(bob) as other:
         assert (hub.streams(ann), hub.streams(bob), hub.streams()) == (2, 1, 3)
         deliver(hub, TASK_UPDATES.name, notice_of(ann, task, 3))
-        expected = Notice("change", {"task_id": str(task), "type": "task.updated", "version": 3})
+        expected = LiveNotice(
+            "change", {"task_id": str(task), "type": "task.updated", "version": 3}
+        )
         assert await next_notice(first) == expected
         assert await next_notice(second) == expected
         with pytest.raises(TimeoutError):
@@ -78,10 +80,10 @@ async def test_a_slow_stream_gets_one_resync_instead_of_a_backlog() -> None:
     owner = uuid.uuid4()
     with hub.subscribe(owner) as slow:
         for version in range(1, 6):
-            assert hub.publish(owner, Notice("change", {"version": version})) == 1
+            assert hub.publish(owner, LiveNotice("change", {"version": version})) == 1
         # 3 queued, the 4th overflowed: backlog dropped for one resync; the 5th queued after it.
         assert await next_notice(slow) == RESYNC
-        assert await next_notice(slow) == Notice("change", {"version": 5})
+        assert await next_notice(slow) == LiveNotice("change", {"version": 5})
 
 
 async def test_streams_per_owner_are_limited() -> None:
@@ -115,7 +117,7 @@ async def test_reminders_become_notices_and_other_reminder_events_are_ignored() 
     with hub.subscribe(owner) as stream:
         deliver(hub, REMINDERS.name, sent.model_dump_json().encode())
         deliver(hub, REMINDERS.name, reminder_due(owner, task).model_dump_json().encode())
-        assert await next_notice(stream) == Notice(
+        assert await next_notice(stream) == LiveNotice(
             "reminder",
             {
                 "reminder_id": str(uuid.UUID(int=7)),
@@ -165,7 +167,7 @@ def test_change_notices_name_owner_task_type_and_version() -> None:
     owner, task = uuid.uuid4(), uuid.uuid4()
     assert change_notice(notice_of(owner, task, 9)) == (
         owner,
-        Notice("change", {"task_id": str(task), "type": "task.updated", "version": 9}),
+        LiveNotice("change", {"task_id": str(task), "type": "task.updated", "version": 9}),
     )
 
 
@@ -194,7 +196,7 @@ async def test_a_stream_frames_its_notices_and_keeps_alive() -> None:
     with hub.subscribe(owner) as subscription:
         frames = stream_frames(subscription, max_seconds=60)
         assert await anext(frames) == "retry: 3000\nevent: ready\ndata: {}\n\n"
-        hub.publish(owner, Notice("change", {"task_id": "t", "version": 2}))
+        hub.publish(owner, LiveNotice("change", {"task_id": "t", "version": 2}))
         assert await anext(frames) == 'event: change\ndata: {"task_id":"t","version":2}\n\n'
         await frames.aclose()
     assert frame(RESYNC) == "event: resync\ndata: {}\n\n"
@@ -241,7 +243,7 @@ async def test_the_kafka_feed_delivers_from_the_end_of_both_topics(kafka: KafkaB
                 change, reminder = sorted(
                     [await next_notice(stream), await next_notice(stream)], key=lambda n: n.kind
                 )
-                assert change == Notice(
+                assert change == LiveNotice(
                     "change", {"task_id": str(task), "type": "task.updated", "version": 2}
                 )
                 assert reminder.kind == "reminder"

@@ -76,6 +76,31 @@ async def test_a_browser_subscribes_and_only_its_owner_can_remove_it(
     assert "No browser subscribed yet." in (await person.client.get(PAGE)).text
 
 
+async def test_this_browser_s_endpoint_is_forgotten_for_its_owner_only(
+    ui: Ui, person: Browserless
+) -> None:
+    endpoint = "https://fcm.googleapis.com/fcm/send/" + secrets.token_urlsafe(12)
+    fields = {"endpoint": endpoint, **browser_keys()}
+    assert (await person.post(f"{PAGE}/subscriptions", fields, form_page=PAGE)).status_code == 303
+    other = await ui.signed_up()
+    assert (await other.post(f"{PAGE}/subscriptions", fields, form_page=PAGE)).status_code == 303
+    before = await notification_rows(ui.sessions)
+    by_endpoint = f"{PAGE}/subscriptions/remove-this-browser"
+
+    forged = await person.client.post(by_endpoint, data={"endpoint": endpoint, "csrf_token": "x"})
+    assert forged.status_code == 403
+    assert await notification_rows(ui.sessions) == before
+
+    removed = await person.post(by_endpoint, {"endpoint": endpoint}, form_page=PAGE)
+    assert removed.status_code == 303
+    assert "No browser subscribed yet." in (await person.client.get(PAGE)).text
+    # The same endpoint subscribed by another account (a shared browser) stays theirs.
+    assert "fcm.googleapis.com</span>" in (await other.client.get(PAGE)).text
+    # Nothing stored for it (already gone, or a NUL no endpoint has) is no error.
+    again = await person.post(by_endpoint, {"endpoint": endpoint + "\x00"}, form_page=PAGE)
+    assert again.status_code == 303
+
+
 async def test_a_refused_subscription_says_why_and_writes_nothing(
     ui: Ui, person: Browserless
 ) -> None:

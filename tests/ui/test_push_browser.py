@@ -33,7 +33,7 @@ from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess
-from devtools.testkit.push_service import Message, PushService, Subscription
+from devtools.testkit.push_service import BrowserSubscription, PushedMessage, PushService
 from devtools.testkit.workers_support import eventually
 from tests.ui.browser_support import (
     ARTIFACTS,
@@ -50,15 +50,34 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 PRIVATE, PUBLIC = vapid.generate()
 SERVICES: Final = ("relay", "notifier")
 LOOPBACK_ALLOWED: Final = {"ALLOW_LOOPBACK_TARGETS": "true"}
-# Stands in for the browser's own PushManager.subscribe (see the module docstring): the
-# subscription comes from the stand-in push service, made for the page's applicationServerKey.
+# Stands in for the browser's own PushManager (see the module docstring): the subscription
+# comes from the stand-in push service, made for the page's applicationServerKey; the browser
+# keeps it (localStorage, per origin like the real one) until it unsubscribes, which the push
+# service is told, as FCM would be.
 SUBSCRIBE_THROUGH_STAND_IN: Final = """
+const KEPT = "standInSubscription";
+function standIn(json) {
+  return {
+    endpoint: json.endpoint,
+    toJSON: () => json,
+    unsubscribe: async () => {
+      localStorage.removeItem(KEPT);
+      await window.standInUnsubscribe(json.endpoint);
+      return true;
+    },
+  };
+}
 PushManager.prototype.subscribe = async function (options) {
   const bytes = new Uint8Array(options.applicationServerKey);
   const key = btoa(String.fromCharCode(...bytes))
     .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
   const json = await window.standInSubscribe(key);
-  return { endpoint: json.endpoint, toJSON: () => json };
+  localStorage.setItem(KEPT, JSON.stringify(json));
+  return standIn(json);
+};
+PushManager.prototype.getSubscription = async function () {
+  const kept = localStorage.getItem(KEPT);
+  return kept === null ? null : standIn(JSON.parse(kept));
 };
 """
 UNLABELLED: Final = """
@@ -133,7 +152,12 @@ async def context(
     def subscribe(application_server_key: str) -> dict[str, Any]:
         return push_service.subscribe(application_server_key).to_json()
 
+    def unsubscribe(endpoint: str) -> None:
+        [gone] = [s for s in push_service.subscriptions.values() if s.endpoint == endpoint]
+        gone.expired = True
+
     await context.expose_function("standInSubscribe", subscribe)
+    await context.expose_function("standInUnsubscribe", unsubscribe)
     await context.add_init_script(SUBSCRIBE_THROUGH_STAND_IN)
     try:
         yield context
@@ -157,7 +181,15 @@ async def _registrations(context: BrowserContext) -> tuple[CDPSession, dict[str,
     return cdp, registrations
 
 
-async def _enable_push(page: Page, push_service: PushService) -> Subscription:
+async def _signed_up(context: BrowserContext, api: ApiServer) -> tuple[Page, Person]:
+    """A new tab of a new user, signed up through the UI."""
+    page = await context.new_page()
+    person = Person(api, page)
+    await person.sign_up()
+    return page, person
+
+
+async def _enable_push(page: Page, push_service: PushService) -> BrowserSubscription:
     """Subscribe this browser through the UI; the subscription the push service made for it."""
     before = set(push_service.subscriptions)
     await page.get_by_role("link", name="Notifications").click()
@@ -201,7 +233,7 @@ async def _shown(context: BrowserContext, url: str, tag: str) -> dict[str, Any]:
 async def test_a_reminder_reaches_the_service_worker_with_the_page_closed(
     context: BrowserContext, api: ApiServer, push_service: PushService
 ) -> None:
-    arrived: asyncio.Queue[Message] = asyncio.Queue()
+    arrived: asyncio.Queue[PushedMessage] = asyncio.Queue()
     push_service.on_message = arrived.put_nowait
     cdp, registrations = await _registrations(context)
     page = await context.new_page()
@@ -248,9 +280,7 @@ async def test_a_reminder_reaches_the_service_worker_with_the_page_closed(
 async def test_a_browser_the_push_service_reports_gone_is_removed(
     context: BrowserContext, api: ApiServer, push_service: PushService
 ) -> None:
-    page = await context.new_page()
-    person = Person(api, page)
-    await person.sign_up()
+    page, person = await _signed_up(context, api)
     subscription = await _enable_push(page, push_service)
     subscription.expired = True  # the browser unsubscribed, or the push service dropped it
     gone_before = push_service.gone_answers
@@ -267,4 +297,36 @@ async def test_a_browser_the_push_service_reports_gone_is_removed(
     assert push_service.gone_answers == gone_before + 1
     await page.reload()
     await expect(page.get_by_text("No browser subscribed yet.")).to_be_visible()
+    assert await page.evaluate(UNLABELLED) == []
+
+
+async def test_disable_push_unsubscribes_this_browser_and_forgets_only_its_endpoint(
+    context: BrowserContext, api: ApiServer, push_service: PushService
+) -> None:
+    page, person = await _signed_up(context, api)
+    disable = page.get_by_role("button", name="Disable push on this browser")
+    await page.goto(f"{api.url}/ui/notifications")
+    await expect(disable).to_be_hidden()  # nothing to disable yet
+    this_browser = await _enable_push(page, push_service)
+    other_browser = push_service.subscribe(PUBLIC)
+    async with httpx.AsyncClient(base_url=person.url, headers=await person.bearer()) as client:
+        added = await client.post("/me/push-subscriptions", json=other_browser.to_json())
+        assert added.status_code == 201, added.text
+        await page.reload()
+        await expect(page.locator(".subscriptions li")).to_have_count(2)
+
+        await disable.click()
+        await expect(page.locator(".subscriptions li")).to_have_count(1)
+        await expect(disable).to_be_hidden()
+        listed = await client.get("/me/push-subscriptions")
+    assert [s["endpoint"] for s in listed.json()] == [other_browser.endpoint]
+    assert this_browser.expired  # the browser told its push service
+    assert not other_browser.expired
+    assert (
+        await page.evaluate(
+            "navigator.serviceWorker.getRegistration('/ui/static/')"
+            ".then((r) => r.pushManager.getSubscription())"
+        )
+        is None
+    )
     assert await page.evaluate(UNLABELLED) == []

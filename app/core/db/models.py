@@ -39,7 +39,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-PRIORITIES = ("high", "medium", "low")
+
+def partial_index(name: str, column: str, *, where: str) -> Index:
+    """An index of only the rows matching ``where``, on PostgreSQL and SQLite alike."""
+    return Index(name, column, postgresql_where=text(where), sqlite_where=text(where))
 
 
 class Base(DeclarativeBase):
@@ -132,12 +135,7 @@ class Task(Base):
         Index("ix_tasks_owner_created", "owner_id", "created_at"),
         Index("ix_tasks_owner_due", "owner_id", "due_date"),
         # "Tasks due before X" across all owners (overdue sweeps, metrics) on open tasks only.
-        Index(
-            "ix_tasks_open_due",
-            "due_date",
-            postgresql_where=text("NOT completed"),
-            sqlite_where=text("NOT completed"),
-        ),
+        partial_index("ix_tasks_open_due", "due_date", where="NOT completed"),
     )
 
 
@@ -162,11 +160,8 @@ class Reminder(Base):
         CheckConstraint("offset_seconds IS NULL OR offset_seconds >= 0", name="offset_nonnegative"),
         Index("ix_reminders_task", "task_id"),
         # "Reminders pending before now": a partial index holds only the unsent ones.
-        Index(
-            "ix_reminders_pending",
-            "remind_at",
-            postgresql_where=text("sent_at IS NULL AND cancelled_at IS NULL"),
-            sqlite_where=text("sent_at IS NULL AND cancelled_at IS NULL"),
+        partial_index(
+            "ix_reminders_pending", "remind_at", where="sent_at IS NULL AND cancelled_at IS NULL"
         ),
     )
 
@@ -188,14 +183,7 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     published_at: Mapped[datetime | None]
 
-    __table_args__ = (
-        Index(
-            "ix_outbox_unpublished",
-            "id",
-            postgresql_where=text("published_at IS NULL"),
-            sqlite_where=text("published_at IS NULL"),
-        ),
-    )
+    __table_args__ = (partial_index("ix_outbox_unpublished", "id", where="published_at IS NULL"),)
 
 
 class IdempotencyKey(Base):

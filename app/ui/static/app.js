@@ -182,6 +182,50 @@
     });
   }
 
+  function postForm(setup, url, fields) {
+    const form = new URLSearchParams();
+    form.set(setup.dataset.csrfField, setup.dataset.csrf);
+    Object.keys(fields).forEach(function (name) { form.set(name, fields[name]); });
+    return fetch(url, { method: "POST", body: form, credentials: "same-origin" });
+  }
+
+  function thisBrowsersSubscription() {
+    return navigator.serviceWorker.getRegistration("/ui/static/").then(function (registration) {
+      return registration ? registration.pushManager.getSubscription() : null;
+    });
+  }
+
+  // The browser unsubscribes first: should the server's removal then fail, the push service
+  // answers the next reminder with "gone" and the notifier forgets the endpoint by itself.
+  function offerDisablePush(setup, status) {
+    const button = document.getElementById("disable-push");
+    thisBrowsersSubscription().then(function (subscription) {
+      if (subscription) button.hidden = false;
+    });
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      status.textContent = "Unsubscribing…";
+      thisBrowsersSubscription()
+        .then(function (subscription) {
+          if (!subscription) return null;
+          const endpoint = subscription.endpoint;
+          return subscription.unsubscribe().then(function () { return endpoint; });
+        })
+        .then(function (endpoint) {
+          if (endpoint === null) return { ok: true };
+          return postForm(setup, "/ui/notifications/subscriptions/remove-this-browser", { endpoint: endpoint });
+        })
+        .then(function (response) {
+          if (!response.ok) throw new Error("the server kept the subscription (" + response.status + ")");
+          window.location.assign("/ui/notifications");
+        })
+        .catch(function (error) {
+          button.disabled = false;
+          status.textContent = "Push could not be disabled: " + error.message;
+        });
+    });
+  }
+
   function offerPush() {
     const setup = document.getElementById("push-setup");
     const button = document.getElementById("enable-push");
@@ -192,6 +236,7 @@
       status.textContent = "This browser does not support Web Push.";
       return;
     }
+    offerDisablePush(setup, status);
     button.addEventListener("click", function () {
       button.disabled = true;
       status.textContent = "Subscribing…";
@@ -209,12 +254,9 @@
         })
         .then(function (subscription) {
           const json = subscription.toJSON();
-          const form = new URLSearchParams();
-          form.set(setup.dataset.csrfField, setup.dataset.csrf);
-          form.set("endpoint", json.endpoint);
-          form.set("p256dh", json.keys.p256dh);
-          form.set("auth", json.keys.auth);
-          return fetch("/ui/notifications/subscriptions", { method: "POST", body: form, credentials: "same-origin" });
+          return postForm(setup, "/ui/notifications/subscriptions", {
+            endpoint: json.endpoint, p256dh: json.keys.p256dh, auth: json.keys.auth,
+          });
         })
         .then(function (response) {
           if (!response.ok) throw new Error("the server refused the subscription (" + response.status + ")");
