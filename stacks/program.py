@@ -13,7 +13,7 @@ from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
 from infra.platform.k8s import ChartSource
-from infra.workloads import NotifierChannels, Workloads, WorkloadsArgs
+from infra.workloads import ChatAgent, NotifierChannels, Workloads, WorkloadsArgs
 from stacks.capacity import check_stack_fits
 from stacks.cluster import create_cluster, node_arch
 from stacks.config import PulumiConfigSource, SmtpSettings, StackConfig, load_stack_config
@@ -78,6 +78,23 @@ def notifier_channels(config: StackConfig) -> NotifierChannels:
     )
 
 
+def chat_agent(config: StackConfig) -> ChatAgent | None:
+    """The chat's AI service, or None (the deterministic parser) without chatAiBaseUrl."""
+    ai = config.chat_ai
+    if ai.base_url is None or ai.model is None:
+        return None
+    return ChatAgent(
+        base_url=ai.base_url,
+        model=ai.model,
+        api_key=secret_output(ai.api_key),
+        max_turns=ai.max_turns,
+        max_tokens=ai.max_tokens,
+        token_budget=ai.token_budget,
+        timeout_seconds=ai.timeout_seconds,
+        history_messages=ai.history_messages,
+    )
+
+
 def image_args(config: StackConfig, cluster: ClusterOutputs) -> AppImageArgs:
     """The app image built from the Dockerfile and pushed to the cluster's registry."""
     return AppImageArgs(
@@ -110,6 +127,7 @@ def workloads_args(
         ingress_url=cluster.ingress_service.url,
         await_ingress_status=config.operator_waits,
         notifier=notifier_channels(config),
+        chat_agent=chat_agent(config),
         jwt_signing_key=config.jwt_signing_key.output(),
     )
 
