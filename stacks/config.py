@@ -808,7 +808,7 @@ class StackConfig(Section):
     # Most block storage the stack may use (boot disks + volumes); None: unchecked.
     storage_limit_gb: int | None = _checked(default=0)
     notifier: NotifierConfig
-    chat_ai: ChatAiConfig
+    chat_ai: ChatAiConfig = Field(alias="chat_ai")  # the loader passes sections by name
     oke: OkeConfig | None = None
     aks: AksConfig | None = None
     gke: GkeConfig | None = None
