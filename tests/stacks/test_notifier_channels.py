@@ -57,15 +57,18 @@ def settings_as_deployed(
 
 
 def environment_as_deployed(
-    container: dict[str, Any], secret: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    container: dict[str, Any],
+    secret: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    secret_name: str = "todo-notifier-channels",  # noqa: S107 (a name, not a secret)
 ) -> None:
-    """The container's environment as the notifier process reads it; secretKeyRefs resolved
-    from the channel Secret, the app Secret's entries stood in."""
+    """The container's environment as its process reads it; secretKeyRefs resolved from the
+    Secret ``secret_name`` (its entries ``secret``), the app Secret's entries stood in."""
     for entry in container["env"]:
         ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
         if ref is None:
             value = entry["value"]
-        elif ref["name"] == "todo-notifier-channels":
+        elif ref["name"] == secret_name:
             value = secret[ref["key"]]
         else:
             value = "postgresql://todo:pw@db.example.com/todo"
