@@ -83,16 +83,8 @@ def chat_agent(config: StackConfig) -> ChatAgent | None:
     ai = config.chat_ai
     if ai.base_url is None or ai.model is None:
         return None
-    return ChatAgent(
-        base_url=ai.base_url,
-        model=ai.model,
-        api_key=secret_output(ai.api_key),
-        max_turns=ai.max_turns,
-        max_tokens=ai.max_tokens,
-        token_budget=ai.token_budget,
-        timeout_seconds=ai.timeout_seconds,
-        history_messages=ai.history_messages,
-    )
+    bounds = ai.model_dump(exclude={"base_url", "model", "api_key"})
+    return ChatAgent(ai.base_url, ai.model, secret_output(ai.api_key), **bounds)
 
 
 def image_args(config: StackConfig, cluster: ClusterOutputs) -> AppImageArgs:

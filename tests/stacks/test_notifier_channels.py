@@ -236,12 +236,20 @@ def test_default_is_the_log_channel_and_no_secret(
 def test_bad_channel_config_is_refused_with_each_key(
     tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str], problems: dict[str, str]
 ) -> None:
+    found, message = refused(tmp_path, settings, secrets)
+    assert found == problems
+    # The secret's text is never echoed.
+    assert "short" not in message
+    assert SMTP_PASSWORD not in message
+
+
+def refused(
+    tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str]
+) -> tuple[dict[str, str], str]:
+    """The problems (key: message) an aks stack's config is refused with, and the error's text."""
     with pytest.raises(StackConfigError) as raised:
         load_config("aks", tmp_path, settings, secrets)
-    assert {p.key: p.message for p in raised.value.problems} == problems
-    # The secret's text is never echoed.
-    assert "short" not in str(raised.value)
-    assert SMTP_PASSWORD not in str(raised.value)
+    return {p.key: p.message for p in raised.value.problems}, str(raised.value)
 
 
 @pytest.mark.parametrize(
