@@ -133,13 +133,12 @@ class Workloads(pulumi.ComponentResource):
 
         secret = self._app_secret()
         pull_secret = self._pull_secret()
+        ai = args.chat_agent
         # The notifier's channel secrets and the AI key, each apart from the app Secret: only
         # the process that uses one reads it.
         own_secrets = [
             self._own_secret(NOTIFIER_SECRET, args.notifier.secret_data()),
-            self._own_secret(
-                chat_agent.SECRET_NAME, ai.secret_data() if (ai := args.chat_agent) else {}
-            ),
+            self._own_secret(chat_agent.SECRET_NAME, ai.secret_data() if ai else {}),
         ]
         base = [
             *self._after,
@@ -154,7 +153,7 @@ class Workloads(pulumi.ComponentResource):
                 spec=flow.spec(),
                 opts=self._opts(self._after),
             )
-            for flow in network.flows(args.chat_agent.port if args.chat_agent else None)
+            for flow in network.flows(ai.port if ai else None)
         ]
         base += policies
         pull = PULL_SECRET if pull_secret else None
