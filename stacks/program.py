@@ -13,7 +13,7 @@ from infra.images import AppImage, AppImageArgs
 from infra.observability import dashboards, rule_groups
 from infra.platform import APP_NAMESPACE, Platform, PlatformArgs, SmtpRelay
 from infra.platform.k8s import ChartSource
-from infra.workloads import NotifierChannels, Workloads, WorkloadsArgs
+from infra.workloads import ChatAgent, NotifierChannels, Workloads, WorkloadsArgs
 from stacks.capacity import check_stack_fits
 from stacks.cluster import create_cluster, node_arch
 from stacks.config import PulumiConfigSource, SmtpSettings, StackConfig, load_stack_config
@@ -78,6 +78,15 @@ def notifier_channels(config: StackConfig) -> NotifierChannels:
     )
 
 
+def chat_agent(config: StackConfig) -> ChatAgent | None:
+    """The chat's AI service, or None (the deterministic parser) without chatAiBaseUrl."""
+    ai = config.chat_ai
+    if ai.base_url is None or ai.model is None:
+        return None
+    bounds = ai.model_dump(exclude={"base_url", "model", "api_key"})
+    return ChatAgent(ai.base_url, ai.model, secret_output(ai.api_key), **bounds)
+
+
 def image_args(config: StackConfig, cluster: ClusterOutputs) -> AppImageArgs:
     """The app image built from the Dockerfile and pushed to the cluster's registry."""
     return AppImageArgs(
@@ -110,6 +119,7 @@ def workloads_args(
         ingress_url=cluster.ingress_service.url,
         await_ingress_status=config.operator_waits,
         notifier=notifier_channels(config),
+        chat_agent=chat_agent(config),
         jwt_signing_key=config.jwt_signing_key.output(),
     )
 

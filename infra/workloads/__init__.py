@@ -18,12 +18,13 @@ from infra import app_names
 from infra.components import child_opts, waits_for
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
-from infra.workloads import catalog, network, pods, scaling, subscriptions
+from infra.workloads import catalog, chat_agent, network, pods, scaling, subscriptions
+from infra.workloads.chat_agent import ChatAgent
 from infra.workloads.notifier import SECRET_NAME as NOTIFIER_SECRET
 from infra.workloads.notifier import NotifierChannels
 from infra.workloads.scaling import EventTransport
 
-__all__ = ["EventTransport", "NotifierChannels", "Workloads", "WorkloadsArgs"]
+__all__ = ["ChatAgent", "EventTransport", "NotifierChannels", "Workloads", "WorkloadsArgs"]
 
 _TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 ARCHES: Final = ("arm64", "amd64")
@@ -59,6 +60,8 @@ class WorkloadsArgs:
     ingress_url: str | None = None
     # How reminders are delivered; the default logs them only.
     notifier: NotifierChannels = field(default_factory=NotifierChannels)
+    # The chat's AI service; None (the default) keeps the deterministic chat parser.
+    chat_agent: ChatAgent | None = None
     # Wait for the ingress controller to publish the API Ingress's address (k8s.await_ready);
     # off only where no controller runs (the deploy tests' kwok nodes).
     await_ingress_status: bool = True
@@ -130,12 +133,18 @@ class Workloads(pulumi.ComponentResource):
 
         secret = self._app_secret()
         pull_secret = self._pull_secret()
-        notifier_secret = self._notifier_secret()
+        ai = args.chat_agent
+        # The notifier's channel secrets and the AI key, each apart from the app Secret: only
+        # the process that uses one reads it.
+        own_secrets = [
+            self._own_secret(NOTIFIER_SECRET, args.notifier.secret_data()),
+            self._own_secret(chat_agent.SECRET_NAME, ai.secret_data() if ai else {}),
+        ]
         base = [
             *self._after,
             secret,
             *([pull_secret] if pull_secret else []),
-            *([notifier_secret] if notifier_secret else []),
+            *(own for own in own_secrets if own),
         ]
         policies = [
             k8s.networking.v1.NetworkPolicy(
@@ -144,7 +153,7 @@ class Workloads(pulumi.ComponentResource):
                 spec=flow.spec(),
                 opts=self._opts(self._after),
             )
-            for flow in network.flows()
+            for flow in network.flows(ai.port if ai else None)
         ]
         base += policies
         pull = PULL_SECRET if pull_secret else None
@@ -202,14 +211,15 @@ class Workloads(pulumi.ComponentResource):
             opts=self._opts(self._after),
         )
 
-    def _notifier_secret(self) -> k8s.core.v1.Secret | None:
-        """The channel secrets, apart from the app Secret: only the notifier reads them."""
-        data = self._args.notifier.secret_data()
+    def _own_secret(
+        self, name: str, data: dict[str, pulumi.Input[str]]
+    ) -> k8s.core.v1.Secret | None:
+        """A Secret of one process's own; none without entries."""
         if not data:
             return None
         return k8s.core.v1.Secret(
-            NOTIFIER_SECRET,
-            metadata=object_meta(NOTIFIER_SECRET, self._ns),
+            name,
+            metadata=object_meta(name, self._ns),
             type="Opaque",
             string_data=data,
             opts=self._opts(self._after),
@@ -302,6 +312,8 @@ class Workloads(pulumi.ComponentResource):
             # public address (never on a Host header a client chose).
             env += self._args.notifier.smtp_environment()
             env += self._args.notifier.api_environment()
+            if self._args.chat_agent is not None:
+                env += self._args.chat_agent.environment()
             if self._args.domain:
                 env.append(
                     k8s.core.v1.EnvVarArgs(name="PUBLIC_URL", value=f"https://{self._args.domain}")

@@ -19,7 +19,7 @@ KAFKA_PORT: Final = 9092
 POSTGRES_PORT: Final = 5432
 ACME_SOLVER_PORT: Final = 8089
 ANYWHERE: Final = "0.0.0.0/0"
-# Private ranges: the notifier's outbound webhooks/e-mail must not reach in-cluster or VPC
+# Private ranges: outbound webhooks, e-mail and AI calls must not reach in-cluster or VPC
 # addresses (a user-supplied webhook URL is otherwise a way into the network).
 PRIVATE_RANGES: Final = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
 
@@ -75,7 +75,8 @@ def _to(peers: list[net.NetworkPolicyPeerArgs], *ports: int) -> net.NetworkPolic
     return net.NetworkPolicyEgressRuleArgs(to=peers, ports=_ports(*ports) if ports else None)
 
 
-def flows() -> list[Flow]:
+def flows(chat_ai_port: int | None = None) -> list[Flow]:
+    """The policies; ``chat_ai_port``: the chat's AI service's port, None without one."""
     ours = {PART_OF: PLATFORM_NAME}
     everyone: dict[str, str] = {}
     return [
@@ -131,15 +132,18 @@ def flows() -> list[Flow]:
             egress=[_to([_namespace(namespaces.DAPR)]), _to([_ip(ANYWHERE)], 443, 6443)],
         ),
         # Address verification e-mails from the API: SMTP submission, public addresses only.
-        Flow(
-            "allow-api-mail",
-            pods.selector(catalog.API.app_id),
-            egress=[_to([_ip(ANYWHERE, PRIVATE_RANGES)], 465, 587)],
-        ),
+        _public_egress("allow-api-mail", catalog.API, 465, 587),
         # Reminder delivery: HTTPS webhooks and SMTP submission, public addresses only.
-        Flow(
-            "allow-notifier-delivery",
-            pods.selector(catalog.NOTIFIER.app_id),
-            egress=[_to([_ip(ANYWHERE, PRIVATE_RANGES)], 443, 465, 587)],
-        ),
+        _public_egress("allow-notifier-delivery", catalog.NOTIFIER, 443, 465, 587),
+        # The chat's AI service (infra/workloads/chat_agent.py), only when one is configured.
+        *([_public_egress("allow-api-chat-ai", catalog.API, chat_ai_port)] if chat_ai_port else []),
     ]
+
+
+def _public_egress(name: str, app: catalog.App, *ports: int) -> Flow:
+    """``app``'s connections out of the cluster on ``ports``, to public addresses only."""
+    return Flow(
+        name,
+        pods.selector(app.app_id),
+        egress=[_to([_ip(ANYWHERE, PRIVATE_RANGES)], *ports)],
+    )

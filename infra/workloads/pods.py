@@ -104,11 +104,12 @@ def _http_probe(path: str, period: int, failures: int) -> core.ProbeArgs:
     )
 
 
-def secret_env(name: str, key: str) -> core.EnvVarArgs:
+def secret_env(name: str, key: str, secret: str = app_names.APP_SECRET_NAME) -> core.EnvVarArgs:
+    """``name`` read from entry ``key`` of a Secret (the app Secret unless named)."""
     return core.EnvVarArgs(
         name=name,
         value_from=core.EnvVarSourceArgs(
-            secret_key_ref=core.SecretKeySelectorArgs(name=app_names.APP_SECRET_NAME, key=key)
+            secret_key_ref=core.SecretKeySelectorArgs(name=secret, key=key)
         ),
     )
 

@@ -57,15 +57,18 @@ def settings_as_deployed(
 
 
 def environment_as_deployed(
-    container: dict[str, Any], secret: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    container: dict[str, Any],
+    secret: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    secret_name: str = "todo-notifier-channels",  # noqa: S107 (a name, not a secret)
 ) -> None:
-    """The container's environment as the notifier process reads it; secretKeyRefs resolved
-    from the channel Secret, the app Secret's entries stood in."""
+    """The container's environment as its process reads it; secretKeyRefs resolved from the
+    Secret ``secret_name`` (its entries ``secret``), the app Secret's entries stood in."""
     for entry in container["env"]:
         ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
         if ref is None:
             value = entry["value"]
-        elif ref["name"] == "todo-notifier-channels":
+        elif ref["name"] == secret_name:
             value = secret[ref["key"]]
         else:
             value = "postgresql://todo:pw@db.example.com/todo"
@@ -233,12 +236,20 @@ def test_default_is_the_log_channel_and_no_secret(
 def test_bad_channel_config_is_refused_with_each_key(
     tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str], problems: dict[str, str]
 ) -> None:
+    found, message = refused(tmp_path, settings, secrets)
+    assert found == problems
+    # The secret's text is never echoed.
+    assert "short" not in message
+    assert SMTP_PASSWORD not in message
+
+
+def refused(
+    tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str]
+) -> tuple[dict[str, str], str]:
+    """The problems (key: message) an aks stack's config is refused with, and the error's text."""
     with pytest.raises(StackConfigError) as raised:
         load_config("aks", tmp_path, settings, secrets)
-    assert {p.key: p.message for p in raised.value.problems} == problems
-    # The secret's text is never echoed.
-    assert "short" not in str(raised.value)
-    assert SMTP_PASSWORD not in str(raised.value)
+    return {p.key: p.message for p in raised.value.problems}, str(raised.value)
 
 
 @pytest.mark.parametrize(
