@@ -220,7 +220,7 @@ def test_a_valid_runbook_url_becomes_every_alerts_link(tmp_path: Path, url: str)
     config = load_config("aks", tmp_path, {"runbookUrl": url})
     groups = rule_groups(namespace="todo-app", runbook_url=config.runbook_url)
     links = [rule["annotations"]["runbook_url"] for group in groups for rule in group["rules"]]
-    assert len(links) == 9
+    assert len(links) == 10
     assert all(link.startswith(f"{url}#todo") for link in links), links
 
 

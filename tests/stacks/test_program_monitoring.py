@@ -115,8 +115,8 @@ def test_alerts_link_to_their_sections_of_the_projects_runbook(
     committed_run: StackRuns, stack: str
 ) -> None:
     links = rule_links(committed_run(stack, False).ok())
-    assert len(links) == 9
-    assert len(set(links)) == 9
+    assert len(links) == 10
+    assert len(set(links)) == 10
     assert all(link.startswith(f"{DEFAULT_RUNBOOK}#todo") for link in links), links
 
 
@@ -125,7 +125,7 @@ def test_a_deploy_links_the_runbook_of_the_deployed_commit(
 ) -> None:
     run = run_stack("aks", settings={"runbookUrl": DEPLOYED_RUNBOOK}).ok()
     links = rule_links(run)
-    assert len(links) == 9
+    assert len(links) == 10
     assert all(link.startswith(f"{DEPLOYED_RUNBOOK}#todo") for link in links), links
 
 
