@@ -1,10 +1,13 @@
-"""Alembic migrations: a round trip on real PostgreSQL holding data, and parity with the models."""
+"""Alembic migrations: a round trip on real PostgreSQL holding data, parity with the models, and
+the constraint and index names deployed databases hold."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -90,81 +93,9 @@ async def test_round_trip_keeps_data_on_postgres(postgres: PostgresServer) -> No
     assert await _fetch(url, "SELECT count(*) FROM users") == [(1,)]
 
 
-def _fresh_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on ``backend`` ("postgres" or "sqlite")."""
-    if backend == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        return server.url(server.create_database())
-    return f"sqlite+aiosqlite:///{tmp_path / 'schema.db'}"
-
-
-# Every constraint and index name a fresh `upgrade head` creates, recorded from main at ed78d40
-# (before the revisions left the names equal to the naming convention's to the convention).
-# Deployed databases hold these names and downgrades drop constraints by name, so neither an edit
-# of a revision nor of the models' NAMING_CONVENTION (op.create_table applies it) may alter one.
-# The doubled check-constraint names are what the revisions have always created.
-SCHEMA_NAMES: dict[str, set[str]] = {
-    "access_tokens": {
-        "fk_access_tokens_owner_id_users",
-        "ix_access_tokens_owner",
-        "pk_access_tokens",
-        "uq_access_tokens_token_hash",
-    },
-    "alembic_version": {"alembic_version_pkc"},
-    "audit_log": {"ix_audit_log_task_time", "pk_audit_log", "uq_audit_log_event_id"},
-    "chat_messages": {
-        "ck_chat_messages_ck_chat_messages_role",
-        "fk_chat_messages_owner_id_users",
-        "ix_chat_messages_owner_id_id",
-        "pk_chat_messages",
-    },
-    "chat_undo": {"fk_chat_undo_owner_id_users", "pk_chat_undo"},
-    "idempotency_keys": {"fk_idempotency_keys_owner_id_users", "pk_idempotency_keys"},
-    "login_throttle": {"ix_login_throttle_last_attempt_at", "pk_login_throttle"},
-    "notification_deliveries": {
-        "ck_notification_deliveries_ck_notification_deliveries_status",
-        "ix_notification_deliveries_owner_sent",
-        "pk_notification_deliveries",
-        "uq_notification_deliveries_reminder_id_channel",
-    },
-    "notification_preferences": {
-        "fk_notification_preferences_owner_id_users",
-        "pk_notification_preferences",
-    },
-    "outbox": {"ix_outbox_unpublished", "pk_outbox", "uq_outbox_event_id"},
-    "processed_events": {"ix_processed_events_processed_at", "pk_processed_events"},
-    "push_subscriptions": {
-        "fk_push_subscriptions_owner_id_users",
-        "ix_push_subscriptions_owner",
-        "pk_push_subscriptions",
-        "uq_push_subscriptions_owner_endpoint",
-    },
-    "reminders": {
-        "ck_reminders_ck_reminders_offset_nonnegative",
-        "fk_reminders_task_id_tasks",
-        "ix_reminders_pending",
-        "ix_reminders_task",
-        "pk_reminders",
-    },
-    "revoked_tokens": {"ix_revoked_tokens_expires_at", "pk_revoked_tokens"},
-    "task_recurrences": {"fk_task_recurrences_owner_id_users", "pk_task_recurrences"},
-    "tasks": {
-        "ck_tasks_ck_tasks_priority",
-        "fk_tasks_owner_id_users",
-        "fk_tasks_series_id_task_recurrences",
-        "ix_tasks_open_due",
-        "ix_tasks_owner_created",
-        "ix_tasks_owner_due",
-        "pk_tasks",
-        "uq_tasks_series_id_occurrence_index",
-    },
-    "users": {"pk_users", "ux_users_email_lower"},
-    "withheld_reminder_emails": {
-        "ck_withheld_reminder_emails_ck_withheld_reminder_emails_reason",
-        "ix_withheld_reminder_emails_owner",
-        "pk_withheld_reminder_emails",
-    },
-}
+# The doubled check-constraint names (ck_tasks_ck_tasks_priority) are what the revisions have
+# always created: op.create_table applies the models' naming convention to the explicit names.
+SCHEMA_NAMES = Path(__file__).with_name("schema_names.txt")
 
 POSTGRES_NAMES = (
     "SELECT conrelid::regclass::text, conname FROM pg_constraint"
@@ -174,6 +105,14 @@ POSTGRES_NAMES = (
 SQLITE_INDEX_NAMES = (
     "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
 )
+
+T = TypeVar("T")
+
+
+def _recorded_names() -> dict[str, set[str]]:
+    lines = SCHEMA_NAMES.read_text().splitlines()
+    rows = (line.split(":") for line in lines if not line.startswith("#"))
+    return {table: set(names.split()) for table, names in rows}
 
 
 def _schema_names(connection: Connection) -> dict[str, set[str]]:
@@ -200,33 +139,34 @@ def _diff(connection: Connection) -> list[object]:
     return list(compare_metadata(context, Base.metadata))
 
 
+@pytest.fixture(params=["postgres", "sqlite"])
+async def head_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend, upgraded from empty to head."""
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.url(server.create_database())
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'head.db'}"
+    await asyncio.to_thread(upgrade, url, "head")
+    return url
+
+
+async def _inspect(url: str, inspection: Callable[[Connection], T]) -> T:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(inspection)
+    finally:
+        await engine.dispose()
+
+
 # SQLite cannot reflect the expression index on lower(email); PostgreSQL compares it.
 @pytest.mark.filterwarnings(
     "ignore:autogenerate skipping metadata-specified expression-based index"
 )
-@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-async def test_migrations_build_exactly_the_models(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    url = _fresh_url(backend, request, tmp_path)
-    await asyncio.to_thread(upgrade, url, "head")
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            assert await connection.run_sync(_diff) == []
-    finally:
-        await engine.dispose()
+async def test_migrations_build_exactly_the_models(head_url: str) -> None:
+    assert await _inspect(head_url, _diff) == []
 
 
-@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
-async def test_migrations_create_the_recorded_names(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    url = _fresh_url(backend, request, tmp_path)
-    await asyncio.to_thread(upgrade, url, "head")
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            assert await connection.run_sync(_schema_names) == SCHEMA_NAMES
-    finally:
-        await engine.dispose()
+async def test_migrations_create_the_recorded_names(head_url: str) -> None:
+    assert await _inspect(head_url, _schema_names) == _recorded_names()
