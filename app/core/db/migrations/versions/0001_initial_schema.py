@@ -1,11 +1,4 @@
-"""Initial schema: users, tasks (core fields), outbox, idempotency keys.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-29
-"""
-
-from collections.abc import Sequence
+"""Initial schema: users, tasks (core fields), outbox, idempotency keys."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,28 +8,29 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")
+# SQLite numbers the rows itself only in an INTEGER primary key.
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "users",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("email", sa.String(320), nullable=False),
         sa.Column("password_hash", sa.String(255), nullable=False),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_users"),
     )
     op.create_index("ux_users_email_lower", "users", [sa.text("lower(email)")], unique=True)
 
     op.create_table(
         "tasks",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column(
+            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("priority", sa.String(6), server_default="medium", nullable=False),
@@ -47,30 +41,19 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), server_default=NOW, nullable=False),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.CheckConstraint("priority IN ('high', 'medium', 'low')", name="ck_tasks_priority"),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name="fk_tasks_owner_id_users", ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name="pk_tasks"),
     )
     op.create_index("ix_tasks_owner_created", "tasks", ["owner_id", "created_at"])
 
     op.create_table(
         "outbox",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.Uuid(), unique=True, nullable=False),
         sa.Column("topic", sa.String(255), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("event_type", sa.String(64), nullable=False),
         sa.Column("payload", JSON, nullable=False),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
         sa.Column("published_at", UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
-        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
     )
     op.create_index(
         "ix_outbox_unpublished",
@@ -94,19 +77,15 @@ def upgrade() -> None:
 
     op.create_table(
         "idempotency_keys",
-        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("response", JSON, nullable=False),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["owner_id"],
-            ["users.id"],
-            name="fk_idempotency_keys_owner_id_users",
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("owner_id", "key", name="pk_idempotency_keys"),
+        sa.PrimaryKeyConstraint("owner_id", "key"),
     )
 
 

@@ -2,13 +2,7 @@
 
 Existing tasks keep every value; they get no due date, the UTC zone and no recurrence.
 Downgrading drops the new columns and tables (and with them due dates, series and reminders).
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-29
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,8 +12,6 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")

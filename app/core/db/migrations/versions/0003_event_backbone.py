@@ -1,13 +1,7 @@
 """Event backbone: audit history, processed-event bookkeeping, notification deliveries.
 
 New tables only; downgrading drops them (and the audit history with them).
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-30
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,8 +11,6 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")

@@ -1,21 +1,13 @@
 """The login throttle's table, shared by every API replica.
 
 A new table only; downgrading drops it (and with it the attempt counts: every key starts over).
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-03
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

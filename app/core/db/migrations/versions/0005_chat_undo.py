@@ -1,11 +1,4 @@
-"""Chat: the last change each user made by chat, so that "undo" can take it back.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""Chat: the last change each user made by chat, so that "undo" can take it back."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,8 +8,6 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 

@@ -1,11 +1,4 @@
-"""MCP: personal access tokens, stored as SHA-256 hashes.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03
-"""
-
-from collections.abc import Sequence
+"""MCP: personal access tokens, stored as SHA-256 hashes."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,8 +8,6 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 

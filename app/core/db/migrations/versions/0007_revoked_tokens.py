@@ -2,21 +2,13 @@
 
 A new table only; downgrading drops it (tokens logged out meanwhile become valid again until
 they expire).
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-03
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

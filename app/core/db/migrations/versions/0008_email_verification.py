@@ -4,13 +4,7 @@ users gains the verification state (every existing address starts unverified: no
 verified); notification_deliveries gains the reminder's owner, counted by the hourly e-mail
 bound; withheld_reminder_emails records the reminders not e-mailed and why. Downgrading drops
 them all (the record of withheld e-mails with them).
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-03
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,8 +13,6 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,13 +1,7 @@
 """Notifications: per-user channel preferences and Web Push subscriptions.
 
 New tables only; downgrading drops them (preferences and browsers' subscriptions are lost).
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-03
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,8 +10,6 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0009"
 down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

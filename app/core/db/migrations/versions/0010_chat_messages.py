@@ -1,13 +1,7 @@
 """Chat: the conversation each user has with the AI agent (when one is configured), bounded.
 
 A new table only; downgrading drops it (the agent then starts every conversation afresh).
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-03
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,8 +10,6 @@ from app.core.db.types import UTCDateTime
 
 revision: str = "0010"
 down_revision: str | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
