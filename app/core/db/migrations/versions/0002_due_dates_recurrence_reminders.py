@@ -22,8 +22,10 @@ OPEN = sa.text("NOT completed")
 def upgrade() -> None:
     op.create_table(
         "task_recurrences",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column(
+            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("rule", JSON, nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("series_start", UTCDateTime(), nullable=False),
@@ -31,23 +33,16 @@ def upgrade() -> None:
         sa.Column("last_created_at", UTCDateTime(), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["owner_id"],
-            ["users.id"],
-            name="fk_task_recurrences_owner_id_users",
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name="pk_task_recurrences"),
     )
 
     with op.batch_alter_table("tasks") as batch:
         batch.add_column(sa.Column("due_date", UTCDateTime(), nullable=True))
-        batch.add_column(
-            sa.Column("timezone", sa.String(64), server_default="UTC", nullable=False)
-        )
+        batch.add_column(sa.Column("timezone", sa.String(64), server_default="UTC", nullable=False))
         batch.add_column(sa.Column("recurrence", JSON, nullable=True))
         batch.add_column(
-            sa.Column("reminder_sent", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+            sa.Column(
+                "reminder_sent", sa.Boolean(), server_default=sa.text("false"), nullable=False
+            )
         )
         batch.add_column(sa.Column("series_id", sa.Uuid(), nullable=True))
         batch.add_column(sa.Column("occurrence_index", sa.Integer(), nullable=True))
@@ -68,8 +63,10 @@ def upgrade() -> None:
 
     op.create_table(
         "reminders",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("task_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column(
+            "task_id", sa.Uuid(), sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("offset_seconds", sa.Integer(), nullable=True),
         sa.Column("remind_at", UTCDateTime(), nullable=False),
         sa.Column("sent_at", UTCDateTime(), nullable=True),
@@ -79,10 +76,6 @@ def upgrade() -> None:
             "offset_seconds IS NULL OR offset_seconds >= 0",
             name="ck_reminders_offset_nonnegative",
         ),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["tasks.id"], name="fk_reminders_task_id_tasks", ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name="pk_reminders"),
     )
     op.create_index("ix_reminders_task", "reminders", ["task_id"])
     op.create_index(

@@ -14,18 +14,15 @@ down_revision: str | None = "0002"
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")
+# SQLite numbers the rows itself only in an INTEGER primary key.
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "audit_log",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.Uuid(), unique=True, nullable=False),
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("event_type", sa.String(64), nullable=False),
@@ -35,8 +32,6 @@ def upgrade() -> None:
         sa.Column("traceparent", sa.String(64), nullable=True),
         sa.Column("data", JSON, nullable=False),
         sa.Column("recorded_at", UTCDateTime(), server_default=NOW, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
-        sa.UniqueConstraint("event_id", name="uq_audit_log_event_id"),
     )
     op.create_index("ix_audit_log_task_time", "audit_log", ["task_id", "event_time", "id"])
 
@@ -45,13 +40,13 @@ def upgrade() -> None:
         sa.Column("consumer_group", sa.String(100), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("processed_at", UTCDateTime(), server_default=NOW, nullable=False),
-        sa.PrimaryKeyConstraint("consumer_group", "event_id", name="pk_processed_events"),
+        sa.PrimaryKeyConstraint("consumer_group", "event_id"),
     )
     op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
 
     op.create_table(
         "notification_deliveries",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("reminder_id", sa.Uuid(), nullable=False),
         sa.Column("channel", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), server_default="pending", nullable=False),
@@ -63,10 +58,7 @@ def upgrade() -> None:
             "status IN ('pending', 'delivered', 'failed')",
             name="ck_notification_deliveries_status",
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_notification_deliveries"),
-        sa.UniqueConstraint(
-            "reminder_id", "channel", name="uq_notification_deliveries_reminder_id_channel"
-        ),
+        sa.UniqueConstraint("reminder_id", "channel"),
     )
 
 

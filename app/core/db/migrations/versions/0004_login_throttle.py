@@ -13,12 +13,11 @@ down_revision: str | None = "0003"
 def upgrade() -> None:
     op.create_table(
         "login_throttle",
-        sa.Column("key", sa.String(400), nullable=False),
+        sa.Column("key", sa.String(400), primary_key=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("backoff_seconds", sa.Float(), nullable=False),
         sa.Column("next_allowed_at", sa.Float(), nullable=False),
         sa.Column("last_attempt_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("key"),
     )
     op.create_index("ix_login_throttle_last_attempt_at", "login_throttle", ["last_attempt_at"])
 

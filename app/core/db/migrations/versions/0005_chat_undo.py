@@ -15,13 +15,11 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 def upgrade() -> None:
     op.create_table(
         "chat_undo",
-        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("action", JSON, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name="fk_chat_undo_owner_id_users", ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("owner_id", name="pk_chat_undo"),
     )
 
 

@@ -15,19 +15,16 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 def upgrade() -> None:
     op.create_table(
         "access_tokens",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column(
+            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("token_hash", sa.String(64), unique=True, nullable=False),
         sa.Column("scopes", JSON, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("last_used_at", UTCDateTime(), nullable=True),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name="fk_access_tokens_owner_id_users", ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name="pk_access_tokens"),
-        sa.UniqueConstraint("token_hash", name="uq_access_tokens_token_hash"),
     )
     op.create_index("ix_access_tokens_owner", "access_tokens", ["owner_id"])
 

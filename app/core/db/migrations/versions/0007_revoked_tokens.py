@@ -14,9 +14,8 @@ down_revision: str | None = "0006"
 def upgrade() -> None:
     op.create_table(
         "revoked_tokens",
-        sa.Column("token_id", sa.String(64), nullable=False),
+        sa.Column("token_id", sa.String(64), primary_key=True),
         sa.Column("expires_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("token_id"),
     )
     op.create_index("ix_revoked_tokens_expires_at", "revoked_tokens", ["expires_at"])
 

@@ -28,14 +28,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "withheld_reminder_emails",
-        sa.Column("reminder_id", sa.Uuid(), nullable=False),
+        sa.Column("reminder_id", sa.Uuid(), primary_key=True),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("reason", sa.String(16), nullable=False),
         sa.Column("created_at", UTCDateTime(), server_default=sa.func.now(), nullable=False),
         sa.CheckConstraint(
             "reason IN ('unverified', 'volume')", name="ck_withheld_reminder_emails_reason"
         ),
-        sa.PrimaryKeyConstraint("reminder_id", name="pk_withheld_reminder_emails"),
     )
     op.create_index(
         "ix_withheld_reminder_emails_owner",

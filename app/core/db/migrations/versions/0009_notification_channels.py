@@ -15,35 +15,25 @@ down_revision: str | None = "0008"
 def upgrade() -> None:
     op.create_table(
         "notification_preferences",
-        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("push", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("email", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("webhook_url", sa.String(2048), nullable=True),
         sa.Column("webhook_secret", sa.String(100), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["owner_id"],
-            ["users.id"],
-            name="fk_notification_preferences_owner_id_users",
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("owner_id", name="pk_notification_preferences"),
     )
     op.create_table(
         "push_subscriptions",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("endpoint", sa.String(2048), nullable=False),
         sa.Column("p256dh", sa.String(100), nullable=False),
         sa.Column("auth", sa.String(50), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["owner_id"],
-            ["users.id"],
-            name="fk_push_subscriptions_owner_id_users",
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name="pk_push_subscriptions"),
+        # Listed before the unique constraint, which keeps the table's SQL as first released.
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], ondelete="CASCADE"),
         sa.UniqueConstraint("owner_id", "endpoint", name="uq_push_subscriptions_owner_endpoint"),
     )
     op.create_index("ix_push_subscriptions_owner", "push_subscriptions", ["owner_id"])

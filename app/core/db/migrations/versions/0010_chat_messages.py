@@ -11,25 +11,21 @@ from app.core.db.types import UTCDateTime
 revision: str = "0010"
 down_revision: str | None = "0009"
 
+# SQLite numbers the rows itself only in an INTEGER primary key.
+ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     op.create_table(
         "chat_messages",
+        sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
         ),
-        sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint("role IN ('user', 'assistant')", name="ck_chat_messages_role"),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name="fk_chat_messages_owner_id_users", ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name="pk_chat_messages"),
     )
     op.create_index("ix_chat_messages_owner_id_id", "chat_messages", ["owner_id", "id"])
 
