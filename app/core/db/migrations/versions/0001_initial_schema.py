@@ -2,14 +2,12 @@
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-from app.core.db.types import UTCDateTime
+from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")
 # SQLite numbers the rows itself only in an INTEGER primary key.
 ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -34,7 +32,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("priority", sa.String(6), server_default="medium", nullable=False),
-        sa.Column("tags", JSON, server_default=sa.text("'[]'"), nullable=False),
+        sa.Column("tags", JSONVariant, server_default=sa.text("'[]'"), nullable=False),
         sa.Column("completed", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("completed_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
@@ -51,7 +49,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(255), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("event_type", sa.String(64), nullable=False),
-        sa.Column("payload", JSON, nullable=False),
+        sa.Column("payload", JSONVariant, nullable=False),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
         sa.Column("published_at", UTCDateTime(), nullable=True),
     )
@@ -83,7 +81,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column("response", JSON, nullable=False),
+        sa.Column("response", JSONVariant, nullable=False),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
         sa.PrimaryKeyConstraint("owner_id", "key"),
     )

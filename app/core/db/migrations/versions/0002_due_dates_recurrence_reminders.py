@@ -6,14 +6,12 @@ Downgrading drops the new columns and tables (and with them due dates, series an
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-from app.core.db.types import UTCDateTime
+from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0002"
 down_revision: str | None = "0001"
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")
 PENDING = sa.text("sent_at IS NULL AND cancelled_at IS NULL")
 OPEN = sa.text("NOT completed")
@@ -26,7 +24,7 @@ def upgrade() -> None:
         sa.Column(
             "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
         ),
-        sa.Column("rule", JSON, nullable=False),
+        sa.Column("rule", JSONVariant, nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("series_start", UTCDateTime(), nullable=False),
         sa.Column("next_due_date", UTCDateTime(), nullable=True),
@@ -38,7 +36,7 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks") as batch:
         batch.add_column(sa.Column("due_date", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("timezone", sa.String(64), server_default="UTC", nullable=False))
-        batch.add_column(sa.Column("recurrence", JSON, nullable=True))
+        batch.add_column(sa.Column("recurrence", JSONVariant, nullable=True))
         batch.add_column(
             sa.Column(
                 "reminder_sent", sa.Boolean(), server_default=sa.text("false"), nullable=False

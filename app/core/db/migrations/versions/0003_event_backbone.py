@@ -5,14 +5,12 @@ New tables only; downgrading drops them (and the audit history with them).
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-from app.core.db.types import UTCDateTime
+from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0003"
 down_revision: str | None = "0002"
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NOW = sa.text("CURRENT_TIMESTAMP")
 # SQLite numbers the rows itself only in an INTEGER primary key.
 ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -30,7 +28,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(255), nullable=False),
         sa.Column("task_version", sa.Integer(), nullable=True),
         sa.Column("traceparent", sa.String(64), nullable=True),
-        sa.Column("data", JSON, nullable=False),
+        sa.Column("data", JSONVariant, nullable=False),
         sa.Column("recorded_at", UTCDateTime(), server_default=NOW, nullable=False),
     )
     op.create_index("ix_audit_log_task_time", "audit_log", ["task_id", "event_time", "id"])

@@ -2,14 +2,11 @@
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-from app.core.db.types import UTCDateTime
+from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -18,7 +15,7 @@ def upgrade() -> None:
         sa.Column(
             "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
         ),
-        sa.Column("action", JSON, nullable=False),
+        sa.Column("action", JSONVariant, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
 

@@ -2,14 +2,11 @@
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-from app.core.db.types import UTCDateTime
+from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -21,7 +18,7 @@ def upgrade() -> None:
         ),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("token_hash", sa.String(64), unique=True, nullable=False),
-        sa.Column("scopes", JSON, nullable=False),
+        sa.Column("scopes", JSONVariant, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("last_used_at", UTCDateTime(), nullable=True),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
