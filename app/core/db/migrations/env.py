@@ -15,8 +15,8 @@ from app.core.settings import CommonSettings, load
 config = context.config
 # The models' metadata: autogenerate compares the database with it, and op.create_table names
 # the keys, foreign keys and unique constraints the revisions leave unnamed by its naming
-# convention. tests/db/schema_names.txt holds every name the revisions must create, so a change
-# of that convention which would rename a deployed constraint fails the tests.
+# convention. tests/db/schema_postgres.txt records the schema the revisions build, so a change of
+# that convention which would rename a deployed constraint fails the tests.
 target_metadata = Base.metadata
 
 
