@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
+from app.core.db.migrations.columns import owner_column
 from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0001"
@@ -26,9 +27,7 @@ def upgrade() -> None:
     op.create_table(
         "tasks",
         sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column(
-            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-        ),
+        owner_column(),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("priority", sa.String(6), server_default="medium", nullable=False),
@@ -75,9 +74,7 @@ def upgrade() -> None:
 
     op.create_table(
         "idempotency_keys",
-        sa.Column(
-            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-        ),
+        owner_column(),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),

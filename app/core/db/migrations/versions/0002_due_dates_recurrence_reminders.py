@@ -7,6 +7,7 @@ Downgrading drops the new columns and tables (and with them due dates, series an
 import sqlalchemy as sa
 from alembic import op
 
+from app.core.db.migrations.columns import owner_column
 from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0002"
@@ -21,9 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "task_recurrences",
         sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column(
-            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-        ),
+        owner_column(),
         sa.Column("rule", JSONVariant, nullable=False),
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("series_start", UTCDateTime(), nullable=False),

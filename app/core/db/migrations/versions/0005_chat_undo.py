@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
+from app.core.db.migrations.columns import owner_column
 from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0005"
@@ -12,9 +13,7 @@ down_revision: str | None = "0004"
 def upgrade() -> None:
     op.create_table(
         "chat_undo",
-        sa.Column(
-            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-        ),
+        owner_column(primary_key=True),
         sa.Column("action", JSONVariant, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from alembic import op
 
+from app.core.db.migrations.columns import owner_column
 from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0006"
@@ -13,9 +14,7 @@ def upgrade() -> None:
     op.create_table(
         "access_tokens",
         sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column(
-            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-        ),
+        owner_column(),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("token_hash", sa.String(64), unique=True, nullable=False),
         sa.Column("scopes", JSONVariant, nullable=False),

@@ -6,6 +6,7 @@ New tables only; downgrading drops them (preferences and browsers' subscriptions
 import sqlalchemy as sa
 from alembic import op
 
+from app.core.db.migrations.columns import owner_column
 from app.core.db.types import UTCDateTime
 
 revision: str = "0009"
@@ -15,9 +16,7 @@ down_revision: str | None = "0008"
 def upgrade() -> None:
     op.create_table(
         "notification_preferences",
-        sa.Column(
-            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-        ),
+        owner_column(primary_key=True),
         sa.Column("push", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("email", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("webhook_url", sa.String(2048), nullable=True),

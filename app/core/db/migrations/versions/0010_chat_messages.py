@@ -6,6 +6,7 @@ A new table only; downgrading drops it (the agent then starts every conversation
 import sqlalchemy as sa
 from alembic import op
 
+from app.core.db.migrations.columns import owner_column
 from app.core.db.types import UTCDateTime
 
 revision: str = "0010"
@@ -19,9 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "chat_messages",
         sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
-        sa.Column(
-            "owner_id", sa.Uuid(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-        ),
+        owner_column(),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),

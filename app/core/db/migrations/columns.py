@@ -1,0 +1,24 @@
+"""Column shapes that several revisions share.
+
+Released revisions call these, so what each builds is frozen history: a change would make a fresh
+database differ from every deployed one (tests/db/schema_postgres.txt records what the revisions
+build, and fails on any difference). A revision that needs another shape writes its own. Nothing
+here may import the models: a revision's effect must not follow later changes of the app.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+
+def owner_column(*, primary_key: bool = False) -> sa.Column[uuid.UUID]:
+    """``owner_id``: the user a row belongs to; the row is deleted with its user."""
+    return sa.Column(
+        "owner_id",
+        sa.Uuid(),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
