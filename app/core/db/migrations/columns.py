@@ -1,9 +1,10 @@
 """Column shapes that several revisions share.
 
 Released revisions call these, so what each builds is frozen history: a change would make a fresh
-database differ from every deployed one (tests/db/schema_postgres.txt records what the revisions
-build, and fails on any difference). A revision that needs another shape writes its own. Nothing
-here may import the models: a revision's effect must not follow later changes of the app.
+database differ from every deployed one (tests/db/test_migrations.py compares what the revisions
+build on PostgreSQL with the record in tests/db/schema_postgres.txt). A revision that needs another
+shape writes its own. Nothing here may import the models: a revision's effect must not follow
+later changes of the app.
 """
 
 from __future__ import annotations
