@@ -23,3 +23,16 @@ def owner_column(*, primary_key: bool = False) -> sa.Column[uuid.UUID]:
         primary_key=primary_key,
         nullable=False,
     )
+
+
+def row_number_column() -> sa.Column[int]:
+    """``id``: a 64-bit number the database gives each new row, in insertion order.
+
+    INTEGER on SQLite, which numbers the rows itself only in an INTEGER primary key.
+    """
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    )

@@ -3,15 +3,13 @@
 import sqlalchemy as sa
 from alembic import op
 
-from app.core.db.migrations.columns import owner_column
+from app.core.db.migrations.columns import owner_column, row_number_column
 from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
 
 NOW = sa.text("CURRENT_TIMESTAMP")
-# SQLite numbers the rows itself only in an INTEGER primary key.
-ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -43,7 +41,7 @@ def upgrade() -> None:
 
     op.create_table(
         "outbox",
-        sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+        row_number_column(),
         sa.Column("event_id", sa.Uuid(), unique=True, nullable=False),
         sa.Column("topic", sa.String(255), nullable=False),
         sa.Column("key", sa.String(255), nullable=False),

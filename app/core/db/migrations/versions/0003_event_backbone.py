@@ -6,20 +6,19 @@ New tables only; downgrading drops them (and the audit history with them).
 import sqlalchemy as sa
 from alembic import op
 
+from app.core.db.migrations.columns import row_number_column
 from app.core.db.types import JSONVariant, UTCDateTime
 
 revision: str = "0003"
 down_revision: str | None = "0002"
 
 NOW = sa.text("CURRENT_TIMESTAMP")
-# SQLite numbers the rows itself only in an INTEGER primary key.
-ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
     op.create_table(
         "audit_log",
-        sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+        row_number_column(),
         sa.Column("event_id", sa.Uuid(), unique=True, nullable=False),
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),

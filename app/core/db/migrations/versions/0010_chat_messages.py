@@ -6,20 +6,17 @@ A new table only; downgrading drops it (the agent then starts every conversation
 import sqlalchemy as sa
 from alembic import op
 
-from app.core.db.migrations.columns import owner_column
+from app.core.db.migrations.columns import owner_column, row_number_column
 from app.core.db.types import UTCDateTime
 
 revision: str = "0010"
 down_revision: str | None = "0009"
 
-# SQLite numbers the rows itself only in an INTEGER primary key.
-ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
 
 def upgrade() -> None:
     op.create_table(
         "chat_messages",
-        sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
+        row_number_column(),
         owner_column(),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
