@@ -10,9 +10,10 @@ free-text search misreads too much (docs/decisions/chat-parser.md). Anything unc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -122,6 +123,22 @@ class When:
 def compile_ci(pattern: str) -> re.Pattern[str]:
     """A case-insensitive pattern: messages come in any case; titles keep theirs."""
     return re.compile(pattern, re.IGNORECASE)
+
+
+Meaning = TypeVar("Meaning")
+Wording = tuple[re.Pattern[str], Callable[[re.Match[str], Context], Meaning]]
+"""One way of saying something: the words' pattern, and what a match of it means."""
+
+
+def take_first(
+    text: Text, wordings: Sequence[Wording[Meaning]], context: Context
+) -> Meaning | None:
+    """What the first of `wordings` found in `text` means, its words taken out of `text`
+    (the order of `wordings` is the order of trying); None when none is found."""
+    for pattern, meaning in wordings:
+        if (found := text.take(pattern)) is not None:
+            return meaning(found, context)
+    return None
 
 
 _DUE_PREFIX: Final = r"(?:\b(?:due|by|on|for)\s+)?"
