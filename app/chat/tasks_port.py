@@ -9,7 +9,8 @@ moving to another shape of that service changes this file alone.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, cast
@@ -121,23 +122,26 @@ def _view(task: TaskOrRecord) -> TaskView:
     )
 
 
-def _refused(error: ValidationError | TaskError) -> Refused:
-    if isinstance(error, InvalidTaskInput):
-        return Refused(f"{error.field}: {error.message}")
-    if isinstance(error, TaskError):
-        return Refused(str(error))
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    return Refused(f"{field}: {first['msg']}")
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The task service's refusal, or its input model's, raised as `Refused` naming the field."""
+    try:
+        yield
+    except InvalidTaskInput as error:
+        raise Refused(f"{error.field}: {error.message}") from None
+    except TaskError as error:
+        raise Refused(str(error)) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise Refused(f"{field}: {first['msg']}") from None
 
 
 async def create(session: AsyncSession, owner: uuid.UUID, body: dict[str, Any]) -> TaskView:
-    try:
+    with _refusals():
         task = await commands.create_task(
             session, owner, NewTask.model_validate(body), traceparent=current_traceparent()
         )
-    except (ValidationError, TaskError) as error:
-        raise _refused(error) from None
     return _view(task)
 
 
@@ -154,18 +158,21 @@ async def _row(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> T
     )
 
 
-async def update(
-    session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID, body: dict[str, Any]
-) -> TaskView:
+async def _existing(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> Task:
     task = await _row(session, owner, task_id)
     if task is None:
         raise Refused("that task no longer exists")
-    try:
+    return task
+
+
+async def update(
+    session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID, body: dict[str, Any]
+) -> TaskView:
+    task = await _existing(session, owner, task_id)
+    with _refusals():
         changed = await commands.update_task(
             session, task, TaskChanges.model_validate(body), traceparent=current_traceparent()
         )
-    except (ValidationError, TaskError) as error:
-        raise _refused(error) from None
     return _view(changed)
 
 
@@ -185,10 +192,8 @@ class _TaskCommand(Protocol):
 async def _on_task(
     command: _TaskCommand, session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID
 ) -> TaskView:
-    try:
+    with _refusals():
         task = await command(session, owner, task_id, traceparent=current_traceparent())
-    except TaskError as error:
-        raise _refused(error) from None
     return _view(task)
 
 
@@ -202,9 +207,7 @@ async def reopen(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) ->
 
 async def remove(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
     """Delete the task; its last state is returned (for the answer and for undo)."""
-    task = await _row(session, owner, task_id)
-    if task is None:
-        raise Refused("that task no longer exists")
+    task = await _existing(session, owner, task_id)
     view = _view(task)
     await commands.delete_task(session, task, traceparent=current_traceparent())
     return view
