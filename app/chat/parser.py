@@ -297,16 +297,8 @@ def _create(message: str, context: Context) -> intents.Intent:
         reminders = (timedelta(0),)
     if reminders and due is None:
         raise Unclear("A reminder needs a due date: when is it due?")
-    return intents.Create(
-        intents.TaskDraft(
-            title=title,
-            due=due,
-            rule=rule,
-            tags=tags,
-            priority=priority,
-            reminders=reminders,
-        )
-    )
+    # In TaskDraft's field order; each field's type differs, so mypy checks the order.
+    return intents.Create(intents.TaskDraft(title, due, rule, tags, priority, reminders))
 
 
 def _take_tags(text: Text) -> tuple[str, ...]:
