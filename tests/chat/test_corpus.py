@@ -3,7 +3,7 @@
 Due dates are compared as ISO strings with their offset, so the wall time *and* the zone's
 offset that day are both pinned (DST days: Europe/Berlin 2026-03-29, America/New_York
 2026-11-01, America/Los_Angeles 2028-03-12; month ends and Feb 29). Rules are compared in the
-recurrence engine's canonical form.
+recurrence engine's canonical form; a question's period too, as the answer names it.
 """
 
 from __future__ import annotations
@@ -53,13 +53,19 @@ def task(
     }
 
 
-def query(kind: str, start: str | None = None, end: str | None = None, tag: str | None = None):
-    return {"query": kind, "start": start, "end": end, "tag": tag}
+def query(
+    kind: str,
+    start: str | None = None,
+    end: str | None = None,
+    tag: str | None = None,
+    period: str | None = None,
+) -> dict[str, Any]:
+    return {"query": kind, "start": start, "end": end, "tag": tag, "period": period}
 
 
-def due(start: str, end: str, tag: str | None = None) -> dict[str, Any]:
-    """A question for the open tasks due from `start` until (not including) `end`."""
-    return query("due", start, end, tag)
+def due(period: str, start: str, end: str, tag: str | None = None) -> dict[str, Any]:
+    """A question for the open tasks due in `period`: from `start` until (not including) `end`."""
+    return query("due", start, end, tag, period)
 
 
 def clarify(fragment: str) -> dict[str, str]:
@@ -88,12 +94,13 @@ def summary(intent: Intent) -> Any:
                 "priority": draft.priority,
                 "reminders": tuple(_iso_duration(r) for r in draft.reminders),
             }
-        case Query(kind, start, end, tag):
+        case Query(kind, start, end, tag, period):
             return query(
                 kind,
                 None if start is None else start.isoformat(),
                 None if end is None else end.isoformat(),
                 tag,
+                period,
             )
         case Clarify(question):
             return {"clarify": question}
@@ -122,11 +129,19 @@ IN_BERLIN: list[tuple[str, Any]] = [
         task("standup", "2026-03-30T09:30:00+02:00", {"freq": "weekly", "weekdays": WEEKDAYS}),
     ),
     ("call mum tomorrow evening", task("call mum", "2026-03-28T18:00:00+01:00")),
-    ("what's due this week?", due("2026-03-23T00:00:00+01:00", "2026-03-30T00:00:00+02:00")),
+    (
+        "what's due this week?",
+        due("this week", "2026-03-23T00:00:00+01:00", "2026-03-30T00:00:00+02:00"),
+    ),
     ("show overdue work tasks", query("overdue", tag="work")),
     (
         "what did I finish yesterday?",
-        query("completed", "2026-03-26T00:00:00+01:00", "2026-03-27T00:00:00+01:00"),
+        query(
+            "completed",
+            "2026-03-26T00:00:00+01:00",
+            "2026-03-27T00:00:00+01:00",
+            period="yesterday",
+        ),
     ),
     ("move standup to 10am", Change("standup", at=time(10))),
     ("done pay rent", Complete("pay rent")),
@@ -309,21 +324,35 @@ IN_BERLIN: list[tuple[str, Any]] = [
     ("lunch today at 12:30", task("lunch", "2026-03-27T12:30:00+01:00")),
     ("Plan next sprint #work", task("Plan next sprint", tags=("work",))),
     # --- Berlin: questions, changes, completions, deletions, snoozes, undo ---
-    ("what is due today", due("2026-03-27T00:00:00+01:00", "2026-03-28T00:00:00+01:00")),
-    ("what's due tomorrow?", due("2026-03-28T00:00:00+01:00", "2026-03-29T00:00:00+01:00")),
-    ("anything due next week?", due("2026-03-30T00:00:00+02:00", "2026-04-06T00:00:00+02:00")),
+    ("what is due today", due("today", "2026-03-27T00:00:00+01:00", "2026-03-28T00:00:00+01:00")),
+    (
+        "what's due tomorrow?",
+        due("tomorrow", "2026-03-28T00:00:00+01:00", "2026-03-29T00:00:00+01:00"),
+    ),
+    (
+        "anything due next week?",
+        due("next week", "2026-03-30T00:00:00+02:00", "2026-04-06T00:00:00+02:00"),
+    ),
     (
         "what did I complete this week?",
-        query("completed", "2026-03-23T00:00:00+01:00", "2026-03-30T00:00:00+02:00"),
+        query(
+            "completed",
+            "2026-03-23T00:00:00+01:00",
+            "2026-03-30T00:00:00+02:00",
+            period="this week",
+        ),
     ),
     ("show my tasks", query("open")),
     ("list #work tasks", query("open", tag="work")),
     ("which tasks are overdue?", query("overdue")),
-    ("what's due this month?", due("2026-03-01T00:00:00+01:00", "2026-04-01T00:00:00+02:00")),
+    (
+        "what's due this month?",
+        due("this month", "2026-03-01T00:00:00+01:00", "2026-04-01T00:00:00+02:00"),
+    ),
     ("how many tasks are done?", query("completed")),
     (
         "show home tasks due tomorrow",
-        due("2026-03-28T00:00:00+01:00", "2026-03-29T00:00:00+01:00", "home"),
+        due("tomorrow", "2026-03-28T00:00:00+01:00", "2026-03-29T00:00:00+01:00", "home"),
     ),
     ("move dentist to monday", Change("dentist", day=datetime(2026, 3, 30).date())),
     (
@@ -398,11 +427,19 @@ IN_NEW_YORK: list[tuple[str, Any]] = [
     ),
     ("dentist nov 2 at 3pm", task("dentist", "2026-11-02T15:00:00-05:00")),
     ("halloween party tonight", task("halloween party", "2026-10-31T20:00:00-04:00")),
-    ("what's due this week?", due("2026-10-26T00:00:00-04:00", "2026-11-02T00:00:00-05:00")),
-    ("what's due tomorrow?", due("2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00")),
+    (
+        "what's due this week?",
+        due("this week", "2026-10-26T00:00:00-04:00", "2026-11-02T00:00:00-05:00"),
+    ),
+    (
+        "what's due tomorrow?",
+        due("tomorrow", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00"),
+    ),
     (
         "what did I finish today?",
-        query("completed", "2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00"),
+        query(
+            "completed", "2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00", period="today"
+        ),
     ),
     ("call bob in 24 hours", task("call bob", "2026-11-01T09:00:00-05:00")),
     ("call bob in 2 days at 10am", task("call bob", "2026-11-02T10:00:00-05:00")),
@@ -448,8 +485,14 @@ IN_LONDON: list[tuple[str, Any]] = [
     ),
     ("report on the 30th", task("report", "2026-03-30T09:00:00+01:00")),
     ("call mum tomorrow at 10", task("call mum", "2026-02-01T10:00:00+00:00")),
-    ("what's due this month?", due("2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00")),
-    ("what's due next month?", due("2026-02-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00")),
+    (
+        "what's due this month?",
+        due("this month", "2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00"),
+    ),
+    (
+        "what's due next month?",
+        due("next month", "2026-02-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00"),
+    ),
     ("meeting next month", task("meeting", "2026-02-01T09:00:00+00:00")),
     ("review in 1 month", task("review", "2026-02-28T09:00:00+00:00")),
     ("party next week", task("party", "2026-02-02T09:00:00+00:00")),
@@ -479,7 +522,10 @@ IN_LOS_ANGELES: list[tuple[str, Any]] = [
         task("pay rent", "2028-02-29T09:00:00-08:00", {"freq": "monthly", "month_day": 31}),
     ),
     ("leap party feb 29 at 8pm", task("leap party", "2028-02-29T20:00:00-08:00")),
-    ("what's due tomorrow?", due("2028-02-29T00:00:00-08:00", "2028-03-01T00:00:00-08:00")),
+    (
+        "what's due tomorrow?",
+        due("tomorrow", "2028-02-29T00:00:00-08:00", "2028-03-01T00:00:00-08:00"),
+    ),
     (
         "standup every weekday at 9:30 !high #work",
         task(
@@ -498,7 +544,12 @@ IN_LOS_ANGELES: list[tuple[str, Any]] = [
     ),
     (
         "what did I finish last week?",
-        query("completed", "2028-02-21T00:00:00-08:00", "2028-02-28T00:00:00-08:00"),
+        query(
+            "completed",
+            "2028-02-21T00:00:00-08:00",
+            "2028-02-28T00:00:00-08:00",
+            period="last week",
+        ),
     ),
     (
         "tax return by april 15 !high",
