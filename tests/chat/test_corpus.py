@@ -68,6 +68,11 @@ def due(period: str, start: str, end: str, tag: str | None = None) -> dict[str, 
     return query("due", start, end, tag, period)
 
 
+def completed(period: str, start: str, end: str) -> dict[str, Any]:
+    """A question for the tasks completed in `period`: from `start` until (not including) `end`."""
+    return query("completed", start, end, period=period)
+
+
 def clarify(fragment: str) -> dict[str, str]:
     return {"clarify": fragment}
 
@@ -136,12 +141,7 @@ IN_BERLIN: list[tuple[str, Any]] = [
     ("show overdue work tasks", query("overdue", tag="work")),
     (
         "what did I finish yesterday?",
-        query(
-            "completed",
-            "2026-03-26T00:00:00+01:00",
-            "2026-03-27T00:00:00+01:00",
-            period="yesterday",
-        ),
+        completed("yesterday", "2026-03-26T00:00:00+01:00", "2026-03-27T00:00:00+01:00"),
     ),
     ("move standup to 10am", Change("standup", at=time(10))),
     ("done pay rent", Complete("pay rent")),
@@ -335,12 +335,7 @@ IN_BERLIN: list[tuple[str, Any]] = [
     ),
     (
         "what did I complete this week?",
-        query(
-            "completed",
-            "2026-03-23T00:00:00+01:00",
-            "2026-03-30T00:00:00+02:00",
-            period="this week",
-        ),
+        completed("this week", "2026-03-23T00:00:00+01:00", "2026-03-30T00:00:00+02:00"),
     ),
     ("show my tasks", query("open")),
     ("list #work tasks", query("open", tag="work")),
@@ -437,9 +432,7 @@ IN_NEW_YORK: list[tuple[str, Any]] = [
     ),
     (
         "what did I finish today?",
-        query(
-            "completed", "2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00", period="today"
-        ),
+        completed("today", "2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00"),
     ),
     ("call bob in 24 hours", task("call bob", "2026-11-01T09:00:00-05:00")),
     ("call bob in 2 days at 10am", task("call bob", "2026-11-02T10:00:00-05:00")),
@@ -544,12 +537,7 @@ IN_LOS_ANGELES: list[tuple[str, Any]] = [
     ),
     (
         "what did I finish last week?",
-        query(
-            "completed",
-            "2028-02-21T00:00:00-08:00",
-            "2028-02-28T00:00:00-08:00",
-            period="last week",
-        ),
+        completed("last week", "2028-02-21T00:00:00-08:00", "2028-02-28T00:00:00-08:00"),
     ),
     (
         "tax return by april 15 !high",
