@@ -105,13 +105,8 @@ class Toolbox:
         return self._changed(await self.turn.create(body))
 
     async def list_tasks(self, arguments: ListTasks) -> dict[str, Any]:
-        task_filter = TaskFilter(
-            completed=arguments.completed,
-            priority=arguments.priority,
-            tag=arguments.tag,
-            text=arguments.text,
-            overdue=arguments.overdue,
-        )
+        # The arguments are the list's filter, field for field, and how many to list.
+        task_filter = TaskFilter(**arguments.model_dump(exclude={"limit"}))
         views = await tasks_port.filtered(
             self.turn.session, self.turn.owner, task_filter, arguments.limit
         )

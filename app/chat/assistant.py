@@ -18,19 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.chat import tasks_port, wording
-from app.chat.intents import (
-    Change,
-    Clarify,
-    Complete,
-    Create,
-    Delete,
-    Intent,
-    Query,
-    Snooze,
-    TaskDraft,
-    Undo,
-)
+from app.chat import intents, tasks_port, wording
 from app.chat.parser import parse
 from app.chat.tasks_port import Refused, TaskView
 from app.chat.when import Context, When, place, resolve
@@ -103,23 +91,23 @@ class Turn:
     def zone(self) -> ZoneInfo:
         return self.context.zone
 
-    async def act(self, intent: Intent) -> Reply:
+    async def act(self, intent: intents.Intent) -> Reply:
         match intent:
-            case Clarify(question):
+            case intents.Clarify(question):
                 return Reply(question, "clarify")
-            case Create(draft):
+            case intents.Create(draft):
                 return await self._create(draft)
-            case Query():
+            case intents.Query():
                 return await self._query(intent)
-            case Complete(target):
+            case intents.Complete(target):
                 return await self._complete(target)
-            case Delete(target):
+            case intents.Delete(target):
                 return await self._delete(target)
-            case Change():
+            case intents.Change():
                 return await self._change(intent)
-            case Snooze(target, by):
+            case intents.Snooze(target, by):
                 return await self._snooze(target, by)
-            case Undo():
+            case intents.Undo():
                 return await self.undo()
         raise AssertionError(f"unhandled intent {intent!r}")
 
@@ -137,7 +125,7 @@ class Turn:
             raise _Ask(wording.choices(found, self.zone))
         return found[0]
 
-    async def _create(self, draft: TaskDraft) -> Reply:
+    async def _create(self, draft: intents.TaskDraft) -> Reply:
         body: dict[str, Any] = {
             "title": draft.title,
             "tags": list(draft.tags),
@@ -157,7 +145,7 @@ class Turn:
         text = f"Added {wording.task(view, self.zone)}.{UNDO_HINT}"
         return Reply(text, "created", [view], undo=True)
 
-    async def _query(self, query: Query) -> Reply:
+    async def _query(self, query: intents.Query) -> Reply:
         views = await tasks_port.search(self.session, self.owner, query)
         what = query.kind
         scope = f" {query.period}" if query.period else ""
@@ -195,7 +183,7 @@ class Turn:
         text = f"Deleted {wording.task(gone, self.zone)}.{UNDO_HINT}"
         return Reply(text, "deleted", [gone], undo=True)
 
-    async def _change(self, change: Change) -> Reply:
+    async def _change(self, change: intents.Change) -> Reply:
         view = await self._one(change.target)
         body: dict[str, Any] = {}
         if change.title is not None:
@@ -210,7 +198,7 @@ class Turn:
                 body["recurrence"] = view.rule.to_dict()
         return await self.update(view, body, "changed", "Changed")
 
-    def _moved_due(self, view: TaskView, change: Change) -> datetime:
+    def _moved_due(self, view: TaskView, change: intents.Change) -> datetime:
         if view.due is None:
             moved = resolve(When(day=change.day, at=change.at), self.context)
             assert moved is not None  # the parser gives a day or a time

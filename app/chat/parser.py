@@ -13,20 +13,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
-from app.chat.intents import (
-    Change,
-    Clarify,
-    Complete,
-    Create,
-    Delete,
-    Intent,
-    Priority,
-    Query,
-    QueryKind,
-    Snooze,
-    TaskDraft,
-    Undo,
-)
+from app.chat import intents
 from app.chat.repeats import first_due, take_repeat
 from app.chat.when import (
     AMOUNT,
@@ -36,10 +23,12 @@ from app.chat.when import (
     Context,
     Text,
     Unclear,
+    Wording,
     compile_ci,
     parse_duration,
     place,
     resolve,
+    take_first,
     take_when,
 )
 from app.domain.recurrence import load_timezone
@@ -52,7 +41,7 @@ EXAMPLES: Final = (
     "Try e.g. 'call mum tomorrow evening', 'standup every weekday at 9:30 #work', "
     "'what's due this week?', 'done standup', 'undo'."
 )
-_PRIORITIES: Final[dict[str, Priority]] = {
+_PRIORITIES: Final[dict[str, intents.Priority]] = {
     "high": "high",
     "h": "high",
     "1": "high",
@@ -81,34 +70,9 @@ _REMIND_TO: Final = compile_ci(r"^\s*remind\s+me\s+to\s+")
 _CREATE_VERB: Final = compile_ci(
     r"^\s*(?:please\s+)?(?:add|create|new(?:\s+task)?|todo|task|schedule)\b(?:\s+a)?(?:\s+task)?\s*[:\-]?\s*"
 )
-_UNDO: Final = compile_ci(
-    r"^\s*(?:undo|revert|take\s+(?:that|it)\s+back|oops)(?:\s+(?:that|it|last|the\s+last\s+change))?\s*[.!]*\s*$"
-)
 _QUESTION: Final = compile_ci(
     r"^\s*(?:what|what's|whats|which|show|list|any|anything|do\s+i\s+have|tell\s+me|how\s+many)\b"
 )
-_SNOOZE: Final = compile_ci(
-    r"^\s*snooze\s+(?P<target>.+?)(?:\s+(?:by|for)\s+(?P<by>.+?))?\s*[.!]?\s*$"
-)
-_RENAME: Final = compile_ci(r"^\s*rename\s+(?P<target>.+?)\s+to\s+(?P<title>.+?)\s*$")
-_SET_PRIORITY: Final = compile_ci(
-    r"^\s*(?:set|change|make|mark)\s+(?P<target>.+?)(?:'s)?\s+(?:priority\s+)?(?:to\s+|as\s+)?"
-    r"!?(?P<priority>high|medium|low)(?:\s+priority)?\s*$"
-)
-_MOVE: Final = compile_ci(
-    r"^\s*(?:move|reschedule|push|postpone|shift|change|set)\s+(?P<target>.+?)\s+(?:to|until|till)\s+(?P<when>.+?)\s*$"
-)
-_COMPLETE: Final = (
-    compile_ci(
-        r"^\s*(?:done(?:\s+with)?|complete|completed|finish|finished|check\s+off|tick\s+off|mark)\s*:?\s+"
-        r"(?P<target>.+?)(?:\s+as\s+(?:done|complete|completed|finished))?\s*[.!]*\s*$"
-    ),
-    compile_ci(
-        r"^\s*i(?:'ve|\s+have)?\s+(?:just\s+)?(?:finished|completed|done|did)\s+(?P<target>.+?)\s*[.!]*\s*$"
-    ),
-    compile_ci(r"^\s*(?P<target>.+?)\s+is\s+(?:done|finished|complete|completed)\s*[.!]*\s*$"),
-)
-_DELETE: Final = compile_ci(r"^\s*(?:delete|remove|cancel)\s+(?P<target>.+?)\s*[.!]*\s*$")
 # Straight and typographic quotes around a title ("complete 'buy milk'").
 _QUOTE_CHARS: Final = "\"'\u201c\u201d\u2018\u2019"
 _QUOTES: Final = f"[{_QUOTE_CHARS}]"
@@ -125,8 +89,12 @@ _LEFTOVER: Final = compile_ci(
 _DANGLING: Final = compile_ci(
     r"(?:[\s,;:\-]+|\b(?:at|on|by|due|for|in|and|from|starting|every|to)\b)+$"
 )
-_QUERY_COMPLETED: Final = compile_ci(r"\b(?:finish(?:ed)?|complete[d]?|done|did)\b")
-_QUERY_OVERDUE: Final = compile_ci(r"\b(?:overdue|late|past\s+due|missed)\b")
+# What a question asks for, by its words: the first kind that matches, else "open".
+_QUERY_KINDS: Final[tuple[tuple[re.Pattern[str], intents.QueryKind], ...]] = (
+    (compile_ci(r"\b(?:finish(?:ed)?|complete[d]?|done|did)\b"), "completed"),
+    (compile_ci(r"\b(?:overdue|late|past\s+due|missed)\b"), "overdue"),
+    (compile_ci(r"\bdue\b"), "due"),
+)
 _QUERY_PERIOD: Final = compile_ci(
     r"\b(?P<period>today|tomorrow|yesterday|this\s+week|next\s+week|last\s+week|this\s+month|next\s+month)\b"
 )
@@ -162,7 +130,7 @@ _NOT_TAGS: Final = frozenset(
 )
 
 
-def parse(message: str, *, timezone: str, now: datetime) -> Intent:
+def parse(message: str, *, timezone: str, now: datetime) -> intents.Intent:
     """The intent of `message` for a user in `timezone` at `now` (aware).
 
     Raises only for a bad `timezone` or a naive `now` (the caller's inputs, checked before);
@@ -173,37 +141,22 @@ def parse(message: str, *, timezone: str, now: datetime) -> Intent:
         raise ValueError("now must be timezone-aware")
     context = Context(zone=zone, now=now.astimezone(UTC).astimezone(zone))
     if _CONTROL.search(message):
-        return Clarify("That message has control characters in it; send plain text.")
+        return intents.Clarify("That message has control characters in it; send plain text.")
     text = " ".join(message.split())
     if not text:
-        return Clarify(f"What should I do? {EXAMPLES}")
+        return intents.Clarify(f"What should I do? {EXAMPLES}")
     if len(text) > MAX_MESSAGE:
-        return Clarify(f"That message is too long: keep it under {MAX_MESSAGE} characters.")
+        return intents.Clarify(f"That message is too long: keep it under {MAX_MESSAGE} characters.")
     try:
         return _read(text, context)
     except Unclear as unclear:
-        return Clarify(str(unclear))
+        return intents.Clarify(str(unclear))
 
 
-def _read(text: str, context: Context) -> Intent:
-    if _UNDO.match(text):
-        return Undo()
-    if (found := _SNOOZE.match(text)) is not None:
-        if not found["by"]:
-            raise Unclear("Snooze it for how long? Say e.g. 'snooze the plumber by an hour'.")
-        return Snooze(target=_target(found["target"]), by=parse_duration(found["by"]))
-    if (found := _RENAME.match(text)) is not None:
-        return Change(target=_target(found["target"]), title=_title(found["title"]))
-    if (found := _SET_PRIORITY.match(text)) is not None:
-        priority = _PRIORITIES[found["priority"].lower()]
-        return Change(target=_target(found["target"]), priority=priority)
-    if (found := _MOVE.match(text)) is not None:
-        return _move(found, context)
-    for pattern in _COMPLETE:
-        if (found := pattern.match(text)) is not None:
-            return Complete(target=_target(found["target"]))
-    if (found := _DELETE.match(text)) is not None:
-        return Delete(target=_target(found["target"]))
+def _read(text: str, context: Context) -> intents.Intent:
+    request = take_first(Text(text), _REQUESTS, context)
+    if request is not None:
+        return request
     if _QUESTION.match(text) or text.endswith("?"):
         return _query(text, context)
     return _create(text, context)
@@ -227,7 +180,22 @@ def _title(text: str) -> str:
     return title
 
 
-def _move(found: re.Match[str], context: Context) -> Change:
+def _snooze(found: re.Match[str], context: Context) -> intents.Snooze:
+    if not found["by"]:
+        raise Unclear("Snooze it for how long? Say e.g. 'snooze the plumber by an hour'.")
+    return intents.Snooze(target=_target(found["target"]), by=parse_duration(found["by"]))
+
+
+def _rename(found: re.Match[str], context: Context) -> intents.Change:
+    return intents.Change(target=_target(found["target"]), title=_title(found["title"]))
+
+
+def _set_priority(found: re.Match[str], context: Context) -> intents.Change:
+    priority = _PRIORITIES[found["priority"].lower()]
+    return intents.Change(target=_target(found["target"]), priority=priority)
+
+
+def _move(found: re.Match[str], context: Context) -> intents.Change:
     rest = Text(found["when"])
     when = take_when(rest, context)
     if rest.value.strip(" ,.!") or when.empty:
@@ -235,13 +203,69 @@ def _move(found: re.Match[str], context: Context) -> Change:
             f"When should it move to? I could not read {found['when']!r} as a date or time."
         )
     if when.instant is not None:
-        return Change(
+        return intents.Change(
             target=_target(found["target"]), day=when.instant.date(), at=when.instant.time()
         )
-    return Change(target=_target(found["target"]), day=when.day, at=when.at)
+    return intents.Change(target=_target(found["target"]), day=when.day, at=when.at)
 
 
-def _create(message: str, context: Context) -> Intent:
+def _complete(found: re.Match[str], context: Context) -> intents.Complete:
+    return intents.Complete(target=_target(found["target"]))
+
+
+def _delete(found: re.Match[str], context: Context) -> intents.Delete:
+    return intents.Delete(target=_target(found["target"]))
+
+
+# The kinds of request that are not a question or a new task, each known by the whole
+# message's shape; tried in this order, the first to match decides.
+_REQUESTS: Final[tuple[Wording[intents.Intent], ...]] = (
+    (
+        compile_ci(
+            r"^\s*(?:undo|revert|take\s+(?:that|it)\s+back|oops)(?:\s+(?:that|it|last|the\s+last\s+change))?\s*[.!]*\s*$"
+        ),
+        lambda found, context: intents.Undo(),
+    ),
+    (
+        compile_ci(r"^\s*snooze\s+(?P<target>.+?)(?:\s+(?:by|for)\s+(?P<by>.+?))?\s*[.!]?\s*$"),
+        _snooze,
+    ),
+    (compile_ci(r"^\s*rename\s+(?P<target>.+?)\s+to\s+(?P<title>.+?)\s*$"), _rename),
+    (
+        compile_ci(
+            r"^\s*(?:set|change|make|mark)\s+(?P<target>.+?)(?:'s)?\s+(?:priority\s+)?(?:to\s+|as\s+)?"
+            r"!?(?P<priority>high|medium|low)(?:\s+priority)?\s*$"
+        ),
+        _set_priority,
+    ),
+    (
+        compile_ci(
+            r"^\s*(?:move|reschedule|push|postpone|shift|change|set)\s+(?P<target>.+?)\s+(?:to|until|till)\s+(?P<when>.+?)\s*$"
+        ),
+        _move,
+    ),
+    (
+        compile_ci(
+            r"^\s*(?:done(?:\s+with)?|complete|completed|finish|finished|check\s+off|tick\s+off|mark)\s*:?\s+"
+            r"(?P<target>.+?)(?:\s+as\s+(?:done|complete|completed|finished))?\s*[.!]*\s*$"
+        ),
+        _complete,
+    ),
+    (
+        compile_ci(
+            r"^\s*i(?:'ve|\s+have)?\s+(?:just\s+)?(?:finished|completed|done|did)\s+(?P<target>.+?)\s*[.!]*\s*$"
+        ),
+        _complete,
+    ),
+    (
+        compile_ci(r"^\s*(?P<target>.+?)\s+is\s+(?:done|finished|complete|completed)\s*[.!]*\s*$"),
+        _complete,
+    ),
+    (compile_ci(r"^\s*(?:delete|remove|cancel)\s+(?P<target>.+?)\s*[.!]*\s*$"), _delete),
+)
+
+
+def _create(message: str, context: Context) -> intents.Intent:
     text = Text(message)
     verb = text.take(_CREATE_VERB) is not None
     remind_to = text.take(_REMIND_TO) is not None
@@ -266,23 +290,15 @@ def _create(message: str, context: Context) -> Intent:
             when.instant.timetz().replace(tzinfo=None) if when.instant else DEFAULT_TIME
         )
         due = resolve(when, context) if when.day or when.instant else first_due(repeat, context, at)
-        rule = repeat.rule(context)
+        rule = repeat.rule()
     else:
         due, rule = resolve(when, context), None
     if remind_to and not reminders:
         reminders = (timedelta(0),)
     if reminders and due is None:
         raise Unclear("A reminder needs a due date: when is it due?")
-    return Create(
-        TaskDraft(
-            title=title,
-            due=due,
-            rule=rule,
-            tags=tags,
-            priority=priority,
-            reminders=reminders,
-        )
-    )
+    # In TaskDraft's field order; each field's type differs, so mypy checks the order.
+    return intents.Create(intents.TaskDraft(title, due, rule, tags, priority, reminders))
 
 
 def _take_tags(text: Text) -> tuple[str, ...]:
@@ -300,7 +316,7 @@ def _take_tags(text: Text) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _take_priority(text: Text) -> Priority | None:
+def _take_priority(text: Text) -> intents.Priority | None:
     found = text.take(_PRIORITY_MARK)
     if found is None:
         return None
@@ -325,14 +341,10 @@ def _take_reminders(text: Text) -> tuple[timedelta, ...]:
     return tuple(sorted(offsets, reverse=True))
 
 
-def _query(text: str, context: Context) -> Query:
-    kind: QueryKind = "open"
-    if _QUERY_COMPLETED.search(text):
-        kind = "completed"
-    elif _QUERY_OVERDUE.search(text):
-        kind = "overdue"
-    elif re.search(r"\bdue\b", text, re.IGNORECASE):
-        kind = "due"
+def _query(text: str, context: Context) -> intents.Query:
+    kind: intents.QueryKind = next(
+        (kind for words, kind in _QUERY_KINDS if words.search(text)), "open"
+    )
     tag = None
     for found in _QUERY_TAG.finditer(text):
         word = (found["hash"] or found["word"]).lower()
@@ -343,12 +355,12 @@ def _query(text: str, context: Context) -> Query:
     if period is None:
         if kind == "due":
             kind = "open"
-        return Query(kind=kind, tag=tag)
+        return intents.Query(kind=kind, tag=tag)
     name = " ".join(period["period"].lower().split())
     start, end = _period(name, context)
     if kind == "open":
         kind = "due"
-    return Query(kind=kind, start=start, end=end, tag=tag, period=name)
+    return intents.Query(kind=kind, start=start, end=end, tag=tag, period=name)
 
 
 def _period(name: str, context: Context) -> tuple[datetime, datetime]:

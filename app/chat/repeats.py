@@ -6,7 +6,7 @@ first occurrence such a rule implies when the message names no date.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
@@ -15,10 +15,12 @@ from app.chat.when import (
     Context,
     Text,
     Unclear,
+    Wording,
     calendar_date,
     compile_ci,
     next_month_day,
     place,
+    take_first,
     weekday_numbers,
 )
 from app.domain.recurrence import Anchor, Freq, RecurrenceError, RecurrenceRule
@@ -45,23 +47,6 @@ _UNIT_FREQ: Final[dict[str, Freq]] = {
 }
 
 _AMBIGUOUS: Final = compile_ci(r"\b(?:bi-?weekly|bi-?monthly|semi-?monthly|twice\s+a)\b")
-_WORKDAYS: Final = compile_ci(
-    r"\b(?:every|each|on)\s+(?:week\s*days?|work\s*days?|business\s+days?)\b"
-)
-_WEEKENDS: Final = compile_ci(r"\b(?:every|each|on)\s+weekends?\b")
-_EVERY_DAYS: Final = compile_ci(
-    rf"\b(?:every|each)\s+(?:(?P<nth>other|second)\s+)?(?P<days>{_DAY_LIST})\b"
-)
-_ON_PLURAL_DAYS: Final = compile_ci(
-    rf"\bon\s+(?P<days>(?:{WEEKDAY_ANY})s(?:\s*(?:,|and|&)\s*(?:{WEEKDAY_ANY})s)*)\b"
-)
-# "every evening": daily, and the part of the day stays in the text as the time.
-_EVERY_PART: Final = compile_ci(r"\b(?:every|each)\s+(?=(?:morning|afternoon|evening|night)\b)")
-_EVERY_UNIT: Final = compile_ci(
-    r"\b(?:every|each)\s+(?:(?P<n>\d{1,4})\s+|(?P<nth>other|second|third|fourth)\s+)?"
-    rf"(?P<unit>day|week|month|year)s?\b{_ON_MONTH_DAY}{_ON_DAYS}"
-)
-_ADVERB: Final = compile_ci(rf"\b(?P<adverb>{'|'.join(_ADVERBS)})\b{_ON_MONTH_DAY}{_ON_DAYS}")
 _COUNT: Final = compile_ci(r"\b(?:for\s+)?(?P<count>\d{1,6})\s+times\b")
 _UNTIL: Final = compile_ci(
     r"\buntil\s+(?P<date>\d{4}-\d{2}-\d{2}|[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]+\.?(?:,?\s+\d{4})?)"
@@ -74,31 +59,20 @@ _AFTER_DONE: Final = compile_ci(
 
 @dataclass(frozen=True, slots=True)
 class Repeat:
-    """A recurrence read from a message, before its series start is known."""
+    """A recurrence read from a message: the engine's `RecurrenceRule` fields, checked only by
+    `rule()`, once the parser has asked whatever else the message leaves open."""
 
     freq: Freq
     interval: int = 1
     weekdays: tuple[int, ...] = ()
     month_day: int | None = None
     count: int | None = None
-    until: date | None = None  # inclusive local day
+    until: datetime | None = None  # the last second of the last day, in the user's zone
     anchor: Anchor = "schedule"
 
-    def rule(self, context: Context) -> RecurrenceRule:
-        until = None
-        if self.until is not None:
-            # The whole of the last day counts, in the user's zone.
-            until = place(self.until, time(23, 59, 59), context.zone)
+    def rule(self) -> RecurrenceRule:
         try:
-            return RecurrenceRule(
-                freq=self.freq,
-                interval=self.interval,
-                weekdays=self.weekdays,
-                month_day=self.month_day,
-                until=until,
-                count=self.count,
-                anchor=self.anchor,
-            )
+            return RecurrenceRule(**asdict(self))
         except RecurrenceError as exc:
             raise Unclear(f"That repeat rule does not work: {exc}.") from None
 
@@ -122,58 +96,6 @@ class Repeat:
         return True
 
 
-def take_repeat(text: Text, context: Context) -> Repeat | None:
-    """Take a recurrence out of `text`, with its `until`, count and anchor; None if none."""
-    if (ambiguous := _AMBIGUOUS.search(text.value)) is not None:
-        raise Unclear(
-            f"{ambiguous[0]!r} can mean two things. "
-            "Say e.g. 'every 2 weeks' or 'every mon and thu'."
-        )
-    repeat = _take_frequency(text)
-    count = text.take(_COUNT)
-    until = text.take(_UNTIL)
-    after_done = text.take(_AFTER_DONE)
-    if repeat is None:
-        if count or until or after_done:
-            raise Unclear("How often should it repeat? Say e.g. 'every day' or 'every monday'.")
-        return None
-    if _take_frequency(text) is not None:
-        raise Unclear("I found two repeat rules in that. Which one do you mean?")
-    return Repeat(
-        freq=repeat.freq,
-        interval=repeat.interval,
-        weekdays=repeat.weekdays,
-        month_day=repeat.month_day,
-        count=int(count["count"]) if count else None,
-        until=calendar_date(until["date"], context) if until else None,
-        anchor="completion" if after_done else "schedule",
-    )
-
-
-def _take_frequency(text: Text) -> Repeat | None:
-    if text.take(_WORKDAYS) is not None:
-        return Repeat("weekly", weekdays=(0, 1, 2, 3, 4))
-    if text.take(_WEEKENDS) is not None:
-        return Repeat("weekly", weekdays=(5, 6))
-    if (found := text.take(_EVERY_DAYS)) is not None:
-        interval = 2 if found["nth"] else 1
-        return Repeat("weekly", interval, weekdays_of(found["days"]))
-    if (found := text.take(_EVERY_UNIT)) is not None:
-        if found["n"]:
-            interval = int(found["n"])
-        else:
-            interval = _NUMBER_WORDS[found["nth"].lower()] if found["nth"] else 1
-        return _with_days(_UNIT_FREQ[found["unit"].lower()], interval, found)
-    if (found := text.take(_ADVERB)) is not None:
-        freq, interval = _ADVERBS[found["adverb"].lower()]
-        return _with_days(freq, interval, found)
-    if (found := text.take(_ON_PLURAL_DAYS)) is not None:
-        return Repeat("weekly", weekdays=weekdays_of(found["days"]))
-    if text.take(_EVERY_PART) is not None:
-        return Repeat("daily")
-    return None
-
-
 def weekdays_of(text: str) -> tuple[int, ...]:
     return weekday_numbers(re.sub(r"(?<=[a-z])s\b", "", text, flags=re.IGNORECASE))
 
@@ -186,6 +108,87 @@ def _with_days(freq: Freq, interval: int, found: re.Match[str]) -> Repeat:
     if weekdays and freq != "weekly":
         raise Unclear(f"Weekdays fit a weekly rule, not a {freq} one.")
     return Repeat(freq, interval, weekdays=weekdays, month_day=month_day)
+
+
+def _every_days(found: re.Match[str], context: Context) -> Repeat:
+    interval = 2 if found["nth"] else 1
+    return Repeat("weekly", interval, weekdays_of(found["days"]))
+
+
+def _every_unit(found: re.Match[str], context: Context) -> Repeat:
+    if found["n"]:
+        interval = int(found["n"])
+    else:
+        interval = _NUMBER_WORDS[found["nth"].lower()] if found["nth"] else 1
+    return _with_days(_UNIT_FREQ[found["unit"].lower()], interval, found)
+
+
+def _adverb(found: re.Match[str], context: Context) -> Repeat:
+    freq, interval = _ADVERBS[found["adverb"].lower()]
+    return _with_days(freq, interval, found)
+
+
+# The ways of saying how often, tried in this order: "every weekday" before "every <day>".
+_FREQUENCIES: Final[tuple[Wording[Repeat], ...]] = (
+    (
+        compile_ci(r"\b(?:every|each|on)\s+(?:week\s*days?|work\s*days?|business\s+days?)\b"),
+        lambda found, context: Repeat("weekly", weekdays=(0, 1, 2, 3, 4)),
+    ),
+    (
+        compile_ci(r"\b(?:every|each|on)\s+weekends?\b"),
+        lambda found, context: Repeat("weekly", weekdays=(5, 6)),
+    ),
+    (
+        compile_ci(rf"\b(?:every|each)\s+(?:(?P<nth>other|second)\s+)?(?P<days>{_DAY_LIST})\b"),
+        _every_days,
+    ),
+    (
+        compile_ci(
+            r"\b(?:every|each)\s+(?:(?P<n>\d{1,4})\s+|(?P<nth>other|second|third|fourth)\s+)?"
+            rf"(?P<unit>day|week|month|year)s?\b{_ON_MONTH_DAY}{_ON_DAYS}"
+        ),
+        _every_unit,
+    ),
+    (compile_ci(rf"\b(?P<adverb>{'|'.join(_ADVERBS)})\b{_ON_MONTH_DAY}{_ON_DAYS}"), _adverb),
+    (
+        compile_ci(
+            rf"\bon\s+(?P<days>(?:{WEEKDAY_ANY})s(?:\s*(?:,|and|&)\s*(?:{WEEKDAY_ANY})s)*)\b"
+        ),
+        lambda found, context: Repeat("weekly", weekdays=weekdays_of(found["days"])),
+    ),
+    # "every evening": daily, and the part of the day stays in the text as the time.
+    (
+        compile_ci(r"\b(?:every|each)\s+(?=(?:morning|afternoon|evening|night)\b)"),
+        lambda found, context: Repeat("daily"),
+    ),
+)
+
+
+def take_repeat(text: Text, context: Context) -> Repeat | None:
+    """Take a recurrence out of `text`, with its `until`, count and anchor; None if none."""
+    if (ambiguous := _AMBIGUOUS.search(text.value)) is not None:
+        raise Unclear(
+            f"{ambiguous[0]!r} can mean two things. "
+            "Say e.g. 'every 2 weeks' or 'every mon and thu'."
+        )
+    repeat = take_first(text, _FREQUENCIES, context)
+    count = text.take(_COUNT)
+    until = text.take(_UNTIL)
+    after_done = text.take(_AFTER_DONE)
+    if repeat is None:
+        if count or until or after_done:
+            raise Unclear("How often should it repeat? Say e.g. 'every day' or 'every monday'.")
+        return None
+    if take_first(text, _FREQUENCIES, context) is not None:
+        raise Unclear("I found two repeat rules in that. Which one do you mean?")
+    last_day = calendar_date(until["date"], context) if until else None
+    return replace(
+        repeat,
+        count=int(count["count"]) if count else None,
+        # The whole of the last day counts, in the user's zone.
+        until=None if last_day is None else place(last_day, time(23, 59, 59), context.zone),
+        anchor="completion" if after_done else "schedule",
+    )
 
 
 def first_due(repeat: Repeat, context: Context, at: time) -> datetime:

@@ -9,12 +9,13 @@ moving to another shape of that service changes this file alone.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Protocol, cast
+from typing import Annotated, Any, Final, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,7 @@ from app.tasks import commands
 from app.tasks.errors import InvalidTaskInput, TaskError
 from app.tasks.inputs import NewTask, TaskChanges
 from app.tasks.queries import TaskFilter, list_tasks
-from app.tasks.records import TaskOrRecord, reminders_of
+from app.tasks.records import ReminderOrRecord, TaskOrRecord
 
 MATCH_LIMIT: Final = 6
 LIST_LIMIT: Final = 20
@@ -44,22 +45,40 @@ class PendingReminder:
     before: timedelta | None  # None for a reminder at a fixed instant
 
 
-@dataclass(frozen=True, slots=True)
-class TaskView:
-    """A task as the chat reads it (aware datetimes in UTC)."""
+def _rule(recurrence: dict[str, Any] | None) -> RecurrenceRule | None:
+    return RecurrenceRule.parse(recurrence) if recurrence else None
+
+
+def _pending(reminders: Sequence[ReminderOrRecord]) -> tuple[PendingReminder, ...]:
+    return tuple(
+        PendingReminder(
+            at=r.remind_at,
+            before=None if r.offset_seconds is None else timedelta(seconds=r.offset_seconds),
+        )
+        for r in reminder_rules.pending(reminders)
+    )
+
+
+class TaskView(BaseModel):
+    """A task as the chat reads it (aware datetimes in UTC): `model_validate` reads it from the
+    task's row or record, each field from the attribute of its name or alias."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
     id: uuid.UUID
     title: str
     description: str
-    due: datetime | None
+    due: datetime | None = Field(validation_alias="due_date")
     timezone: str
-    rule: RecurrenceRule | None
+    rule: Annotated[RecurrenceRule | None, BeforeValidator(_rule)] = Field(
+        validation_alias="recurrence"
+    )
     tags: tuple[str, ...]
-    priority: Priority
+    priority: Priority  # the column's check allows only these; checked here again
     completed: bool
     completed_at: datetime | None
     version: int
-    reminders: tuple[PendingReminder, ...]
+    reminders: Annotated[tuple[PendingReminder, ...], BeforeValidator(_pending)]
 
     def body(self, *keys: str) -> dict[str, Any]:
         """The task's values as API request JSON, limited to `keys` (all when none given)."""
@@ -99,45 +118,29 @@ def reminder_json(reminder: PendingReminder) -> dict[str, str]:
 
 
 def _view(task: TaskOrRecord) -> TaskView:
-    return TaskView(
-        id=task.id,
-        title=task.title,
-        description=task.description,
-        due=task.due_date,
-        timezone=task.timezone,
-        rule=RecurrenceRule.parse(task.recurrence) if task.recurrence else None,
-        tags=tuple(task.tags),
-        priority=cast(Priority, task.priority),  # the column's check allows only these
-        completed=task.completed,
-        completed_at=task.completed_at,
-        version=task.version,
-        reminders=tuple(
-            PendingReminder(
-                at=r.remind_at,
-                before=None if r.offset_seconds is None else timedelta(seconds=r.offset_seconds),
-            )
-            for r in reminder_rules.pending(reminders_of(task))
-        ),
-    )
+    return TaskView.model_validate(task)
 
 
-def _refused(error: ValidationError | TaskError) -> Refused:
-    if isinstance(error, InvalidTaskInput):
-        return Refused(f"{error.field}: {error.message}")
-    if isinstance(error, TaskError):
-        return Refused(str(error))
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    return Refused(f"{field}: {first['msg']}")
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The task service's refusal, or its input model's, raised as `Refused` naming the field."""
+    try:
+        yield
+    except InvalidTaskInput as error:
+        raise Refused(f"{error.field}: {error.message}") from None
+    except TaskError as error:
+        raise Refused(str(error)) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise Refused(f"{field}: {first['msg']}") from None
 
 
 async def create(session: AsyncSession, owner: uuid.UUID, body: dict[str, Any]) -> TaskView:
-    try:
+    with _refusals():
         task = await commands.create_task(
             session, owner, NewTask.model_validate(body), traceparent=current_traceparent()
         )
-    except (ValidationError, TaskError) as error:
-        raise _refused(error) from None
     return _view(task)
 
 
@@ -154,18 +157,21 @@ async def _row(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> T
     )
 
 
-async def update(
-    session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID, body: dict[str, Any]
-) -> TaskView:
+async def _existing(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> Task:
     task = await _row(session, owner, task_id)
     if task is None:
         raise Refused("that task no longer exists")
-    try:
+    return task
+
+
+async def update(
+    session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID, body: dict[str, Any]
+) -> TaskView:
+    task = await _existing(session, owner, task_id)
+    with _refusals():
         changed = await commands.update_task(
             session, task, TaskChanges.model_validate(body), traceparent=current_traceparent()
         )
-    except (ValidationError, TaskError) as error:
-        raise _refused(error) from None
     return _view(changed)
 
 
@@ -185,10 +191,8 @@ class _TaskCommand(Protocol):
 async def _on_task(
     command: _TaskCommand, session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID
 ) -> TaskView:
-    try:
+    with _refusals():
         task = await command(session, owner, task_id, traceparent=current_traceparent())
-    except TaskError as error:
-        raise _refused(error) from None
     return _view(task)
 
 
@@ -202,9 +206,7 @@ async def reopen(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) ->
 
 async def remove(session: AsyncSession, owner: uuid.UUID, task_id: uuid.UUID) -> TaskView:
     """Delete the task; its last state is returned (for the answer and for undo)."""
-    task = await _row(session, owner, task_id)
-    if task is None:
-        raise Refused("that task no longer exists")
+    task = await _existing(session, owner, task_id)
     view = _view(task)
     await commands.delete_task(session, task, traceparent=current_traceparent())
     return view

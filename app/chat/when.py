@@ -10,9 +10,10 @@ free-text search misreads too much (docs/decisions/chat-parser.md). Anything unc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -124,29 +125,25 @@ def compile_ci(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-_DUE_PREFIX: Final = r"(?:\b(?:due|by|on|for)\s+)?"
-_IN_DURATION: Final = compile_ci(rf"\bin\s+(?P<amount>{AMOUNT})\s*(?P<unit>{UNIT})\b")
+Meaning = TypeVar("Meaning")
+Wording = tuple[re.Pattern[str], Callable[[re.Match[str], Context], Meaning]]
+"""One way of saying something: the words' pattern, and what a match of it means."""
+
+
+def take_first(
+    text: Text, wordings: Sequence[Wording[Meaning]], context: Context
+) -> Meaning | None:
+    """What the first of `wordings` found in `text` means, its words taken out of `text`
+    (the order of `wordings` is the order of trying); None when none is found."""
+    for pattern, meaning in wordings:
+        if (found := text.take(pattern)) is not None:
+            return meaning(found, context)
+    return None
+
+
 _DURATION: Final = compile_ci(rf"^\s*(?P<amount>{AMOUNT})\s*(?P<unit>{UNIT})\s*$")
-_DAY_AFTER_TOMORROW: Final = compile_ci(rf"{_DUE_PREFIX}\b(?:the\s+)?day\s+after\s+tomorrow\b")
-_NAMED_DAY: Final = compile_ci(
-    rf"{_DUE_PREFIX}\b(?P<day>today|tonight|tomorrow|tmrw|tmr|yesterday)\b"
-    r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
-)
 # Said beside a clock time it decides am/pm ("at 7 in the evening"); alone it is the time.
 _THIS_PART: Final = compile_ci(r"\b(?:this|in\s+the)\s+(?P<part>morning|afternoon|evening)\b")
-_NEXT_PERIOD: Final = compile_ci(rf"{_DUE_PREFIX}\bnext\s+(?P<unit>week|month)\b")
-_WEEKDAY: Final = compile_ci(
-    rf"{_DUE_PREFIX}\b(?:(?P<which>next|this|on)\s+(?P<any>{WEEKDAY_ANY})|(?P<full>{WEEKDAY_FULL}))\b"
-    r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
-)
-_ORDINAL_DAY: Final = compile_ci(
-    rf"{_DUE_PREFIX}\b(?:on\s+)?the\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)\b(?:\s+of\s+the\s+month)?"
-)
-_ISO_DATE: Final = compile_ci(rf"{_DUE_PREFIX}\b(?P<date>\d{{4}}-\d{{2}}-\d{{2}})\b")
-_MONTH_DATE: Final = compile_ci(
-    rf"{_DUE_PREFIX}\b(?P<date>(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?"
-    rf"|(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b\.?)(?:,?\s+\d{{4}})?)\b"
-)
 _CLOCK: Final = compile_ci(
     r"(?:\b(?:at|@)\s*)?\b(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>[ap]\.?m\b\.?)"
     r"|(?:\b(?:at|@)\s*)?\b(?P<hour24>\d{1,2}):(?P<minute24>\d{2})\b"
@@ -303,43 +300,101 @@ def _any_day(text: str) -> bool:
 
 
 def _any_other_day(text: str) -> bool:
-    """A day expression other than a weekday; these are taken before weekdays."""
-    patterns = (_NAMED_DAY, _DAY_AFTER_TOMORROW, _ISO_DATE, _MONTH_DATE, _IN_DURATION, _NEXT_PERIOD)
-    return any(pattern.search(text) for pattern in patterns)
+    """Whether `text` names a day other than by a weekday or an ordinal ("the 3rd")."""
+    return any(pattern.search(text) for pattern in _OTHER_DAYS)
 
 
-def _take_day(text: Text, context: Context) -> tuple[date | None, str | None, datetime | None]:
-    """(the day, a part of the day said with it, an exact instant for "in 2 hours");
-    a weekday named alone gives today when it is today's (`resolve` moves it on if past)."""
+def _take_day(text: Text, context: Context) -> _Day:
+    """A weekday named alone gives today when it is today's (`resolve` moves it on if past)."""
+    found = take_first(text, _DAYS, context)
+    return (None, None, None) if found is None else found
+
+
+_Day = tuple[date | None, str | None, datetime | None]
+"""The day, a part of the day said with it, or instead an exact instant ("in 2 hours")."""
+
+
+def _day_words(pattern: str) -> re.Pattern[str]:
+    """Words that name a day, which "due", "by", "on" or "for" may lead ("due friday")."""
+    return compile_ci(rf"(?:\b(?:due|by|on|for)\s+)?\b{pattern}")
+
+
+def _in_duration(found: re.Match[str], context: Context) -> _Day:
+    step = duration(found["amount"], found["unit"])
+    if _UNITS[found["unit"].lower()] in ("minutes", "hours"):
+        return None, None, (context.now.astimezone(UTC) + step).astimezone(context.zone)
+    return context.today + step, None, None
+
+
+def _named_day(found: re.Match[str], context: Context) -> _Day:
+    word = found["day"].lower()
+    offset = {"today": 0, "tonight": 0, "yesterday": -1}.get(word, 1)
+    part = "tonight" if word == "tonight" else found["part"]
+    return context.today + timedelta(days=offset), part and part.lower(), None
+
+
+def _next_period(found: re.Match[str], context: Context) -> _Day:
     today = context.today
-    if (found := text.take(_IN_DURATION)) is not None:
-        step = duration(found["amount"], found["unit"])
-        if _UNITS[found["unit"].lower()] in ("minutes", "hours"):
-            return None, None, (context.now.astimezone(UTC) + step).astimezone(context.zone)
-        return today + step, None, None
-    if text.take(_DAY_AFTER_TOMORROW) is not None:
-        return today + timedelta(days=2), None, None
-    if (found := text.take(_NAMED_DAY)) is not None:
-        word = found["day"].lower()
-        offset = {"today": 0, "tonight": 0, "yesterday": -1}.get(word, 1)
-        part = "tonight" if word == "tonight" else found["part"]
-        return today + timedelta(days=offset), part and part.lower(), None
-    if (found := text.take(_NEXT_PERIOD)) is not None:
-        if found["unit"].lower() == "week":
-            return today + timedelta(days=7 - today.weekday()), None, None
-        return (today + relativedelta(months=1)).replace(day=1), None, None
-    if (found := text.take(_WEEKDAY)) is not None:
-        wanted = _weekday_number(found["any"] or found["full"])
-        ahead = (wanted - today.weekday()) % 7
-        if (found["which"] or "").lower() == "next" and ahead == 0:
-            ahead = 7
-        part = found["part"]
-        return today + timedelta(days=ahead), part and part.lower(), None
-    if (found := text.take(_ISO_DATE)) is not None or (found := text.take(_MONTH_DATE)):
-        return calendar_date(found["date"], context), None, None
-    if (found := text.take(_ORDINAL_DAY)) is not None:
-        return next_month_day(int(found["day"]), today, exact=True), None, None
-    return None, None, None
+    if found["unit"].lower() == "week":
+        return today + timedelta(days=7 - today.weekday()), None, None
+    return (today + relativedelta(months=1)).replace(day=1), None, None
+
+
+def _weekday(found: re.Match[str], context: Context) -> _Day:
+    today = context.today
+    wanted = _weekday_number(found["any"] or found["full"])
+    ahead = (wanted - today.weekday()) % 7
+    if (found["which"] or "").lower() == "next" and ahead == 0:
+        ahead = 7
+    part = found["part"]
+    return today + timedelta(days=ahead), part and part.lower(), None
+
+
+def _calendar_day(found: re.Match[str], context: Context) -> _Day:
+    return calendar_date(found["date"], context), None, None
+
+
+def _day_of_month(found: re.Match[str], context: Context) -> _Day:
+    return next_month_day(int(found["day"]), context.today, exact=True), None, None
+
+
+_WEEKDAY: Final = _day_words(
+    rf"(?:(?P<which>next|this|on)\s+(?P<any>{WEEKDAY_ANY})|(?P<full>{WEEKDAY_FULL}))\b"
+    r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
+)
+_ORDINAL_DAY: Final = _day_words(
+    r"(?:on\s+)?the\s+(?P<day>\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+the\s+month)?"
+)
+# The ways of naming a day, tried in this order.
+_DAYS: Final[tuple[Wording[_Day], ...]] = (
+    (compile_ci(rf"\bin\s+(?P<amount>{AMOUNT})\s*(?P<unit>{UNIT})\b"), _in_duration),
+    (
+        _day_words(r"(?:the\s+)?day\s+after\s+tomorrow\b"),
+        lambda found, context: (context.today + timedelta(days=2), None, None),
+    ),
+    (
+        _day_words(
+            r"(?P<day>today|tonight|tomorrow|tmrw|tmr|yesterday)\b"
+            r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
+        ),
+        _named_day,
+    ),
+    (_day_words(r"next\s+(?P<unit>week|month)\b"), _next_period),
+    (_WEEKDAY, _weekday),
+    (_day_words(r"(?P<date>\d{4}-\d{2}-\d{2})\b"), _calendar_day),
+    (
+        _day_words(
+            rf"(?P<date>(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?"
+            rf"|(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b\.?)(?:,?\s+\d{{4}})?)\b"
+        ),
+        _calendar_day,
+    ),
+    (_ORDINAL_DAY, _day_of_month),
+)
+# What `_any_other_day` looks for: the ways of naming a day but a weekday or an ordinal.
+_OTHER_DAYS: Final = tuple(
+    pattern for pattern, _ in _DAYS if pattern not in (_WEEKDAY, _ORDINAL_DAY)
+)
 
 
 def next_month_day(wanted: int, today: date, *, exact: bool) -> date:

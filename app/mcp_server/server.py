@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.history import history_out
 from app.api.task_views import task_out
+from app.core.db.models import Task
 from app.core.observability.tracing import current_traceparent
 from app.mcp_server.tokens import Holder, verify
 from app.tasks import commands
@@ -80,6 +81,12 @@ def from_token(token: str) -> Identity:
     return holder
 
 
+async def _saved(session: AsyncSession, task: Task) -> dict[str, Any]:
+    """Commit the caller's change; the task as it now is, as the REST API's JSON."""
+    await session.commit()
+    return task_out(task).model_dump(mode="json")
+
+
 def build(
     sessions: Callable[[], async_sessionmaker[AsyncSession]],
     identity: Identity,
@@ -122,8 +129,7 @@ def build(
             created = await commands.create_task(
                 session, owner, task, traceparent=current_traceparent()
             )
-            await session.commit()
-            return task_out(created).model_dump(mode="json")
+            return await _saved(session, created)
 
     @server.tool(name="list_tasks", description="List or search your tasks, soonest due first.")
     async def list_tasks_tool(
@@ -160,8 +166,7 @@ def build(
             changed = await commands.update_task(
                 session, task, changes, traceparent=current_traceparent()
             )
-            await session.commit()
-            return task_out(changed).model_dump(mode="json")
+            return await _saved(session, changed)
 
     @server.tool(description="Mark a task completed (a recurring task's next occurrence follows).")
     async def complete_task(task_id: TaskId) -> dict[str, Any]:
@@ -169,8 +174,7 @@ def build(
             done = await commands.complete_task(
                 session, owner, task_id, traceparent=current_traceparent()
             )
-            await session.commit()
-            return task_out(done).model_dump(mode="json")
+            return await _saved(session, done)
 
     @server.tool(description="Delete a task (deleting a series' open occurrence ends the series).")
     async def delete_task(task_id: TaskId) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.models import AccessToken, User
@@ -44,15 +44,16 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _owned_by(owner: uuid.UUID) -> Select[AccessToken]:
+    """The owner's tokens: every query here of one user's tokens starts from this one."""
+    return select(AccessToken).where(AccessToken.owner_id == owner)
+
+
 async def issue(
     session: AsyncSession, owner: uuid.UUID, name: str, scopes: list[Scope]
 ) -> tuple[AccessToken, str]:
     """A new token for `owner` (the caller commits); the token itself is returned only here."""
-    live = await session.scalars(
-        select(AccessToken.id).where(
-            AccessToken.owner_id == owner, AccessToken.revoked_at.is_(None)
-        )
-    )
+    live = await session.scalars(_owned_by(owner).where(AccessToken.revoked_at.is_(None)))
     if len(live.all()) >= MAX_TOKENS:
         raise TooManyTokens(f"at most {MAX_TOKENS} tokens; revoke one first")
     token = PREFIX + secrets.token_urlsafe(32)
@@ -70,19 +71,13 @@ async def issue(
 
 
 async def listed(session: AsyncSession, owner: uuid.UUID) -> list[AccessToken]:
-    rows = await session.scalars(
-        select(AccessToken)
-        .where(AccessToken.owner_id == owner)
-        .order_by(AccessToken.created_at, AccessToken.id)
-    )
+    rows = await session.scalars(_owned_by(owner).order_by(AccessToken.created_at, AccessToken.id))
     return list(rows)
 
 
 async def revoke(session: AsyncSession, owner: uuid.UUID, token_id: uuid.UUID) -> bool:
     """Revoke the owner's token; False when there is no such token of theirs."""
-    row = await session.scalar(
-        select(AccessToken).where(AccessToken.id == token_id, AccessToken.owner_id == owner)
-    )
+    row = await session.scalar(_owned_by(owner).where(AccessToken.id == token_id))
     if row is None:
         return False
     if row.revoked_at is None:

@@ -307,6 +307,44 @@ async def test_a_task_title_cannot_steer_the_agent_into_another_users_tasks(
         assert not {"owner", "owner_id", "user", "user_id"} & set(tool.parameters["properties"])
 
 
+async def test_list_tasks_filters_by_each_of_its_arguments(
+    agent_api: Api, person: dict[str, str], chat_completions: StandIn
+) -> None:
+    plants = await agent_api.create_task(
+        person, title="water plants", tags=["home"], due_date="2099-01-01T09:00:00Z"
+    )
+    report = await agent_api.create_task(
+        person, title="write report", priority="high", due_date="2020-01-06T09:00:00Z"
+    )
+    chore = await agent_api.create_task(
+        person, title="old chore", tags=["home"], due_date="2099-02-01T09:00:00Z"
+    )
+    done = await agent_api.client.post(f"/tasks/{chore['id']}/complete", headers=person)
+    assert done.status_code == 200, done.text
+    filters: list[dict[str, Any]] = [
+        {"completed": True},
+        {"priority": "high"},
+        {"tag": "home"},
+        {"text": "plants"},
+        {"overdue": True},
+        {"completed": False, "tag": "home", "limit": 1},
+    ]
+    chat_completions.script(
+        calls(*(("list_tasks", arguments) for arguments in filters)), said("Listed.")
+    )
+    await _chat(agent_api, person, "show my tasks every way")
+
+    results = chat_completions.received[1].tool_results()
+    assert [[task["id"] for task in result["tasks"]] for result in results] == [
+        [chore["id"]],
+        [report["id"]],
+        [plants["id"], chore["id"]],
+        [plants["id"]],
+        [report["id"]],
+        [plants["id"]],
+    ]
+
+
 async def test_the_conversation_is_kept_per_user_and_pruned(
     agent_api: Api, chat_completions: StandIn
 ) -> None:

@@ -3,7 +3,8 @@ in the running API process, and stdio (`python -m app.mcp_server` as a subproces
 session's PostgreSQL.
 
 Every tool's happy path; bad arguments are a tool error naming the field and write nothing;
-another user's task is invisible; a revoked token is refused; a read-only token cannot write.
+another user's task is invisible; a revoked token is refused; a read-only token cannot write;
+a user holds at most 50 live tokens and lists only their own.
 """
 
 from __future__ import annotations
@@ -287,6 +288,30 @@ def test_tokens_are_hashed_at_rest_listed_and_scoped(api_server: ApiServer) -> N
     assert bad.status_code == 422
     no_auth = httpx.post(f"{api_server.url}/mcp", json={})
     assert no_auth.status_code == 401
+
+
+def test_a_user_holds_at_most_fifty_live_tokens_and_sees_only_their_own(
+    api_server: ApiServer,
+) -> None:
+    account, other = Account(api_server), Account(api_server)
+    other_id, _ = other.new_token()
+    ids = [account.new_token()[0] for _ in range(50)]
+    refused = account.http.post("/me/tokens", json={"name": "one more"}, headers=account.headers)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "at most 50 tokens; revoke one first"
+    # The other user's token neither counts against this user nor shows in their list.
+    listed = account.http.get("/me/tokens", headers=account.headers).json()
+    assert [t["id"] for t in listed] == ids
+    assert other_id not in {t["id"] for t in listed}
+    # A revoked token stays listed (as revoked) but no longer counts.
+    assert account.http.delete(f"/me/tokens/{ids[0]}", headers=account.headers).status_code == 204
+    made_id, _ = account.new_token()
+    listed = account.http.get("/me/tokens", headers=account.headers).json()
+    assert [t["id"] for t in listed] == [*ids, made_id]
+    assert [t["id"] for t in listed if t["revoked_at"] is not None] == [ids[0]]
+    assert [t["id"] for t in other.http.get("/me/tokens", headers=other.headers).json()] == [
+        other_id
+    ]
 
 
 def test_only_the_mcp_path_is_the_mcp_apps(api_server: ApiServer) -> None:
