@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db.models import Reminder, Task
 from app.core.events import outbox
 from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.processes import NOTIFIER
 
-SOURCE_NOTIFIER: Final = "/todo-platform/notifier"
+SOURCE_NOTIFIER: Final = NOTIFIER.source
 
 
 @dataclass(frozen=True, slots=True)
