@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.db.event_models import AuditLog
 from app.core.db.models import OutboxEvent
 from app.core.db.session import create_engine, session_factory
+from app.core.events import outbox
 from app.core.events.topics import Topic
 from app.core.processes import TOPICS
 from bench.common import rss_mib, summary_ms
@@ -123,16 +124,7 @@ async def pipeline_drain(
     before = await audited(sessions)
     events = [task_event() for _ in range(count)]
     async with sessions() as session, session.begin():
-        session.add_all(
-            OutboxEvent(
-                event_id=e.id,
-                topic=e.topic.name,
-                key=e.subject,
-                event_type=e.type.value,
-                payload=e.model_dump(mode="json"),
-            )
-            for e in events
-        )
+        await outbox.record_many(session, events)
     started = time.perf_counter()
     published_s = 0.0
     while await audited(sessions) < before + count:
