@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -66,19 +67,13 @@ def publish_span(row: OutboxEvent) -> SpanStart:
     )
 
 
+@dataclass(eq=False)
 class OutboxRelay:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        publisher: Publisher,
-        *,
-        batch_size: int = 200,
-        tracer: TracerProvider | None = None,
-    ) -> None:
-        self.sessions = sessions
-        self.publisher = publisher
-        self.batch_size = batch_size
-        self.tracer = tracer
+    sessions: async_sessionmaker[AsyncSession]
+    publisher: Publisher
+    _: KW_ONLY
+    batch_size: int = 200
+    tracer: TracerProvider | None = None
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; the number of rows published (0: nothing to do, or busy)."""
