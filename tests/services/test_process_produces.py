@@ -1,10 +1,11 @@
 """Each process writes exactly the topics the process catalogue says it produces.
 
-On the real PostgreSQL and Kafka: every worker of the catalogue runs (``services.runner --all``)
-while a recurring task with a reminder goes through its whole life, and poison messages reach
-each consumer group. What each process wrote is then read back: the outbox rows by the process
-their CloudEvents ``source`` names (``records``), and the records on the broker's topics
-(``produces``): the relay's by our events' keys, the dead letters by their ``dlq.group`` header.
+On the real PostgreSQL and Kafka: the API and every worker of the catalogue run as processes
+while a recurring task with a reminder goes through its whole life through the API, and poison
+messages reach each consumer group. What each process wrote is then read back: the outbox rows
+by the process their CloudEvents ``source`` names (``records``), and the records on the
+broker's topics (``produces``): the relay's by our events' keys, the dead letters by their
+``dlq.group`` header.
 
 And a write the catalogue does not declare is refused, whatever the backend: here the relay on
 the local run's SQLite and in-process bus, with a row for a topic it does not produce.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -25,20 +25,17 @@ from sqlalchemy import delete, insert, select
 
 from app.core.db.models import OutboxEvent
 from app.core.events.contract import EventType
-from app.core.processes import PROCESSES, by_source
+from app.core.processes import PROCESSES, RELAY, WORKERS, by_source
 from app.core.processes import TOPICS as CATALOGUE_TOPICS
-from app.tasks import commands
-from app.tasks.inputs import NewTask
 from devtools.kafka import KafkaBroker
-from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess, produce, read_topic, task_event
-from devtools.testkit.workers_support import (
-    Database,
-    eventually,
-    migrated_database,
-    sqlite_database,
-    sqlite_url,
+from devtools.testkit.workers_stack import (  # noqa: F401 - fixtures are found by their names
+    Stack,
+    api_fixture,
+    log_dir_fixture,
+    stack_fixture,
 )
+from devtools.testkit.workers_support import Database, eventually, sqlite_database, sqlite_url
 from services.audit.worker import audit_consumer
 from services.common import InProcessBus, WorkerMetrics
 from services.common.settings import RelaySettings, WorkerSettings
@@ -54,9 +51,15 @@ def _declared(field: str) -> dict[str, set[str]]:
 
 
 @pytest.fixture
-async def db(postgres: PostgresServer) -> AsyncIterator[Database]:
-    async with migrated_database(postgres) as database:
-        yield database
+async def other_workers(stack: Stack) -> AsyncIterator[list[ServiceProcess]]:
+    """The catalogue's workers besides the relay (which comes with the stack), each ready."""
+    workers = [stack.service(p.name) for p in WORKERS if p is not RELAY]
+    try:
+        await asyncio.gather(*(worker.start(within=90) for worker in workers))
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 async def _outbox(db: Database) -> list[OutboxEvent]:
@@ -64,32 +67,28 @@ async def _outbox(db: Database) -> list[OutboxEvent]:
         return list(await session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
 
 
-async def _life_of_a_recurring_task(db: Database) -> None:
+async def _life_of_a_recurring_task(stack: Stack) -> None:
     """Created with a reminder (API), reminded and delivered (notifier), completed (API), its
     next occurrence created (recurring); returns once the relay has published all of it."""
-    owner = await db.new_user()
+    headers = await stack.new_user()
     now = datetime.now(UTC)
-    body = {
-        "title": "water the plants",
-        "due_date": (now + timedelta(hours=1)).isoformat(),
-        "recurrence": {"freq": "daily"},
-        "reminders": [{"at": (now + timedelta(seconds=1)).isoformat()}],
-    }
-    async with db.sessions() as session, session.begin():
-        task = await commands.create_task(session, owner, NewTask.model_validate(body))
-
-    async def types() -> set[str]:
-        return {row.event_type for row in await _outbox(db)}
+    task = await stack.create_task(
+        headers,
+        title="water the plants",
+        due_date=(now + timedelta(hours=1)).isoformat(),
+        recurrence={"freq": "daily"},
+        reminders=[{"at": (now + timedelta(seconds=1)).isoformat()}],
+    )
 
     async def delivered() -> bool:
-        return EventType.NOTIFICATION_SENT.value in await types()
+        sent = EventType.NOTIFICATION_SENT.value
+        return any(row.event_type == sent for row in await _outbox(stack.db))
 
     await eventually(delivered, within=60, what="the reminder delivered (notification.sent)")
-    async with db.sessions() as session, session.begin():
-        await commands.complete_task(session, owner, task.id)
+    await stack.complete(headers, task["id"])
 
     async def next_created_and_all_published() -> bool:
-        rows = await _outbox(db)
+        rows = await _outbox(stack.db)
         recurring = [r for r in rows if r.payload["source"] == "/todo-platform/recurring"]
         return bool(recurring) and all(r.published_at is not None for r in rows)
 
@@ -133,31 +132,20 @@ async def _dead_letters_by_process(kafka: KafkaBroker) -> dict[str, set[str]]:
 @pytest.mark.postgres
 @pytest.mark.kafka
 async def test_every_process_writes_exactly_the_topics_it_declares(
-    kafka: KafkaBroker, db: Database, tmp_path: Path
+    stack: Stack, other_workers: list[ServiceProcess], kafka: KafkaBroker
 ) -> None:
-    workers = ServiceProcess(
-        "all-workers",
-        database_url=db.url,
-        bootstrap=kafka.bootstrap,
-        log_dir=tmp_path,
-        command=[sys.executable, "-m", "services.runner", "--all"],
-        env={"NOTIFIER_CHANNELS": "log"},
-    )
-    await workers.start(within=90)
-    try:
-        await _life_of_a_recurring_task(db)
-        rows = await _outbox(db)
-        recorded: dict[str, set[str]] = {p.name: set() for p in PROCESSES}
-        for row in rows:
-            recorded[by_source(row.payload["source"]).name].add(row.topic)
-        assert recorded == _declared("records")
+    await _life_of_a_recurring_task(stack)
+    # The module's database holds only this test's rows.
+    rows = await _outbox(stack.db)
+    recorded: dict[str, set[str]] = {p.name: set() for p in PROCESSES}
+    for row in rows:
+        recorded[by_source(row.payload["source"]).name].add(row.topic)
+    assert recorded == _declared("records")
 
-        produced: dict[str, set[str]] = {p.name: set() for p in PROCESSES}
-        produced["relay"] = await _written_by_the_relay(kafka, rows)
-        produced.update(await _dead_letters_by_process(kafka))
-        assert produced == _declared("produces")
-    finally:
-        workers.stop()
+    produced: dict[str, set[str]] = {p.name: set() for p in PROCESSES}
+    produced["relay"] = await _written_by_the_relay(kafka, rows)
+    produced.update(await _dead_letters_by_process(kafka))
+    assert produced == _declared("produces")
 
 
 async def test_the_relay_refuses_a_row_for_a_topic_it_does_not_produce(tmp_path: Path) -> None:
