@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db.models import OutboxEvent
+from app.core.events.contract import CLOUDEVENTS_JSON
 from app.core.observability import metric_catalog
 from app.core.observability.tracing import SpanStart, spans_for_each
 from services.common.metrics import WorkerMetrics
@@ -47,7 +48,7 @@ def outgoing(row: OutboxEvent) -> list[OutgoingMessage]:
         key=row.key,
         value=json.dumps(row.payload, separators=(",", ":")).encode(),
         event_id=str(row.event_id),
-        headers=(("content-type", b"application/cloudevents+json"),),
+        headers=(("content-type", CLOUDEVENTS_JSON.encode()),),
     )
     notice = task_update_notice(row.topic, row.payload)
     return [event] if notice is None else [event, notice]

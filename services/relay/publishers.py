@@ -8,10 +8,9 @@ from typing import Generic, TypeVar
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from app.core.events.contract import CLOUDEVENTS_JSON
 from services.common.kafka import durable_producer, send_all
 from services.common.publisher import OutgoingMessage
-
-CLOUDEVENTS_JSON = "application/cloudevents+json"
 
 C = TypeVar("C")
 

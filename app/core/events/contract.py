@@ -20,6 +20,9 @@ from app.core.processes import API
 
 SCHEMA_VERSION: Final = "1"
 SOURCE_API: Final = API.source
+# The media type of an event in CloudEvents' structured mode (the whole envelope as JSON), as
+# Kafka headers, Dapr and webhook receivers are told it.
+CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
 
 
 class EventType(StrEnum):

@@ -27,6 +27,7 @@ from typing import Final
 import httpx
 from pydantic import SecretStr
 
+from app.core.events.contract import CLOUDEVENTS_JSON
 from app.notifications.targets import TargetRefused, check_resolved
 from services.notifier.channels.base import DeliveryFailed, Notice, answered, unreachable
 
@@ -34,7 +35,6 @@ SIGNATURE_HEADER: Final = "X-Todo-Signature"
 EVENT_ID_HEADER: Final = "X-Todo-Event-Id"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_ATTRIBUTE: Final = "idempotencykey"
-CONTENT_TYPE: Final = "application/cloudevents+json"
 DEFAULT_TOLERANCE_S: Final = 300
 
 
@@ -100,7 +100,7 @@ class WebhookChannel:
         # Signed per attempt: a retry carries a fresh timestamp.
         signature = sign(self._secret.get_secret_value().encode(), body, int(self._clock()))
         headers = {
-            "Content-Type": CONTENT_TYPE,
+            "Content-Type": CLOUDEVENTS_JSON,
             SIGNATURE_HEADER: signature,
             IDEMPOTENCY_HEADER: key,
             EVENT_ID_HEADER: key,
