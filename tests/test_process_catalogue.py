@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
@@ -12,7 +13,7 @@ import pytest
 
 from app.core import processes
 from app.core.events.contract import SOURCE_API
-from app.core.events.topics import TASK_EVENTS
+from app.core.events.topics import TASK_EVENTS, dead_letter_topic
 from app.core.observability import metric_catalog
 from app.core.processes import PROCESSES, ProcessName, UndeclaredTopic, check_writes
 from app.tasks.occurrences import SOURCE_RECURRING
@@ -68,9 +69,26 @@ def test_every_consumed_or_recorded_topic_is_produced_and_the_relay_publishes_th
     assert consumed | recorded == {"task-events", "reminders", "task-updates"}
     assert consumed | recorded < produced
     # The outbox has one reader: whatever a process records, the relay must publish.
-    for topic in (t for p in PROCESSES for t in p.records):
-        assert [p.name for p in processes.producers(topic)] == ["relay"]
-    assert [p.name for p in processes.recorders(TASK_EVENTS)] == ["api", "recurring"]
+    assert recorded <= {t.name for t in processes.RELAY.publishes}
+
+
+@pytest.mark.parametrize(
+    ("changed", "missing"),
+    [
+        # The relay no longer publishing what the API's live feed consumes.
+        (replace(processes.RELAY, publishes=(TASK_EVENTS,)), "reminders, task-updates"),
+        # A topic recorded in the outbox that the relay does not publish.
+        (replace(processes.AUDIT, records=(dead_letter_topic("audit"),)), "audit.dlq"),
+    ],
+)
+def test_a_catalogue_naming_a_topic_nobody_writes_is_refused(
+    changed: processes.ProcessSpec, missing: str
+) -> None:
+    edited = [changed if p.name == changed.name else p for p in PROCESSES]
+    with pytest.raises(UndeclaredTopic) as refused:
+        processes.check_catalogue(edited)
+    assert str(refused.value) == f"app/core/processes.py: no process produces {missing}"
+    processes.check_catalogue(PROCESSES)
 
 
 def test_the_event_sources_name_their_process() -> None:

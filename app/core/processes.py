@@ -17,7 +17,7 @@ read it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -105,21 +105,28 @@ PROCESSES: Final[tuple[ProcessSpec, ...]] = (API, RELAY, RECURRING, NOTIFIER, AU
 WORKERS: Final = tuple(p for p in PROCESSES if p.name != "api")
 CONSUMER_GROUPS: Final = tuple(p.group for p in PROCESSES if p.group is not None)
 
-# Every topic some process produces, in catalogue order: the relay's (the contract's three),
-# then each consumer group's dead-letter topic. Kafka creates exactly these.
-TOPICS: Final[tuple[Topic, ...]] = tuple(
-    {topic.name: topic for process in PROCESSES for topic in process.produces}.values()
-)
+
+def produced_topics(processes: Iterable[ProcessSpec]) -> tuple[Topic, ...]:
+    """Every topic some of ``processes`` produces, once each, in their order."""
+    return tuple({topic.name: topic for p in processes for topic in p.produces}.values())
 
 
-def producers(topic: Topic) -> tuple[ProcessSpec, ...]:
-    """The processes whose own producer writes ``topic``."""
-    return tuple(p for p in PROCESSES if topic in p.produces)
+def check_catalogue(processes: Sequence[ProcessSpec]) -> None:
+    """Refuse a catalogue naming a topic nobody writes: whatever a process consumes, some
+    process produces; whatever it records in the outbox, the relay (its one reader) publishes."""
+    produced = {topic.name for topic in produced_topics(processes)}
+    published = {t.name for p in processes if p.name == "relay" for t in p.publishes}
+    consumed = {t.name for p in processes for t in p.consumes}
+    recorded = {t.name for p in processes for t in p.records}
+    missing = sorted((consumed - produced) | (recorded - published))
+    if missing:
+        raise UndeclaredTopic(f"app/core/processes.py: no process produces {', '.join(missing)}")
 
 
-def recorders(topic: Topic) -> tuple[ProcessSpec, ...]:
-    """The processes that record ``topic``'s events in the outbox (the relay publishes them)."""
-    return tuple(p for p in PROCESSES if topic in p.records)
+check_catalogue(PROCESSES)
+# Every topic some process produces: the relay's (the contract's three), then each consumer
+# group's dead-letter topic. Kafka creates exactly these.
+TOPICS: Final = produced_topics(PROCESSES)
 
 
 def by_source(source: str) -> ProcessSpec:
