@@ -34,14 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db.event_models import AuditLog
 from app.core.db.models import OutboxEvent
-from app.core.db.session import create_engine, session_factory
+from app.core.events import outbox
 from app.core.events.topics import Topic
 from app.core.processes import TOPICS
 from bench.common import rss_mib, summary_ms
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
-from devtools.testkit.events_support import ServiceProcess, encode, task_event
+from devtools.testkit.events_support import encode, task_event
+from devtools.testkit.workers_stack import running_stack
 
 POLL_S = 0.005
 RAW_TOPIC = Topic(f"bench-raw-{uuid.uuid4().hex[:6]}", 3)
@@ -123,16 +124,7 @@ async def pipeline_drain(
     before = await audited(sessions)
     events = [task_event() for _ in range(count)]
     async with sessions() as session, session.begin():
-        session.add_all(
-            OutboxEvent(
-                event_id=e.id,
-                topic=e.topic.name,
-                key=e.subject,
-                event_type=e.type.value,
-                payload=e.model_dump(mode="json"),
-            )
-            for e in events
-        )
+        await outbox.record_many(session, events)
     started = time.perf_counter()
     published_s = 0.0
     while await audited(sessions) < before + count:
@@ -195,34 +187,26 @@ async def _max_audit_id(sessions: async_sessionmaker[AsyncSession]) -> int:
 async def run(
     api: ApiServer, kafka: KafkaBroker, log_dir: Path, args: argparse.Namespace
 ) -> Figures:
-    engine = create_engine(api.database_url)
-    sessions = session_factory(engine)
-    services = {
-        name: ServiceProcess(
-            name,
-            database_url=api.database_url,
-            bootstrap=kafka.bootstrap,
-            log_dir=log_dir,
-            env={"LOG_LEVEL": "WARNING"},
-        )
-        for name in ("relay", "audit")
-    }
-    try:
-        for service in services.values():
-            await service.start()
-        sample = encode(task_event())
-        raw = await raw_loop(kafka.bootstrap, [sample] * args.events)
-        await pipeline_drain(
-            sessions, min(500, args.events)
-        )  # warm-up: connections, JIT-less paths
-        relay, pipeline = await pipeline_drain(sessions, args.events)
-        latencies = await api_latency(api, sessions, args.rate, args.seconds)
-        rss = {"api": rss_mib(api.pid or 0), **{n: rss_mib(s.pid) for n, s in services.items()}}
-        return Figures(raw, relay, pipeline, latencies, rss)
-    finally:
-        for service in services.values():
-            service.stop()
-        await engine.dispose()
+    # The relay comes with the stack; it logs nothing per batch at the stack's INFO level.
+    async with running_stack(api, kafka, log_dir) as stack:
+        audit = stack.service("audit", env={"LOG_LEVEL": "WARNING"})
+        await audit.start()
+        try:
+            sessions = stack.db.sessions
+            sample = encode(task_event())
+            raw = await raw_loop(kafka.bootstrap, [sample] * args.events)
+            # Warm-up: connections, first-use code paths.
+            await pipeline_drain(sessions, min(500, args.events))
+            relay, pipeline = await pipeline_drain(sessions, args.events)
+            latencies = await api_latency(api, sessions, args.rate, args.seconds)
+            rss = {
+                "api": rss_mib(api.pid or 0),
+                "relay": rss_mib(stack.relay.pid),
+                "audit": rss_mib(audit.pid),
+            }
+            return Figures(raw, relay, pipeline, latencies, rss)
+        finally:
+            audit.stop()
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ Environment: ``DEVTOOLS_KAFKA_VERSION`` (default below), ``DEVTOOLS_CACHE_DIR`` 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import hashlib
@@ -27,7 +26,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, Unpack
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
@@ -38,13 +37,16 @@ from devtools.process import (
     ComponentError,
     LocalServer,
     ManagedProcess,
+    ServerOptions,
     cache_root,
+    command_line,
     exclusive_lock,
     free_ports,
     port_accepts,
     remove_tree,
     run_by_hand,
     run_tool,
+    serve_by_hand,
     wait_until,
 )
 
@@ -225,19 +227,12 @@ class KafkaBroker(LocalServer):
     def __init__(
         self,
         *,
-        port: int | None = None,
-        log_dir: Path | None = None,
         jars_dir: Path | None = None,
         heap: str = "512m",
-        startup_timeout: float = 60.0,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        ports = free_ports(2)
-        super().__init__(
-            port=port if port is not None else ports[0],
-            log_dir=log_dir,
-            startup_timeout=startup_timeout,
-        )
-        self.controller_port = ports[1] if ports[1] != self.port else ports[0]
+        super().__init__(**options)
+        self.controller_port = next(port for port in free_ports(2) if port != self.port)
         self.bootstrap = f"{self.host}:{self.port}"
         self.heap = heap
         self._jars_dir = jars_dir
@@ -403,27 +398,27 @@ class KafkaBroker(LocalServer):
         return ready == set(wanted)
 
 
-def _serve(port: int | None) -> None:
-    with KafkaBroker(port=port) as broker:
-        broker.create_topics(TOPICS)
-        print(f"KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
-        print(f"# topics: {', '.join(topic.name for topic in TOPICS)}", flush=True)
-        broker.serve_until_interrupted()
+def _ready(broker: KafkaBroker) -> list[str]:
+    broker.create_topics(TOPICS)
+    return [
+        f"KAFKA_BOOTSTRAP={broker.bootstrap}",
+        f"# topics: {', '.join(topic.name for topic in TOPICS)}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
     """``fetch``: fill the jar cache and print its path; ``run`` (default): serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devtools.kafka",
-        description="Run a single-node Kafka broker on 127.0.0.1 with the platform's topics.",
+    parser = command_line(
+        "devtools.kafka",
+        "Run a single-node Kafka broker on 127.0.0.1 with the platform's topics.",
+        port_help="client port (default: free)",
     )
     parser.add_argument("command", nargs="?", choices=("run", "fetch"), default="run")
-    parser.add_argument("--port", type=int, default=None, help="client port (default: free)")
     args = parser.parse_args(argv)
     if args.command == "fetch":
         run_by_hand(lambda: print(fetch_jars(), flush=True))
     else:
-        run_by_hand(lambda: _serve(args.port))
+        serve_by_hand(lambda: KafkaBroker(port=args.port), _ready)
 
 
 if __name__ == "__main__":

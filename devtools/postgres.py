@@ -15,7 +15,6 @@ Run by hand: ``python -m devtools.postgres`` prints a DATABASE_URL and serves un
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -23,17 +22,18 @@ import signal
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Final
+from typing import Final, Unpack
 
 from devtools.process import (
     LOOPBACK,
     ComponentError,
     LocalServer,
     ManagedProcess,
-    free_port,
+    ServerOptions,
+    command_line,
     run_as_user,
-    run_by_hand,
     run_tool,
+    serve_by_hand,
 )
 
 COMPONENT: Final = "postgres"
@@ -100,19 +100,8 @@ class PostgresServer(LocalServer):
 
     user: str
 
-    def __init__(
-        self,
-        *,
-        port: int | None = None,
-        log_dir: Path | None = None,
-        bindir: Path | None = None,
-        startup_timeout: float = 60.0,
-    ) -> None:
-        super().__init__(
-            port=port if port is not None else free_port(),
-            log_dir=log_dir,
-            startup_timeout=startup_timeout,
-        )
+    def __init__(self, *, bindir: Path | None = None, **options: Unpack[ServerOptions]) -> None:
+        super().__init__(**options)
         self.user = SUPERUSER
         self._bindir = bindir
 
@@ -211,28 +200,26 @@ class PostgresServer(LocalServer):
         )
 
 
-def _serve(port: int | None, database: str) -> None:
-    with PostgresServer(port=port) as server:
-        if database != "postgres":
-            server.create_database(database)
-        print(f"DATABASE_URL={server.url(database)}", flush=True)
-        server.serve_until_interrupted()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Start a server, create a database, print its DATABASE_URL and serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devtools.postgres",
-        description="Run a throwaway PostgreSQL server on 127.0.0.1 until Ctrl-C.",
+    parser = command_line(
+        "devtools.postgres",
+        "Run a throwaway PostgreSQL server on 127.0.0.1 until Ctrl-C.",
+        port_help="port (default: a free one)",
     )
-    parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     parser.add_argument("--database", default="todo", help="database to create and print a URL for")
     args = parser.parse_args(argv)
     try:
         database = check_database_name(args.database)
     except ValueError as exc:
         parser.error(str(exc))
-    run_by_hand(lambda: _serve(args.port, database))
+
+    def ready(server: PostgresServer) -> list[str]:
+        if database != "postgres":
+            server.create_database(database)
+        return [f"DATABASE_URL={server.url(database)}"]
+
+    serve_by_hand(lambda: PostgresServer(port=args.port), ready)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ after a failed start), :class:`LocalServer` (a server with its data in a tempora
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import fcntl
 import os
@@ -24,12 +25,12 @@ import tempfile
 import time
 import urllib.request
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Final, Self
+from typing import ClassVar, Final, Self, TypedDict, TypeVar, Unpack
 
 LOOPBACK: Final = "127.0.0.1"
 LOG_TAIL_LINES: Final = 40
@@ -359,6 +360,15 @@ class Component(ABC):
         self.close()
 
 
+class ServerOptions(TypedDict, total=False):
+    """What every :class:`LocalServer` takes: its client port (None or absent: a free one), the
+    directory its log outlives it in, and how long its start may take (60 s)."""
+
+    port: int | None
+    log_dir: Path | None
+    startup_timeout: float
+
+
 class LocalServer(Component):
     """A server of ours on a loopback port, with its data in a temporary directory.
 
@@ -375,11 +385,12 @@ class LocalServer(Component):
     host: str
     port: int
 
-    def __init__(self, *, port: int, log_dir: Path | None, startup_timeout: float) -> None:
+    def __init__(self, **options: Unpack[ServerOptions]) -> None:
+        port = options.get("port")
         self.host = LOOPBACK
-        self.port = port
-        self.startup_timeout = startup_timeout
-        self._log_dir = log_dir
+        self.port = port if port is not None else free_port()
+        self.startup_timeout = options.get("startup_timeout", 60.0)
+        self._log_dir = options.get("log_dir")
         self._root: Path | None = None
         self.process: ManagedProcess | None = None
 
@@ -547,3 +558,28 @@ def run_by_hand(serve: Callable[[], None]) -> None:
         sys.exit(f"error: {exc}")
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+Server = TypeVar("Server", bound=LocalServer)
+
+
+def command_line(module: str, description: str, *, port_help: str) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m <module>`` serving a :class:`LocalServer`, with its
+    ``--port`` (a free one when not given)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--port", type=int, default=None, help=port_help)
+    return parser
+
+
+def serve_by_hand(start: Callable[[], Server], ready: Callable[[Server], Iterable[str]]) -> None:
+    """Serve a :class:`LocalServer` by hand (see :func:`run_by_hand`): ``start`` it, let
+    ``ready`` prepare it and give the lines to print (what a developer exports to use it), then
+    serve until Ctrl-C or SIGTERM; leaving stops it and deletes its data."""
+
+    def serve() -> None:
+        with start() as server:
+            for line in ready(server):
+                print(line, flush=True)
+            server.serve_until_interrupted()
+
+    run_by_hand(serve)

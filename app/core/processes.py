@@ -1,14 +1,23 @@
 """The process catalogue: every process of the platform declared once, with its command, the
-Kafka consumer group it reads with and the topics it consumes.
+Kafka consumer group it reads with, the topics it consumes and the topics it produces.
 
-The topic contract (a dead-letter topic per consumer group: :data:`TOPICS`), the metric
-catalogue (which process exports what) and the workers (their group and topics) read it; the
-tests check the Kubernetes workloads and the workers' consumers against it. Standard library
-only, like the contracts that read it.
+A process produces a topic in one of two ways, and the catalogue keeps them apart because
+different code enforces each: its own Kafka producer writes the topic (``produces``: the relay's
+topics, a consumer group's dead-letter topic; ``services.common.publisher.DeclaredTopics``
+refuses any other), or it records the topic's events in the outbox in the transaction of the
+change and the relay publishes them (``records``; :mod:`app.core.events.outbox` refuses an event
+whose ``source`` process does not declare its topic).
+
+The topic list (:data:`TOPICS`: the topics some process produces, each consumed topic among
+them), the metric catalogue (which process exports what) and the workers (their group and
+topics) read it; the tests check the Kubernetes workloads, the workers' consumers and
+docs/architecture.md's process table against it. Standard library only, like the contracts that
+read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -23,6 +32,11 @@ from app.core.events.topics import (
 ProcessName = Literal["api", "relay", "recurring", "notifier", "audit"]
 
 
+class UndeclaredTopic(LookupError):
+    """A process tried to write a topic its catalogue entry does not declare; nothing was
+    written."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessSpec:
     name: ProcessName
@@ -31,6 +45,10 @@ class ProcessSpec:
     # through a group (the API's live feed reads without committing offsets).
     group: str | None = None
     consumes: tuple[Topic, ...] = ()
+    # Topics its own Kafka producer writes, besides its group's dead-letter topic.
+    publishes: tuple[Topic, ...] = ()
+    # Topics of the events it writes to the outbox; the relay publishes them.
+    records: tuple[Topic, ...] = ()
 
     @property
     def consumer_group(self) -> str:
@@ -39,20 +57,47 @@ class ProcessSpec:
             raise LookupError(f"process {self.name!r} has no consumer group")
         return self.group
 
+    @property
+    def produces(self) -> tuple[Topic, ...]:
+        """Every topic the process writes to Kafka itself: what it publishes and, for a consumer,
+        the dead-letter topic of its group (where it sends what it cannot process)."""
+        if self.group is None:
+            return self.publishes
+        return (*self.publishes, dead_letter_topic(self.group))
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents ``source`` of the events it records (``/todo-platform/<name>``)."""
+        return f"/todo-platform/{self.name}"
+
 
 API: Final = ProcessSpec(
     "api",
     ("uvicorn", "--factory", "app.main:create_app"),
     consumes=(TASK_UPDATES, REMINDERS),  # the web UI's live feed, without a group
+    records=(TASK_EVENTS,),  # task.* and reminder.scheduled
 )
-# The relay reads the outbox table (woken by NOTIFY) and publishes; it consumes no topic.
-RELAY: Final = ProcessSpec("relay", ("python", "-m", "services.relay"))
+# The relay reads the outbox table (woken by NOTIFY) and publishes it: every recorded event on
+# its topic, and a compact task-updates notice per task change. It consumes no topic.
+RELAY: Final = ProcessSpec(
+    "relay",
+    ("python", "-m", "services.relay"),
+    publishes=(TASK_EVENTS, REMINDERS, TASK_UPDATES),
+)
 RECURRING: Final = ProcessSpec(
-    "recurring", ("python", "-m", "services.recurring"), "recurring", (TASK_EVENTS,)
+    "recurring",
+    ("python", "-m", "services.recurring"),
+    "recurring",
+    (TASK_EVENTS,),
+    records=(TASK_EVENTS,),  # the next occurrence's task.created and reminder.scheduled
 )
 # The notifier claims due reminders from the database; only its delivery workers consume a topic.
 NOTIFIER: Final = ProcessSpec(
-    "notifier", ("python", "-m", "services.notifier"), "notifier-delivery", (REMINDERS,)
+    "notifier",
+    ("python", "-m", "services.notifier"),
+    "notifier-delivery",
+    (REMINDERS,),
+    records=(REMINDERS,),  # reminder.due when claimed, notification.sent when delivered
 )
 AUDIT: Final = ProcessSpec("audit", ("python", "-m", "services.audit"), "audit", (TASK_EVENTS,))
 
@@ -60,10 +105,47 @@ PROCESSES: Final[tuple[ProcessSpec, ...]] = (API, RELAY, RECURRING, NOTIFIER, AU
 WORKERS: Final = tuple(p for p in PROCESSES if p.name != "api")
 CONSUMER_GROUPS: Final = tuple(p.group for p in PROCESSES if p.group is not None)
 
-# Every topic: the contract's three, and the dead-letter topic of each consumer group.
-TOPICS: Final[tuple[Topic, ...]] = (
-    TASK_EVENTS,
-    REMINDERS,
-    TASK_UPDATES,
-    *(dead_letter_topic(group) for group in CONSUMER_GROUPS),
-)
+
+def produced_topics(processes: Iterable[ProcessSpec]) -> tuple[Topic, ...]:
+    """Every topic some of ``processes`` produces, once each, in their order."""
+    return tuple({topic.name: topic for p in processes for topic in p.produces}.values())
+
+
+def check_catalogue(processes: Sequence[ProcessSpec]) -> None:
+    """Refuse a catalogue naming a topic nobody writes: whatever a process consumes, some
+    process produces; whatever it records in the outbox, the relay (its one reader) publishes."""
+    produced = {topic.name for topic in produced_topics(processes)}
+    published = {t.name for p in processes if p.name == "relay" for t in p.publishes}
+    consumed = {t.name for p in processes for t in p.consumes}
+    recorded = {t.name for p in processes for t in p.records}
+    missing = sorted((consumed - produced) | (recorded - published))
+    if missing:
+        raise UndeclaredTopic(f"app/core/processes.py: no process produces {', '.join(missing)}")
+
+
+check_catalogue(PROCESSES)
+# Every topic some process produces: the relay's (the contract's three), then each consumer
+# group's dead-letter topic. Kafka creates exactly these.
+TOPICS: Final = produced_topics(PROCESSES)
+
+
+def by_source(source: str) -> ProcessSpec:
+    """The process whose CloudEvents ``source`` this is (a ``LookupError`` for any other)."""
+    for process in PROCESSES:
+        if process.source == source:
+            return process
+    raise LookupError(f"no process of the catalogue has the event source {source!r}")
+
+
+def check_writes(process: ProcessSpec, topics: Iterable[str], *, outbox: bool = False) -> None:
+    """Refuse (:class:`UndeclaredTopic`) any of ``topics`` that ``process`` does not declare:
+    in ``records`` for an outbox write, in ``produces`` for a write of its own producer."""
+    declared = process.records if outbox else process.produces
+    names = {topic.name for topic in declared}
+    stray = sorted(set(topics) - names)
+    if stray:
+        field = "records" if outbox else "produces"
+        raise UndeclaredTopic(
+            f"process {process.name!r} may not write {', '.join(stray)}: its {field!r} in "
+            f"app/core/processes.py declares {', '.join(sorted(names)) or 'no topic'}"
+        )

@@ -39,7 +39,7 @@ from services.common.runtime import KafkaConsumerRuntime
 from services.common.settings import WorkerSettings
 from services.common.spec import ConsumerSpec
 from services.common.waiting import wait_set
-from services.common.worker import S, Worker, WorkerContext, WorkerParts
+from services.common.worker import S, Worker, WorkerContext, WorkerParts, check_consumers
 
 log = logging.getLogger("services.process")
 
@@ -107,6 +107,8 @@ async def build_parts(
         )
         for each in workers
     ]
+    for each, parts in zip(workers, built, strict=True):
+        check_consumers(each.worker.process, parts.consumers)
     return WorkerParts(
         consumers=[spec for parts in built for spec in parts.consumers],
         loops=[loop for parts in built for loop in parts.loops],

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -107,6 +108,7 @@ async def claim(session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+@dataclass(eq=False)
 class EventProcessor:
     """Applies one consumer's events exactly once; hands failures to a dead-letter sink.
 
@@ -115,23 +117,14 @@ class EventProcessor:
     request that caused the event (with no tracer the context still passes through).
     """
 
-    def __init__(
-        self,
-        spec: ConsumerSpec,
-        sessions: async_sessionmaker[AsyncSession],
-        dead_letters: DeadLetterSink,
-        metrics: ConsumerMetrics,
-        *,
-        tracer: TracerProvider | None = None,
-        retry_backoff_seconds: float = 0.2,
-    ) -> None:
-        self.spec = spec
-        self.sessions = sessions
-        self.dead_letters = dead_letters
-        self.metrics = metrics
-        self.tracer = tracer
-        self.retry_backoff_seconds = retry_backoff_seconds
-        self.stopping = asyncio.Event()
+    spec: ConsumerSpec
+    sessions: async_sessionmaker[AsyncSession]
+    dead_letters: DeadLetterSink
+    metrics: ConsumerMetrics
+    _: KW_ONLY
+    tracer: TracerProvider | None = None
+    retry_backoff_seconds: float = 0.2
+    stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def reject(self, message: RawMessage, poison: PoisonMessage) -> None:
         """A message that is no valid event: straight to the dead-letter sink, counted."""

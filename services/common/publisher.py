@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.core.processes import ProcessSpec, check_writes
+
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
@@ -53,3 +55,23 @@ class FanOut:
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         for publisher in self.publishers:
             await publisher.publish(messages)
+
+
+class DeclaredTopics:
+    """``publisher`` for ``process``: a batch with a topic the catalogue does not declare in the
+    process's ``produces`` is refused whole (:class:`~app.core.processes.UndeclaredTopic`)
+    before any of it is sent, whichever backend (Kafka, Dapr, the in-process bus) is behind."""
+
+    def __init__(self, process: ProcessSpec, publisher: Publisher) -> None:
+        self.process = process
+        self.publisher = publisher
+
+    async def start(self) -> None:
+        await self.publisher.start()
+
+    async def stop(self) -> None:
+        await self.publisher.stop()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        check_writes(self.process, (message.topic for message in messages))
+        await self.publisher.publish(messages)

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import BaseRoute
 
-from app.core.processes import ProcessSpec
+from app.core.processes import ProcessSpec, UndeclaredTopic
 from services.common.http import ReadyCheck
 from services.common.metrics import WorkerMetrics
 from services.common.publisher import Publisher
@@ -66,3 +66,17 @@ class Worker(Generic[S]):
     @property
     def name(self) -> str:
         return self.process.name
+
+
+def check_consumers(process: ProcessSpec, consumers: Sequence[ConsumerSpec]) -> None:
+    """Refuse a consumer the catalogue does not declare for ``process``: its group must be the
+    process's (so the dead-letter topic it writes is one the process produces) and its topics
+    among those the process consumes."""
+    consumes = {topic.name for topic in process.consumes}
+    for consumer in consumers:
+        if consumer.group != process.group or not set(consumer.topics) <= consumes:
+            raise UndeclaredTopic(
+                f"a consumer of {', '.join(consumer.topics)} in group {consumer.group!r} is not "
+                f"process {process.name!r}'s: app/core/processes.py declares group "
+                f"{process.group!r} on {', '.join(sorted(consumes)) or 'no topic'}"
+            )

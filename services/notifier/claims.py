@@ -25,9 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.models import Reminder, Task
 from app.core.events import outbox
-from app.core.events.contract import CloudEvent, EventType, ReminderDueData
+from app.core.events.contract import (
+    CloudEvent,
+    EventType,
+    NotificationSentData,
+    ReminderDueData,
+)
+from app.core.processes import NOTIFIER
 
-SOURCE_NOTIFIER: Final = "/todo-platform/notifier"
+SOURCE_NOTIFIER: Final = NOTIFIER.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +77,9 @@ async def claim_due(
     suppressed (cancelled)."""
     rows = (
         await session.execute(
+            # Named as the event's fields: a row not suppressed is the reminder.due's data.
             select(
-                Reminder.id,
+                Reminder.id.label("reminder_id"),
                 Reminder.task_id,
                 Reminder.remind_at,
                 Task.owner_id,
@@ -87,16 +94,9 @@ async def claim_due(
             .with_for_update(skip_locked=True, of=[Reminder.__table__, Task.__table__])
         )
     ).all()
-    suppressed = [row.id for row in rows if row.completed]
+    suppressed = [row.reminder_id for row in rows if row.completed]
     sent = [
-        ReminderDueData(
-            reminder_id=row.id,
-            task_id=row.task_id,
-            owner_id=row.owner_id,
-            title=row.title,
-            remind_at=row.remind_at,
-            due_date=row.due_date,
-        )
+        ReminderDueData.model_validate(row, from_attributes=True)
         for row in rows
         if not row.completed
     ]
@@ -131,15 +131,16 @@ async def _mark_sent(
         .execution_options(synchronize_session=False)
     )
     await outbox.record_many(
-        session,
-        [
-            CloudEvent.of(
-                EventType.REMINDER_DUE,
-                data,
-                subject=data.task_id,
-                source=SOURCE_NOTIFIER,
-                traceparent=traceparent,
-            )
-            for data in sent
-        ],
+        session, [notifier_event(EventType.REMINDER_DUE, data, traceparent) for data in sent]
+    )
+
+
+def notifier_event(
+    event_type: EventType,
+    data: ReminderDueData | NotificationSentData,
+    traceparent: str | None,
+) -> CloudEvent:
+    """An event the notifier records about a reminder of ``data``'s task (its subject)."""
+    return CloudEvent.of(
+        event_type, data, subject=data.task_id, source=SOURCE_NOTIFIER, traceparent=traceparent
     )

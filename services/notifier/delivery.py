@@ -43,7 +43,7 @@ from services.notifier.channels import (
     RetryPolicy,
     with_retries,
 )
-from services.notifier.claims import SOURCE_NOTIFIER
+from services.notifier.claims import notifier_event
 from services.notifier.email_gate import EMAIL, EmailGate
 from services.notifier.metrics import NotifierMetrics
 
@@ -186,14 +186,6 @@ async def _record_sent(
         channel=channel,
         delivered_at=delivered_at,
     )
-    await outbox.record(
-        session,
-        CloudEvent.of(
-            EventType.NOTIFICATION_SENT,
-            data,
-            subject=notice.task_id,
-            source=SOURCE_NOTIFIER,
-            # The handling span's context: the trace of the reminder.due being delivered.
-            traceparent=current_traceparent(),
-        ),
-    )
+    # The handling span's context: the trace of the reminder.due being delivered.
+    event = notifier_event(EventType.NOTIFICATION_SENT, data, current_traceparent())
+    await outbox.record(session, event)

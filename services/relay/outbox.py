@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -27,6 +28,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db.models import OutboxEvent
+from app.core.events.contract import CLOUDEVENTS_JSON
 from app.core.observability import metric_catalog
 from app.core.observability.tracing import SpanStart, spans_for_each
 from services.common.metrics import WorkerMetrics
@@ -46,7 +48,7 @@ def outgoing(row: OutboxEvent) -> list[OutgoingMessage]:
         key=row.key,
         value=json.dumps(row.payload, separators=(",", ":")).encode(),
         event_id=str(row.event_id),
-        headers=(("content-type", b"application/cloudevents+json"),),
+        headers=(("content-type", CLOUDEVENTS_JSON.encode()),),
     )
     notice = task_update_notice(row.topic, row.payload)
     return [event] if notice is None else [event, notice]
@@ -66,19 +68,13 @@ def publish_span(row: OutboxEvent) -> SpanStart:
     )
 
 
+@dataclass(eq=False)
 class OutboxRelay:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        publisher: Publisher,
-        *,
-        batch_size: int = 200,
-        tracer: TracerProvider | None = None,
-    ) -> None:
-        self.sessions = sessions
-        self.publisher = publisher
-        self.batch_size = batch_size
-        self.tracer = tracer
+    sessions: async_sessionmaker[AsyncSession]
+    publisher: Publisher
+    _: KW_ONLY
+    batch_size: int = 200
+    tracer: TracerProvider | None = None
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; the number of rows published (0: nothing to do, or busy)."""

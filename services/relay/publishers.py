@@ -3,21 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Generic, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from app.core.events.contract import CLOUDEVENTS_JSON
 from services.common.kafka import durable_producer, send_all
 from services.common.publisher import OutgoingMessage
 
-CLOUDEVENTS_JSON = "application/cloudevents+json"
+C = TypeVar("C")
 
 
 class PublishError(RuntimeError):
     """A backend refused or lost a message; the relay keeps its rows and retries the batch."""
 
 
-class KafkaPublisher:
+class _Connection(Generic[C]):
+    """A backend's connection: opened on first use, and again after :meth:`stop` (which a
+    failed batch calls, so the retry starts on a fresh one)."""
+
+    _connection: C | None = None
+
+    async def _open(self) -> C:
+        raise NotImplementedError
+
+    async def _close(self, connection: C) -> None:
+        raise NotImplementedError
+
+    async def _connected(self) -> C:
+        if self._connection is None:
+            self._connection = await self._open()
+        return self._connection
+
+    async def start(self) -> None:
+        await self._connected()
+
+    async def stop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await self._close(connection)
+
+
+class KafkaPublisher(_Connection[AIOKafkaProducer]):
     """An idempotent producer with ``acks=all``; recreated after a failed batch.
 
     After a timeout the producer's idempotence state (producer id, sequence numbers) may be out
@@ -28,36 +56,31 @@ class KafkaPublisher:
     def __init__(self, bootstrap: str, client_id: str) -> None:
         self.bootstrap = bootstrap
         self.client_id = client_id
-        self._producer: AIOKafkaProducer | None = None
 
-    async def start(self) -> None:
-        if self._producer is None:
-            producer = durable_producer(self.bootstrap, self.client_id)
-            try:
-                await producer.start()
-            except BaseException:
-                # A producer whose start failed (broker down) still holds its client and
-                # buffers: close it, or every retry during an outage leaks one.
-                await producer.stop()
-                raise
-            self._producer = producer
-
-    async def stop(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
+    async def _open(self) -> AIOKafkaProducer:
+        producer = durable_producer(self.bootstrap, self.client_id)
+        try:
+            await producer.start()
+        except BaseException:
+            # A producer whose start failed (broker down) still holds its client and
+            # buffers: close it, or every retry during an outage leaks one.
             await producer.stop()
+            raise
+        return producer
+
+    async def _close(self, connection: AIOKafkaProducer) -> None:
+        await connection.stop()
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        await self.start()
-        assert self._producer is not None
+        producer = await self._connected()
         try:
-            await send_all(self._producer, messages)
+            await send_all(producer, messages)
         except BaseException:
             await self.stop()
             raise
 
 
-class DaprPublisher:
+class DaprPublisher(_Connection[httpx.AsyncClient]):
     """Posts each message to ``/v1.0/publish/<pubsub>/<topic>`` on the Dapr sidecar.
 
     CloudEvents go as ``application/cloudevents+json`` so Dapr passes our envelope through
@@ -70,20 +93,15 @@ class DaprPublisher:
         self.base = endpoint.rstrip("/")
         self.pubsub = pubsub
         self.timeout = timeout
-        self._client: httpx.AsyncClient | None = None
 
-    async def start(self) -> None:
-        if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self.base, timeout=self.timeout)
+    async def _open(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base, timeout=self.timeout)
 
-    async def stop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+    async def _close(self, connection: httpx.AsyncClient) -> None:
+        await connection.aclose()
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        await self.start()
-        assert self._client is not None
+        client = await self._connected()
         for message in messages:
             params = {"metadata.partitionKey": message.key}
             if message.event_id is not None:
@@ -93,7 +111,7 @@ class DaprPublisher:
                 # A plain notice: Dapr wraps it in its own envelope, consumers unwrap it.
                 content_type = "application/json"
             try:
-                response = await self._client.post(
+                response = await client.post(
                     f"/v1.0/publish/{self.pubsub}/{message.topic}",
                     params=params,
                     content=message.value,

@@ -7,7 +7,7 @@ from functools import partial
 
 from app.core.processes import RELAY
 from app.core.settings import SettingsError
-from services.common.publisher import Publisher
+from services.common.publisher import DeclaredTopics, Publisher
 from services.common.settings import RelaySettings
 from services.common.worker import Worker, WorkerContext, WorkerParts
 from services.relay.loop import RelayLoop, prune_periodically
@@ -25,11 +25,12 @@ def publisher_for(settings: RelaySettings) -> Publisher:
 
 
 def relay_parts(context: WorkerContext[RelaySettings], publisher: Publisher) -> WorkerParts:
-    """The relay's loops over ``publisher`` (Kafka, Dapr, or the local in-process bus)."""
+    """The relay's loops over ``publisher`` (Kafka, Dapr, or the local in-process bus), which
+    may carry only the topics the catalogue says the relay produces."""
     settings = context.settings
     relay = OutboxRelay(
         context.sessions,
-        publisher,
+        DeclaredTopics(RELAY, publisher),
         batch_size=settings.relay_batch_size,
         tracer=context.tracer,
     )

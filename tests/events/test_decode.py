@@ -17,21 +17,18 @@ def encoded(document: object) -> bytes:
     return json.dumps(document).encode()
 
 
-def test_a_dapr_pass_through_envelope_is_our_event() -> None:
+# What a Dapr subscriber receives of our event, by the content type the relay published with.
+DAPR_DELIVERIES = {
     # application/cloudevents+json: Dapr keeps our envelope and adds its own attributes.
-    dapr = {
+    "pass-through": {
         **EXAMPLE,
         "topic": "task-events",
         "pubsubname": "pubsub",
         "traceid": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         "tracestate": "",
-    }
-    assert decode_event(encoded(dapr)) == decode_event(encoded(EXAMPLE))
-
-
-def test_a_dapr_wrapped_event_is_unwrapped() -> None:
+    },
     # application/json: Dapr wraps the payload as the data of its own event.
-    wrapped = {
+    "wrapped": {
         "specversion": "1.0",
         "id": "5929aaac-a5e2-4ca1-859c-edfe73f11565",
         "source": "relay",
@@ -40,8 +37,13 @@ def test_a_dapr_wrapped_event_is_unwrapped() -> None:
         "topic": "task-events",
         "pubsubname": "pubsub",
         "data": EXAMPLE,
-    }
-    assert decode_event(encoded(wrapped)) == decode_event(encoded(EXAMPLE))
+    },
+}
+
+
+@pytest.mark.parametrize("delivered", DAPR_DELIVERIES.values(), ids=DAPR_DELIVERIES.keys())
+def test_a_dapr_delivery_is_our_event(delivered: dict[str, Any]) -> None:
+    assert decode_event(encoded(delivered)) == decode_event(encoded(EXAMPLE))
 
 
 @pytest.mark.parametrize(

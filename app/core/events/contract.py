@@ -16,9 +16,13 @@ from typing import Any, Final, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.core.events.topics import REMINDERS, TASK_EVENTS, Topic
+from app.core.processes import API
 
 SCHEMA_VERSION: Final = "1"
-SOURCE_API: Final = "/todo-platform/api"
+SOURCE_API: Final = API.source
+# The media type of an event in CloudEvents' structured mode (the whole envelope as JSON), as
+# Kafka headers, Dapr and webhook receivers are told it.
+CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
 
 
 class EventType(StrEnum):

@@ -2,6 +2,10 @@
 
 The relay (services/relay) publishes them; because the row commits or rolls back with the change,
 nothing is published that was not committed and nothing committed is lost.
+
+Each event names its process in its CloudEvents ``source``; an event whose topic that process
+does not declare in the catalogue's ``records`` is refused before anything is written, so the
+catalogue stays the true list of who produces what.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.models import OutboxEvent
 from app.core.events.contract import CloudEvent
+from app.core.processes import by_source, check_writes
 
 # A Core INSERT, executed at once: outbox rows are written, never read back in the transaction
 # that writes them, so the ORM's unit of work (identity map, flush bookkeeping) is pure cost on
@@ -34,6 +39,8 @@ async def record_many(session: AsyncSession, events: Sequence[CloudEvent]) -> No
     """Add ``events`` to the outbox in one statement (one round trip for a whole batch)."""
     if not events:
         return
+    for event in events:
+        check_writes(by_source(event.source), [event.topic.name], outbox=True)
     await session.execute(
         _insert_event,
         [

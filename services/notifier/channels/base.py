@@ -29,17 +29,9 @@ class Notice:
     @classmethod
     def of(cls, event: CloudEvent, recipient: str | None = None) -> Notice:
         """The notice of a ``reminder.due`` event."""
-        data = ReminderDueData.model_validate(event.data)
-        return cls(
-            event=event,
-            reminder_id=data.reminder_id,
-            task_id=data.task_id,
-            owner_id=data.owner_id,
-            title=data.title,
-            remind_at=data.remind_at,
-            due_date=data.due_date,
-            recipient=recipient,
-        )
+        # The notice's fields between ``event`` and ``recipient`` are the event's data fields.
+        data = ReminderDueData.model_validate(event.data).model_dump()
+        return cls(event=event, recipient=recipient, **data)
 
 
 class DeliveryFailed(Exception):

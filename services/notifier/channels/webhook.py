@@ -27,17 +27,15 @@ from typing import Final
 import httpx
 from pydantic import SecretStr
 
+from app.core.events.contract import CLOUDEVENTS_JSON
 from app.notifications.targets import TargetRefused, check_resolved
-from services.notifier.channels.base import DeliveryFailed, Notice
+from services.notifier.channels.base import DeliveryFailed, Notice, answered, unreachable
 
 SIGNATURE_HEADER: Final = "X-Todo-Signature"
 EVENT_ID_HEADER: Final = "X-Todo-Event-Id"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 IDEMPOTENCY_ATTRIBUTE: Final = "idempotencykey"
-CONTENT_TYPE: Final = "application/cloudevents+json"
 DEFAULT_TOLERANCE_S: Final = 300
-# Worth retrying: the receiver is overloaded, restarting or asks us to slow down.
-_TRANSIENT_STATUSES: Final = frozenset({408, 425, 429})
 
 
 def _digest(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -102,7 +100,7 @@ class WebhookChannel:
         # Signed per attempt: a retry carries a fresh timestamp.
         signature = sign(self._secret.get_secret_value().encode(), body, int(self._clock()))
         headers = {
-            "Content-Type": CONTENT_TYPE,
+            "Content-Type": CLOUDEVENTS_JSON,
             SIGNATURE_HEADER: signature,
             IDEMPOTENCY_HEADER: key,
             EVENT_ID_HEADER: key,
@@ -110,16 +108,9 @@ class WebhookChannel:
         try:
             response = await self._client.post(self._url, content=body, headers=headers)
         except httpx.TransportError as exc:
-            raise DeliveryFailed(
-                f"webhook not reachable: {type(exc).__name__}", transient=True
-            ) from None
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        raise DeliveryFailed(
-            f"webhook answered HTTP {status}",
-            transient=status >= 500 or status in _TRANSIENT_STATUSES,
-        )
+            raise unreachable("webhook", exc) from None
+        if not 200 <= response.status_code < 300:
+            raise answered("webhook", response.status_code)
 
 
 class UserWebhookChannel:
