@@ -2,6 +2,10 @@
 
 A :class:`Browserless` client keeps cookies like a browser and reads the CSRF token out of each
 page, so the tests post forms the way a person's browser does.
+
+The Chromium suites share the platform fixtures at the end (a module's own log directory, Kafka
+broker and API process, and one headless Chromium); a suite overrides ``api_env`` to give its
+API more environment, and starts its own worker services.
 """
 
 from __future__ import annotations
@@ -9,12 +13,14 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -22,8 +28,12 @@ from app.core.db.migrate import upgrade_async
 from app.core.db.models import OutboxEvent, Task, User
 from app.core.db.session import create_engine, session_factory
 from app.main import create_app
+from devtools.api_server import ApiServer
+from devtools.kafka import KafkaBroker
+from devtools.postgres import PostgresServer
 from devtools.testkit.workers_support import fresh_database_url
 from tests.api.conftest import api_settings
+from tests.ui.browser_support import chromium, own_kafka
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FIELD_ERROR = re.compile(
@@ -143,3 +153,37 @@ async def person(ui: Ui) -> AsyncIterator[Browserless]:
         yield browser
     finally:
         await browser.client.aclose()
+
+
+@pytest.fixture(scope="module")
+def log_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+
+
+@pytest.fixture(scope="module")
+def broker(log_dir: Path) -> Iterator[KafkaBroker]:
+    with own_kafka(log_dir) as kafka:
+        yield kafka
+
+
+@pytest.fixture(scope="module")
+def api_env() -> dict[str, str]:
+    """The API's environment besides the broker's address; a module overrides it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def api(
+    postgres: PostgresServer, broker: KafkaBroker, log_dir: Path, api_env: dict[str, str]
+) -> Iterator[ApiServer]:
+    # Started outside the event loop: ApiServer migrates the database with asyncio.run.
+    database = postgres.url(postgres.create_database())
+    env = {"KAFKA_BOOTSTRAP": broker.bootstrap, **api_env}
+    with ApiServer(database, env=env, log_dir=log_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
