@@ -21,18 +21,16 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Browser
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db.migrate import upgrade_async
-from app.core.db.models import OutboxEvent, Task, User
-from app.core.db.session import create_engine, session_factory
-from app.main import create_app
+from app.core.db.models import Task, User
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.workers_support import fresh_database_url
-from tests.api.conftest import api_settings
+from tests.api.conftest import Api, api_settings, running_api
 from tests.ui.browser_support import chromium, own_kafka
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -89,11 +87,17 @@ class Browserless:
 
 @dataclass
 class Ui:
-    backend: str
-    app: Any
-    transport: httpx.ASGITransport
-    sessions: async_sessionmaker[AsyncSession]
-    engine: AsyncEngine
+    """The app under test (the UI is a part of it, on the same database) and its browsers."""
+
+    api: Api
+
+    @property
+    def transport(self) -> httpx.ASGITransport:
+        return self.api.transport
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.api.sessions
 
     def browser(self) -> Browserless:
         return Browserless(
@@ -107,10 +111,7 @@ class Ui:
 
     async def counts(self) -> tuple[int, int]:
         """(tasks, outbox rows) in the database: proof that a refused post wrote nothing."""
-        async with self.sessions() as session:
-            tasks = await session.scalar(select(func.count()).select_from(Task))
-            events = await session.scalar(select(func.count()).select_from(OutboxEvent))
-        return int(tasks or 0), int(events or 0)
+        return await self.api.counts()
 
     async def tasks_of(self, email: str) -> list[Task]:
         async with self.sessions() as session:
@@ -130,20 +131,8 @@ def ui_database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 async def ui(ui_database_url: str) -> AsyncIterator[Ui]:
     await upgrade_async(ui_database_url)
-    settings = api_settings(ui_database_url)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        engine = create_engine(ui_database_url)
-        try:
-            yield Ui(
-                backend=ui_database_url.split(":")[0],
-                app=app,
-                transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 40000)),
-                sessions=session_factory(engine),
-                engine=engine,
-            )
-        finally:
-            await engine.dispose()
+    async with running_api(api_settings(ui_database_url)) as api:
+        yield Ui(api)
 
 
 @pytest.fixture
