@@ -72,6 +72,16 @@ class Stack:
     async def wait_published(self, within: float = 30.0) -> None:
         await eventually(self.outbox_drained, within=within, what="the outbox published")
 
+    async def wait_consumed(self, group: str, topic: str, within: float = 60.0) -> None:
+        """Until everything written is published and ``group`` has consumed all of ``topic``:
+        nothing more is on its way to that group's handler."""
+        await self.wait_published()
+        await eventually(
+            lambda: group_caught_up(self.bootstrap, group, topic),
+            within=within,
+            what=f"group {group} consumed {topic}",
+        )
+
 
 async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
     """Whether ``group`` has committed offsets at the end of every partition of ``topic``."""
