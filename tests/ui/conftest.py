@@ -124,14 +124,10 @@ class Ui:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def ui_database_url(request: pytest.FixtureRequest) -> str:
-    return fresh_database_url(request)
-
-
-@pytest.fixture(scope="session")
-async def ui(ui_database_url: str) -> AsyncIterator[Ui]:
-    await upgrade_async(ui_database_url)
-    async with running_api(api_settings(ui_database_url)) as api:
+async def ui(request: pytest.FixtureRequest) -> AsyncIterator[Ui]:
+    database_url = fresh_database_url(request)
+    await upgrade_async(database_url)
+    async with running_api(api_settings(database_url)) as api:
         yield Ui(api)
 
 
