@@ -13,7 +13,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess, encode, produce, task_event
 from devtools.testkit.metrics import Samples
 from devtools.testkit.workers_support import Database, eventually, migrated_database
+from tests.services.conftest import NewWorker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -90,17 +90,9 @@ async def waiting_on_lock(db: Database) -> bool:
 
 
 @asynccontextmanager
-async def audit_worker(
-    db: Database, kafka: KafkaBroker, tmp_path: Path
-) -> AsyncIterator[ServiceProcess]:
+async def audit_worker(new_worker: NewWorker) -> AsyncIterator[ServiceProcess]:
     """The audit service, ready, for the block; stopped however the block ends."""
-    worker = ServiceProcess(
-        "audit",
-        database_url=db.url,
-        bootstrap=kafka.bootstrap,
-        log_dir=tmp_path,
-        env={"CONSUMER_BATCH_SIZE": "50"},
-    )
+    worker = new_worker("audit", env={"CONSUMER_BATCH_SIZE": "50"})
     await worker.start()
     try:
         yield worker
@@ -116,9 +108,9 @@ async def all_audited(db: Database, events: list[CloudEvent], *, within: float =
 
 
 async def test_kill_9_mid_batch_then_restart_applies_every_event_exactly_once(
-    kafka: KafkaBroker, db: Database, tmp_path: Path
+    kafka: KafkaBroker, db: Database, new_worker: NewWorker
 ) -> None:
-    async with audit_worker(db, kafka, tmp_path) as worker:
+    async with audit_worker(new_worker) as worker:
         before = events_for(100)
         await publish(kafka, before)
         await all_audited(db, before)
@@ -138,10 +130,10 @@ async def test_kill_9_mid_batch_then_restart_applies_every_event_exactly_once(
 
 
 async def test_sigterm_finishes_the_batch_in_flight_commits_and_exits_0(
-    kafka: KafkaBroker, db: Database, tmp_path: Path
+    kafka: KafkaBroker, db: Database, new_worker: NewWorker
 ) -> None:
     events = events_for(40)
-    async with audit_worker(db, kafka, tmp_path) as worker:
+    async with audit_worker(new_worker) as worker:
         async with audit_log_locked(db):
             await publish(kafka, events)
             await eventually(lambda: waiting_on_lock(db), within=30, what="a batch in flight")
@@ -153,13 +145,13 @@ async def test_sigterm_finishes_the_batch_in_flight_commits_and_exits_0(
     assert await recorded(db, events) == in_flight
 
     # Whatever was not in the finished batch is still there for the next process, once.
-    async with audit_worker(db, kafka, tmp_path):
+    async with audit_worker(new_worker):
         await all_audited(db, events, within=40)
     assert await recorded(db, events) == 40
 
 
-async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, tmp_path: Path) -> None:
-    async with audit_worker(db, kafka, tmp_path) as worker:
+async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, new_worker: NewWorker) -> None:
+    async with audit_worker(new_worker) as worker:
         events = events_for(12)
         await publish(kafka, events)
         await all_audited(db, events)
