@@ -25,7 +25,7 @@ from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.accounts import create_task, register
-from devtools.testkit.events_support import ServiceProcess
+from devtools.testkit.events_support import ServiceProcess, WorkerSite
 from devtools.testkit.workers_support import Database, eventually
 
 
@@ -40,13 +40,7 @@ class Stack:
 
     def service(self, name: str, env: Mapping[str, str] | None = None) -> ServiceProcess:
         """``python -m services.<name>`` on this stack's database and broker (not started)."""
-        return ServiceProcess(
-            name,
-            database_url=self.db.url,
-            bootstrap=self.bootstrap,
-            log_dir=self.log_dir,
-            env=env,
-        )
+        return WorkerSite(self.db.url, self.bootstrap, self.log_dir).worker(name, env=env)
 
     async def new_user(self) -> dict[str, str]:
         return await register(self.client)
