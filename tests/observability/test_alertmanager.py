@@ -22,9 +22,10 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from devtools.process import LOOPBACK, free_port
 from devtools.testkit.http_stub import serving
 from infra.observability import EmailReceiver, SlackReceiver, Timings, alertmanager_config
+from tests.devtools.subprocesses import output, run
 from tests.observability.alert_cases import NAMESPACE, RUNBOOK_URL
 from tests.observability.servers import Alertmanager
-from tests.observability.tools import debian_tool, output, run
+from tests.observability.tools import debian_tool
 
 SMTP_USER = "alertmanager"
 SMTP_PASSWORD = "s3cret-from-a-mounted-file"
