@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Unpack
 
 import httpx
@@ -26,7 +27,7 @@ from app.core.events.contract import CloudEvent, EventType, TaskData, TaskDelete
 from app.core.events.topics import Topic
 from devtools.kafka import KafkaBroker
 from devtools.testkit.metrics import Samples
-from devtools.testkit.worker_process import WorkerOptions, WorkerProcess
+from devtools.testkit.worker_process import WorkerExtras, WorkerOptions, WorkerProcess
 
 
 def new_topic(kafka: KafkaBroker, prefix: str, partitions: int = 3) -> str:
@@ -241,3 +242,22 @@ class ServiceProcess:
             return Samples.parse((await client.get(f"{self.url}/metrics")).text).total(
                 name, **labels
             )
+
+
+@dataclass(frozen=True)
+class WorkerSite:
+    """Where a test's workers run: their database, their broker and the folder for their logs."""
+
+    database_url: str
+    bootstrap: str
+    log_dir: Path
+
+    def worker(self, name: str, **extras: Unpack[WorkerExtras]) -> ServiceProcess:
+        """Worker ``name`` on this site (not started)."""
+        return ServiceProcess(
+            name,
+            database_url=self.database_url,
+            bootstrap=self.bootstrap,
+            log_dir=self.log_dir,
+            **extras,
+        )

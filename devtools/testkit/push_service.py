@@ -19,7 +19,6 @@ the notifier really sends:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import secrets
@@ -29,19 +28,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import uvicorn
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from devtools.process import LOOPBACK, free_port
+from devtools.testkit.http_stub import LoopbackApp
 
 MAX_TOKEN_LIFETIME_S: Final = 24 * 3600  # RFC 8292 section 2
 
@@ -174,23 +171,18 @@ class PushedMessage:
         return json.loads(self.payload)
 
 
-class PushService:
+class PushService(LoopbackApp):
     """The stand-in, started with ``async with``; ``url`` is its origin."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        super().__init__([Route("/push/{id}", self._receive, methods=["POST"])])
+        self.url = self.root
         self.subscriptions: dict[str, BrowserSubscription] = {}
         self.messages: list[PushedMessage] = []
         self.refusals: list[tuple[int, str]] = []
         self.gone_answers = 0
         # Called with each accepted message (the browser test hands it to the service worker).
         self.on_message: Callable[[PushedMessage], None] | None = None
-        app = Starlette(routes=[Route("/push/{id}", self._receive, methods=["POST"])])
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host=LOOPBACK, port=self.port, log_level="warning", lifespan="off")
-        )
-        self._task: asyncio.Task[None] | None = None
 
     def subscribe(self, application_server_key: str) -> BrowserSubscription:
         """A new subscription, as a browser's ``pushManager.subscribe`` would make it."""
@@ -246,17 +238,3 @@ class PushService:
             self.on_message(message)
         location = f"{self.url}/message/{uuid.uuid4()}"
         return Response(status_code=201, headers={"Location": location})
-
-    async def __aenter__(self) -> PushService:
-        self._task = asyncio.create_task(self._server.serve())
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the push service stand-in did not start within 10 s")
-            await asyncio.sleep(0.02)
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        if self._task is not None:
-            await self._task

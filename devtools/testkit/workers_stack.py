@@ -25,7 +25,7 @@ from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.accounts import create_task, register
-from devtools.testkit.events_support import ServiceProcess
+from devtools.testkit.events_support import ServiceProcess, WorkerSite
 from devtools.testkit.workers_support import Database, eventually
 
 
@@ -40,13 +40,7 @@ class Stack:
 
     def service(self, name: str, env: Mapping[str, str] | None = None) -> ServiceProcess:
         """``python -m services.<name>`` on this stack's database and broker (not started)."""
-        return ServiceProcess(
-            name,
-            database_url=self.db.url,
-            bootstrap=self.bootstrap,
-            log_dir=self.log_dir,
-            env=env,
-        )
+        return WorkerSite(self.db.url, self.bootstrap, self.log_dir).worker(name, env=env)
 
     async def new_user(self) -> dict[str, str]:
         return await register(self.client)
@@ -71,6 +65,16 @@ class Stack:
 
     async def wait_published(self, within: float = 30.0) -> None:
         await eventually(self.outbox_drained, within=within, what="the outbox published")
+
+    async def wait_consumed(self, group: str, topic: str, within: float = 60.0) -> None:
+        """Until everything written is published and ``group`` has consumed all of ``topic``:
+        nothing more is on its way to that group's handler."""
+        await self.wait_published()
+        await eventually(
+            lambda: group_caught_up(self.bootstrap, group, topic),
+            within=within,
+            what=f"group {group} consumed {topic}",
+        )
 
 
 async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:

@@ -22,12 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -39,6 +37,7 @@ from app.core.events.contract import CloudEvent, EventType, ReminderDueData
 from app.core.observability.tracing import continue_trace
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
+from devtools.testkit.http_stub import LoopbackApp
 from services.notifier.channels.webhook import (
     EVENT_ID_HEADER,
     IDEMPOTENCY_HEADER,
@@ -178,22 +177,17 @@ class Hook:
     body: dict[str, Any]
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackApp):
     """A webhook endpoint at ``url`` that checks every request's HMAC signature."""
 
     def __init__(self, secret: str) -> None:
+        super().__init__([Route("/hook", self._receive, methods=["POST"])])
         self.secret = secret.encode()
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}/hook"
+        self.url = f"{self.root}/hook"
         self.hooks: list[Hook] = []
         self.failures_left = 0
         self.failure_status = 503
         self.attempts = 0
-        app = Starlette(routes=[Route("/hook", self._receive, methods=["POST"])])
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host=LOOPBACK, port=self.port, log_level="warning", lifespan="off")
-        )
-        self._task: asyncio.Task[None] | None = None
 
     def fail_next(self, count: int, status: int = 503) -> None:
         self.failures_left = count
@@ -221,16 +215,6 @@ class WebhookReceiver:
             )
         )
         return Response(status_code=204)
-
-    async def __aenter__(self) -> WebhookReceiver:
-        self._task = asyncio.create_task(self._server.serve())
-        await eventually(lambda: self._server.started, within=10, what="webhook receiver up")
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        if self._task is not None:
-            await self._task
 
 
 class _Inbox:

@@ -3,15 +3,15 @@ failed requests (refused connections, error statuses) are reported, not fatal.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from bench.api import page_query_plan, parse_wrk, wrk
 from devtools.process import LOOPBACK, free_port
+from devtools.testkit.http_stub import serving
 
 
 class _Unavailable(BaseHTTPRequestHandler):
@@ -31,14 +31,8 @@ class _Dropping(BaseHTTPRequestHandler):
 
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}/tasks"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(handler) as url:
+        yield f"{url}/tasks"
 
 
 @pytest.fixture

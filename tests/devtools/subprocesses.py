@@ -1,4 +1,5 @@
-"""What the devtools tests share: `python -m devtools.*` runs and servers on a taken port."""
+"""What the tests share for subprocesses: a command run to completion, `python -m devtools.*`
+runs, a separate pytest session, and servers on a taken port."""
 
 from __future__ import annotations
 
@@ -17,6 +18,31 @@ import pytest
 from devtools.process import LOOPBACK, ComponentError, LocalServer, port_accepts, wait_until
 
 REPO = Path(__file__).parents[2]
+# Generous for a tool or a nested pytest session on a loaded machine.
+RUN_TIMEOUT_S = 120.0
+
+
+def run(
+    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to completion; the caller asserts on the exit code and output."""
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    """Both streams of a finished command, for assertion messages."""
+    return (
+        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n"
+        f"--- stderr ---\n{result.stderr}"
+    )
 
 
 def python_output(code: str) -> str:
@@ -45,7 +71,7 @@ def run_pytest(
     if ci is not None:
         environment["CI"] = ci
     loaded = [arg for plugin in plugins for arg in ("-p", plugin)]
-    return subprocess.run(
+    return run(
         [
             sys.executable,
             "-m",
@@ -62,10 +88,6 @@ def run_pytest(
         ],
         cwd=directory,
         env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
 
 

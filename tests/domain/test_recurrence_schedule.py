@@ -11,6 +11,7 @@ from app.domain.recurrence import Occurrence, RecurrenceRule, next_occurrence, o
 NEW_YORK = "America/New_York"
 BERLIN = "Europe/Berlin"
 DAILY = RecurrenceRule(freq="daily")
+WEEKLY = RecurrenceRule(freq="weekly")
 MONTHLY = RecurrenceRule(freq="monthly")
 
 
@@ -34,31 +35,27 @@ def test_occurrence_zero_is_the_start_in_utc() -> None:
     assert first.due.tzinfo is UTC
 
 
-def test_daily_keeps_nine_oclock_across_new_york_dst_changes() -> None:
-    assert dues(DAILY, local(NEW_YORK, 2026, 3, 7, 9), NEW_YORK, 3) == [
-        utc(2026, 3, 7, 14),  # EST, UTC-5
-        utc(2026, 3, 8, 13),  # EDT from 2026-03-08 02:00
-        utc(2026, 3, 9, 13),
-    ]
-    assert dues(DAILY, local(NEW_YORK, 2026, 10, 31, 9), NEW_YORK, 3) == [
-        utc(2026, 10, 31, 13),
-        utc(2026, 11, 1, 14),  # EST again from 2026-11-01 02:00
-        utc(2026, 11, 2, 14),
-    ]
-
-
-def test_weekly_keeps_nine_oclock_across_berlin_dst_changes() -> None:
-    weekly = RecurrenceRule(freq="weekly")
-    assert dues(weekly, local(BERLIN, 2026, 3, 22, 9), BERLIN, 3) == [
-        utc(2026, 3, 22, 8),  # CET, UTC+1
-        utc(2026, 3, 29, 7),  # CEST from 2026-03-29 02:00
-        utc(2026, 4, 5, 7),
-    ]
-    assert dues(weekly, local(BERLIN, 2026, 10, 18, 9), BERLIN, 3) == [
-        utc(2026, 10, 18, 7),
-        utc(2026, 10, 25, 8),  # CET again from 2026-10-25 03:00
-        utc(2026, 11, 1, 8),
-    ]
+@pytest.mark.parametrize(
+    ("rule", "tz", "start", "expected"),
+    [
+        # New York, daily: EST (UTC-5), then EDT from 2026-03-08 02:00.
+        (DAILY, NEW_YORK, (2026, 3, 7, 9), [(3, 7, 14), (3, 8, 13), (3, 9, 13)]),
+        # EST again from 2026-11-01 02:00.
+        (DAILY, NEW_YORK, (2026, 10, 31, 9), [(10, 31, 13), (11, 1, 14), (11, 2, 14)]),
+        # Berlin, weekly: CET (UTC+1), then CEST from 2026-03-29 02:00.
+        (WEEKLY, BERLIN, (2026, 3, 22, 9), [(3, 22, 8), (3, 29, 7), (4, 5, 7)]),
+        # CET again from 2026-10-25 03:00.
+        (WEEKLY, BERLIN, (2026, 10, 18, 9), [(10, 18, 7), (10, 25, 8), (11, 1, 8)]),
+    ],
+)
+def test_nine_oclock_is_kept_across_dst_changes(
+    rule: RecurrenceRule,
+    tz: str,
+    start: tuple[int, int, int, int],
+    expected: list[tuple[int, int, int]],
+) -> None:
+    """``expected``: (month, day, hour) in UTC of each occurrence in 2026."""
+    assert dues(rule, local(tz, *start), tz, 3) == [utc(2026, *due) for due in expected]
 
 
 def test_weekly_on_chosen_weekdays_every_other_week() -> None:
@@ -76,14 +73,9 @@ def test_weekly_on_chosen_weekdays_every_other_week() -> None:
 
 def test_monthly_on_the_31st_takes_the_last_day_of_shorter_months_and_never_drifts() -> None:
     # Repeatedly adding a month would give Jan 31 -> Feb 28 -> Mar 28.
+    month_ends = [(1, 31), (2, 28), (3, 31), (4, 30), (5, 31), (6, 30), (7, 31)]
     assert dues(MONTHLY, utc(2026, 1, 31, 9), "UTC", 7) == [
-        utc(2026, 1, 31, 9),
-        utc(2026, 2, 28, 9),
-        utc(2026, 3, 31, 9),
-        utc(2026, 4, 30, 9),
-        utc(2026, 5, 31, 9),
-        utc(2026, 6, 30, 9),
-        utc(2026, 7, 31, 9),
+        utc(2026, month, day, 9) for month, day in month_ends
     ]
 
 

@@ -24,7 +24,7 @@ from devtools.testkit.events_support import (
     encode,
     produce,
 )
-from devtools.testkit.workers_stack import Stack, group_caught_up
+from devtools.testkit.workers_stack import Stack
 from devtools.testkit.workers_support import eventually
 from services.recurring.worker import GROUP
 
@@ -41,15 +41,6 @@ async def recurring(stack: Stack) -> AsyncIterator[ServiceProcess]:
         yield worker
     finally:
         worker.stop()
-
-
-async def _settled(stack: Stack) -> None:
-    await stack.wait_published()
-    await eventually(
-        lambda: group_caught_up(stack.bootstrap, GROUP, TASK_EVENTS.name),
-        within=DEADLINE_S,
-        what="the recurring group consumed task-events",
-    )
 
 
 async def _series(stack: Stack, series_id: str) -> list[tuple[int | None, datetime | None]]:
@@ -85,7 +76,7 @@ async def test_daily_weekly_monthly_completions_each_create_exactly_one_next_occ
         return lengths == [2, 2, 2]
 
     await eventually(every_series_has_two, within=DEADLINE_S, what="3 next occurrences")
-    await _settled(stack)
+    await stack.wait_consumed(GROUP, TASK_EVENTS.name, DEADLINE_S)
 
     for freq, (_due, _zone, expected) in cases.items():
         series = await _series(stack, tasks[freq]["series_id"])
@@ -119,7 +110,7 @@ async def test_duplicate_task_completed_events_create_one_occurrence(
     again = completed.model_copy(update={"id": uuid.uuid4()})
     records = [(task["id"], encode(completed)), (task["id"], encode(completed))]
     await produce(stack.bootstrap, TASK_EVENTS.name, [*records, (task["id"], encode(again))])
-    await _settled(stack)
+    await stack.wait_consumed(GROUP, TASK_EVENTS.name, DEADLINE_S)
 
     assert await _series(stack, task["series_id"]) == [
         (0, datetime(2031, 5, 1, 9, tzinfo=UTC)),
@@ -179,7 +170,7 @@ async def test_kill_9_mid_stream_then_restart_creates_exactly_one_occurrence_eac
         await eventually(
             lambda: _at_least(created, total), within=DEADLINE_S, what=f"{total} occurrences"
         )
-        await _settled(stack)
+        await stack.wait_consumed(GROUP, TASK_EVENTS.name, DEADLINE_S)
     finally:
         second.stop()
 

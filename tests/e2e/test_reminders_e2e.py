@@ -23,7 +23,7 @@ from app.core.db.models import OutboxEvent, Reminder
 from app.core.events.contract import EventType
 from app.core.events.topics import REMINDERS
 from devtools.testkit.events_support import ServiceProcess
-from devtools.testkit.workers_stack import Stack, group_caught_up
+from devtools.testkit.workers_stack import Stack
 from devtools.testkit.workers_support import Hook, WebhookReceiver, eventually
 from services.notifier.worker import DELIVERY_GROUP
 
@@ -64,15 +64,6 @@ def _hooks_for(receiver: WebhookReceiver, task_ids: set[str]) -> list[Hook]:
     return [hook for hook in receiver.hooks if hook.body["subject"] in task_ids]
 
 
-async def _settled(stack: Stack) -> None:
-    await stack.wait_published()
-    await eventually(
-        lambda: group_caught_up(stack.bootstrap, DELIVERY_GROUP, REMINDERS.name),
-        within=DEADLINE_S,
-        what="the delivery group consumed reminders",
-    )
-
-
 async def _count(stack: Stack, statement: Select[int]) -> int:
     async with stack.db.sessions() as session:
         return int(await session.scalar(statement) or 0)
@@ -109,7 +100,7 @@ async def test_two_reminders_due_in_seconds_arrive_signed_and_set_reminder_sent(
         await eventually(
             lambda: len(_hooks_for(receiver, ids)) >= 2, within=DEADLINE_S, what="2 webhooks"
         )
-        await _settled(stack)
+        await stack.wait_consumed(DELIVERY_GROUP, REMINDERS.name, DEADLINE_S)
 
     hooks = _hooks_for(receiver, ids)
     assert len(hooks) == 2
@@ -144,7 +135,7 @@ async def test_two_notifier_replicas_deliver_every_reminder_exactly_once(
         await eventually(
             lambda: len(_hooks_for(receiver, ids)) >= 40, within=DEADLINE_S, what="40 webhooks"
         )
-        await _settled(stack)
+        await stack.wait_consumed(DELIVERY_GROUP, REMINDERS.name, DEADLINE_S)
 
     hooks = _hooks_for(receiver, ids)
     per_reminder = Counter(hook.body["data"]["reminder_id"] for hook in hooks)
@@ -172,7 +163,7 @@ async def test_a_reminder_of_a_completed_task_is_never_delivered(
             within=DEADLINE_S,
             what="the witness webhook",
         )
-        await _settled(stack)
+        await stack.wait_consumed(DELIVERY_GROUP, REMINDERS.name, DEADLINE_S)
 
     assert _hooks_for(receiver, {done["id"]}) == []
     assert await _count(stack, _due_events({done["id"]})) == 0
@@ -208,7 +199,7 @@ async def test_kill_9_mid_delivery_then_restart_fires_each_reminder_once(
             within=DEADLINE_S,
             what=f"{total} distinct webhooks",
         )
-        await _settled(stack)
+        await stack.wait_consumed(DELIVERY_GROUP, REMINDERS.name, DEADLINE_S)
 
     # Claims are exactly-once: one reminder.due per reminder, one delivered row per reminder.
     assert await _count(stack, _due_events(ids)) == total

@@ -15,8 +15,9 @@ import yaml
 
 from infra.observability import Thresholds, rule_groups
 from infra.observability.alerts import SEVERITIES, alerts
+from tests.devtools.subprocesses import output, run
 from tests.observability.alert_cases import CASES, NAMESPACE, RUNBOOK_URL, Scenario
-from tests.observability.tools import debian_tool, output, run
+from tests.observability.tools import debian_tool
 
 ALERTS = {alert.name: alert for alert in alerts(NAMESPACE)}
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from devtools.process import LOOPBACK, free_port
+from devtools.testkit.http_stub import serving
 from infra.observability import EmailReceiver, SlackReceiver, Timings, alertmanager_config
+from tests.devtools.subprocesses import output, run
 from tests.observability.alert_cases import NAMESPACE, RUNBOOK_URL
 from tests.observability.servers import Alertmanager
-from tests.observability.tools import debian_tool, output, run
+from tests.observability.tools import debian_tool
 
 SMTP_USER = "alertmanager"
 SMTP_PASSWORD = "s3cret-from-a-mounted-file"
@@ -150,14 +152,8 @@ def _slack_stub(inbox: _Inbox) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the test asserts on what arrived."""
 
-    server = ThreadingHTTPServer((LOOPBACK, 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}/services/T0/B0/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Hook) as url:
+        yield f"{url}/services/T0/B0/hook"
 
 
 class _Mailbox:

@@ -14,9 +14,10 @@ from app.core.observability import metric_catalog as m
 from infra.observability import dashboards
 from infra.observability import external_metrics as x
 from infra.observability.grafana import BUILTIN_VARIABLES, GRID_WIDTH
+from tests.devtools.subprocesses import output, run
 from tests.observability.alert_cases import NAMESPACE
 from tests.observability.promql import GRAFANA_SUBSTITUTES, grafana_to_promql, selectors
-from tests.observability.tools import debian_tool, output, run
+from tests.observability.tools import debian_tool
 
 BOARDS: dict[str, dict[str, Any]] = {
     name: json.loads(body) for name, body in dashboards(namespace=NAMESPACE).items()

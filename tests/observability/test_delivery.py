@@ -21,7 +21,8 @@ import yaml
 from devtools.process import LOOPBACK, ComponentError, HttpServer, free_port
 from infra.workloads import catalog
 from infra.workloads.pods import RUN_AS
-from tests.observability.tools import ROOT, actionlint, output, run, venv_tool
+from tests.devtools.subprocesses import output, run
+from tests.observability.tools import ROOT, actionlint, venv_tool
 
 DOCKERFILE = ROOT / "Dockerfile"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
@@ -26,7 +25,6 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 # Outside the checkout, like the Kafka jars: a fresh clone (CI) reuses the built binary.
 LOCAL_BIN: Final = cache_root() / "bin"
 ACTIONLINT_MODULE: Final = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
-TOOL_TIMEOUT_S: Final = 120.0
 GO_BUILD_TIMEOUT_S: Final = 600.0
 
 
@@ -77,18 +75,3 @@ def actionlint() -> str:
     if result.returncode != 0 or not built.exists():
         unavailable(f"`go install {ACTIONLINT_MODULE}` failed:\n{result.stderr[-2000:]}")
     return str(built)
-
-
-def run(argv: Sequence[str], *, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a tool to completion; the caller asserts on the exit code and output."""
-    return subprocess.run(
-        list(argv), capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, cwd=cwd, check=False
-    )
-
-
-def output(result: subprocess.CompletedProcess[str]) -> str:
-    """Both streams of a finished tool, for assertion messages."""
-    return (
-        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n"
-        f"--- stderr ---\n{result.stderr}"
-    )

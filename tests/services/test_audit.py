@@ -13,7 +13,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess, encode, produce, task_event
 from devtools.testkit.metrics import Samples
 from devtools.testkit.workers_support import Database, eventually, migrated_database
+from tests.services.conftest import NewWorker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -89,25 +89,31 @@ async def waiting_on_lock(db: Database) -> bool:
     return bool(waiting)
 
 
-def audit_process(db: Database, kafka: KafkaBroker, tmp_path: Path) -> ServiceProcess:
-    return ServiceProcess(
-        "audit",
-        database_url=db.url,
-        bootstrap=kafka.bootstrap,
-        log_dir=tmp_path,
-        env={"CONSUMER_BATCH_SIZE": "50"},
+@asynccontextmanager
+async def audit_worker(new_worker: NewWorker) -> AsyncIterator[ServiceProcess]:
+    """The audit service, ready, for the block; stopped however the block ends."""
+    worker = new_worker("audit", env={"CONSUMER_BATCH_SIZE": "50"})
+    await worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+async def all_audited(db: Database, events: list[CloudEvent], *, within: float = 30) -> None:
+    expected = len(events)
+    await eventually(
+        lambda: count_is(audited(db, events), expected), within=within, what=f"{expected} audited"
     )
 
 
 async def test_kill_9_mid_batch_then_restart_applies_every_event_exactly_once(
-    kafka: KafkaBroker, db: Database, tmp_path: Path
+    kafka: KafkaBroker, db: Database, new_worker: NewWorker
 ) -> None:
-    worker = audit_process(db, kafka, tmp_path)
-    await worker.start()
-    try:
+    async with audit_worker(new_worker) as worker:
         before = events_for(100)
         await publish(kafka, before)
-        await eventually(lambda: count_is(audited(db, before), 100), within=30, what="100 audited")
+        await all_audited(db, before)
 
         during = events_for(200)
         async with audit_log_locked(db):
@@ -117,50 +123,38 @@ async def test_kill_9_mid_batch_then_restart_applies_every_event_exactly_once(
         assert await audited(db, during) == 0  # the killed batch committed nothing
 
         await worker.start()
-        await eventually(lambda: count_is(audited(db, during), 200), within=40, what="200 audited")
-    finally:
-        worker.stop()
+        await all_audited(db, during, within=40)
     everything = before + during
     assert await audited(db, everything) == 300
     assert await recorded(db, everything) == 300
 
 
 async def test_sigterm_finishes_the_batch_in_flight_commits_and_exits_0(
-    kafka: KafkaBroker, db: Database, tmp_path: Path
+    kafka: KafkaBroker, db: Database, new_worker: NewWorker
 ) -> None:
-    worker = audit_process(db, kafka, tmp_path)
-    await worker.start()
     events = events_for(40)
-    try:
+    async with audit_worker(new_worker) as worker:
         async with audit_log_locked(db):
             await publish(kafka, events)
             await eventually(lambda: waiting_on_lock(db), within=30, what="a batch in flight")
             worker.send_sigterm()
         # The lock is gone: the batch completes, commits, and the process exits on its own.
         assert await worker.wait_exit() == 0
-    finally:
-        worker.stop()
     in_flight = await audited(db, events)
     assert 0 < in_flight <= 40
     assert await recorded(db, events) == in_flight
 
     # Whatever was not in the finished batch is still there for the next process, once.
-    worker = audit_process(db, kafka, tmp_path)
-    await worker.start()
-    try:
-        await eventually(lambda: count_is(audited(db, events), 40), within=40, what="40 audited")
-    finally:
-        worker.stop()
+    async with audit_worker(new_worker):
+        await all_audited(db, events, within=40)
     assert await recorded(db, events) == 40
 
 
-async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, tmp_path: Path) -> None:
-    worker = audit_process(db, kafka, tmp_path)
-    await worker.start()
-    try:
+async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, new_worker: NewWorker) -> None:
+    async with audit_worker(new_worker) as worker:
         events = events_for(12)
         await publish(kafka, events)
-        await eventually(lambda: count_is(audited(db, events), 12), within=30, what="12 audited")
+        await all_audited(db, events)
         async with httpx.AsyncClient(base_url=worker.url, timeout=5) as client:
             health = await client.get("/healthz")
             ready = await client.get("/readyz")
@@ -171,8 +165,6 @@ async def test_probes_and_metrics(kafka: KafkaBroker, db: Database, tmp_path: Pa
         # One observation per applied event.
         assert await worker.metric("todo_event_handler_duration_seconds_count", group="audit") == 12
         assert await worker.metric("todo_readiness_check_up", check="database") == 1
-    finally:
-        worker.stop()
 
 
 async def _lag_is_zero(worker: ServiceProcess) -> bool:

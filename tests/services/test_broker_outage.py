@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess
 from devtools.testkit.workers_support import Database, eventually, migrated_database
+from tests.services.conftest import NewWorker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -36,15 +36,9 @@ async def _state(worker: ServiceProcess) -> tuple[int, float]:
 
 
 async def test_a_broker_outage_is_a_metric_and_readiness_and_both_recover(
-    db: Database, kafka: KafkaBroker, tmp_path: Path
+    kafka: KafkaBroker, new_worker: NewWorker
 ) -> None:
-    worker = ServiceProcess(
-        "audit",
-        database_url=db.url,
-        bootstrap=kafka.bootstrap,
-        log_dir=tmp_path,
-        env={"KAFKA_PROBE_SECONDS": "1"},
-    )
+    worker = new_worker("audit", env={"KAFKA_PROBE_SECONDS": "1"})
     await worker.start()
     try:
         assert await _state(worker) == (200, 1.0)

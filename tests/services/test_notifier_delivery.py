@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -48,12 +48,6 @@ async def db(postgres: PostgresServer) -> AsyncIterator[Database]:
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     async with WebhookReceiver(SECRET) as hook:
         yield hook
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
-        yield sink
 
 
 @pytest.fixture

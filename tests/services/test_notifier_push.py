@@ -27,12 +27,6 @@ SUBJECT = "mailto:ops@example.com"
 
 
 @pytest.fixture
-async def push() -> AsyncIterator[PushService]:
-    async with PushService() as service:
-        yield service
-
-
-@pytest.fixture
 async def channel() -> AsyncIterator[PushChannel]:
     async with httpx.AsyncClient(timeout=5, follow_redirects=False) as client:
         yield PushChannel(PRIVATE, SUBJECT, client, allow_loopback=True)

@@ -5,7 +5,7 @@ subscription the push service reports gone is deleted; nobody gets another user'
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -55,18 +55,6 @@ async def db(
         server: PostgresServer = request.getfixturevalue("postgres")
         async with migrated_database(server) as database:
             yield database
-
-
-@pytest.fixture
-async def push() -> AsyncIterator[PushService]:
-    async with PushService() as service:
-        yield service
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    with SmtpSink() as sink:
-        yield sink
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import uvicorn
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import func, select, text, update
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -32,6 +30,7 @@ from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
 from devtools.testkit.events_support import read_topic, task_event
+from devtools.testkit.http_stub import LoopbackApp
 from devtools.testkit.workers_support import Database, eventually, migrated_database
 from services.common import WorkerMetrics, decode_event
 from services.common.publisher import Publisher
@@ -188,21 +187,14 @@ async def test_pruning_deletes_only_old_published_rows_and_old_records(db: Datab
     assert records == 3
 
 
-class DaprSidecar:
+class DaprSidecar(LoopbackApp):
     """A stand-in for the Dapr sidecar's publish endpoint: records requests, can fail some."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        super().__init__([Route("/v1.0/publish/{pubsub}/{topic}", self._publish, methods=["POST"])])
+        self.url = self.root
         self.requests: list[tuple[str, dict[str, str], str, bytes]] = []
         self.failures_left = 0
-        app = Starlette(
-            routes=[Route("/v1.0/publish/{pubsub}/{topic}", self._publish, methods=["POST"])]
-        )
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host=LOOPBACK, port=self.port, log_level="warning", lifespan="off")
-        )
-        self._task: asyncio.Task[None] | None = None
 
     async def _publish(self, request: Request) -> Response:
         if self.failures_left > 0:
@@ -217,16 +209,6 @@ class DaprSidecar:
             )
         )
         return Response(status_code=204)
-
-    async def __aenter__(self) -> DaprSidecar:
-        self._task = asyncio.create_task(self._server.serve())
-        await eventually(lambda: self._server.started, within=10, what="sidecar up")
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        if self._task is not None:
-            await self._task
 
 
 def _traced(event: CloudEvent) -> CloudEvent:

@@ -18,14 +18,14 @@ from sqlalchemy import text
 from app.core.events.contract import EventType
 from app.core.events.outbox import record
 from app.core.processes import WORKERS
-from devtools.kafka import KafkaBroker
 from devtools.postgres import PostgresServer
 from devtools.process import LOOPBACK, free_port
-from devtools.testkit.events_support import ServiceProcess, task_event
+from devtools.testkit.events_support import task_event
 from devtools.testkit.metrics import Samples
 from devtools.testkit.workers_support import Database, eventually, migrated_database
 from services import catalogue
 from services.runner import main
+from tests.services.conftest import NewWorker
 
 RUNNER = [sys.executable, "-m", "services.runner"]
 
@@ -99,16 +99,8 @@ def _port_pair() -> int:
 
 @pytest.mark.postgres
 @pytest.mark.kafka
-async def test_relay_and_audit_in_one_process(
-    kafka: KafkaBroker, db: Database, tmp_path: Path
-) -> None:
-    both = ServiceProcess(
-        "relay+audit",
-        database_url=db.url,
-        bootstrap=kafka.bootstrap,
-        log_dir=tmp_path,
-        command=[*RUNNER, "relay", "audit"],
-    )
+async def test_relay_and_audit_in_one_process(db: Database, new_worker: NewWorker) -> None:
+    both = new_worker("relay+audit", command=[*RUNNER, "relay", "audit"])
     await both.start()
     try:
         await _outbox_event_audited(db)
@@ -128,14 +120,11 @@ async def test_relay_and_audit_in_one_process(
 @pytest.mark.postgres
 @pytest.mark.kafka
 async def test_each_worker_in_its_own_process_and_one_dying_stops_the_rest(
-    kafka: KafkaBroker, db: Database, tmp_path: Path
+    db: Database, new_worker: NewWorker
 ) -> None:
     port = _port_pair()
-    runner = ServiceProcess(
+    runner = new_worker(
         "runner",
-        database_url=db.url,
-        bootstrap=kafka.bootstrap,
-        log_dir=tmp_path,
         env={"HTTP_PORT": str(port)},
         command=[*RUNNER, "--each", "relay", "audit"],
         port=port + 1,  # ready once the audit process (the second) is

@@ -8,13 +8,13 @@ code (jwt, cryptography) only by the API.
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
 
 from app.core.observability.tracing import tracer_provider
+from devtools.testkit.http_stub import serving
 from tests.devtools.subprocesses import python_output
 
 NOT_AT_START = (
@@ -52,17 +52,10 @@ class _Collector(BaseHTTPRequestHandler):
 
 
 def test_with_an_endpoint_the_exporter_is_loaded_and_spans_reach_it() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving(_Collector) as endpoint:
         provider = tracer_provider("todo-test", otlp_endpoint=endpoint)
         assert provider is not None
         with provider.get_tracer("test").start_as_current_span("one"):
             pass
         provider.shutdown()  # flushes the batch: one export request
-    finally:
-        server.shutdown()
-        thread.join()
     assert _Collector.paths == ["/v1/traces"]

@@ -32,7 +32,7 @@ from devtools.api_server import ApiServer
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.kafka import KafkaBroker
 from devtools.process import ComponentError
-from devtools.testkit.events_support import ServiceProcess
+from devtools.testkit.events_support import ServiceProcess, WorkerSite
 from tests.fixtures.components import ci_enabled
 
 ZONE: Final = "Europe/Berlin"
@@ -76,16 +76,8 @@ async def running_services(
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
     """The worker services ``names`` as processes on the API's database, each ready; ``env``
     holds a service's extra environment by name."""
-    running = {
-        name: ServiceProcess(
-            name,
-            database_url=api.database_url,
-            bootstrap=broker.bootstrap,
-            log_dir=log_dir,
-            env=(env or {}).get(name),
-        )
-        for name in names
-    }
+    site = WorkerSite(api.database_url, broker.bootstrap, log_dir)
+    running = {name: site.worker(name, env=(env or {}).get(name)) for name in names}
     try:
         await asyncio.gather(*(service.start(within=90) for service in running.values()))
         yield running

@@ -2,6 +2,10 @@
 
 A :class:`Browserless` client keeps cookies like a browser and reads the CSRF token out of each
 page, so the tests post forms the way a person's browser does.
+
+The Chromium suites share the platform fixtures at the end (a module's own log directory, Kafka
+broker and API process, and one headless Chromium); a suite overrides ``api_env`` to give its
+API more environment, and starts its own worker services.
 """
 
 from __future__ import annotations
@@ -9,21 +13,25 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from playwright.async_api import Browser
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.db.migrate import upgrade_async
-from app.core.db.models import OutboxEvent, Task, User
-from app.core.db.session import create_engine, session_factory
-from app.main import create_app
+from app.core.db.models import Task, User
+from devtools.api_server import ApiServer
+from devtools.kafka import KafkaBroker
+from devtools.postgres import PostgresServer
 from devtools.testkit.workers_support import fresh_database_url
-from tests.api.conftest import api_settings
+from tests.api.conftest import Api, api_settings, running_api
+from tests.ui.browser_support import chromium, own_kafka
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 FIELD_ERROR = re.compile(
@@ -79,11 +87,17 @@ class Browserless:
 
 @dataclass
 class Ui:
-    backend: str
-    app: Any
-    transport: httpx.ASGITransport
-    sessions: async_sessionmaker[AsyncSession]
-    engine: AsyncEngine
+    """The app under test (the UI is a part of it, on the same database) and its browsers."""
+
+    api: Api
+
+    @property
+    def transport(self) -> httpx.ASGITransport:
+        return self.api.transport
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.api.sessions
 
     def browser(self) -> Browserless:
         return Browserless(
@@ -97,10 +111,7 @@ class Ui:
 
     async def counts(self) -> tuple[int, int]:
         """(tasks, outbox rows) in the database: proof that a refused post wrote nothing."""
-        async with self.sessions() as session:
-            tasks = await session.scalar(select(func.count()).select_from(Task))
-            events = await session.scalar(select(func.count()).select_from(OutboxEvent))
-        return int(tasks or 0), int(events or 0)
+        return await self.api.counts()
 
     async def tasks_of(self, email: str) -> list[Task]:
         async with self.sessions() as session:
@@ -113,27 +124,11 @@ class Ui:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def ui_database_url(request: pytest.FixtureRequest) -> str:
-    return fresh_database_url(request)
-
-
-@pytest.fixture(scope="session")
-async def ui(ui_database_url: str) -> AsyncIterator[Ui]:
-    await upgrade_async(ui_database_url)
-    settings = api_settings(ui_database_url)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        engine = create_engine(ui_database_url)
-        try:
-            yield Ui(
-                backend=ui_database_url.split(":")[0],
-                app=app,
-                transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 40000)),
-                sessions=session_factory(engine),
-                engine=engine,
-            )
-        finally:
-            await engine.dispose()
+async def ui(request: pytest.FixtureRequest) -> AsyncIterator[Ui]:
+    database_url = fresh_database_url(request)
+    await upgrade_async(database_url)
+    async with running_api(api_settings(database_url)) as api:
+        yield Ui(api)
 
 
 @pytest.fixture
@@ -143,3 +138,37 @@ async def person(ui: Ui) -> AsyncIterator[Browserless]:
         yield browser
     finally:
         await browser.client.aclose()
+
+
+@pytest.fixture(scope="module")
+def log_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+
+
+@pytest.fixture(scope="module")
+def broker(log_dir: Path) -> Iterator[KafkaBroker]:
+    with own_kafka(log_dir) as kafka:
+        yield kafka
+
+
+@pytest.fixture(scope="module")
+def api_env() -> dict[str, str]:
+    """The API's environment besides the broker's address; a module overrides it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def api(
+    postgres: PostgresServer, broker: KafkaBroker, log_dir: Path, api_env: dict[str, str]
+) -> Iterator[ApiServer]:
+    # Started outside the event loop: ApiServer migrates the database with asyncio.run.
+    database = postgres.url(postgres.create_database())
+    env = {"KAFKA_BOOTSTRAP": broker.bootstrap, **api_env}
+    with ApiServer(database, env=env, log_dir=log_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched

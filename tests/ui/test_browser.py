@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -25,7 +25,6 @@ from playwright.async_api import Browser, expect
 
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
-from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess
 from tests.ui.browser_support import (
     ARTIFACTS,
@@ -33,12 +32,10 @@ from tests.ui.browser_support import (
     ZONE,
     Person,
     api_change_reaches_another_tab,
-    chromium,
     create_and_complete_weekly,
     fill_weekly_task,
     group,
     live,
-    own_kafka,
     running_services,
     signed_up,
     task_item,
@@ -49,37 +46,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 SERVICES: Final = ("relay", "recurring", "audit", "notifier")
 
 
-@pytest.fixture(scope="module")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ui-browser")
-
-
-@pytest.fixture(scope="module")
-def broker(log_dir: Path) -> Iterator[KafkaBroker]:
-    with own_kafka(log_dir) as kafka:
-        yield kafka
-
-
-@pytest.fixture(scope="module")
-def api(postgres: PostgresServer, broker: KafkaBroker, log_dir: Path) -> Iterator[ApiServer]:
-    # Started outside the event loop: ApiServer migrates the database with asyncio.run.
-    database = postgres.url(postgres.create_database())
-    with ApiServer(database, env={"KAFKA_BOOTSTRAP": broker.bootstrap}, log_dir=log_dir) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
+# Every test here needs the workers: they start before the browser and stop after it.
+@pytest.fixture(scope="module", autouse=True)
 async def services(
     api: ApiServer, broker: KafkaBroker, log_dir: Path
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
     async with running_services(SERVICES, api, broker, log_dir) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-async def browser(services: dict[str, ServiceProcess]) -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

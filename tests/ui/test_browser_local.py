@@ -23,7 +23,6 @@ from tests.ui.browser_support import (
     PHONE,
     Person,
     api_change_reaches_another_tab,
-    chromium,
     create_and_complete_weekly,
     fill_weekly_task,
     live,
@@ -46,12 +45,6 @@ def local_run(
         yield run
     finally:
         run.stop()
-
-
-@pytest.fixture(scope="module")
-async def browser(local_run: LocalRun) -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

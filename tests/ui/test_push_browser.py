@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -31,7 +31,6 @@ from playwright.async_api import Browser, BrowserContext, CDPSession, Page, expe
 from app.core import vapid
 from devtools.api_server import ApiServer
 from devtools.kafka import KafkaBroker
-from devtools.postgres import PostgresServer
 from devtools.testkit.events_support import ServiceProcess
 from devtools.testkit.push_service import BrowserSubscription, PushedMessage, PushService
 from devtools.testkit.workers_support import eventually
@@ -40,8 +39,6 @@ from tests.ui.browser_support import (
     EVENTUAL_MS,
     ZONE,
     Person,
-    chromium,
-    own_kafka,
     running_services,
 )
 
@@ -95,22 +92,8 @@ async () => {
 
 
 @pytest.fixture(scope="module")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ui-push")
-
-
-@pytest.fixture(scope="module")
-def broker(log_dir: Path) -> Iterator[KafkaBroker]:
-    with own_kafka(log_dir) as kafka:
-        yield kafka
-
-
-@pytest.fixture(scope="module")
-def api(postgres: PostgresServer, broker: KafkaBroker, log_dir: Path) -> Iterator[ApiServer]:
-    database = postgres.url(postgres.create_database())
-    env = {"KAFKA_BOOTSTRAP": broker.bootstrap, "VAPID_PUBLIC_KEY": PUBLIC, **LOOPBACK_ALLOWED}
-    with ApiServer(database, env=env, log_dir=log_dir) as server:
-        yield server
+def api_env() -> dict[str, str]:
+    return {"VAPID_PUBLIC_KEY": PUBLIC, **LOOPBACK_ALLOWED}
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +102,8 @@ async def push_service() -> AsyncIterator[PushService]:
         yield service
 
 
-@pytest.fixture(scope="module")
+# Every test here needs the workers: they start before the browser and stop after it.
+@pytest.fixture(scope="module", autouse=True)
 async def services(
     api: ApiServer, broker: KafkaBroker, log_dir: Path
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
@@ -133,12 +117,6 @@ async def services(
         SERVICES, api, broker, log_dir, env={"notifier": notifier_env}
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-async def browser(services: dict[str, ServiceProcess]) -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
