@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -41,6 +42,18 @@ from app.core.settings import ApiSettings, load
 from app.mcp_server.http import PATH as MCP_PATH
 from app.mcp_server.http import McpHttp
 from app.ui import live
+
+# The REST API's route modules, in the order their paths are matched.
+API_ROUTES: Final = (
+    auth,
+    email_verification,
+    tasks,
+    chat,
+    access_tokens,
+    notifications,
+    history,
+    health,
+)
 
 
 def create_app(
@@ -126,14 +139,8 @@ def create_app(
     # Outermost: every later layer sees the real client (and scheme) behind trusted proxies.
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     problems.install(app)
-    app.include_router(auth.router)
-    app.include_router(email_verification.router)
-    app.include_router(tasks.router)
-    app.include_router(chat.router)
-    app.include_router(access_tokens.router)
-    app.include_router(notifications.router)
-    app.include_router(history.router)
-    app.include_router(health.router)
+    for routes in API_ROUTES:
+        app.include_router(routes.router)
     app.include_router(ui.router)
     ui.install(app)
     openapi_links.install(app)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, DbSession, State
 from app.api.problems import documented
@@ -18,10 +18,19 @@ router = APIRouter(prefix="/tasks", tags=["history"], responses=documented(401, 
 
 
 class HistoryEntry(BaseModel):
+    # An audit log row read from its columns; the aliases name the columns the API renames.
+    # (A comment, not a docstring: that would become the schema's description.)
+    model_config = ConfigDict(from_attributes=True)
+
     event_id: uuid.UUID
-    type: str = Field(description="task.created, task.updated, task.completed, task.deleted, ...")
-    time: datetime = Field(description="when the change committed")
-    version: int | None = Field(description="the task's version after the change")
+    type: str = Field(
+        validation_alias="event_type",
+        description="task.created, task.updated, task.completed, task.deleted, ...",
+    )
+    time: datetime = Field(validation_alias="event_time", description="when the change committed")
+    version: int | None = Field(
+        validation_alias="task_version", description="the task's version after the change"
+    )
     source: str
     data: dict[str, Any] = Field(description="the event's data: the task as of the change")
 
@@ -51,16 +60,6 @@ def history_out(task_id: uuid.UUID, page: HistoryPage) -> History:
     """A page of history as the API (and the MCP server's task_history tool) renders it."""
     return History(
         task_id=task_id,
-        items=[
-            HistoryEntry(
-                event_id=row.event_id,
-                type=row.event_type,
-                time=row.event_time,
-                version=row.task_version,
-                source=row.source,
-                data=row.data,
-            )
-            for row in page.entries
-        ],
+        items=[HistoryEntry.model_validate(row) for row in page.entries],
         next_after=page.next_after,
     )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, fie
 
 from app.auth.password_policy import password_problem
 from app.tasks.inputs import NewTask, Priority, TaskChanges
+from app.tasks.records import TaskShown
 
 
 class _Request(BaseModel):
@@ -67,25 +68,13 @@ class ReminderOut(BaseModel):
     cancelled_at: datetime | None
 
 
-class TaskOut(BaseModel):
-    id: uuid.UUID
-    title: str
-    description: str
+class TaskOut(BaseModel, TaskShown):
+    # The task's columns as TaskShown declares them (BaseModel first: pydantic's methods win),
+    # its priority as the API's choice, and what the API adds. A comment, not a docstring: that
+    # would become the schema's description.
     priority: Priority
-    tags: list[str]
-    completed: bool
-    completed_at: datetime | None
-    due_date: datetime | None
-    timezone: str
-    recurrence: dict[str, Any] | None
     recurrence_text: str | None = Field(description="the rule in words, e.g. 'every 2 weeks'")
     reminders: list[ReminderOut]
-    reminder_sent: bool
-    series_id: uuid.UUID | None
-    occurrence_index: int | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
 
 
 class TaskPage(BaseModel):

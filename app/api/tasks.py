@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -13,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import CurrentUser, DbSession, State
 from app.api.problems import documented
-from app.api.query_input import plain_text, utc_instant
+from app.api.query_input import QueryInstant, plain_text, utc_instant
 from app.api.schemas import (
     OccurrenceOut,
     OccurrencesOut,
@@ -98,8 +97,8 @@ async def get_tasks(
     app_state: State,
     completed: bool | None = None,
     priority: Priority | None = None,
-    due_before: datetime | None = None,
-    due_after: datetime | None = None,
+    due_before: QueryInstant = None,
+    due_after: QueryInstant = None,
     overdue: bool | None = None,
     tag: Annotated[str | None, Query(max_length=32)] = None,
     q: Annotated[str | None, Query(max_length=200, description="text search")] = None,

@@ -21,23 +21,6 @@ from zoneinfo import ZoneInfo, available_timezones
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule
 
-__all__ = [
-    "ANCHORS",
-    "FIELDS",
-    "FREQS",
-    "MAX_COUNT",
-    "MAX_INTERVAL",
-    "Anchor",
-    "Freq",
-    "Occurrence",
-    "RecurrenceError",
-    "RecurrenceRule",
-    "check_series",
-    "load_timezone",
-    "next_occurrence",
-    "occurrences",
-]
-
 Freq = Literal["daily", "weekly", "monthly", "yearly"]
 Anchor = Literal["schedule", "completion"]
 

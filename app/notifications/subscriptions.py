@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.notification_models import PushSubscription
+from app.core.db.owned import oldest_first
 from app.notifications.targets import TargetRefused, check_target
 
 # Per user: a person's browsers and devices, with room for stale ones the push service has not
@@ -110,12 +111,7 @@ async def subscribe(
 
 
 async def listed(session: AsyncSession, owner: uuid.UUID) -> list[PushSubscription]:
-    rows = await session.scalars(
-        select(PushSubscription)
-        .where(PushSubscription.owner_id == owner)
-        .order_by(PushSubscription.created_at, PushSubscription.id)
-    )
-    return list(rows)
+    return await oldest_first(session, PushSubscription, owner)
 
 
 async def remove(session: AsyncSession, owner: uuid.UUID, subscription_id: uuid.UUID) -> bool:

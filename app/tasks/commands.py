@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from app.core.events.contract import (
     CloudEvent,
     EventType,
     ReminderScheduledData,
+    TaskData,
     TaskDeletedData,
 )
 from app.core.observability.metrics import note_task_change
@@ -33,9 +35,29 @@ from app.tasks.errors import InvalidTaskInput, TaskNotFound, VersionConflict
 from app.tasks.inputs import NewTask, ReminderSpec, TaskChanges
 from app.tasks.snapshots import reminder_data, task_data
 
+# The fields of a NewTask its row stores as they are (the rule and reminders are built).
+_STORED_AS_GIVEN: Final = {"title", "description", "priority", "tags", "due_date", "timezone"}
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_task_columns() -> dict[str, Any]:
+    """What every new task row starts as, whoever creates it (a user or the recurring service).
+
+    Set here rather than left to the column defaults: those apply only at the flush, and the
+    event snapshot is taken before it.
+    """
+    now = _now()
+    return {
+        "id": uuid.uuid4(),
+        "completed": False,
+        "reminder_sent": False,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _build_reminders(
@@ -106,11 +128,21 @@ async def record_task_event(
 ) -> None:
     """The task's snapshot as ``event_type`` in the outbox (and counted once committed)."""
     note_task_change(session, event_type.value.removeprefix("task."))
+    await _record_about(session, task, event_type, task_data(task), source, traceparent)
+
+
+async def _record_about(
+    session: AsyncSession,
+    task: Task,
+    event_type: EventType,
+    data: TaskData | TaskDeletedData | ReminderScheduledData,
+    source: str,
+    traceparent: str | None,
+) -> None:
+    """An event about ``task`` in the outbox: the task is its subject (and its Kafka key)."""
     await outbox.record(
         session,
-        CloudEvent.of(
-            event_type, task_data(task), subject=task.id, source=source, traceparent=traceparent
-        ),
+        CloudEvent.of(event_type, data, subject=task.id, source=source, traceparent=traceparent),
     )
 
 
@@ -126,16 +158,7 @@ async def record_reminders_scheduled(
     data = ReminderScheduledData(
         task_id=task.id, owner_id=task.owner_id, reminders=[reminder_data(r) for r in pending]
     )
-    await outbox.record(
-        session,
-        CloudEvent.of(
-            EventType.REMINDER_SCHEDULED,
-            data,
-            subject=task.id,
-            source=source,
-            traceparent=traceparent,
-        ),
-    )
+    await _record_about(session, task, EventType.REMINDER_SCHEDULED, data, source, traceparent)
 
 
 async def create_task(
@@ -145,22 +168,10 @@ async def create_task(
     *,
     traceparent: str | None = None,
 ) -> Task:
-    now = _now()
     task = Task(
-        id=uuid.uuid4(),
+        **new_task_columns(),
         owner_id=owner_id,
-        title=body.title,
-        description=body.description,
-        priority=body.priority,
-        tags=body.tags,
-        due_date=body.due_date,
-        timezone=body.timezone,
-        # Column defaults apply only at flush; the event snapshot is taken before it.
-        completed=False,
-        reminder_sent=False,
-        version=1,
-        created_at=now,
-        updated_at=now,
+        **body.model_dump(include=_STORED_AS_GIVEN),
         reminders=_build_reminders(body.reminders, body.due_date),
     )
     if body.recurrence is not None:
@@ -373,7 +384,4 @@ async def delete_task(session: AsyncSession, task: Task, *, traceparent: str | N
         await notify(session, REMINDERS_CHANNEL)
     await session.delete(task)
     note_task_change(session, "deleted")
-    await outbox.record(
-        session,
-        CloudEvent.of(EventType.TASK_DELETED, data, subject=task.id, traceparent=traceparent),
-    )
+    await _record_about(session, task, EventType.TASK_DELETED, data, SOURCE_API, traceparent)

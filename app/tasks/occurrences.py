@@ -26,9 +26,12 @@ from app.core.events.contract import (
     EventType,
 )
 from app.domain.recurrence import Occurrence, RecurrenceRule, next_occurrence
-from app.tasks.commands import record_reminders_scheduled, record_task_event
+from app.tasks.commands import new_task_columns, record_reminders_scheduled, record_task_event
 
 SOURCE_RECURRING: Final = "/todo-platform/recurring"
+# What the next occurrence keeps of the completed one; its due date and place in the series
+# are its own.
+CARRIED_OVER: Final = ("owner_id", "title", "description", "priority", "tags", "timezone")
 
 
 class CompletedTask(Protocol):
@@ -128,26 +131,15 @@ async def _insert_task(
     series: TaskRecurrence,
     following: Occurrence,
 ) -> uuid.UUID | None:
-    now = datetime.now(UTC)
     statement = (
         _insert(session, Task.__table__)
         .values(
-            id=uuid.uuid4(),
-            owner_id=completed.owner_id,
-            title=completed.title,
-            description=completed.description,
-            priority=completed.priority,
-            tags=list(completed.tags),
-            completed=False,
+            **new_task_columns(),
+            **{column: getattr(completed, column) for column in CARRIED_OVER},
             due_date=following.due,
-            timezone=completed.timezone,
             recurrence=series.rule,
-            reminder_sent=False,
             series_id=series.id,
             occurrence_index=following.index,
-            created_at=now,
-            updated_at=now,
-            version=1,
         )
         .on_conflict_do_nothing(index_elements=["series_id", "occurrence_index"])
         .returning(Task.__table__.c.id)

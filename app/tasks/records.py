@@ -31,12 +31,17 @@ class ReminderRecord:
     cancelled_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class TaskRecord:
-    """The columns of ``tasks`` under the model's names, and the task's reminders by time."""
+@dataclass(frozen=True)
+class TaskShown:
+    """The columns of ``tasks`` a task shows its owner, under the model's names: the fields of a
+    list's :class:`TaskRecord` and of the API's ``TaskOut``, declared here once.
+
+    Not slotted: the API's pydantic model inherits these fields, and a slotted base would clash
+    with pydantic's own instance layout. A column the owner must not see (``owner_id``) belongs
+    in :class:`TaskRecord`, not here.
+    """
 
     id: uuid.UUID
-    owner_id: uuid.UUID
     title: str
     description: str
     priority: str
@@ -52,6 +57,13 @@ class TaskRecord:
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord(TaskShown):
+    """The columns of ``tasks`` under the model's names, and the task's reminders by time."""
+
+    owner_id: uuid.UUID
     reminders: tuple[ReminderRecord, ...]
 
 

@@ -22,13 +22,16 @@ from app.ui.posting import RefusedPost
 from app.ui.render import STATIC_DIR, STATIC_PATH, MissingPage, page
 
 router = APIRouter()
-router.include_router(auth_pages.router)
-router.include_router(task_pages.router)
-router.include_router(history_page.router)
-router.include_router(chat_page.router)
-router.include_router(tokens_page.router)
-router.include_router(notifications_page.router)
-router.include_router(stream.router)
+for _pages in (
+    auth_pages,
+    task_pages,
+    history_page,
+    chat_page,
+    tokens_page,
+    notifications_page,
+    stream,
+):
+    router.include_router(_pages.router)
 
 
 def install(app: FastAPI) -> None:

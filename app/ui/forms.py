@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from app.core.db.models import Task
 from app.domain import reminders as reminder_rules
+from app.domain.recurrence import FIELDS as RULE_FIELDS
 from app.domain.recurrence import RecurrenceError, RecurrenceRule, load_timezone
 from app.domain.reminders import MAX_REMINDER_OFFSET
 from app.tasks.errors import InvalidTaskInput
@@ -42,28 +43,20 @@ ENDS: Final = ("never", "until", "count")
 LOCAL_MINUTE: Final = "%Y-%m-%dT%H:%M"
 # Empty reminder rows a form offers; the page script adds more on request.
 BLANK_REMINDER_ROWS: Final = 2
+
+
+def _named_alike(*fields: str) -> dict[str, str]:
+    """Form inputs by the service field they edit: the form names its inputs after the fields,
+    but for the due date's ("due")."""
+    return {"due_date": "due"} | {field: field for field in fields}
+
+
 # Where an API error lands: API field (first path segment) -> form input.
-_FIELD_INPUT: Final = {
-    "title": "title",
-    "description": "description",
-    "priority": "priority",
-    "tags": "tags",
-    "due_date": "due",
-    "timezone": "timezone",
-    "reminders": "reminders",
-}
+_FIELD_INPUT: Final = _named_alike(
+    "title", "description", "priority", "tags", "timezone", "reminders"
+)
 # Recurrence errors name the rule's own field first ("interval: must be ...").
-_RULE_INPUT: Final = {
-    "freq": "freq",
-    "interval": "interval",
-    "weekdays": "weekdays",
-    "month_day": "month_day",
-    "until": "until",
-    "count": "count",
-    "anchor": "anchor",
-    "due_date": "due",
-    "timezone": "timezone",
-}
+_RULE_INPUT: Final = _named_alike(*RULE_FIELDS, "timezone")
 # How the error summary names each input, and the element its link jumps to.
 INPUT_LABELS: Final = {
     "title": "Title",

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.deps import DbSession
 from app.core.db.models import Task
+from app.core.events.contract import EventType
 from app.domain.recurrence import RecurrenceError, RecurrenceRule
 from app.tasks.errors import TaskNotFound
 from app.tasks.history import task_history as read_history
@@ -27,12 +28,13 @@ from app.ui.session import SignedIn, owner_of
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 PAGE_SIZE: Final = 50
-EVENT_NAMES: Final = {
-    "task.created": "Created",
-    "task.updated": "Updated",
-    "task.completed": "Completed",
-    "task.deleted": "Deleted",
-    "reminder.scheduled": "Reminders scheduled",
+# By the event contract's types (string enums: an audit row's type string finds its entry).
+EVENT_NAMES: Final[dict[str, str]] = {
+    EventType.TASK_CREATED: "Created",
+    EventType.TASK_UPDATED: "Updated",
+    EventType.TASK_COMPLETED: "Completed",
+    EventType.TASK_DELETED: "Deleted",
+    EventType.REMINDER_SCHEDULED: "Reminders scheduled",
 }
 
 
@@ -112,7 +114,7 @@ async def task_history(
                 changes=changes(previous, snapshot, zone) if snapshot is not None else [],
             )
         )
-        if snapshot is not None and item.event_type != "task.deleted":
+        if snapshot is not None and item.event_type != EventType.TASK_DELETED:
             previous = snapshot
     title = next(
         (item.data["title"] for item in reversed(found.entries) if "title" in item.data), None

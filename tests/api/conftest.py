@@ -46,10 +46,14 @@ class Api:
 
     async def counts(self) -> tuple[int, int]:
         """(tasks, outbox rows) in the whole database: proof that a rejected call wrote nothing."""
+        # One statement, so both counts come from the same snapshot.
+        both = select(
+            select(func.count()).select_from(Task).scalar_subquery(),
+            select(func.count()).select_from(OutboxEvent).scalar_subquery(),
+        )
         async with self.sessions() as session:
-            tasks = await session.scalar(select(func.count()).select_from(Task))
-            events = await session.scalar(select(func.count()).select_from(OutboxEvent))
-        return int(tasks or 0), int(events or 0)
+            tasks, events = (await session.execute(both)).one()
+        return int(tasks), int(events)
 
     async def events_for(self, task_id: str) -> list[OutboxEvent]:
         async with self.sessions() as session:

@@ -35,6 +35,8 @@ EDGE_CASES = [
     ({"due_before": "9999-12-31T23:59:59-14:00"}, "due_before"),  # year 10000 in UTC
     ({"due_after": "0001-01-01T00:00:00+14:00"}, "due_after"),  # year 0 in UTC
     ({"due_before": "2031-01-01T00:00:00"}, "due_before"),  # no offset
+    ({"due_before": "123"}, "due_before"),  # a number: pydantic alone reads a Unix time
+    ({"due_after": "-1.5"}, "due_after"),
     ({"sort": "priority", "cursor": _cursor(["priority", "asc", True, TASK_ID])}, "cursor"),
     ({"sort": "priority", "cursor": _cursor(["priority", "asc", 10**30, TASK_ID])}, "cursor"),
     ({"sort": "priority", "cursor": _cursor(["priority", "asc", 1e308, TASK_ID])}, "cursor"),

@@ -195,6 +195,25 @@
     });
   }
 
+  // A push button's change: `change` (a promise of the server's answer to the post) runs with
+  // the button disabled; once the server took it the page reloads to show the new state, and a
+  // failure or refusal enables the button again and says why.
+  function changeOnClick(button, status, words, change) {
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      status.textContent = words.busy;
+      change()
+        .then(function (response) {
+          if (!response.ok) throw new Error(words.refused + " (" + response.status + ")");
+          window.location.assign("/ui/notifications");
+        })
+        .catch(function (error) {
+          button.disabled = false;
+          status.textContent = words.failed + error.message;
+        });
+    });
+  }
+
   // The browser unsubscribes first: should the server's removal then fail, the push service
   // answers the next reminder with "gone" and the notifier forgets the endpoint by itself.
   function offerDisablePush(setup, status) {
@@ -202,10 +221,12 @@
     thisBrowsersSubscription().then(function (subscription) {
       if (subscription) button.hidden = false;
     });
-    button.addEventListener("click", function () {
-      button.disabled = true;
-      status.textContent = "Unsubscribing…";
-      thisBrowsersSubscription()
+    changeOnClick(button, status, {
+      busy: "Unsubscribing…",
+      refused: "the server kept the subscription",
+      failed: "Push could not be disabled: ",
+    }, function () {
+      return thisBrowsersSubscription()
         .then(function (subscription) {
           if (!subscription) return null;
           const endpoint = subscription.endpoint;
@@ -214,14 +235,6 @@
         .then(function (endpoint) {
           if (endpoint === null) return { ok: true };
           return postForm(setup, "/ui/notifications/subscriptions/remove-this-browser", { endpoint: endpoint });
-        })
-        .then(function (response) {
-          if (!response.ok) throw new Error("the server kept the subscription (" + response.status + ")");
-          window.location.assign("/ui/notifications");
-        })
-        .catch(function (error) {
-          button.disabled = false;
-          status.textContent = "Push could not be disabled: " + error.message;
         });
     });
   }
@@ -237,10 +250,12 @@
       return;
     }
     offerDisablePush(setup, status);
-    button.addEventListener("click", function () {
-      button.disabled = true;
-      status.textContent = "Subscribing…";
-      Notification.requestPermission()
+    changeOnClick(button, status, {
+      busy: "Subscribing…",
+      refused: "the server refused the subscription",
+      failed: "Push could not be enabled: ",
+    }, function () {
+      return Notification.requestPermission()
         .then(function (permission) {
           if (permission !== "granted") throw new Error("notifications are not allowed");
           return navigator.serviceWorker.register("/ui/static/sw.js");
@@ -257,14 +272,6 @@
           return postForm(setup, "/ui/notifications/subscriptions", {
             endpoint: json.endpoint, p256dh: json.keys.p256dh, auth: json.keys.auth,
           });
-        })
-        .then(function (response) {
-          if (!response.ok) throw new Error("the server refused the subscription (" + response.status + ")");
-          window.location.assign("/ui/notifications");
-        })
-        .catch(function (error) {
-          button.disabled = false;
-          status.textContent = "Push could not be enabled: " + error.message;
         });
     });
   }
