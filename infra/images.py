@@ -18,7 +18,7 @@ import pulumi_docker_build as docker_build
 
 from infra.app_names import image_ref
 from infra.cloud.shapes import NodeArch
-from infra.components import child_opts
+from infra.components import Component, Outputs, child_opts
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 DOCKERFILE: Final = REPO_ROOT / "Dockerfile"
@@ -49,16 +49,15 @@ def _relative(path: Path) -> str:
     return os.path.relpath(path)
 
 
-class AppImage(pulumi.ComponentResource):
-    """Type ``todo:images:AppImage``: one ``docker-build:index:Image``, pushed."""
+class AppImage(Component[AppImageArgs]):
+    """One ``docker-build:index:Image``, pushed."""
+
+    TYPE = "todo:images:AppImage"
 
     ref: pulumi.Output[str]
     image: docker_build.Image
 
-    def __init__(
-        self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:images:AppImage", name, None, opts)
+    def _build(self, name: str, args: AppImageArgs, after: list[pulumi.Resource]) -> Outputs:
         cache = image_ref(args.registry, CACHE_TAG)
         self.image = docker_build.Image(
             name,
@@ -93,7 +92,7 @@ class AppImage(pulumi.ComponentResource):
             opts=child_opts(self),
         )
         self.ref = self.image.ref
-        self.register_outputs({"ref": self.ref})
+        return {"ref": self.ref}
 
     @staticmethod
     def _registries(args: AppImageArgs) -> list[docker_build.RegistryArgs] | None:

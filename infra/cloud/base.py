@@ -7,16 +7,16 @@ pool can hold, so the platform and the workloads never branch on the cloud.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import MIB_PER_GIB, MachineSize, NodeArch
-from infra.components import child_opts
+from infra.components import Component, child_opts
 
 
 @dataclass(frozen=True)
@@ -155,19 +155,24 @@ class RegistryAccess:
     password: pulumi.Output[str] | None = None  # secret
 
 
-class CloudCluster(pulumi.ComponentResource):
-    """Base of the per-provider foundations; subclasses end with :meth:`_complete`."""
+ArgsT = TypeVar("ArgsT")
+
+
+class CloudCluster(Component[ArgsT]):
+    """Base of the per-provider foundations; their ``_build`` ends with :meth:`_complete`."""
 
     outputs: ClusterOutputs
 
     def _provider_options(
-        self, provider: pulumi.ProviderResource
+        self, make_provider: Callable[[pulumi.ResourceOptions], pulumi.ProviderResource]
     ) -> tuple[pulumi.ResourceOptions, pulumi.InvokeOptions]:
-        """Options for the children and lookups of this foundation, all through ``provider``.
+        """Options for the children and lookups of this foundation, all through the cloud's
+        provider that ``make_provider`` creates as a child from the options it is given.
 
         An explicit provider: region and credentials are the typed stack config's, never an
         ambient default of the machine running Pulumi.
         """
+        provider = make_provider(child_opts(self))
         return (
             child_opts(self, provider),
             pulumi.InvokeOptions(parent=self, provider=provider),
@@ -185,14 +190,14 @@ class CloudCluster(pulumi.ComponentResource):
         ingress_service: IngressService,
         registry: RegistryAccess,
         ready: Sequence[pulumi.Resource],
-    ) -> None:
+    ) -> Mapping[str, Any]:
         """Complete a cloud-managed cluster whose nodes come from ``pool``.
 
         ``ready`` is what must exist before anything is applied to the cluster: the node pool
         and whatever lets the kubelet pull from the registry.
         """
         allocatable = pool.allocatable(system_daemons)
-        self._complete(
+        return self._complete(
             ClusterOutputs(
                 name=cluster.name,
                 kubeconfig=kubeconfig,
@@ -214,12 +219,11 @@ class CloudCluster(pulumi.ComponentResource):
             )
         )
 
-    def _complete(self, outputs: ClusterOutputs) -> None:
+    def _complete(self, outputs: ClusterOutputs) -> Mapping[str, Any]:
+        """Keep ``outputs``; return the ones to register."""
         self.outputs = outputs
-        self.register_outputs(
-            {
-                "name": outputs.name,
-                "kubeconfig": outputs.kubeconfig,
-                "registryServer": outputs.registry_server,
-            }
-        )
+        return {
+            "name": outputs.name,
+            "kubeconfig": outputs.kubeconfig,
+            "registryServer": outputs.registry_server,
+        }

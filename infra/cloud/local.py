@@ -16,6 +16,7 @@ import pulumi
 from infra.cloud.base import Allocatable, CloudCluster, ClusterOutputs, kubernetes_provider
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import NodeArch
+from infra.components import Outputs
 
 DEFAULT_REGISTRY: Final = "docker.io/library"
 # kind (and most local clusters) have no load-balancer implementation: the ingress listens on
@@ -38,15 +39,14 @@ class LocalClusterArgs:
     storage_class: str | None = None
 
 
-class LocalCluster(CloudCluster):
+class LocalCluster(CloudCluster[LocalClusterArgs]):
     """Binds the stack to an existing cluster's context."""
 
-    def __init__(
-        self, name: str, args: LocalClusterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:LocalCluster", name, None, opts)
+    TYPE = "todo:cloud:LocalCluster"
+
+    def _build(self, name: str, args: LocalClusterArgs, after: list[pulumi.Resource]) -> Outputs:
         kubeconfig = pulumi.Output.secret(args.kubeconfig)
-        self._complete(
+        return self._complete(
             ClusterOutputs(
                 name=pulumi.Output.from_input(args.context),
                 kubeconfig=kubeconfig,

@@ -20,7 +20,7 @@ from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAc
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import with_oci_profile
 from infra.cloud.shapes import NodeArch
-from infra.components import child_opts
+from infra.components import Component, Outputs, child_opts
 
 # Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=150, memory_mib=250)
@@ -260,18 +260,17 @@ class OkeNetworkArgs:
     layout: OkeNetworkLayout = OkeNetworkLayout()
 
 
-class OkeNetwork(pulumi.ComponentResource):
+class OkeNetwork(Component[OkeNetworkArgs]):
     """VCN with internet, NAT and service gateways, route tables, security lists and subnets."""
+
+    TYPE = "todo:cloud:OkeNetwork"
 
     vcn_id: pulumi.Output[str]
     api_subnet_id: pulumi.Output[str]
     nodes_subnet_id: pulumi.Output[str]
     lbs_subnet_id: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: OkeNetworkArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:OkeNetwork", name, None, opts)
+    def _build(self, name: str, args: OkeNetworkArgs, after: list[pulumi.Resource]) -> Outputs:
         child = child_opts(self)
         compartment, layout = args.compartment_ocid, args.layout
         vcn = oci.core.Vcn(
@@ -403,14 +402,12 @@ class OkeNetwork(pulumi.ComponentResource):
             "nodes", layout.nodes_cidr, private_routes, nodes_list, False
         ).id
         self.lbs_subnet_id = subnet("lbs", layout.lbs_cidr, public_routes, lbs_list, True).id
-        self.register_outputs(
-            {
-                "vcnId": self.vcn_id,
-                "apiSubnetId": self.api_subnet_id,
-                "nodesSubnetId": self.nodes_subnet_id,
-                "lbsSubnetId": self.lbs_subnet_id,
-            }
-        )
+        return {
+            "vcnId": self.vcn_id,
+            "apiSubnetId": self.api_subnet_id,
+            "nodesSubnetId": self.nodes_subnet_id,
+            "lbsSubnetId": self.lbs_subnet_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -422,17 +419,16 @@ class OcirRegistryArgs:
     images: tuple[str, ...] = APP_IMAGES
 
 
-class OcirRegistry(pulumi.ComponentResource):
+class OcirRegistry(Component[OcirRegistryArgs]):
     """A private OCIR repository per image and an auth token the cluster pulls with."""
+
+    TYPE = "todo:cloud:OcirRegistry"
 
     server: pulumi.Output[str]
     username: pulumi.Output[str]
     password: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: OcirRegistryArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:OcirRegistry", name, None, opts)
+    def _build(self, name: str, args: OcirRegistryArgs, after: list[pulumi.Resource]) -> Outputs:
         namespace = oci.objectstorage.get_namespace_output(
             compartment_id=args.compartment_ocid, opts=pulumi.InvokeOptions(parent=self)
         ).namespace
@@ -464,7 +460,7 @@ class OcirRegistry(pulumi.ComponentResource):
         ).apply(lambda values: str(values[1]))
         self.username = pulumi.Output.concat(namespace, "/", args.registry_username)
         self.password = pulumi.Output.secret(token.token.apply(lambda value: value or ""))
-        self.register_outputs({"server": self.server, "username": self.username})
+        return {"server": self.server, "username": self.username}
 
 
 @dataclass(frozen=True)
@@ -484,19 +480,18 @@ class OkeClusterArgs:
     layout: OkeNetworkLayout = OkeNetworkLayout()
 
 
-class OkeCluster(CloudCluster):
+class OkeCluster(CloudCluster[OkeClusterArgs]):
     """OKE basic cluster on its own VCN, with a flexible-shape node pool and OCIR."""
 
-    def __init__(
-        self, name: str, args: OkeClusterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:OkeCluster", name, None, opts)
+    TYPE = "todo:cloud:OkeCluster"
+
+    def _build(self, name: str, args: OkeClusterArgs, after: list[pulumi.Resource]) -> Outputs:
         child, invoke = self._provider_options(
-            oci.Provider(
+            lambda opts: oci.Provider(
                 f"{name}-oci",
                 region=args.region,
                 config_file_profile=args.config_profile,
-                opts=child_opts(self),
+                opts=opts,
             )
         )
         network = OkeNetwork(
@@ -584,7 +579,7 @@ class OkeCluster(CloudCluster):
                 opts=invoke,
             ).content.apply(lambda content: with_oci_profile(content, args.config_profile))
         )
-        self._complete_managed(
+        return self._complete_managed(
             name,
             cluster,
             kubeconfig=kubeconfig,
