@@ -14,7 +14,7 @@ import pytest
 
 import infra
 from devtools.testkit.pulumi_mocks import evaluate
-from infra.components import waits_for
+from infra.components import Component, waits_for
 from infra.platform.namespaces import Namespaces, NamespacesArgs, NamespaceSpec
 
 
@@ -74,14 +74,37 @@ def test_every_component_takes_name_args_and_opts() -> None:
 
 
 def test_every_component_names_its_own_type() -> None:
-    """A type token is part of every child's URN: two components sharing one, or one missing
-    (an abstract base used as a component), would clash or fail only at `pulumi up`."""
-    concrete = [cls for cls in _components() if "TYPE" in vars(cls)]
-    types = [cls.TYPE for cls in concrete]
-    assert len(types) == len(set(types)) == 20
-    assert {cls.__name__ for cls in _components()} - {cls.__name__ for cls in concrete} == {
+    """A type token is part of every child's URN: renaming one makes `pulumi up` on an existing
+    stack replace everything below it, and two components sharing one would clash."""
+    components = _components()
+    assert all(issubclass(cls, Component) for cls in components)
+    types = {cls.__name__: vars(cls)["TYPE"] for cls in components if "TYPE" in vars(cls)}
+    # The bases build nothing themselves.
+    assert {cls.__name__ for cls in components} - types.keys() == {
         "Component",
         "ChartComponent",
         "CloudCluster",
     }
-    assert all(t == f"todo:{t.split(':')[1]}:{cls.__name__}" for cls, t in zip(concrete, types))
+    assert sorted(types.values()) == [
+        "todo:cloud:AcrRegistry",
+        "todo:cloud:AksCluster",
+        "todo:cloud:ArtifactRegistry",
+        "todo:cloud:GkeCluster",
+        "todo:cloud:GkeNetwork",
+        "todo:cloud:LocalCluster",
+        "todo:cloud:OcirRegistry",
+        "todo:cloud:OkeCluster",
+        "todo:cloud:OkeNetwork",
+        "todo:images:AppImage",
+        "todo:platform:Dapr",
+        "todo:platform:Database",
+        "todo:platform:Ingress",
+        "todo:platform:Kafka",
+        "todo:platform:Keda",
+        "todo:platform:Monitoring",
+        "todo:platform:Namespaces",
+        "todo:platform:OperatorCrds",
+        "todo:platform:Platform",
+        "todo:workloads:Workloads",
+    ]
+    assert all(token.endswith(f":{name}") for name, token in types.items())
