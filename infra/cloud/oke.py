@@ -253,6 +253,19 @@ def _rule_args(rule: SecurityRule, types: _RuleArgsTypes[_RuleArgs]) -> _RuleArg
     )
 
 
+def _route(
+    description: str, gateway_id: pulumi.Input[str], services_cidr: pulumi.Input[str] | None = None
+) -> oci.core.RouteTableRouteRuleArgs:
+    """A route through a gateway: to anywhere, or with ``services_cidr`` to the OCI services
+    the service gateway reaches."""
+    return oci.core.RouteTableRouteRuleArgs(
+        description=description,
+        destination=ANYWHERE if services_cidr is None else services_cidr,
+        destination_type="CIDR_BLOCK" if services_cidr is None else "SERVICE_CIDR_BLOCK",
+        network_entity_id=gateway_id,
+    )
+
+
 @dataclass(frozen=True)
 class OkeNetworkArgs:
     compartment_ocid: str
@@ -281,71 +294,44 @@ class OkeNetwork(Component[OkeNetworkArgs]):
             dns_label="todovcn",
             opts=child,
         )
-        internet = oci.core.InternetGateway(
-            f"{name}-igw",
-            compartment_id=compartment,
-            vcn_id=vcn.id,
-            display_name=f"{name}-igw",
-            enabled=True,
-            opts=child,
-        )
-        nat = oci.core.NatGateway(
-            f"{name}-nat",
-            compartment_id=compartment,
-            vcn_id=vcn.id,
-            display_name=f"{name}-nat",
-            opts=child,
-        )
+
+        def in_vcn(display_name: str) -> dict[str, Any]:
+            """Where each of the VCN's gateways, route tables, security lists and subnets goes."""
+            return {
+                "compartment_id": compartment,
+                "vcn_id": vcn.id,
+                "display_name": f"{name}-{display_name}",
+                "opts": child,
+            }
+
+        internet = oci.core.InternetGateway(f"{name}-igw", enabled=True, **in_vcn("igw"))
+        nat = oci.core.NatGateway(f"{name}-nat", **in_vcn("nat"))
         service = oci.core.get_services_output(opts=pulumi.InvokeOptions(parent=self)).apply(
             lambda result: all_services(result.services)
         )
         service_gateway = oci.core.ServiceGateway(
             f"{name}-sgw",
-            compartment_id=compartment,
-            vcn_id=vcn.id,
-            display_name=f"{name}-sgw",
             services=[oci.core.ServiceGatewayServiceArgs(service_id=service.id)],
-            opts=child,
+            **in_vcn("sgw"),
         )
         services_cidr: pulumi.Output[str] = service.cidr_block
 
         def route_table(
             tier: str, rules: list[oci.core.RouteTableRouteRuleArgs]
         ) -> oci.core.RouteTable:
-            return oci.core.RouteTable(
-                f"{name}-{tier}-rt",
-                compartment_id=compartment,
-                vcn_id=vcn.id,
-                display_name=f"{name}-{tier}",
-                route_rules=rules,
-                opts=child,
-            )
+            return oci.core.RouteTable(f"{name}-{tier}-rt", route_rules=rules, **in_vcn(tier))
 
         public_routes = route_table(
-            "public",
-            [
-                oci.core.RouteTableRouteRuleArgs(
-                    description="internet through the internet gateway",
-                    destination=ANYWHERE,
-                    destination_type="CIDR_BLOCK",
-                    network_entity_id=internet.id,
-                )
-            ],
+            "public", [_route("internet through the internet gateway", internet.id)]
         )
         private_routes = route_table(
             "private",
             [
-                oci.core.RouteTableRouteRuleArgs(
-                    description="internet through the NAT gateway",
-                    destination=ANYWHERE,
-                    destination_type="CIDR_BLOCK",
-                    network_entity_id=nat.id,
-                ),
-                oci.core.RouteTableRouteRuleArgs(
-                    description="OCI services (OCIR, Object Storage) via the service gateway",
-                    destination=services_cidr,
-                    destination_type="SERVICE_CIDR_BLOCK",
-                    network_entity_id=service_gateway.id,
+                _route("internet through the NAT gateway", nat.id),
+                _route(
+                    "OCI services (OCIR, Object Storage) via the service gateway",
+                    service_gateway.id,
+                    services_cidr,
                 ),
             ],
         )
@@ -353,16 +339,13 @@ class OkeNetwork(Component[OkeNetworkArgs]):
         def security_list(tier: str, rules: pulumi.Output[SecurityRules]) -> oci.core.SecurityList:
             return oci.core.SecurityList(
                 f"{name}-{tier}-sl",
-                compartment_id=compartment,
-                vcn_id=vcn.id,
-                display_name=f"{name}-{tier}",
                 ingress_security_rules=rules.apply(
                     lambda r: [_rule_args(rule, _INGRESS) for rule in r.ingress]
                 ),
                 egress_security_rules=rules.apply(
                     lambda r: [_rule_args(rule, _EGRESS) for rule in r.egress]
                 ),
-                opts=child,
+                **in_vcn(tier),
             )
 
         api_list = security_list(
@@ -385,15 +368,12 @@ class OkeNetwork(Component[OkeNetworkArgs]):
         ) -> oci.core.Subnet:
             return oci.core.Subnet(
                 f"{name}-{tier}",
-                compartment_id=compartment,
-                vcn_id=vcn.id,
-                display_name=f"{name}-{tier}",
                 cidr_block=cidr,
                 dns_label=tier,
                 prohibit_public_ip_on_vnic=not public,
                 route_table_id=routes.id,
                 security_list_ids=[rules.id],
-                opts=child,
+                **in_vcn(tier),
             )
 
         self.vcn_id = vcn.id
