@@ -17,6 +17,7 @@ import pulumi
 import pulumi_docker_build as docker_build
 
 from infra.app_names import image_ref
+from infra.cloud.base import RegistryAccess
 from infra.cloud.shapes import NodeArch
 from infra.components import Component, Outputs, child_opts
 
@@ -28,14 +29,12 @@ CACHE_TAG: Final = "buildcache"
 
 @dataclass(frozen=True)
 class AppImageArgs:
-    registry: pulumi.Input[str]  # host[/path] of the stack's registry
+    # The stack's registry (host[/path]) and, where the cloud hands one out (OCIR's auth token),
+    # a login for the push; elsewhere the builder uses the Docker credentials of the machine
+    # running Pulumi (`az acr login`, `gcloud auth configure-docker`).
+    registry: RegistryAccess
     tag: str  # already validated: pinned, never "latest"
     node_arch: NodeArch
-    # A login for the push where the cloud hands one out (OCIR's auth token); elsewhere the
-    # builder uses the Docker credentials of the machine running Pulumi (`az acr login`,
-    # `gcloud auth configure-docker`).
-    registry_username: pulumi.Input[str] | None = None
-    registry_password: pulumi.Input[str] | None = None  # secret
 
 
 def registry_host(registry: str) -> str:
@@ -58,14 +57,14 @@ class AppImage(Component[AppImageArgs]):
     image: docker_build.Image
 
     def _build(self, name: str, args: AppImageArgs, after: list[pulumi.Resource]) -> Outputs:
-        cache = image_ref(args.registry, CACHE_TAG)
+        cache = image_ref(args.registry.server, CACHE_TAG)
         self.image = docker_build.Image(
             name,
             context=docker_build.BuildContextArgs(location=_relative(REPO_ROOT)),
             dockerfile=docker_build.DockerfileArgs(location=_relative(DOCKERFILE)),
             # Only the nodes' architecture: OKE's A1 nodes are arm64, the other defaults amd64.
             platforms=[docker_build.Platform(f"linux/{args.node_arch}")],
-            tags=[image_ref(args.registry, args.tag)],
+            tags=[image_ref(args.registry.server, args.tag)],
             push=True,
             # A preview (also the one CI runs on pull requests) needs no builder; `pulumi up`
             # builds and pushes.
@@ -96,12 +95,13 @@ class AppImage(Component[AppImageArgs]):
 
     @staticmethod
     def _registries(args: AppImageArgs) -> list[docker_build.RegistryArgs] | None:
-        if args.registry_username is None or args.registry_password is None:
+        registry = args.registry
+        if registry.username is None or registry.password is None:
             return None
         return [
             docker_build.RegistryArgs(
-                address=pulumi.Output.from_input(args.registry).apply(registry_host),
-                username=args.registry_username,
-                password=pulumi.Output.secret(args.registry_password),
+                address=registry.server.apply(registry_host),
+                username=registry.username,
+                password=pulumi.Output.secret(registry.password),
             )
         ]

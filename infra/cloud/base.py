@@ -93,15 +93,22 @@ class NodePoolSpec:
 
 
 @dataclass(frozen=True)
+class RegistryAccess:
+    """Where the cluster pulls images from; a login only where the kubelet has no identity."""
+
+    server: pulumi.Output[str]
+    username: pulumi.Output[str] | None = None
+    password: pulumi.Output[str] | None = None  # secret
+
+
+@dataclass(frozen=True)
 class ClusterOutputs:
     """What the platform and the workloads need from a cluster, whatever the cloud."""
 
     name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]  # secret
     provider: k8s.Provider  # created with cluster_identifier + server-side apply
-    registry_server: pulumi.Output[str]
-    registry_username: pulumi.Output[str] | None
-    registry_password: pulumi.Output[str] | None  # secret
+    registry: RegistryAccess  # the app's images are pushed there and pulled from there
     node_arch: NodeArch
     storage_class: str | None  # None = the cluster's default StorageClass
     allocatable_cpu_millicores: int  # total of the node pool, after system reservations
@@ -144,15 +151,6 @@ class ManagedClusterResource(Protocol):
 
     @property
     def name(self) -> pulumi.Output[str]: ...
-
-
-@dataclass(frozen=True)
-class RegistryAccess:
-    """Where the cluster pulls images from; a login only where the kubelet has no identity."""
-
-    server: pulumi.Output[str]
-    username: pulumi.Output[str] | None = None
-    password: pulumi.Output[str] | None = None  # secret
 
 
 ArgsT = TypeVar("ArgsT")
@@ -208,9 +206,7 @@ class CloudCluster(Component[ArgsT]):
                     parent=self,
                     depends_on=ready,
                 ),
-                registry_server=registry.server,
-                registry_username=registry.username,
-                registry_password=registry.password,
+                registry=registry,
                 node_arch=pool.size.arch,
                 storage_class=storage_class,
                 allocatable_cpu_millicores=allocatable.cpu_millicores,
@@ -225,5 +221,5 @@ class CloudCluster(Component[ArgsT]):
         return {
             "name": outputs.name,
             "kubeconfig": outputs.kubeconfig,
-            "registryServer": outputs.registry_server,
+            "registryServer": outputs.registry.server,
         }

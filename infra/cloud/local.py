@@ -13,7 +13,13 @@ from typing import Final
 
 import pulumi
 
-from infra.cloud.base import Allocatable, CloudCluster, ClusterOutputs, kubernetes_provider
+from infra.cloud.base import (
+    Allocatable,
+    CloudCluster,
+    ClusterOutputs,
+    RegistryAccess,
+    kubernetes_provider,
+)
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import NodeArch
 from infra.components import Outputs
@@ -58,9 +64,9 @@ class LocalCluster(CloudCluster[LocalClusterArgs]):
                     cluster_identifier=args.context,
                     parent=self,
                 ),
-                registry_server=pulumi.Output.from_input(args.registry_server or DEFAULT_REGISTRY),
-                registry_username=None,
-                registry_password=None,
+                registry=RegistryAccess(
+                    pulumi.Output.from_input(args.registry_server or DEFAULT_REGISTRY)
+                ),
                 node_arch=args.node_arch,
                 storage_class=args.storage_class,
                 allocatable_cpu_millicores=args.allocatable.cpu_millicores,
