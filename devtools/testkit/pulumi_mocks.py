@@ -211,9 +211,6 @@ def _plain(value: Any) -> Any:
 
 @dataclass
 class RecordedResource:
-    """A resource as the program registered it (its ``RegisterResourceRequest``) and as the
-    mocks answered (``urn``, ``state``)."""
-
     type: str
     name: str
     urn: str
@@ -231,10 +228,6 @@ class RecordedResource:
         for part in path.split("."):
             value = value[int(part)] if isinstance(value, list) else value[part]
         return value
-
-
-# What RecordedResource keeps exactly as the program's RegisterResourceRequest carries it.
-_AS_REQUESTED: Final = ("type", "name", "parent", "custom", "provider")
 
 
 @dataclass(frozen=True)
@@ -562,12 +555,16 @@ class RecordingMonitor(MockMonitor):
             inputs = rpc.deserialize_properties(request.object)
             self._run.resources.append(
                 RecordedResource(
+                    type=request.type,
+                    name=request.name,
                     urn=response.urn,
+                    parent=request.parent,
+                    custom=request.custom,
+                    provider=request.provider,
                     dependencies=list(request.dependencies),
                     inputs=_plain(inputs),
                     secret_inputs={key for key, v in inputs.items() if rpc.is_rpc_secret(v)},
                     state=_plain(self.resources[response.urn].state),
-                    **{name: getattr(request, name) for name in _AS_REQUESTED},
                 )
             )
         return response
