@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, Self, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,19 +20,27 @@ from infra.components import Component, child_opts
 
 
 @dataclass(frozen=True)
-class Allocatable:
-    """CPU and memory the scheduler can hand to pods."""
+class CpuMemory:
+    """An amount of CPU (millicores) and memory (MiB); each kind adds and subtracts only with
+    its own kind."""
 
     cpu_millicores: int
     memory_mib: int
 
-    def __sub__(self, other: Allocatable) -> Allocatable:
-        return Allocatable(
-            self.cpu_millicores - other.cpu_millicores, self.memory_mib - other.memory_mib
+    def __add__(self, other: Self) -> Self:
+        return type(self)(
+            self.cpu_millicores + other.cpu_millicores, self.memory_mib + other.memory_mib
         )
 
-    def times(self, factor: int) -> Allocatable:
-        return Allocatable(self.cpu_millicores * factor, self.memory_mib * factor)
+    def __sub__(self, other: Self) -> Self:
+        return self + other.times(-1)
+
+    def times(self, factor: int) -> Self:
+        return type(self)(self.cpu_millicores * factor, self.memory_mib * factor)
+
+
+class Allocatable(CpuMemory):
+    """CPU and memory the scheduler can hand to pods."""
 
 
 def _tiered(amount: float, tiers: Sequence[tuple[float, float]]) -> float:
