@@ -9,6 +9,7 @@ waits for that too (Pulumi does not pass a component's ``depends_on`` on to its 
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -48,7 +49,7 @@ def child_opts(
     )
 
 
-class Component(pulumi.ComponentResource, Generic[ArgsT]):
+class Component(pulumi.ComponentResource, Generic[ArgsT], metaclass=ABCMeta):
     """A component of the ``(name, args, opts)`` convention.
 
     A subclass sets :attr:`TYPE` and creates its children in :meth:`_build`, which returns the
@@ -63,6 +64,6 @@ class Component(pulumi.ComponentResource, Generic[ArgsT]):
         super().__init__(self.TYPE, name, None, opts)
         self.register_outputs(self._build(name, args, waits_for(opts)))
 
+    @abstractmethod
     def _build(self, name: str, args: ArgsT, after: list[pulumi.Resource]) -> Outputs:
         """Create the children (each after ``after``, the caller's ``depends_on``)."""
-        raise NotImplementedError(f"{type(self).__name__} does not build anything")
