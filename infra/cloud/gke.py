@@ -48,12 +48,23 @@ GKE_AUTH_PLUGIN: Final = ExecPlugin(
 
 
 @dataclass(frozen=True)
+class SecondaryRange:
+    """A named secondary range of the nodes' subnet: the cluster refers to it by name."""
+
+    name: str
+    cidr: str
+
+    def args(self) -> dict[str, str]:
+        return {"range_name": self.name, "ip_cidr_range": self.cidr}
+
+
+@dataclass(frozen=True)
 class GkeNetworkLayout:
+    """Address plan of the VPC: VPC-native, so pods and services take secondary ranges."""
+
     nodes_cidr: str = "10.10.0.0/20"
-    pods_cidr: str = "10.20.0.0/14"
-    services_cidr: str = "10.24.0.0/20"
-    pods_range: str = "pods"
-    services_range: str = "services"
+    pods: SecondaryRange = SecondaryRange("pods", "10.20.0.0/14")
+    services: SecondaryRange = SecondaryRange("services", "10.24.0.0/20")
 
 
 @dataclass(frozen=True)
@@ -88,10 +99,7 @@ class GkeNetwork(Component[GkeNetworkArgs]):
             network=network.id,
             ip_cidr_range=layout.nodes_cidr,
             private_ip_google_access=True,
-            secondary_ip_ranges=[
-                {"range_name": layout.pods_range, "ip_cidr_range": layout.pods_cidr},
-                {"range_name": layout.services_range, "ip_cidr_range": layout.services_cidr},
-            ],
+            secondary_ip_ranges=[layout.pods.args(), layout.services.args()],
             opts=child,
         )
         self.network_id = network.id
@@ -207,8 +215,8 @@ class GkeCluster(CloudCluster[GkeClusterArgs]):
             release_channel={"channel": args.release_channel},
             networking_mode="VPC_NATIVE",
             ip_allocation_policy={
-                "cluster_secondary_range_name": args.layout.pods_range,
-                "services_secondary_range_name": args.layout.services_range,
+                "cluster_secondary_range_name": args.layout.pods.name,
+                "services_secondary_range_name": args.layout.services.name,
             },
             # Dataplane V2 enforces NetworkPolicies without a separate Calico add-on.
             datapath_provider="ADVANCED_DATAPATH",
