@@ -58,7 +58,7 @@ from devtools.process import (
 COMPONENT: Final = "kube"
 SERVICE_CIDR: Final = "10.96.0.0/16"
 # The first address of the service range: the `kubernetes` Service's cluster IP.
-API_SERVICE_IP: Final = "10.96.0.1"
+API_SERVICE_IP: Final = str(ipaddress.ip_network(SERVICE_CIDR)[1])
 POD_CIDR: Final = "10.244.0.0/16"
 KWOK_NODE_ANNOTATION: Final = "kwok.x-k8s.io/node"
 # The kubelet's default node lease (pkg/kubelet/apis/config/v1beta1/defaults.go). kwok renews a
@@ -139,6 +139,24 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+def _certificate(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePublicKey, ca: bool
+) -> x509.CertificateBuilder:
+    """What the CA and its leaves have alike: names, key, serial, a day's validity (from five
+    minutes back, for clocks a little behind) and whether the certificate may sign others."""
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + _CERT_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+    )
+
+
 def _name(common_name: str, organization: str | None = None) -> x509.Name:
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
     if organization is not None:
@@ -146,36 +164,37 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
     return x509.Name(attributes)
 
 
+# The nine bits of RFC 5280's key usage (section 4.2.1.3), each an argument of x509.KeyUsage.
+_KEY_USAGE_BITS: Final = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+
+def _key_usage(*allowed: str) -> x509.KeyUsage:
+    """A key usage extension with exactly the ``allowed`` bits set."""
+    unknown = set(allowed) - set(_KEY_USAGE_BITS)
+    if unknown:
+        raise ValueError(f"not key usage bits: {sorted(unknown)}")
+    return x509.KeyUsage(**{bit: bit in allowed for bit in _KEY_USAGE_BITS})
+
+
 class _Authority:
     """A throwaway certificate authority for one cluster run."""
 
     def __init__(self) -> None:
         self._key = _new_key()
-        now = datetime.datetime.now(datetime.UTC)
         self._subject = _name("todo-kwok-ca")
         self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(self._subject)
-            .issuer_name(self._subject)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + _CERT_LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            _certificate(self._subject, self._subject, self._key.public_key(), ca=True)
+            .add_extension(_key_usage("digital_signature", "key_cert_sign", "crl_sign"), True)
             .sign(self._key, hashes.SHA256())
         )
         self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
@@ -190,27 +209,13 @@ class _Authority:
     ) -> _KeyPair:
         """A leaf certificate: for a server when names or IPs are given, else for a client."""
         key = _new_key()
-        now = datetime.datetime.now(datetime.UTC)
         server = bool(server_names or server_ips)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name, organization))
-            .issuer_name(self._subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + _CERT_LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [
-                        x509.ExtendedKeyUsageOID.SERVER_AUTH
-                        if server
-                        else x509.ExtendedKeyUsageOID.CLIENT_AUTH
-                    ]
-                ),
-                critical=False,
-            )
+        subject = _name(common_name, organization)
+        usage = (
+            x509.ExtendedKeyUsageOID.SERVER_AUTH if server else x509.ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        builder = _certificate(subject, self._subject, key.public_key(), ca=False).add_extension(
+            x509.ExtendedKeyUsage([usage]), critical=False
         )
         if server:
             alternative_names: list[x509.GeneralName] = [

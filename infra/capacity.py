@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from infra.cloud.base import CpuMemory
 from infra.platform import sizing
 from infra.platform.monitoring import PROMETHEUS_STORAGE_GI
 from infra.workloads import catalog
@@ -32,17 +33,8 @@ class SizingPlan:
             raise ValueError(f"node_count must be at least 1, got {self.node_count}")
 
 
-@dataclass(frozen=True)
-class Requests:
+class Requests(CpuMemory):
     """A sum of container requests."""
-
-    cpu_millicores: int
-    memory_mib: int
-
-    def __add__(self, other: Requests) -> Requests:
-        return Requests(
-            self.cpu_millicores + other.cpu_millicores, self.memory_mib + other.memory_mib
-        )
 
     def __str__(self) -> str:
         return f"{self.cpu_millicores}m CPU / {self.memory_mib}Mi memory"

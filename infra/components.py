@@ -4,13 +4,20 @@ A component is called as ``Component(name, args, opts)``: ``args`` a frozen data
 it builds, ``opts`` the caller's :class:`pulumi.ResourceOptions`, whose ``depends_on`` says what
 the component comes after. Its children are created with :func:`child_opts`, so each of them
 waits for that too (Pulumi does not pass a component's ``depends_on`` on to its children).
+:class:`Component` is that convention once: a subclass names its type and builds its children.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from abc import ABCMeta, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
+
+ArgsT = TypeVar("ArgsT")
+# What a component registers as its outputs (``register_outputs``).
+Outputs = Mapping[str, Any]
 
 
 def waits_for(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
@@ -40,3 +47,23 @@ def child_opts(
     return pulumi.ResourceOptions(
         parent=parent, provider=provider, depends_on=list(depends_on), custom_timeouts=timeouts
     )
+
+
+class Component(pulumi.ComponentResource, Generic[ArgsT], metaclass=ABCMeta):
+    """A component of the ``(name, args, opts)`` convention.
+
+    A subclass sets :attr:`TYPE` and creates its children in :meth:`_build`, which returns the
+    outputs to register (a component that never registers them shows as still being created).
+    """
+
+    # The Pulumi type token (``todo:<layer>:<Name>``). It is part of every child's URN:
+    # changing it makes `pulumi up` on an existing stack replace everything below it.
+    TYPE: ClassVar[str]
+
+    def __init__(self, name: str, args: ArgsT, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, None, opts)
+        self.register_outputs(self._build(name, args, waits_for(opts)))
+
+    @abstractmethod
+    def _build(self, name: str, args: ArgsT, after: list[pulumi.Resource]) -> Outputs:
+        """Create the children (each after ``after``, the caller's ``depends_on``)."""

@@ -17,8 +17,9 @@ import pulumi
 import pulumi_docker_build as docker_build
 
 from infra.app_names import image_ref
+from infra.cloud.base import RegistryAccess
 from infra.cloud.shapes import NodeArch
-from infra.components import child_opts
+from infra.components import Component, Outputs, child_opts
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 DOCKERFILE: Final = REPO_ROOT / "Dockerfile"
@@ -28,14 +29,12 @@ CACHE_TAG: Final = "buildcache"
 
 @dataclass(frozen=True)
 class AppImageArgs:
-    registry: pulumi.Input[str]  # host[/path] of the stack's registry
+    # The stack's registry (host[/path]) and, where the cloud hands one out (OCIR's auth token),
+    # a login for the push; elsewhere the builder uses the Docker credentials of the machine
+    # running Pulumi (`az acr login`, `gcloud auth configure-docker`).
+    registry: RegistryAccess
     tag: str  # already validated: pinned, never "latest"
     node_arch: NodeArch
-    # A login for the push where the cloud hands one out (OCIR's auth token); elsewhere the
-    # builder uses the Docker credentials of the machine running Pulumi (`az acr login`,
-    # `gcloud auth configure-docker`).
-    registry_username: pulumi.Input[str] | None = None
-    registry_password: pulumi.Input[str] | None = None  # secret
 
 
 def registry_host(registry: str) -> str:
@@ -49,24 +48,23 @@ def _relative(path: Path) -> str:
     return os.path.relpath(path)
 
 
-class AppImage(pulumi.ComponentResource):
-    """Type ``todo:images:AppImage``: one ``docker-build:index:Image``, pushed."""
+class AppImage(Component[AppImageArgs]):
+    """One ``docker-build:index:Image``, pushed."""
+
+    TYPE = "todo:images:AppImage"
 
     ref: pulumi.Output[str]
     image: docker_build.Image
 
-    def __init__(
-        self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:images:AppImage", name, None, opts)
-        cache = image_ref(args.registry, CACHE_TAG)
+    def _build(self, name: str, args: AppImageArgs, after: list[pulumi.Resource]) -> Outputs:
+        cache = image_ref(args.registry.server, CACHE_TAG)
         self.image = docker_build.Image(
             name,
             context=docker_build.BuildContextArgs(location=_relative(REPO_ROOT)),
             dockerfile=docker_build.DockerfileArgs(location=_relative(DOCKERFILE)),
             # Only the nodes' architecture: OKE's A1 nodes are arm64, the other defaults amd64.
             platforms=[docker_build.Platform(f"linux/{args.node_arch}")],
-            tags=[image_ref(args.registry, args.tag)],
+            tags=[image_ref(args.registry.server, args.tag)],
             push=True,
             # A preview (also the one CI runs on pull requests) needs no builder; `pulumi up`
             # builds and pushes.
@@ -93,16 +91,17 @@ class AppImage(pulumi.ComponentResource):
             opts=child_opts(self),
         )
         self.ref = self.image.ref
-        self.register_outputs({"ref": self.ref})
+        return {"ref": self.ref}
 
     @staticmethod
     def _registries(args: AppImageArgs) -> list[docker_build.RegistryArgs] | None:
-        if args.registry_username is None or args.registry_password is None:
+        registry = args.registry
+        if registry.username is None or registry.password is None:
             return None
         return [
             docker_build.RegistryArgs(
-                address=pulumi.Output.from_input(args.registry).apply(registry_host),
-                username=args.registry_username,
-                password=pulumi.Output.secret(args.registry_password),
+                address=registry.server.apply(registry_host),
+                username=registry.username,
+                password=pulumi.Output.secret(registry.password),
             )
         ]

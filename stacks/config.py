@@ -22,7 +22,7 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Final, Literal, Protocol, TypeVar, get_args
 
 import pulumi
 from pydantic import (
@@ -89,7 +89,9 @@ __all__ = [
 
 Provider = Literal["oke", "aks", "gke", "local"]
 DatabaseMode = Literal["external", "incluster"]
-PROVIDERS: Final[tuple[Provider, ...]] = ("oke", "aks", "gke", "local")
+# The values of each Literal, read from it: what is accepted is written once.
+PROVIDERS: Final[tuple[Provider, ...]] = get_args(Provider)
+DATABASE_MODES: Final[tuple[DatabaseMode, ...]] = get_args(DatabaseMode)
 AKS_SKU_TIERS: Final = ("Free", "Standard", "Premium")
 NOTIFIER_CHANNELS: Final = ("webhook", "email", "log", "push", "user_webhook")
 
@@ -246,7 +248,7 @@ class KafkaConfig(Section):
 class DatabaseConfig(Section):
     model_config = ConfigDict(alias_generator=prefixed("database"))
 
-    mode: Annotated[DatabaseMode, choice(("external", "incluster"))] = "incluster"
+    mode: Annotated[DatabaseMode, choice(DATABASE_MODES)] = "incluster"
     # Set exactly when mode is external.
     url: Annotated[
         SecretValue | None, secret(r"^postgres(ql)?(\+asyncpg)?://\S+$", "a postgresql:// URL")

@@ -89,13 +89,7 @@ def chat_agent(config: StackConfig) -> ChatAgent | None:
 
 def image_args(config: StackConfig, cluster: ClusterOutputs) -> AppImageArgs:
     """The app image built from the Dockerfile and pushed to the cluster's registry."""
-    return AppImageArgs(
-        registry=cluster.registry_server,
-        tag=config.image_tag,
-        node_arch=cluster.node_arch,
-        registry_username=cluster.registry_username,
-        registry_password=cluster.registry_password,
-    )
+    return AppImageArgs(cluster.registry, config.image_tag, cluster.node_arch)
 
 
 def workloads_args(
@@ -104,12 +98,12 @@ def workloads_args(
     return WorkloadsArgs(
         provider=cluster.provider,
         namespace=platform.app_namespace,
-        image_registry=cluster.registry_server,
+        image_registry=cluster.registry.server,
         image_tag=config.image_tag,
         # The pushed tag@digest: a rebuild under the same tag still rolls the pods out.
         image=image.ref if image is not None else None,
-        registry_username=cluster.registry_username,
-        registry_password=cluster.registry_password,
+        registry_username=cluster.registry.username,
+        registry_password=cluster.registry.password,
         node_arch=node_arch(config),
         database_url=platform.database_url,
         kafka_bootstrap=platform.kafka_bootstrap,
@@ -139,7 +133,7 @@ def program() -> None:
 
     pulumi.export("api_url", workloads.api_url)
     pulumi.export("grafana_url", platform.grafana_url)
-    pulumi.export("registry_server", cluster.registry_server)
+    pulumi.export("registry_server", cluster.registry.server)
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
     pulumi.export("kafka_bootstrap", platform.kafka_bootstrap)
     pulumi.export("cluster_name", cluster.name)

@@ -730,8 +730,11 @@ def cluster_program() -> None:
     from stacks.config import PulumiConfigSource, load_stack_config
 
     outputs = create_cluster(f"todo-{pulumi.get_stack()}", load_stack_config(PulumiConfigSource()))
-    for name in ("name", "kubeconfig", "registry_server", "registry_username", "registry_password"):
-        pulumi.export(name, getattr(outputs, name))
+    pulumi.export("name", outputs.name)
+    pulumi.export("kubeconfig", outputs.kubeconfig)
+    pulumi.export("registry_server", outputs.registry.server)
+    pulumi.export("registry_username", outputs.registry.username)
+    pulumi.export("registry_password", outputs.registry.password)
     pulumi.export("node_arch", outputs.node_arch)
     pulumi.export("storage_class", outputs.storage_class)
     pulumi.export("allocatable_cpu_millicores", outputs.allocatable_cpu_millicores)

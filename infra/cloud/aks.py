@@ -18,7 +18,7 @@ import pulumi_azure_native as azure
 from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import with_kubelogin_mode
-from infra.components import child_opts
+from infra.components import Component, Outputs, child_opts
 
 # Per node: cilium agent, cloud-node-manager, azure disk/file CSI node plugins, konnectivity.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=250, memory_mib=450)
@@ -71,15 +71,14 @@ class AcrRegistryArgs:
     kubelet_object_id: pulumi.Input[str]
 
 
-class AcrRegistry(pulumi.ComponentResource):
+class AcrRegistry(Component[AcrRegistryArgs]):
     """Basic-tier ACR without an admin user, readable by the cluster's kubelet identity only."""
+
+    TYPE = "todo:cloud:AcrRegistry"
 
     server: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: AcrRegistryArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:AcrRegistry", name, None, opts)
+    def _build(self, name: str, args: AcrRegistryArgs, after: list[pulumi.Resource]) -> Outputs:
         child = child_opts(self)
         registry = azure.containerregistry.Registry(
             f"{name}-acr",
@@ -103,7 +102,7 @@ class AcrRegistry(pulumi.ComponentResource):
             opts=child,
         )
         self.server = registry.login_server
-        self.register_outputs({"server": self.server})
+        return {"server": self.server}
 
 
 @dataclass(frozen=True)
@@ -117,15 +116,14 @@ class AksClusterArgs:
     sku_tier: str = "Free"
 
 
-class AksCluster(CloudCluster):
+class AksCluster(CloudCluster[AksClusterArgs]):
     """AKS with one autoscaling system pool, OIDC issuer, workload identity and Cilium."""
 
-    def __init__(
-        self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:AksCluster", name, None, opts)
+    TYPE = "todo:cloud:AksCluster"
+
+    def _build(self, name: str, args: AksClusterArgs, after: list[pulumi.Resource]) -> Outputs:
         child, invoke = self._provider_options(
-            azure.Provider(f"{name}-azure", location=args.location, opts=child_opts(self))
+            lambda opts: azure.Provider(f"{name}-azure", location=args.location, opts=opts)
         )
         group = azure.resources.ResourceGroup(f"{name}-rg", location=args.location, opts=child)
         pool = args.node_pool
@@ -219,7 +217,7 @@ class AksCluster(CloudCluster):
                 .kubeconfigs[0]
                 .value.apply(_decode_kubeconfig)
             )
-        self._complete_managed(
+        return self._complete_managed(
             name,
             cluster,
             kubeconfig=pulumi.Output.secret(kubeconfig),

@@ -7,32 +7,40 @@ pool can hold, so the platform and the workloads never branch on the cloud.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol, Self, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import MIB_PER_GIB, MachineSize, NodeArch
-from infra.components import child_opts
+from infra.components import Component, child_opts
 
 
 @dataclass(frozen=True)
-class Allocatable:
-    """CPU and memory the scheduler can hand to pods."""
+class CpuMemory:
+    """An amount of CPU (millicores) and memory (MiB); each kind adds and subtracts only with
+    its own kind."""
 
     cpu_millicores: int
     memory_mib: int
 
-    def __sub__(self, other: Allocatable) -> Allocatable:
-        return Allocatable(
-            self.cpu_millicores - other.cpu_millicores, self.memory_mib - other.memory_mib
+    def __add__(self, other: Self) -> Self:
+        return type(self)(
+            self.cpu_millicores + other.cpu_millicores, self.memory_mib + other.memory_mib
         )
 
-    def times(self, factor: int) -> Allocatable:
-        return Allocatable(self.cpu_millicores * factor, self.memory_mib * factor)
+    def __sub__(self, other: Self) -> Self:
+        return self + other.times(-1)
+
+    def times(self, factor: int) -> Self:
+        return type(self)(self.cpu_millicores * factor, self.memory_mib * factor)
+
+
+class Allocatable(CpuMemory):
+    """CPU and memory the scheduler can hand to pods."""
 
 
 def _tiered(amount: float, tiers: Sequence[tuple[float, float]]) -> float:
@@ -93,15 +101,22 @@ class NodePoolSpec:
 
 
 @dataclass(frozen=True)
+class RegistryAccess:
+    """Where the cluster pulls images from; a login only where the kubelet has no identity."""
+
+    server: pulumi.Output[str]
+    username: pulumi.Output[str] | None = None
+    password: pulumi.Output[str] | None = None  # secret
+
+
+@dataclass(frozen=True)
 class ClusterOutputs:
     """What the platform and the workloads need from a cluster, whatever the cloud."""
 
     name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]  # secret
     provider: k8s.Provider  # created with cluster_identifier + server-side apply
-    registry_server: pulumi.Output[str]
-    registry_username: pulumi.Output[str] | None
-    registry_password: pulumi.Output[str] | None  # secret
+    registry: RegistryAccess  # the app's images are pushed there and pulled from there
     node_arch: NodeArch
     storage_class: str | None  # None = the cluster's default StorageClass
     allocatable_cpu_millicores: int  # total of the node pool, after system reservations
@@ -146,28 +161,24 @@ class ManagedClusterResource(Protocol):
     def name(self) -> pulumi.Output[str]: ...
 
 
-@dataclass(frozen=True)
-class RegistryAccess:
-    """Where the cluster pulls images from; a login only where the kubelet has no identity."""
-
-    server: pulumi.Output[str]
-    username: pulumi.Output[str] | None = None
-    password: pulumi.Output[str] | None = None  # secret
+ArgsT = TypeVar("ArgsT")
 
 
-class CloudCluster(pulumi.ComponentResource):
-    """Base of the per-provider foundations; subclasses end with :meth:`_complete`."""
+class CloudCluster(Component[ArgsT]):
+    """Base of the per-provider foundations; their ``_build`` ends with :meth:`_complete`."""
 
     outputs: ClusterOutputs
 
     def _provider_options(
-        self, provider: pulumi.ProviderResource
+        self, make_provider: Callable[[pulumi.ResourceOptions], pulumi.ProviderResource]
     ) -> tuple[pulumi.ResourceOptions, pulumi.InvokeOptions]:
-        """Options for the children and lookups of this foundation, all through ``provider``.
+        """Options for the children and lookups of this foundation, all through the cloud's
+        provider that ``make_provider`` creates as a child from the options it is given.
 
         An explicit provider: region and credentials are the typed stack config's, never an
         ambient default of the machine running Pulumi.
         """
+        provider = make_provider(child_opts(self))
         return (
             child_opts(self, provider),
             pulumi.InvokeOptions(parent=self, provider=provider),
@@ -185,14 +196,14 @@ class CloudCluster(pulumi.ComponentResource):
         ingress_service: IngressService,
         registry: RegistryAccess,
         ready: Sequence[pulumi.Resource],
-    ) -> None:
+    ) -> Mapping[str, Any]:
         """Complete a cloud-managed cluster whose nodes come from ``pool``.
 
         ``ready`` is what must exist before anything is applied to the cluster: the node pool
         and whatever lets the kubelet pull from the registry.
         """
         allocatable = pool.allocatable(system_daemons)
-        self._complete(
+        return self._complete(
             ClusterOutputs(
                 name=cluster.name,
                 kubeconfig=kubeconfig,
@@ -203,9 +214,7 @@ class CloudCluster(pulumi.ComponentResource):
                     parent=self,
                     depends_on=ready,
                 ),
-                registry_server=registry.server,
-                registry_username=registry.username,
-                registry_password=registry.password,
+                registry=registry,
                 node_arch=pool.size.arch,
                 storage_class=storage_class,
                 allocatable_cpu_millicores=allocatable.cpu_millicores,
@@ -214,12 +223,11 @@ class CloudCluster(pulumi.ComponentResource):
             )
         )
 
-    def _complete(self, outputs: ClusterOutputs) -> None:
+    def _complete(self, outputs: ClusterOutputs) -> Mapping[str, Any]:
+        """Keep ``outputs``; return the ones to register."""
         self.outputs = outputs
-        self.register_outputs(
-            {
-                "name": outputs.name,
-                "kubeconfig": outputs.kubeconfig,
-                "registryServer": outputs.registry_server,
-            }
-        )
+        return {
+            "name": outputs.name,
+            "kubeconfig": outputs.kubeconfig,
+            "registryServer": outputs.registry.server,
+        }

@@ -18,7 +18,7 @@ from infra.app_names import APP_IMAGES
 from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAccess
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import ExecPlugin, exec_kubeconfig
-from infra.components import child_opts
+from infra.components import Component, Outputs, child_opts
 
 # Per node: anetd (Dataplane V2), fluentbit, gke-metrics-agent, pdcsi node, netd.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=300, memory_mib=550)
@@ -48,12 +48,23 @@ GKE_AUTH_PLUGIN: Final = ExecPlugin(
 
 
 @dataclass(frozen=True)
+class SecondaryRange:
+    """A named secondary range of the nodes' subnet: the cluster refers to it by name."""
+
+    name: str
+    cidr: str
+
+    def args(self) -> dict[str, str]:
+        return {"range_name": self.name, "ip_cidr_range": self.cidr}
+
+
+@dataclass(frozen=True)
 class GkeNetworkLayout:
+    """Address plan of the VPC: VPC-native, so pods and services take secondary ranges."""
+
     nodes_cidr: str = "10.10.0.0/20"
-    pods_cidr: str = "10.20.0.0/14"
-    services_cidr: str = "10.24.0.0/20"
-    pods_range: str = "pods"
-    services_range: str = "services"
+    pods: SecondaryRange = SecondaryRange("pods", "10.20.0.0/14")
+    services: SecondaryRange = SecondaryRange("services", "10.24.0.0/20")
 
 
 @dataclass(frozen=True)
@@ -63,16 +74,15 @@ class GkeNetworkArgs:
     layout: GkeNetworkLayout = GkeNetworkLayout()
 
 
-class GkeNetwork(pulumi.ComponentResource):
+class GkeNetwork(Component[GkeNetworkArgs]):
     """A custom-mode VPC and one subnet with secondary ranges for pods and services."""
+
+    TYPE = "todo:cloud:GkeNetwork"
 
     network_id: pulumi.Output[str]
     subnet_id: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: GkeNetworkArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:GkeNetwork", name, None, opts)
+    def _build(self, name: str, args: GkeNetworkArgs, after: list[pulumi.Resource]) -> Outputs:
         child = child_opts(self)
         layout = args.layout
         network = gcp.compute.Network(
@@ -89,15 +99,12 @@ class GkeNetwork(pulumi.ComponentResource):
             network=network.id,
             ip_cidr_range=layout.nodes_cidr,
             private_ip_google_access=True,
-            secondary_ip_ranges=[
-                {"range_name": layout.pods_range, "ip_cidr_range": layout.pods_cidr},
-                {"range_name": layout.services_range, "ip_cidr_range": layout.services_cidr},
-            ],
+            secondary_ip_ranges=[layout.pods.args(), layout.services.args()],
             opts=child,
         )
         self.network_id = network.id
         self.subnet_id = subnet.id
-        self.register_outputs({"networkId": self.network_id, "subnetId": self.subnet_id})
+        return {"networkId": self.network_id, "subnetId": self.subnet_id}
 
 
 @dataclass(frozen=True)
@@ -109,16 +116,17 @@ class ArtifactRegistryArgs:
     images: tuple[str, ...] = APP_IMAGES
 
 
-class ArtifactRegistry(pulumi.ComponentResource):
+class ArtifactRegistry(Component[ArtifactRegistryArgs]):
     """A Docker repository in Artifact Registry that the node service account may read."""
+
+    TYPE = "todo:cloud:ArtifactRegistry"
 
     server: pulumi.Output[str]
     reader: gcp.artifactregistry.RepositoryIamMember
 
-    def __init__(
-        self, name: str, args: ArtifactRegistryArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:ArtifactRegistry", name, None, opts)
+    def _build(
+        self, name: str, args: ArtifactRegistryArgs, after: list[pulumi.Resource]
+    ) -> Outputs:
         child = child_opts(self)
         repository = gcp.artifactregistry.Repository(
             f"{name}-docker",
@@ -141,7 +149,7 @@ class ArtifactRegistry(pulumi.ComponentResource):
         self.server = pulumi.Output.concat(
             args.region, "-docker.pkg.dev/", args.project, "/", repository.repository_id
         )
-        self.register_outputs({"server": self.server})
+        return {"server": self.server}
 
 
 @dataclass(frozen=True)
@@ -156,19 +164,15 @@ class GkeClusterArgs:
     layout: GkeNetworkLayout = GkeNetworkLayout()
 
 
-class GkeCluster(CloudCluster):
+class GkeCluster(CloudCluster[GkeClusterArgs]):
     """Standard GKE cluster: Dataplane V2, Workload Identity, shielded nodes."""
 
-    def __init__(
-        self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:GkeCluster", name, None, opts)
+    TYPE = "todo:cloud:GkeCluster"
+
+    def _build(self, name: str, args: GkeClusterArgs, after: list[pulumi.Resource]) -> Outputs:
         child, _ = self._provider_options(
-            gcp.Provider(
-                f"{name}-gcp",
-                project=args.project,
-                region=args.region,
-                opts=child_opts(self),
+            lambda opts: gcp.Provider(
+                f"{name}-gcp", project=args.project, region=args.region, opts=opts
             )
         )
         location = args.zone or args.region
@@ -211,8 +215,8 @@ class GkeCluster(CloudCluster):
             release_channel={"channel": args.release_channel},
             networking_mode="VPC_NATIVE",
             ip_allocation_policy={
-                "cluster_secondary_range_name": args.layout.pods_range,
-                "services_secondary_range_name": args.layout.services_range,
+                "cluster_secondary_range_name": args.layout.pods.name,
+                "services_secondary_range_name": args.layout.services.name,
             },
             # Dataplane V2 enforces NetworkPolicies without a separate Calico add-on.
             datapath_provider="ADVANCED_DATAPATH",
@@ -265,7 +269,7 @@ class GkeCluster(CloudCluster):
                 )
             )
         )
-        self._complete_managed(
+        return self._complete_managed(
             name,
             cluster,
             kubeconfig=kubeconfig,

@@ -13,9 +13,16 @@ from typing import Final
 
 import pulumi
 
-from infra.cloud.base import Allocatable, CloudCluster, ClusterOutputs, kubernetes_provider
+from infra.cloud.base import (
+    Allocatable,
+    CloudCluster,
+    ClusterOutputs,
+    RegistryAccess,
+    kubernetes_provider,
+)
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.shapes import NodeArch
+from infra.components import Outputs
 
 DEFAULT_REGISTRY: Final = "docker.io/library"
 # kind (and most local clusters) have no load-balancer implementation: the ingress listens on
@@ -38,15 +45,14 @@ class LocalClusterArgs:
     storage_class: str | None = None
 
 
-class LocalCluster(CloudCluster):
+class LocalCluster(CloudCluster[LocalClusterArgs]):
     """Binds the stack to an existing cluster's context."""
 
-    def __init__(
-        self, name: str, args: LocalClusterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:LocalCluster", name, None, opts)
+    TYPE = "todo:cloud:LocalCluster"
+
+    def _build(self, name: str, args: LocalClusterArgs, after: list[pulumi.Resource]) -> Outputs:
         kubeconfig = pulumi.Output.secret(args.kubeconfig)
-        self._complete(
+        return self._complete(
             ClusterOutputs(
                 name=pulumi.Output.from_input(args.context),
                 kubeconfig=kubeconfig,
@@ -58,9 +64,9 @@ class LocalCluster(CloudCluster):
                     cluster_identifier=args.context,
                     parent=self,
                 ),
-                registry_server=pulumi.Output.from_input(args.registry_server or DEFAULT_REGISTRY),
-                registry_username=None,
-                registry_password=None,
+                registry=RegistryAccess(
+                    pulumi.Output.from_input(args.registry_server or DEFAULT_REGISTRY)
+                ),
                 node_arch=args.node_arch,
                 storage_class=args.storage_class,
                 allocatable_cpu_millicores=args.allocatable.cpu_millicores,

@@ -20,7 +20,7 @@ from infra.cloud.base import Allocatable, CloudCluster, NodePoolSpec, RegistryAc
 from infra.cloud.ingress_service import IngressService
 from infra.cloud.kubeconfig import with_oci_profile
 from infra.cloud.shapes import NodeArch
-from infra.components import child_opts
+from infra.components import Component, Outputs, child_opts
 
 # Per node: kube-proxy, flannel, the OCI block-volume CSI node plugin and proxymux.
 SYSTEM_DAEMONS: Final = Allocatable(cpu_millicores=150, memory_mib=250)
@@ -253,6 +253,19 @@ def _rule_args(rule: SecurityRule, types: _RuleArgsTypes[_RuleArgs]) -> _RuleArg
     )
 
 
+def _route(
+    description: str, gateway_id: pulumi.Input[str], services_cidr: pulumi.Input[str] | None = None
+) -> oci.core.RouteTableRouteRuleArgs:
+    """A route through a gateway: to anywhere, or with ``services_cidr`` to the OCI services
+    the service gateway reaches."""
+    return oci.core.RouteTableRouteRuleArgs(
+        description=description,
+        destination=ANYWHERE if services_cidr is None else services_cidr,
+        destination_type="CIDR_BLOCK" if services_cidr is None else "SERVICE_CIDR_BLOCK",
+        network_entity_id=gateway_id,
+    )
+
+
 @dataclass(frozen=True)
 class OkeNetworkArgs:
     compartment_ocid: str
@@ -260,18 +273,17 @@ class OkeNetworkArgs:
     layout: OkeNetworkLayout = OkeNetworkLayout()
 
 
-class OkeNetwork(pulumi.ComponentResource):
+class OkeNetwork(Component[OkeNetworkArgs]):
     """VCN with internet, NAT and service gateways, route tables, security lists and subnets."""
+
+    TYPE = "todo:cloud:OkeNetwork"
 
     vcn_id: pulumi.Output[str]
     api_subnet_id: pulumi.Output[str]
     nodes_subnet_id: pulumi.Output[str]
     lbs_subnet_id: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: OkeNetworkArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:OkeNetwork", name, None, opts)
+    def _build(self, name: str, args: OkeNetworkArgs, after: list[pulumi.Resource]) -> Outputs:
         child = child_opts(self)
         compartment, layout = args.compartment_ocid, args.layout
         vcn = oci.core.Vcn(
@@ -282,71 +294,44 @@ class OkeNetwork(pulumi.ComponentResource):
             dns_label="todovcn",
             opts=child,
         )
-        internet = oci.core.InternetGateway(
-            f"{name}-igw",
-            compartment_id=compartment,
-            vcn_id=vcn.id,
-            display_name=f"{name}-igw",
-            enabled=True,
-            opts=child,
-        )
-        nat = oci.core.NatGateway(
-            f"{name}-nat",
-            compartment_id=compartment,
-            vcn_id=vcn.id,
-            display_name=f"{name}-nat",
-            opts=child,
-        )
+
+        def in_vcn(display_name: str) -> dict[str, Any]:
+            """Where each of the VCN's gateways, route tables, security lists and subnets goes."""
+            return {
+                "compartment_id": compartment,
+                "vcn_id": vcn.id,
+                "display_name": f"{name}-{display_name}",
+                "opts": child,
+            }
+
+        internet = oci.core.InternetGateway(f"{name}-igw", enabled=True, **in_vcn("igw"))
+        nat = oci.core.NatGateway(f"{name}-nat", **in_vcn("nat"))
         service = oci.core.get_services_output(opts=pulumi.InvokeOptions(parent=self)).apply(
             lambda result: all_services(result.services)
         )
         service_gateway = oci.core.ServiceGateway(
             f"{name}-sgw",
-            compartment_id=compartment,
-            vcn_id=vcn.id,
-            display_name=f"{name}-sgw",
             services=[oci.core.ServiceGatewayServiceArgs(service_id=service.id)],
-            opts=child,
+            **in_vcn("sgw"),
         )
         services_cidr: pulumi.Output[str] = service.cidr_block
 
         def route_table(
             tier: str, rules: list[oci.core.RouteTableRouteRuleArgs]
         ) -> oci.core.RouteTable:
-            return oci.core.RouteTable(
-                f"{name}-{tier}-rt",
-                compartment_id=compartment,
-                vcn_id=vcn.id,
-                display_name=f"{name}-{tier}",
-                route_rules=rules,
-                opts=child,
-            )
+            return oci.core.RouteTable(f"{name}-{tier}-rt", route_rules=rules, **in_vcn(tier))
 
         public_routes = route_table(
-            "public",
-            [
-                oci.core.RouteTableRouteRuleArgs(
-                    description="internet through the internet gateway",
-                    destination=ANYWHERE,
-                    destination_type="CIDR_BLOCK",
-                    network_entity_id=internet.id,
-                )
-            ],
+            "public", [_route("internet through the internet gateway", internet.id)]
         )
         private_routes = route_table(
             "private",
             [
-                oci.core.RouteTableRouteRuleArgs(
-                    description="internet through the NAT gateway",
-                    destination=ANYWHERE,
-                    destination_type="CIDR_BLOCK",
-                    network_entity_id=nat.id,
-                ),
-                oci.core.RouteTableRouteRuleArgs(
-                    description="OCI services (OCIR, Object Storage) via the service gateway",
-                    destination=services_cidr,
-                    destination_type="SERVICE_CIDR_BLOCK",
-                    network_entity_id=service_gateway.id,
+                _route("internet through the NAT gateway", nat.id),
+                _route(
+                    "OCI services (OCIR, Object Storage) via the service gateway",
+                    service_gateway.id,
+                    services_cidr,
                 ),
             ],
         )
@@ -354,16 +339,13 @@ class OkeNetwork(pulumi.ComponentResource):
         def security_list(tier: str, rules: pulumi.Output[SecurityRules]) -> oci.core.SecurityList:
             return oci.core.SecurityList(
                 f"{name}-{tier}-sl",
-                compartment_id=compartment,
-                vcn_id=vcn.id,
-                display_name=f"{name}-{tier}",
                 ingress_security_rules=rules.apply(
                     lambda r: [_rule_args(rule, _INGRESS) for rule in r.ingress]
                 ),
                 egress_security_rules=rules.apply(
                     lambda r: [_rule_args(rule, _EGRESS) for rule in r.egress]
                 ),
-                opts=child,
+                **in_vcn(tier),
             )
 
         api_list = security_list(
@@ -386,15 +368,12 @@ class OkeNetwork(pulumi.ComponentResource):
         ) -> oci.core.Subnet:
             return oci.core.Subnet(
                 f"{name}-{tier}",
-                compartment_id=compartment,
-                vcn_id=vcn.id,
-                display_name=f"{name}-{tier}",
                 cidr_block=cidr,
                 dns_label=tier,
                 prohibit_public_ip_on_vnic=not public,
                 route_table_id=routes.id,
                 security_list_ids=[rules.id],
-                opts=child,
+                **in_vcn(tier),
             )
 
         self.vcn_id = vcn.id
@@ -403,14 +382,12 @@ class OkeNetwork(pulumi.ComponentResource):
             "nodes", layout.nodes_cidr, private_routes, nodes_list, False
         ).id
         self.lbs_subnet_id = subnet("lbs", layout.lbs_cidr, public_routes, lbs_list, True).id
-        self.register_outputs(
-            {
-                "vcnId": self.vcn_id,
-                "apiSubnetId": self.api_subnet_id,
-                "nodesSubnetId": self.nodes_subnet_id,
-                "lbsSubnetId": self.lbs_subnet_id,
-            }
-        )
+        return {
+            "vcnId": self.vcn_id,
+            "apiSubnetId": self.api_subnet_id,
+            "nodesSubnetId": self.nodes_subnet_id,
+            "lbsSubnetId": self.lbs_subnet_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -422,17 +399,16 @@ class OcirRegistryArgs:
     images: tuple[str, ...] = APP_IMAGES
 
 
-class OcirRegistry(pulumi.ComponentResource):
+class OcirRegistry(Component[OcirRegistryArgs]):
     """A private OCIR repository per image and an auth token the cluster pulls with."""
+
+    TYPE = "todo:cloud:OcirRegistry"
 
     server: pulumi.Output[str]
     username: pulumi.Output[str]
     password: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: OcirRegistryArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:OcirRegistry", name, None, opts)
+    def _build(self, name: str, args: OcirRegistryArgs, after: list[pulumi.Resource]) -> Outputs:
         namespace = oci.objectstorage.get_namespace_output(
             compartment_id=args.compartment_ocid, opts=pulumi.InvokeOptions(parent=self)
         ).namespace
@@ -464,7 +440,7 @@ class OcirRegistry(pulumi.ComponentResource):
         ).apply(lambda values: str(values[1]))
         self.username = pulumi.Output.concat(namespace, "/", args.registry_username)
         self.password = pulumi.Output.secret(token.token.apply(lambda value: value or ""))
-        self.register_outputs({"server": self.server, "username": self.username})
+        return {"server": self.server, "username": self.username}
 
 
 @dataclass(frozen=True)
@@ -484,19 +460,18 @@ class OkeClusterArgs:
     layout: OkeNetworkLayout = OkeNetworkLayout()
 
 
-class OkeCluster(CloudCluster):
+class OkeCluster(CloudCluster[OkeClusterArgs]):
     """OKE basic cluster on its own VCN, with a flexible-shape node pool and OCIR."""
 
-    def __init__(
-        self, name: str, args: OkeClusterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:cloud:OkeCluster", name, None, opts)
+    TYPE = "todo:cloud:OkeCluster"
+
+    def _build(self, name: str, args: OkeClusterArgs, after: list[pulumi.Resource]) -> Outputs:
         child, invoke = self._provider_options(
-            oci.Provider(
+            lambda opts: oci.Provider(
                 f"{name}-oci",
                 region=args.region,
                 config_file_profile=args.config_profile,
-                opts=child_opts(self),
+                opts=opts,
             )
         )
         network = OkeNetwork(
@@ -584,7 +559,7 @@ class OkeCluster(CloudCluster):
                 opts=invoke,
             ).content.apply(lambda content: with_oci_profile(content, args.config_profile))
         )
-        self._complete_managed(
+        return self._complete_managed(
             name,
             cluster,
             kubeconfig=kubeconfig,

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cloud.ingress_service import IngressService
-from infra.components import child_opts
+from infra.components import Component, Outputs, child_opts
 from infra.platform import namespaces, versions
 from infra.platform.chart_fetch import fetch_chart
 from infra.platform.crds import OperatorCrds, OperatorCrdsArgs
@@ -27,9 +27,10 @@ from infra.platform.database import Database, DatabaseArgs
 from infra.platform.ingress import Ingress, IngressArgs
 from infra.platform.k8s import REMOTE_CHARTS, ChartRef, ChartSource
 from infra.platform.kafka import Kafka, KafkaArgs
-from infra.platform.keda import Keda, KedaArgs
+from infra.platform.keda import Keda
 from infra.platform.monitoring import Monitoring, MonitoringArgs, SmtpRelay
 from infra.platform.namespaces import Namespaces, NamespacesArgs
+from infra.platform.release import ChartArgs
 
 __all__ = ["APP_NAMESPACE", "IngressService", "Platform", "PlatformArgs", "SmtpRelay"]
 
@@ -84,29 +85,33 @@ class PlatformArgs:
 
     def kafka_args(self) -> KafkaArgs:
         return KafkaArgs(
-            self.provider,
             self.kafka_replicas,
             self.kafka_storage_gi,
             self.storage_class,
-            self.charts,
             self.await_operators,
+            provider=self.provider,
+            charts=self.charts,
         )
 
     def database_args(self) -> DatabaseArgs:
         return DatabaseArgs(
-            self.provider,
             self.database_mode,
             self.database_url,
             self.database_storage_gi,
             self.storage_class,
             self.database_owner_password,
-            self.charts,
             self.await_operators,
+            provider=self.provider,
+            charts=self.charts,
         )
 
     def ingress_args(self) -> IngressArgs:
         return IngressArgs(
-            self.provider, self.domain, self.tls_email, self.ingress_service, self.charts
+            self.domain,
+            self.tls_email,
+            self.ingress_service,
+            provider=self.provider,
+            charts=self.charts,
         )
 
     def monitoring_args(self) -> MonitoringArgs:
@@ -125,8 +130,8 @@ class PlatformArgs:
         )
 
 
-class Platform(pulumi.ComponentResource):
-    """Type ``todo:platform:Platform``."""
+class Platform(Component[PlatformArgs]):
+    TYPE = "todo:platform:Platform"
 
     kafka_bootstrap: pulumi.Output[str]
     database_url: pulumi.Output[str]
@@ -134,35 +139,34 @@ class Platform(pulumi.ComponentResource):
     app_namespace: str
     ready: list[pulumi.Resource]
 
-    def __init__(
-        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Platform", name, None, opts)
+    def _build(self, name: str, args: PlatformArgs, after: list[pulumi.Resource]) -> Outputs:
         specs = namespaces.namespace_specs(
             with_tls=args.domain is not None,
             in_cluster_database=args.database_mode == "incluster",
         )
-        spaces = Namespaces("namespaces", NamespacesArgs(args.provider, specs), child_opts(self))
+        spaces = Namespaces(
+            "namespaces", NamespacesArgs(args.provider, specs), child_opts(self, depends_on=after)
+        )
         crds = OperatorCrds(
             "crds", OperatorCrdsArgs(args.provider, args.crd_archive), child_opts(self)
         ).by_chart
 
-        def after(*chart: str) -> pulumi.ResourceOptions:
+        def operator(*chart: str) -> pulumi.ResourceOptions:
             """Every operator comes after the namespaces, and after its chart's CRDs."""
             return child_opts(self, depends_on=[spaces, *(c for name in chart for c in crds[name])])
 
-        ingress = Ingress("ingress", args.ingress_args(), after())
+        ingress = Ingress("ingress", args.ingress_args(), operator())
         monitoring = Monitoring(
-            "monitoring", args.monitoring_args(), after(versions.KUBE_PROMETHEUS_STACK.chart)
+            "monitoring", args.monitoring_args(), operator(versions.KUBE_PROMETHEUS_STACK.chart)
         )
-        kafka = Kafka("kafka", args.kafka_args(), after(versions.STRIMZI.chart))
+        kafka = Kafka("kafka", args.kafka_args(), operator(versions.STRIMZI.chart))
         dapr = Dapr(
             "dapr",
-            DaprArgs(args.provider, kafka.bootstrap, args.charts),
-            after(versions.DAPR.chart),
+            DaprArgs(kafka.bootstrap, provider=args.provider, charts=args.charts),
+            operator(versions.DAPR.chart),
         )
-        keda = Keda("keda", KedaArgs(args.provider, args.charts), after())
-        database = Database("database", args.database_args(), after())
+        keda = Keda("keda", ChartArgs(provider=args.provider, charts=args.charts), operator())
+        database = Database("database", args.database_args(), operator())
 
         self.app_namespace = APP_NAMESPACE
         self.kafka_bootstrap = pulumi.Output.from_input(kafka.bootstrap)
@@ -178,11 +182,9 @@ class Platform(pulumi.ComponentResource):
             *database.ready,
             *monitoring.ready,
         ]
-        self.register_outputs(
-            {
-                "kafka_bootstrap": self.kafka_bootstrap,
-                "database_url": self.database_url,
-                "grafana_url": self.grafana_url,
-                "app_namespace": self.app_namespace,
-            }
-        )
+        return {
+            "kafka_bootstrap": self.kafka_bootstrap,
+            "database_url": self.database_url,
+            "grafana_url": self.grafana_url,
+            "app_namespace": self.app_namespace,
+        }

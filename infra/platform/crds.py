@@ -20,7 +20,7 @@ from typing import Final
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components import child_opts, waits_for
+from infra.components import Component, Outputs, child_opts
 from infra.platform import versions
 from infra.platform.chart_archive import ChartArchive
 from infra.platform.k8s import ChartRef
@@ -43,8 +43,8 @@ class OperatorCrdsArgs:
     locate: ArchiveLocator  # the pinned archive of a chart, whose crds/ are applied
 
 
-class OperatorCrds(pulumi.ComponentResource):
-    """Type ``todo:platform:OperatorCrds``: ``by_chart[chart]`` applies that chart's CRDs.
+class OperatorCrds(Component[OperatorCrdsArgs]):
+    """``by_chart[chart]`` applies that chart's CRDs.
 
     One ``yaml.v2.ConfigGroup`` per chart, fed the chart's files as written: the provider parses
     them and applies each CRD (server-side apply), and a release that depends on the group waits
@@ -54,13 +54,12 @@ class OperatorCrds(pulumi.ComponentResource):
     program would serialize field by field (4-7 s per run of the program, measured).
     """
 
+    TYPE = "todo:platform:OperatorCrds"
+
     by_chart: dict[str, list[pulumi.Resource]]
 
-    def __init__(
-        self, name: str, args: OperatorCrdsArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:OperatorCrds", name, None, opts)
-        child = child_opts(self, args.provider, waits_for(opts))
+    def _build(self, name: str, args: OperatorCrdsArgs, after: list[pulumi.Resource]) -> Outputs:
+        child = child_opts(self, args.provider, after)
         self.by_chart = {}
         for ref in CRD_CHARTS:
             files = _crd_files(args.locate(ref))
@@ -70,4 +69,4 @@ class OperatorCrds(pulumi.ComponentResource):
                 f"crds-{ref.chart}", yaml="\n---\n".join(files), opts=child
             )
             self.by_chart[ref.chart] = [group]
-        self.register_outputs({})
+        return {}

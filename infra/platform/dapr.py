@@ -15,16 +15,10 @@ import pulumi_kubernetes as k8s
 from app.core import processes
 from infra import app_names
 from infra.app_names import app_id
-from infra.components import child_opts, waits_for
+from infra.components import Outputs, child_opts
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import (
-    REMOTE_CHARTS,
-    ChartSource,
-    KubeObject,
-    helm_release,
-    metadata,
-    object_meta,
-)
+from infra.platform.k8s import KubeObject, metadata, object_meta
+from infra.platform.release import ChartArgs, ChartComponent, Release
 
 API_VERSION: Final = "dapr.io/v1alpha1"
 PUBSUB: Final = app_names.PUBSUB_COMPONENT
@@ -33,6 +27,7 @@ REMINDER_CHECK: Final = "reminder-check"
 SECRET_STORE: Final = "kubernetes-secrets"  # noqa: S105 (a name, not a secret)
 CONFIGURATION: Final = app_names.DAPR_CONFIGURATION
 RESILIENCY: Final = "todo-resiliency"
+RELEASE: Final = Release("dapr", versions.DAPR, namespaces.DAPR)
 SECRET_READER: Final = "dapr-secret-reader"  # noqa: S105 (a name, not a secret)
 # The cron binding's backstop sweep; the notifier's own timers are the clock (ARCHITECTURE.md).
 REMINDER_SWEEP_SCHEDULE: Final = "@every 1m"
@@ -42,10 +37,8 @@ INBOUND_MAX_RETRIES: Final = 5
 
 
 @dataclass(frozen=True)
-class DaprArgs:
-    provider: k8s.Provider
+class DaprArgs(ChartArgs):
     kafka_bootstrap: str
-    charts: ChartSource = REMOTE_CHARTS
 
 
 def _component(
@@ -215,26 +208,13 @@ def control_plane_values() -> dict[str, Any]:
     }
 
 
-class Dapr(pulumi.ComponentResource):
-    """Type ``todo:platform:Dapr``."""
+class Dapr(ChartComponent[DaprArgs]):
+    TYPE = "todo:platform:Dapr"
 
-    ready: list[pulumi.Resource]
-
-    def __init__(
-        self, name: str, args: DaprArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Dapr", name, None, opts)
-        provider, depends_on = args.provider, waits_for(opts)
-        control_plane = helm_release(
-            "dapr",
-            versions.DAPR,
-            namespaces.DAPR,
-            control_plane_values(),
-            child_opts(self, provider, depends_on),
-            args.charts,
-            skip_crds=True,
-        )
-        after_crds = child_opts(self, provider, [control_plane, *depends_on])
+    def _build(self, name: str, args: DaprArgs, after: list[pulumi.Resource]) -> Outputs:
+        provider = args.provider
+        control_plane = self._release(args, RELEASE, control_plane_values(), after, skip_crds=True)
+        after_crds = child_opts(self, provider, [control_plane, *after])
         manifests = {
             PUBSUB: pubsub_manifest(args.kafka_bootstrap),
             STATESTORE: statestore_manifest(),
@@ -258,7 +238,7 @@ class Dapr(pulumi.ComponentResource):
                     verbs=["get"],
                 )
             ],
-            opts=child_opts(self, provider, depends_on),
+            opts=child_opts(self, provider, after),
         )
         binding = k8s.rbac.v1.RoleBinding(
             SECRET_READER,
@@ -273,4 +253,4 @@ class Dapr(pulumi.ComponentResource):
             opts=child_opts(self, provider, [role]),
         )
         self.ready = [control_plane, *self.resources.values(), role, binding]
-        self.register_outputs({})
+        return {}

@@ -10,18 +10,10 @@ from typing import Any, Final, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components import child_opts, waits_for
+from infra.components import Outputs, child_opts
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import (
-    REMOTE_CHARTS,
-    ChartSource,
-    KubeObject,
-    await_ready,
-    helm_release,
-    metadata,
-    object_meta,
-    secret,
-)
+from infra.platform.k8s import KubeObject, await_ready, metadata, object_meta, secret
+from infra.platform.release import ChartArgs, ChartComponent, Release
 
 CLUSTER: Final = "todo-db"
 DATABASE: Final = "todo"
@@ -30,18 +22,17 @@ OWNER_SECRET: Final = "todo-db-owner"  # noqa: S105 (a name, not a secret)
 PORT: Final = 5432
 # CloudNativePG's read-write service always points at the current primary.
 HOST: Final = f"{CLUSTER}-rw.{namespaces.DATABASE}.svc"
+OPERATOR: Final = Release("cnpg", versions.CLOUDNATIVE_PG, namespaces.CNPG)
 
 
 @dataclass(frozen=True)
-class DatabaseArgs:
-    provider: k8s.Provider
+class DatabaseArgs(ChartArgs):
     mode: Literal["external", "incluster"]
     url: pulumi.Input[str] | None
     storage_gi: int
     storage_class: str | None
     # secret, alphanumeric (it goes into a URL unescaped); required when incluster
     owner_password: pulumi.Input[str] | None = None
-    charts: ChartSource = REMOTE_CHARTS
     # Wait for CloudNativePG to report the cluster Ready (see k8s.await_ready).
     await_operator: bool = True
 
@@ -89,35 +80,27 @@ def cluster_manifest(
     }
 
 
-class Database(pulumi.ComponentResource):
-    """Type ``todo:platform:Database``. ``url`` is a secret output in both modes."""
+class Database(ChartComponent[DatabaseArgs]):
+    """``url`` is a secret output in both modes."""
+
+    TYPE = "todo:platform:Database"
 
     url: pulumi.Output[str]
-    ready: list[pulumi.Resource]
 
-    def __init__(
-        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Database", name, None, opts)
+    def _build(self, name: str, args: DatabaseArgs, after: list[pulumi.Resource]) -> Outputs:
         self.ready = []
         if args.url is not None and args.mode == "external":
             self.url = secret(pulumi.Output.from_input(args.url).apply(libpq_url))
         else:
-            self.url = self._in_cluster(args, waits_for(opts))
-        self.register_outputs({"url": self.url})
+            self.url = self._in_cluster(args, after)
+        return {"url": self.url}
 
     def _in_cluster(
         self, args: DatabaseArgs, depends_on: list[pulumi.Resource]
     ) -> pulumi.Output[str]:
         provider = args.provider
-        operator = helm_release(
-            "cnpg",
-            versions.CLOUDNATIVE_PG,
-            namespaces.CNPG,
-            {"resources": sizing.CNPG_OPERATOR.resources(), "config": {"clusterWide": True}},
-            child_opts(self, provider, depends_on),
-            args.charts,
-        )
+        values = {"resources": sizing.CNPG_OPERATOR.resources(), "config": {"clusterWide": True}}
+        operator = self._release(args, OPERATOR, values, depends_on)
         password = secret(pulumi.Output.from_input(args.owner_password or ""))
         owner = k8s.core.v1.Secret(
             OWNER_SECRET,

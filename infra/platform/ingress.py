@@ -7,16 +7,18 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from infra.cloud.ingress_service import IngressService
-from infra.components import child_opts, waits_for
+from infra.components import Outputs, child_opts
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import REMOTE_CHARTS, ChartSource, KubeObject, helm_release, metadata
+from infra.platform.k8s import KubeObject, metadata
+from infra.platform.release import ChartArgs, ChartComponent, Release
 
 INGRESS_CLASS: Final = "nginx"
 CLUSTER_ISSUER: Final = "letsencrypt"
 LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
+CONTROLLER: Final = Release("ingress-nginx", versions.INGRESS_NGINX, namespaces.INGRESS)
+CERT_MANAGER: Final = Release("cert-manager", versions.CERT_MANAGER, namespaces.CERT_MANAGER)
 
 
 def service_values(service: IngressService) -> dict[str, object]:
@@ -35,12 +37,10 @@ def service_values(service: IngressService) -> dict[str, object]:
 
 
 @dataclass(frozen=True)
-class IngressArgs:
-    provider: k8s.Provider
+class IngressArgs(ChartArgs):
     domain: str | None
     tls_email: str | None
     service: IngressService = field(default_factory=IngressService)
-    charts: ChartSource = REMOTE_CHARTS
 
     def __post_init__(self) -> None:
         if self.domain and not self.tls_email:
@@ -89,38 +89,18 @@ def cluster_issuer_manifest(email: str) -> dict[str, object]:
     }
 
 
-class Ingress(pulumi.ComponentResource):
-    """Type ``todo:platform:Ingress``."""
+class Ingress(ChartComponent[IngressArgs]):
+    TYPE = "todo:platform:Ingress"
 
-    ready: list[pulumi.Resource]
-
-    def __init__(
-        self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Ingress", name, None, opts)
-        child = child_opts(self, args.provider, waits_for(opts))
-        controller = helm_release(
-            "ingress-nginx",
-            versions.INGRESS_NGINX,
-            namespaces.INGRESS,
-            controller_values(args.service),
-            child,
-            args.charts,
-        )
+    def _build(self, name: str, args: IngressArgs, after: list[pulumi.Resource]) -> Outputs:
+        controller = self._release(args, CONTROLLER, controller_values(args.service), after)
         self.ready = [controller]
         if args.domain and args.tls_email:
-            cert_manager = helm_release(
-                "cert-manager",
-                versions.CERT_MANAGER,
-                namespaces.CERT_MANAGER,
-                cert_manager_values(),
-                child,
-                args.charts,
-            )
+            cert_manager = self._release(args, CERT_MANAGER, cert_manager_values(), after)
             issuer = KubeObject(
                 "letsencrypt-issuer",
                 cluster_issuer_manifest(args.tls_email),
                 child_opts(self, args.provider, [cert_manager, controller]),
             )
             self.ready += [cert_manager, issuer]
-        self.register_outputs({})
+        return {}

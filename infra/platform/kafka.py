@@ -12,17 +12,10 @@ import yaml
 
 from app.core import processes
 from app.core.events.topics import Topic
-from infra.components import child_opts, waits_for
+from infra.components import Outputs, child_opts
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import (
-    REMOTE_CHARTS,
-    ChartSource,
-    KubeObject,
-    await_ready,
-    helm_release,
-    metadata,
-    object_meta,
-)
+from infra.platform.k8s import KubeObject, await_ready, metadata, object_meta
+from infra.platform.release import ChartArgs, ChartComponent, Release
 
 CLUSTER: Final = "todo"
 NODE_POOL: Final = "dual-role"
@@ -32,15 +25,14 @@ METRICS_CONFIG_MAP: Final = "kafka-metrics"
 METRICS_KEY: Final = "kafka-metrics-config.yml"
 BOOTSTRAP: Final = f"{CLUSTER}-kafka-bootstrap.{namespaces.KAFKA}.svc:{PLAIN_PORT}"
 CLUSTER_LABEL: Final = {"strimzi.io/cluster": CLUSTER}
+OPERATOR: Final = Release("strimzi", versions.STRIMZI, namespaces.KAFKA)
 
 
 @dataclass(frozen=True)
-class KafkaArgs:
-    provider: k8s.Provider
+class KafkaArgs(ChartArgs):
     replicas: int
     storage_gi: int
     storage_class: str | None
-    charts: ChartSource = REMOTE_CHARTS
     # Wait for Strimzi to report the cluster and each topic Ready (see k8s.await_ready).
     await_operator: bool = True
 
@@ -178,31 +170,20 @@ def topic_manifest(topic: Topic, broker_replicas: int, wait: bool = True) -> dic
     }
 
 
-class Kafka(pulumi.ComponentResource):
-    """Type ``todo:platform:Kafka``."""
+class Kafka(ChartComponent[KafkaArgs]):
+    TYPE = "todo:platform:Kafka"
 
     bootstrap: str
-    ready: list[pulumi.Resource]
 
-    def __init__(
-        self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Kafka", name, None, opts)
-        provider, depends_on = args.provider, waits_for(opts)
-        operator = helm_release(
-            "strimzi",
-            versions.STRIMZI,
-            namespaces.KAFKA,
-            {"resources": sizing.STRIMZI_OPERATOR.resources(), "watchAnyNamespace": False},
-            child_opts(self, provider, depends_on),
-            args.charts,
-            skip_crds=True,
-        )
+    def _build(self, name: str, args: KafkaArgs, after: list[pulumi.Resource]) -> Outputs:
+        provider = args.provider
+        values = {"resources": sizing.STRIMZI_OPERATOR.resources(), "watchAnyNamespace": False}
+        operator = self._release(args, OPERATOR, values, after, skip_crds=True)
         metrics = k8s.core.v1.ConfigMap(
             METRICS_CONFIG_MAP,
             metadata=object_meta(METRICS_CONFIG_MAP, namespaces.KAFKA),
             data={METRICS_KEY: yaml.safe_dump(JMX_RULES, sort_keys=False)},
-            opts=child_opts(self, provider, depends_on),
+            opts=child_opts(self, provider, after),
         )
         after_operator = child_opts(self, provider, [operator, metrics])
         pool = KubeObject(
@@ -226,4 +207,4 @@ class Kafka(pulumi.ComponentResource):
         ]
         self.bootstrap = BOOTSTRAP
         self.ready = [operator, cluster, *self.topics]
-        self.register_outputs({"bootstrap": BOOTSTRAP})
+        return {"bootstrap": BOOTSTRAP}

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from infra.components import child_opts, waits_for
+from infra.components import Outputs
 from infra.platform import namespaces, sizing, versions
-from infra.platform.k8s import REMOTE_CHARTS, ChartSource, helm_release
+from infra.platform.release import ChartArgs, ChartComponent, Release
+
+RELEASE: Final = Release("keda", versions.KEDA, namespaces.KEDA)
 
 
 def keda_values() -> dict[str, object]:
@@ -24,28 +25,9 @@ def keda_values() -> dict[str, object]:
     }
 
 
-@dataclass(frozen=True)
-class KedaArgs:
-    provider: k8s.Provider
-    charts: ChartSource = REMOTE_CHARTS
+class Keda(ChartComponent[ChartArgs]):
+    TYPE = "todo:platform:Keda"
 
-
-class Keda(pulumi.ComponentResource):
-    """Type ``todo:platform:Keda``."""
-
-    ready: list[pulumi.Resource]
-
-    def __init__(
-        self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Keda", name, None, opts)
-        release = helm_release(
-            "keda",
-            versions.KEDA,
-            namespaces.KEDA,
-            keda_values(),
-            child_opts(self, args.provider, waits_for(opts)),
-            args.charts,
-        )
-        self.ready = [release]
-        self.register_outputs({})
+    def _build(self, name: str, args: ChartArgs, after: list[pulumi.Resource]) -> Outputs:
+        self.ready = [self._release(args, RELEASE, keda_values(), after)]
+        return {}

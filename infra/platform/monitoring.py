@@ -18,23 +18,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import observability
-from infra.components import child_opts, waits_for
+from infra.components import Outputs, child_opts
 from infra.observability import EmailReceiver, SlackReceiver
 from infra.platform import ingress, namespaces, sizing, versions
-from infra.platform.k8s import (
-    PART_OF,
-    PLATFORM_NAME,
-    REMOTE_CHARTS,
-    ChartSource,
-    KubeObject,
-    helm_release,
-    metadata,
-    object_meta,
-    secret,
-)
+from infra.platform.k8s import PART_OF, PLATFORM_NAME, KubeObject, metadata, object_meta, secret
+from infra.platform.release import ChartArgs, ChartComponent, Release
 
 API_VERSION: Final = "monitoring.coreos.com/v1"
-RELEASE: Final = "kube-prometheus-stack"
+STACK: Final = Release(
+    "kube-prometheus-stack", versions.KUBE_PROMETHEUS_STACK, namespaces.MONITORING
+)
 GRAFANA_SERVICE: Final = "grafana"
 GRAFANA_ADMIN_SECRET: Final = "grafana-admin"  # noqa: S105 (a name, not a secret)
 RECEIVERS_SECRET: Final = "alertmanager-receivers"  # noqa: S105 (a name, not a secret)
@@ -60,8 +53,7 @@ class SmtpRelay:
 
 
 @dataclass(frozen=True)
-class MonitoringArgs:
-    provider: k8s.Provider
+class MonitoringArgs(ChartArgs):
     storage_class: str | None
     domain: str | None
     alert_email_to: str | None = None
@@ -72,7 +64,6 @@ class MonitoringArgs:
     # PrometheusRule groups ({"name": ..., "rules": [...]}) and Grafana dashboards (name -> JSON).
     rules: Sequence[Mapping[str, Any]] = ()
     dashboards: Mapping[str, str] = field(default_factory=dict)
-    charts: ChartSource = REMOTE_CHARTS
 
     def __post_init__(self) -> None:
         if self.grafana_admin_password is None:
@@ -363,18 +354,14 @@ def rules_manifest(groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-class Monitoring(pulumi.ComponentResource):
-    """Type ``todo:platform:Monitoring``."""
+class Monitoring(ChartComponent[MonitoringArgs]):
+    TYPE = "todo:platform:Monitoring"
 
     grafana_url: str
-    ready: list[pulumi.Resource]
 
-    def __init__(
-        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Monitoring", name, None, opts)
-        provider, depends_on = args.provider, waits_for(opts)
-        first = child_opts(self, provider, depends_on)
+    def _build(self, name: str, args: MonitoringArgs, after: list[pulumi.Resource]) -> Outputs:
+        provider = args.provider
+        first = child_opts(self, provider, after)
         admin_password = secret(pulumi.Output.from_input(args.grafana_admin_password or ""))
         admin = k8s.core.v1.Secret(
             GRAFANA_ADMIN_SECRET,
@@ -393,15 +380,8 @@ class Monitoring(pulumi.ComponentResource):
                     opts=first,
                 )
             )
-        release = helm_release(
-            RELEASE,
-            versions.KUBE_PROMETHEUS_STACK,
-            namespaces.MONITORING,
-            stack_values(args),
-            child_opts(self, provider, [*depends_on, *inputs]),
-            args.charts,
-            timeout_seconds=900,
-            skip_crds=True,
+        release = self._release(
+            args, STACK, stack_values(args), [*after, *inputs], timeout_seconds=900, skip_crds=True
         )
         after_crds = child_opts(self, provider, [release])
         for manifest in scrape_manifests(args.in_cluster_database, args.domain is not None):
@@ -422,4 +402,4 @@ class Monitoring(pulumi.ComponentResource):
         self.admin_password = secret(admin_password)
         self.grafana_url = grafana_url(args.domain)
         self.ready = [release]
-        self.register_outputs({"grafana_url": self.grafana_url})
+        return {"grafana_url": self.grafana_url}

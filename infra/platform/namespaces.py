@@ -13,7 +13,7 @@ from typing import Final, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components import child_opts, waits_for
+from infra.components import Component, Outputs, child_opts
 from infra.platform.k8s import object_meta
 
 Level = Literal["privileged", "baseline", "restricted"]
@@ -70,14 +70,13 @@ class NamespacesArgs:
     specs: Sequence[NamespaceSpec]
 
 
-class Namespaces(pulumi.ComponentResource):
-    """Type ``todo:platform:Namespaces``: one Namespace per :class:`NamespaceSpec`."""
+class Namespaces(Component[NamespacesArgs]):
+    """One Namespace per :class:`NamespaceSpec`."""
 
-    def __init__(
-        self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:platform:Namespaces", name, None, opts)
-        child = child_opts(self, args.provider, waits_for(opts))
+    TYPE = "todo:platform:Namespaces"
+
+    def _build(self, name: str, args: NamespacesArgs, after: list[pulumi.Resource]) -> Outputs:
+        child = child_opts(self, args.provider, after)
         self.by_name: dict[str, k8s.core.v1.Namespace] = {
             spec.name: k8s.core.v1.Namespace(
                 spec.name,
@@ -86,4 +85,4 @@ class Namespaces(pulumi.ComponentResource):
             )
             for spec in args.specs
         }
-        self.register_outputs({"names": list(self.by_name)})
+        return {"names": list(self.by_name)}

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import app_names
-from infra.components import child_opts, waits_for
+from infra.components import Component, Outputs, child_opts
 from infra.platform import namespaces, sizing
 from infra.platform.k8s import KubeObject, object_meta, secret
 from infra.workloads import catalog, chat_agent, network, pods, scaling, subscriptions
@@ -112,18 +112,15 @@ def api_url_from_status(status: Any) -> str:
     raise ValueError("the API Ingress has no load-balancer address")
 
 
-class Workloads(pulumi.ComponentResource):
-    """Type ``todo:workloads:Workloads``."""
+class Workloads(Component[WorkloadsArgs]):
+    TYPE = "todo:workloads:Workloads"
 
     api_url: pulumi.Output[str]
     dapr_app_ids: dict[str, str]
 
-    def __init__(
-        self, name: str, args: WorkloadsArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("todo:workloads:Workloads", name, None, opts)
+    def _build(self, name: str, args: WorkloadsArgs, after: list[pulumi.Resource]) -> Outputs:
         self._args = args
-        self._after = waits_for(opts)  # the platform (and a built image)
+        self._after = after  # the platform (and a built image)
         self._ns = args.namespace
         image = (
             args.image
@@ -193,7 +190,7 @@ class Workloads(pulumi.ComponentResource):
             self.api_url = pulumi.Output.from_input(args.ingress_url)
         else:
             self.api_url = ingress.status.apply(api_url_from_status)
-        self.register_outputs({"api_url": self.api_url, "dapr_app_ids": self.dapr_app_ids})
+        return {"api_url": self.api_url, "dapr_app_ids": self.dapr_app_ids}
 
     # --- helpers ----------------------------------------------------------------------------
     def _opts(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:

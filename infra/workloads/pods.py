@@ -4,7 +4,7 @@ and Dapr sidecar annotations every workload of ours shares."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -67,27 +67,29 @@ def dapr_annotations(app: catalog.App) -> dict[str, str]:
 NO_DAPR: Final = {"dapr.io/enabled": "false"}
 
 
+def _identity() -> dict[str, Any]:
+    """Who our processes run as, and their seccomp profile: stated on the pod and again on each
+    container (a container's own context wins over the pod's, so either alone holds)."""
+    return {
+        "run_as_non_root": True,
+        "run_as_user": RUN_AS,
+        "run_as_group": RUN_AS,
+        "seccomp_profile": core.SeccompProfileArgs(type="RuntimeDefault"),
+    }
+
+
 def container_security() -> core.SecurityContextArgs:
     return core.SecurityContextArgs(
-        run_as_non_root=True,
-        run_as_user=RUN_AS,
-        run_as_group=RUN_AS,
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,
         privileged=False,
         capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+        **_identity(),
     )
 
 
 def pod_security() -> core.PodSecurityContextArgs:
-    return core.PodSecurityContextArgs(
-        run_as_non_root=True,
-        run_as_user=RUN_AS,
-        run_as_group=RUN_AS,
-        fs_group=RUN_AS,
-        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-    )
+    return core.PodSecurityContextArgs(fs_group=RUN_AS, **_identity())
 
 
 def resources(size: sizing.Size) -> core.ResourceRequirementsArgs:

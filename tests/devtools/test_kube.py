@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import pytest
 
-from devtools.kube import NODE_LEASE_SECONDS, ControlPlane
+from devtools.kube import NODE_LEASE_SECONDS, ControlPlane, KubeApi
 from devtools.process import wait_until
 from tests.fixtures.cluster import WAITS_FOR_BUILDS, local_stack_node
 
@@ -36,6 +36,16 @@ def _container(**security: Any) -> dict[str, Any]:
         },
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
     }
+
+
+def _await_status(api: KubeApi, path: str, field: str, value: int, what: str) -> None:
+    """Wait until the object at ``path`` reports ``status.<field>`` equal to ``value``."""
+    wait_until(
+        lambda: api.get(path).get("status", {}).get(field) == value,
+        component="kube",
+        what=what,
+        timeout=READY_TIMEOUT_S,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +125,7 @@ def test_a_deployment_gets_three_ready_replicas(
     )
     started = time.monotonic()
     path = f"/apis/apps/v1/namespaces/{namespace}/deployments/three"
-    wait_until(
-        lambda: api.get(path).get("status", {}).get("readyReplicas") == 3,
-        component="kube",
-        what="3 ready replicas",
-        timeout=READY_TIMEOUT_S,
-    )
+    _await_status(api, path, "readyReplicas", 3, "3 ready replicas")
     print(f"3-replica Deployment Ready in {time.monotonic() - started:.1f} s")
     pods = api.items(f"/api/v1/namespaces/{namespace}/pods?labelSelector=app%3Dthree")
     assert len(pods) == 3
@@ -144,12 +149,7 @@ def test_a_job_completes(control_plane: ControlPlane, namespace: str) -> None:
         },
     )
     path = f"/apis/batch/v1/namespaces/{namespace}/jobs/once"
-    wait_until(
-        lambda: api.get(path).get("status", {}).get("succeeded") == 1,
-        component="kube",
-        what="the Job to succeed",
-        timeout=READY_TIMEOUT_S,
-    )
+    _await_status(api, path, "succeeded", 1, "the Job to succeed")
 
 
 def test_pod_security_rejects_a_root_container(control_plane: ControlPlane, namespace: str) -> None:

@@ -3,9 +3,12 @@ tests/fixtures/pulumi_stacks.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
-from devtools.testkit.pulumi_mocks import ProgramRun
+from devtools.testkit.pulumi_mocks import ProgramRun, cluster_program
 from tests.fixtures.pulumi_stacks import StackRuns
 
 
@@ -22,3 +25,17 @@ def run(request: pytest.FixtureRequest, committed_run: StackRuns) -> ProgramRun:
     """
     stack: str = request.module.STACK
     return committed_run(stack, False).ok()
+
+
+ClusterRuns = Callable[..., ProgramRun]
+
+
+@pytest.fixture
+def run_cluster(run_stack: Callable[..., ProgramRun]) -> ClusterRuns:
+    """The cloud foundation of a stack alone (``cluster_program``), deployed, with settings over
+    the stack's config: ``run_cluster("gke", nodeCount=1)``."""
+
+    def run(stack: str, **settings: Any) -> ProgramRun:
+        return run_stack(stack, program=cluster_program, settings=settings).ok()
+
+    return run

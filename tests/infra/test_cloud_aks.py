@@ -10,31 +10,12 @@ from devtools.testkit.pulumi_mocks import (
     MOCK_KUBELET_OBJECT_ID,
     MOCK_SUBSCRIPTION,
     ProgramRun,
-    cluster_program,
-    explicit_provider,
 )
 from infra.cloud.aks import ACR_PULL_ROLE_ID, registry_name
-from tests.infra.cloud_checks import only_cloud_resources
 
-AZURE_PROVIDER = "pulumi:providers:azure-native"
 ADMIN_GROUP = "6f1c1a1e-2b9e-4f0a-9d55-3c2f8e7b1a00"
 
 STACK = "aks"  # read by the ``run`` fixture of tests/infra/conftest.py
-
-
-def test_exactly_the_aks_resources(run: ProgramRun) -> None:
-    assert only_cloud_resources(run, "aks") == {
-        AZURE_PROVIDER: 1,
-        "azure-native:resources:ResourceGroup": 1,
-        "azure-native:containerservice:ManagedCluster": 1,
-        "azure-native:containerregistry:Registry": 1,
-        "azure-native:authorization:RoleAssignment": 1,
-    }
-
-
-def test_every_azure_resource_uses_the_explicit_provider_under_the_cluster(run: ProgramRun) -> None:
-    provider = explicit_provider(run, "aks", "todo:cloud:AksCluster")
-    assert provider.inputs["location"] == "westeurope"
 
 
 def test_managed_cluster(run: ProgramRun) -> None:
@@ -83,23 +64,10 @@ def test_registry_is_pulled_by_the_kubelet_identity_only(run: ProgramRun) -> Non
     }
 
 
-def test_kubernetes_provider_waits_for_the_pull_permission(run: ProgramRun) -> None:
-    provider = run.one("pulumi:providers:kubernetes")
-    assert provider.inputs["clusterIdentifier"] == "todo-aks-cluster-id"
-    assert provider.inputs["enableServerSideApply"] == "true"
-    assert provider.secret_inputs == {"kubeconfig"}
-    assert run.one("azure-native:containerservice:ManagedCluster").urn in provider.dependencies
-    # depends_on a component waits for its children: the registry and the AcrPull assignment.
-    assert run.one("azure-native:authorization:RoleAssignment").urn in provider.dependencies
-    tokens = {i.token for i in run.invokes if i.token.startswith("azure-native:")}
-    assert tokens == {
-        "azure-native:authorization:getClientConfig",
-        "azure-native:containerservice:listManagedClusterAdminCredentials",
-    }
-
-
-def test_cluster_outputs_have_no_registry_credentials(run_stack: Callable[..., ProgramRun]) -> None:
-    outputs = run_stack("aks", program=cluster_program).ok().outputs
+def test_cluster_outputs_have_no_registry_credentials(
+    run_cluster: Callable[..., ProgramRun],
+) -> None:
+    outputs = run_cluster("aks").outputs
     assert outputs["registry_server"].value == f"{registry_name('todo-aks-rg-mock')}.azurecr.io"
     assert outputs["registry_username"].value is None
     assert outputs["registry_password"].value is None
@@ -112,13 +80,11 @@ def test_cluster_outputs_have_no_registry_credentials(run_stack: Callable[..., P
 
 
 def test_azure_ad_cluster_uses_kubelogin_without_local_accounts(
-    run_stack: Callable[..., ProgramRun],
+    run_cluster: Callable[..., ProgramRun],
 ) -> None:
-    run = run_stack(
-        "aks",
-        program=cluster_program,
-        settings={"aksAdminGroupObjectIds": [ADMIN_GROUP], "aksKubeloginMode": "workloadidentity"},
-    ).ok()
+    run = run_cluster(
+        "aks", aksAdminGroupObjectIds=[ADMIN_GROUP], aksKubeloginMode="workloadidentity"
+    )
     cluster = run.one("azure-native:containerservice:ManagedCluster")
     assert cluster.input("aadProfile") == {
         "managed": True,
@@ -140,8 +106,8 @@ def test_azure_ad_cluster_uses_kubelogin_without_local_accounts(
     assert run.outputs["kubeconfig"].secret
 
 
-def test_fixed_size_pool_does_not_autoscale(run_stack: Callable[..., ProgramRun]) -> None:
-    run = run_stack("aks", program=cluster_program, settings={"nodeMaxCount": 0}).ok()
+def test_fixed_size_pool_does_not_autoscale(run_cluster: Callable[..., ProgramRun]) -> None:
+    run = run_cluster("aks", nodeMaxCount=0)
     (pool,) = run.one("azure-native:containerservice:ManagedCluster").input("agentPoolProfiles")
     assert pool["enableAutoScaling"] is False
     assert "minCount" not in pool

@@ -10,35 +10,15 @@ from devtools.testkit.pulumi_mocks import (
     ProgramRun,
     b64,
     cloud_resources,
-    cluster_program,
-    explicit_provider,
 )
-from tests.infra.cloud_checks import only_cloud_resources
 
-GCP_PROVIDER = "pulumi:providers:gcp"
 PROJECT_ID = "todo-mock-project"
 NODES_SA = f"todo-gke-nodes@{PROJECT_ID}.iam.gserviceaccount.com"
 
 STACK = "gke"  # read by the ``run`` fixture of tests/infra/conftest.py
 
 
-def test_exactly_the_gke_resources(run: ProgramRun) -> None:
-    assert only_cloud_resources(run, "gke") == {
-        GCP_PROVIDER: 1,
-        "gcp:compute/network:Network": 1,
-        "gcp:compute/subnetwork:Subnetwork": 1,
-        "gcp:serviceaccount/account:Account": 1,
-        "gcp:projects/iAMMember:IAMMember": 1,
-        "gcp:container/cluster:Cluster": 1,
-        "gcp:container/nodePool:NodePool": 1,
-        "gcp:artifactregistry/repository:Repository": 1,
-        "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": 1,
-    }
-
-
-def test_every_gcp_resource_uses_the_explicit_provider_under_the_cluster(run: ProgramRun) -> None:
-    provider = explicit_provider(run, "gke", "todo:cloud:GkeCluster")
-    assert provider.inputs == {"project": PROJECT_ID, "region": "europe-west1"}
+def test_every_gcp_resource_is_in_the_stacks_project(run: ProgramRun) -> None:
     for resource in cloud_resources(run, "gke"):
         assert resource.inputs["project"] == PROJECT_ID, resource.name
 
@@ -121,8 +101,10 @@ def test_iam_grants_come_before_the_cluster(run: ProgramRun) -> None:
     assert all(grant.urn in cluster.dependencies for grant in grants)
 
 
-def test_kubeconfig_authenticates_with_the_gke_plugin(run_stack: Callable[..., ProgramRun]) -> None:
-    outputs = run_stack("gke", program=cluster_program).ok().outputs
+def test_kubeconfig_authenticates_with_the_gke_plugin(
+    run_cluster: Callable[..., ProgramRun],
+) -> None:
+    outputs = run_cluster("gke").outputs
     assert outputs["kubeconfig"].secret
     kubeconfig = yaml.safe_load(outputs["kubeconfig"].value)
     context = f"gke_{PROJECT_ID}_europe-west1-b_todo-gke"
@@ -145,18 +127,9 @@ def test_kubeconfig_authenticates_with_the_gke_plugin(run_stack: Callable[..., P
 
 
 def test_deletion_protection_and_regional_layout_come_from_config(
-    run_stack: Callable[..., ProgramRun],
+    run_cluster: Callable[..., ProgramRun],
 ) -> None:
-    run = run_stack(
-        "gke",
-        program=cluster_program,
-        settings={
-            "gkeDeletionProtection": True,
-            "gkeZone": None,
-            "nodeCount": 1,
-            "nodeMaxCount": 0,
-        },
-    ).ok()
+    run = run_cluster("gke", gkeDeletionProtection=True, gkeZone=None, nodeCount=1, nodeMaxCount=0)
     cluster = run.one("gcp:container/cluster:Cluster")
     assert cluster.input("deletionProtection") is True
     assert cluster.input("location") == "europe-west1"

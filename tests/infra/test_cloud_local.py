@@ -9,7 +9,6 @@ from devtools.testkit.pulumi_mocks import (
     KUBECONFIG_LOCAL,
     ProgramRun,
     cloud_resources,
-    cluster_program,
 )
 from tests.fixtures.pulumi_stacks import StackRuns
 
@@ -35,8 +34,8 @@ def test_kubernetes_provider_targets_the_configured_context(run: ProgramRun) -> 
     assert provider.parent == run.one("todo:cloud:LocalCluster").urn
 
 
-def test_cluster_outputs(run_stack: Callable[..., ProgramRun]) -> None:
-    outputs = run_stack("local", program=cluster_program).ok().outputs
+def test_cluster_outputs(run_cluster: Callable[..., ProgramRun]) -> None:
+    outputs = run_cluster("local").outputs
     assert outputs["name"].value == "kind-todo"
     assert outputs["kubeconfig"].value == KUBECONFIG_LOCAL
     assert outputs["kubeconfig"].secret
@@ -50,23 +49,16 @@ def test_cluster_outputs(run_stack: Callable[..., ProgramRun]) -> None:
 
 
 def test_registry_storage_class_and_size_come_from_config(
-    run_stack: Callable[..., ProgramRun], tmp_path: Path
+    run_cluster: Callable[..., ProgramRun], tmp_path: Path
 ) -> None:
-    outputs = (
-        run_stack(
-            "local",
-            program=cluster_program,
-            settings={
-                "registryServer": "localhost:5001",
-                "localStorageClass": "local-path",
-                "localCpuMillicores": 16000,
-                "localMemoryMib": 32768,
-                "localNodeArch": "arm64",
-            },
-        )
-        .ok()
-        .outputs
-    )
+    outputs = run_cluster(
+        "local",
+        registryServer="localhost:5001",
+        localStorageClass="local-path",
+        localCpuMillicores=16000,
+        localMemoryMib=32768,
+        localNodeArch="arm64",
+    ).outputs
     assert outputs["registry_server"].value == "localhost:5001"
     assert outputs["storage_class"].value == "local-path"
     assert outputs["node_arch"].value == "arm64"

@@ -15,9 +15,7 @@ from devtools.testkit.pulumi_mocks import (
     ProgramRun,
     RecordedResource,
     cluster_program,
-    explicit_provider,
 )
-from tests.infra.cloud_checks import only_cloud_resources
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaamockcompartment"
 OCI_PROVIDER = "pulumi:providers:oci"
@@ -28,37 +26,6 @@ STACK = "oke"  # read by the ``run`` fixture of tests/infra/conftest.py
 def named(run: ProgramRun, type_: str, name: str) -> RecordedResource:
     (resource,) = [r for r in run.of_type(type_) if r.name == name]
     return resource
-
-
-def test_exactly_the_oke_resources(run: ProgramRun) -> None:
-    assert only_cloud_resources(run, "oke") == {
-        OCI_PROVIDER: 1,
-        "oci:Core/vcn:Vcn": 1,
-        "oci:Core/internetGateway:InternetGateway": 1,
-        "oci:Core/natGateway:NatGateway": 1,
-        "oci:Core/serviceGateway:ServiceGateway": 1,
-        "oci:Core/routeTable:RouteTable": 2,
-        "oci:Core/securityList:SecurityList": 3,
-        "oci:Core/subnet:Subnet": 3,
-        "oci:ContainerEngine/cluster:Cluster": 1,
-        "oci:ContainerEngine/nodePool:NodePool": 1,
-        "oci:Artifacts/containerRepository:ContainerRepository": 1,
-        "oci:Identity/authToken:AuthToken": 1,
-    }
-    assert run.of_type("todo:cloud:LocalCluster") == []
-
-
-def test_every_oci_resource_uses_the_explicit_provider_under_the_cluster(run: ProgramRun) -> None:
-    provider = explicit_provider(run, "oke", "todo:cloud:OkeCluster")
-    assert provider.inputs == {"region": "eu-frankfurt-1", "configFileProfile": "DEFAULT"}
-    invokes = [i.token for i in run.invokes if i.token.startswith("oci:")]
-    assert sorted(invokes) == [
-        "oci:ContainerEngine/getClusterKubeConfig:getClusterKubeConfig",
-        "oci:ContainerEngine/getNodePoolOption:getNodePoolOption",
-        "oci:Core/getServices:getServices",
-        "oci:Identity/getAvailabilityDomains:getAvailabilityDomains",
-        "oci:ObjectStorage/getNamespace:getNamespace",
-    ]
 
 
 def test_network_layout(run: ProgramRun) -> None:
@@ -201,14 +168,6 @@ def test_a_private_ocir_repository_per_image_and_a_pull_token(run: ProgramRun) -
     assert token.inputs["userId"] == "ocid1.user.oc1..aaaamockuser"
 
 
-def test_kubernetes_provider_is_pinned_to_the_cluster(run: ProgramRun) -> None:
-    provider = run.one("pulumi:providers:kubernetes")
-    assert provider.inputs["clusterIdentifier"] == "todo-oke-cluster-id"
-    assert provider.inputs["enableServerSideApply"] == "true"
-    assert provider.secret_inputs == {"kubeconfig"}
-    assert run.one("oci:ContainerEngine/nodePool:NodePool").urn in provider.dependencies
-
-
 @pytest.fixture(scope="module")
 def cluster_outputs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bool], ProgramRun]:
     from devtools.testkit.pulumi_mocks import evaluate
@@ -253,17 +212,14 @@ def test_preview_of_a_fresh_stack_leaves_cluster_credentials_unknown(
 
 
 def test_allowed_api_cidrs_and_availability_domain_come_from_config(
-    run_stack: Callable[..., ProgramRun],
+    run_cluster: Callable[..., ProgramRun],
 ) -> None:
-    run = run_stack(
+    run = run_cluster(
         "oke",
-        program=cluster_program,
-        settings={
-            "okeApiAllowedCidrs": ["198.51.100.0/24", "203.0.113.0/24"],
-            "okeAvailabilityDomain": "Uocm:EU-FRANKFURT-1-AD-3",
-            "ociConfigProfile": "CI",
-        },
-    ).ok()
+        okeApiAllowedCidrs=["198.51.100.0/24", "203.0.113.0/24"],
+        okeAvailabilityDomain="Uocm:EU-FRANKFURT-1-AD-3",
+        ociConfigProfile="CI",
+    )
     api = named(run, "oci:Core/securityList:SecurityList", "todo-oke-network-api-sl")
     operator_sources = {
         rule["source"]

@@ -14,7 +14,7 @@ import pytest
 
 import infra
 from devtools.testkit.pulumi_mocks import evaluate
-from infra.components import waits_for
+from infra.components import Component, waits_for
 from infra.platform.namespaces import Namespaces, NamespacesArgs, NamespaceSpec
 
 
@@ -44,7 +44,7 @@ def test_depends_on_is_read_as_a_list_of_resources() -> None:
 
 
 def _components() -> list[type[pulumi.ComponentResource]]:
-    """Every component class infra/ defines with a constructor of its own."""
+    """Every component class infra/ defines."""
     root = Path(infra.__file__).parent
     # A __main__ is an entry point (the policy pack serves on import), not a definition.
     for path in sorted(p for p in root.rglob("*.py") if p.name != "__main__.py"):
@@ -54,7 +54,7 @@ def _components() -> list[type[pulumi.ComponentResource]]:
     while pending:
         cls = pending.pop()
         pending += cls.__subclasses__()
-        if cls.__module__.startswith("infra.") and "__init__" in vars(cls):
+        if cls.__module__.startswith("infra."):
             found.append(cls)
     return sorted(found, key=lambda cls: cls.__qualname__)
 
@@ -71,3 +71,40 @@ def test_every_component_takes_name_args_and_opts() -> None:
         if list(inspect.signature(cls.__init__).parameters) != ["self", "name", "args", "opts"]
     }
     assert odd == {}
+
+
+def test_every_component_names_its_own_type() -> None:
+    """A type token is part of every child's URN: renaming one makes `pulumi up` on an existing
+    stack replace everything below it, and two components sharing one would clash."""
+    components = _components()
+    assert all(issubclass(cls, Component) for cls in components)
+    types = {cls.__name__: vars(cls)["TYPE"] for cls in components if "TYPE" in vars(cls)}
+    # The bases build nothing themselves, and cannot be used as components.
+    bases = [cls for cls in components if cls.__name__ not in types]
+    assert sorted(cls.__name__ for cls in bases) == ["ChartComponent", "CloudCluster", "Component"]
+    for base in bases:
+        with pytest.raises(TypeError, match=r"abstract method '?_build"):
+            base("nothing", "args")
+    assert sorted(types.values()) == [
+        "todo:cloud:AcrRegistry",
+        "todo:cloud:AksCluster",
+        "todo:cloud:ArtifactRegistry",
+        "todo:cloud:GkeCluster",
+        "todo:cloud:GkeNetwork",
+        "todo:cloud:LocalCluster",
+        "todo:cloud:OcirRegistry",
+        "todo:cloud:OkeCluster",
+        "todo:cloud:OkeNetwork",
+        "todo:images:AppImage",
+        "todo:platform:Dapr",
+        "todo:platform:Database",
+        "todo:platform:Ingress",
+        "todo:platform:Kafka",
+        "todo:platform:Keda",
+        "todo:platform:Monitoring",
+        "todo:platform:Namespaces",
+        "todo:platform:OperatorCrds",
+        "todo:platform:Platform",
+        "todo:workloads:Workloads",
+    ]
+    assert all(token.endswith(f":{name}") for name, token in types.items())

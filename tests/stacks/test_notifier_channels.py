@@ -26,6 +26,8 @@ ALL_CHANNELS = {
     "notifierSmtpFrom": "reminders@example.com",
     "notifierSmtpUsername": "reminders",
 }
+# Where ALL_CHANNELS sends e-mail through: host, port, sender.
+RELAY = ("smtp.example.com", 465, "reminders@example.com")
 CHANNEL_SECRETS = {"notifierWebhookSecret": WEBHOOK_SECRET, "notifierSmtpPassword": SMTP_PASSWORD}
 
 
@@ -75,12 +77,19 @@ def environment_as_deployed(
         monkeypatch.setenv(entry["name"], value)
 
 
-def test_configured_channels_reach_the_notifier(
-    run_stack: Callable[..., ProgramRun], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def all_channels(run_stack: Callable[..., ProgramRun]) -> tuple[ProgramRun, RecordedResource]:
+    """The aks stack with ALL_CHANNELS configured, and its channel Secret."""
     run = run_stack("aks", settings=ALL_CHANNELS, secrets=CHANNEL_SECRETS).ok()
     secret = channel_secret(run)
     assert secret is not None
+    return run, secret
+
+
+def test_configured_channels_reach_the_notifier(
+    all_channels: tuple[ProgramRun, RecordedResource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, secret = all_channels
     assert secret.secret_inputs == {"stringData"}
     data = secret.inputs["stringData"]
     assert data == {"webhook-secret": WEBHOOK_SECRET, "smtp-password": SMTP_PASSWORD}
@@ -93,21 +102,15 @@ def test_configured_channels_reach_the_notifier(
     assert str(settings.webhook_url) == "https://hooks.example.com/reminders"
     assert settings.webhook_secret is not None
     assert settings.webhook_secret.get_secret_value() == WEBHOOK_SECRET
-    assert (settings.smtp_host, settings.smtp_port, settings.smtp_from) == (
-        "smtp.example.com",
-        465,
-        "reminders@example.com",
-    )
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_from) == RELAY
     assert settings.smtp_password is not None
     assert settings.smtp_password.get_secret_value() == SMTP_PASSWORD
 
 
 def test_the_api_gets_the_relay_for_verification_links(
-    run_stack: Callable[..., ProgramRun], monkeypatch: pytest.MonkeyPatch
+    all_channels: tuple[ProgramRun, RecordedResource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = run_stack("aks", settings=ALL_CHANNELS, secrets=CHANNEL_SECRETS).ok()
-    secret = channel_secret(run)
-    assert secret is not None
+    run, secret = all_channels
     container = notifier_container(run, "todo-api")
     assert SMTP_PASSWORD not in str(container)
     assert WEBHOOK_SECRET not in str(container)
@@ -116,12 +119,7 @@ def test_the_api_gets_the_relay_for_verification_links(
     environment_as_deployed(container, secret.inputs["stringData"], monkeypatch)
     relay = load(ApiSettings).smtp_relay()
     assert relay is not None
-    assert (relay.host, relay.port, relay.sender, relay.username) == (
-        "smtp.example.com",
-        465,
-        "reminders@example.com",
-        "reminders",
-    )
+    assert (relay.host, relay.port, relay.sender, relay.username) == (*RELAY, "reminders")
     assert relay.password is not None
     assert relay.password.get_secret_value() == SMTP_PASSWORD
 
@@ -236,20 +234,23 @@ def test_default_is_the_log_channel_and_no_secret(
 def test_bad_channel_config_is_refused_with_each_key(
     tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str], problems: dict[str, str]
 ) -> None:
-    found, message = refused(tmp_path, settings, secrets)
-    assert found == problems
     # The secret's text is never echoed.
-    assert "short" not in message
-    assert SMTP_PASSWORD not in message
+    assert_refused(tmp_path, settings, secrets, problems, unsaid=("short", SMTP_PASSWORD))
 
 
-def refused(
-    tmp_path: Path, settings: dict[str, Any], secrets: dict[str, str]
-) -> tuple[dict[str, str], str]:
-    """The problems (key: message) an aks stack's config is refused with, and the error's text."""
+def assert_refused(
+    tmp_path: Path,
+    settings: dict[str, Any],
+    secrets: dict[str, str],
+    problems: dict[str, str],
+    unsaid: tuple[str, ...],
+) -> None:
+    """An aks stack's config is refused with exactly ``problems`` (key: message), and the error's
+    text says none of ``unsaid`` (the secrets' values)."""
     with pytest.raises(StackConfigError) as raised:
         load_config("aks", tmp_path, settings, secrets)
-    return {p.key: p.message for p in raised.value.problems}, str(raised.value)
+    assert {p.key: p.message for p in raised.value.problems} == problems
+    assert [value for value in unsaid if value in str(raised.value)] == []
 
 
 @pytest.mark.parametrize(
