@@ -129,12 +129,15 @@ check_catalogue(PROCESSES)
 TOPICS: Final = produced_topics(PROCESSES)
 
 
+_BY_SOURCE: Final = {process.source: process for process in PROCESSES}
+
+
 def by_source(source: str) -> ProcessSpec:
     """The process whose CloudEvents ``source`` this is (a ``LookupError`` for any other)."""
-    for process in PROCESSES:
-        if process.source == source:
-            return process
-    raise LookupError(f"no process of the catalogue has the event source {source!r}")
+    try:
+        return _BY_SOURCE[source]
+    except KeyError:
+        raise LookupError(f"no process of the catalogue has the event source {source!r}") from None
 
 
 def check_writes(process: ProcessSpec, topics: Iterable[str], *, outbox: bool = False) -> None:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db.models import AccessToken, User
+from app.core.db.owned import oldest_first
 
 Scope = Literal["tasks:read", "tasks:write"]
 SCOPES: Final[tuple[Scope, ...]] = ("tasks:read", "tasks:write")
@@ -44,17 +45,14 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _owned_by(owner: uuid.UUID) -> Select[AccessToken]:
-    """The owner's tokens: every query here of one user's tokens starts from this one."""
-    return select(AccessToken).where(AccessToken.owner_id == owner)
-
-
 async def issue(
     session: AsyncSession, owner: uuid.UUID, name: str, scopes: list[Scope]
 ) -> tuple[AccessToken, str]:
     """A new token for `owner` (the caller commits); the token itself is returned only here."""
-    live = await session.scalars(_owned_by(owner).where(AccessToken.revoked_at.is_(None)))
-    if len(live.all()) >= MAX_TOKENS:
+    live = await session.scalar(
+        select(func.count()).where(AccessToken.owner_id == owner, AccessToken.revoked_at.is_(None))
+    )
+    if (live or 0) >= MAX_TOKENS:
         raise TooManyTokens(f"at most {MAX_TOKENS} tokens; revoke one first")
     token = PREFIX + secrets.token_urlsafe(32)
     row = AccessToken(
@@ -71,13 +69,14 @@ async def issue(
 
 
 async def listed(session: AsyncSession, owner: uuid.UUID) -> list[AccessToken]:
-    rows = await session.scalars(_owned_by(owner).order_by(AccessToken.created_at, AccessToken.id))
-    return list(rows)
+    return await oldest_first(session, AccessToken, owner)
 
 
 async def revoke(session: AsyncSession, owner: uuid.UUID, token_id: uuid.UUID) -> bool:
     """Revoke the owner's token; False when there is no such token of theirs."""
-    row = await session.scalar(_owned_by(owner).where(AccessToken.id == token_id))
+    row = await session.scalar(
+        select(AccessToken).where(AccessToken.id == token_id, AccessToken.owner_id == owner)
+    )
     if row is None:
         return False
     if row.revoked_at is None:

@@ -25,10 +25,11 @@ from app.core.db.models import Reminder, Task, TaskRecurrence
 from app.core.events.contract import (
     EventType,
 )
+from app.core.processes import RECURRING
 from app.domain.recurrence import Occurrence, RecurrenceRule, next_occurrence
 from app.tasks.commands import new_task_columns, record_reminders_scheduled, record_task_event
 
-SOURCE_RECURRING: Final = "/todo-platform/recurring"
+SOURCE_RECURRING: Final = RECURRING.source
 # What the next occurrence keeps of the completed one; its due date and place in the series
 # are its own.
 CARRIED_OVER: Final = ("owner_id", "title", "description", "priority", "tags", "timezone")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
@@ -19,17 +20,17 @@ class PublishError(RuntimeError):
     """A backend refused or lost a message; the relay keeps its rows and retries the batch."""
 
 
-class _Connection(Generic[C]):
+class _Connection(ABC, Generic[C]):
     """A backend's connection: opened on first use, and again after :meth:`stop` (which a
     failed batch calls, so the retry starts on a fresh one)."""
 
     _connection: C | None = None
 
-    async def _open(self) -> C:
-        raise NotImplementedError
+    @abstractmethod
+    async def _open(self) -> C: ...
 
-    async def _close(self, connection: C) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def _close(self, connection: C) -> None: ...
 
     async def _connected(self) -> C:
         if self._connection is None:
